@@ -1,0 +1,258 @@
+import { BackendError } from './errors.js';
+import { registerMissingWasmKernels } from './ops/wasm-kernels.js';
+import { tf } from './tf.js';
+
+/** Backends in the order we prefer them. `tfjs-node(-gpu)` register under tfjs's name `tensorflow`. */
+export type BackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'webgpu' | 'wasm' | 'cpu';
+
+export const NODE_BACKEND_ORDER: readonly BackendName[] = ['tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu'];
+export const BROWSER_BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'wasm', 'cpu'];
+
+export interface InitBackendOptions {
+  /** Try these first, in this order, then the rest of the default order. */
+  prefer?: BackendName | readonly BackendName[];
+  /** Only this backend will do; if it cannot start, throw a `BackendError` saying why and how to fix it. */
+  require?: BackendName;
+  /** Where the WASM binaries are served from (browsers and bundlers; Node finds them itself). */
+  wasmPaths?: string;
+  /** Print the choice and the reasons to the console (default true). */
+  log?: boolean;
+  /** Ignore `MMESID_BACKEND` (test harnesses that visit every backend set this). */
+  ignoreEnv?: boolean;
+}
+
+export interface BackendChoice {
+  /** The backend that is now active. */
+  name: BackendName;
+  /** tfjs's own name for it (`tensorflow`, `webgpu`, `wasm`, `cpu`). */
+  tfName: string;
+  /** Why each backend tried before it was not used. */
+  skipped: { name: BackendName; reason: string }[];
+  /** GPU adapter description where there is one. */
+  adapter?: string;
+  /** Set when `MMESID_BACKEND` decided. */
+  fromEnv?: boolean;
+}
+
+type Probe = { ok: true; tfName: string; adapter?: string } | { ok: false; reason: string };
+
+const TF_NAME: Record<BackendName, string> = {
+  'tfjs-node-gpu': 'tensorflow',
+  'tfjs-node': 'tensorflow',
+  webgpu: 'webgpu',
+  wasm: 'wasm',
+  cpu: 'cpu',
+};
+
+export function isBrowser(): boolean {
+  const g = globalThis as { window?: unknown; process?: { versions?: { node?: string } } };
+  return typeof g.window !== 'undefined' && !g.process?.versions?.node;
+}
+
+function isNode(): boolean {
+  return !!(globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node;
+}
+
+function envBackend(): string | undefined {
+  const p = (globalThis as { process?: { env?: Record<string, string | undefined> } }).process;
+  const v = p?.env?.MMESID_BACKEND;
+  return v && v.length > 0 ? v : undefined;
+}
+
+// Module names are held in variables so that bundlers do not try to resolve Node-only packages.
+async function importOptional(specifier: string): Promise<unknown> {
+  return import(/* @vite-ignore */ specifier);
+}
+
+function describeImportError(pkg: string, e: unknown): string {
+  const msg = e instanceof Error ? e.message : String(e);
+  if (/Cannot find (module|package)|ERR_MODULE_NOT_FOUND|Failed to resolve/i.test(msg))
+    return `package ${pkg} is not installed (install it with \`pnpm add ${pkg}\`)`;
+  return `${pkg} failed to load: ${msg.split('\n')[0]}`;
+}
+
+let dawnInstalled: { adapter?: string } | null = null;
+
+/** Makes `navigator.gpu` available in Node through Dawn's `webgpu` package. */
+async function installDawn(): Promise<{ ok: true; adapter?: string } | { ok: false; reason: string }> {
+  if (dawnInstalled) return { ok: true, ...dawnInstalled };
+  let mod: { create: (opts: string[]) => unknown; globals: Record<string, unknown> };
+  try {
+    mod = (await importOptional('webgpu')) as typeof mod;
+  } catch (e) {
+    return { ok: false, reason: describeImportError('webgpu', e) };
+  }
+  const gpu = mod.create([]) as { requestAdapter(): Promise<unknown> };
+  const adapter = (await gpu.requestAdapter().catch(() => null)) as {
+    info?: { description?: string; vendor?: string; architecture?: string };
+  } | null;
+  if (!adapter) {
+    return {
+      ok: false,
+      reason:
+        'Dawn found no WebGPU adapter. On a machine without a GPU install a Vulkan driver such as SwiftShader ' +
+        '(Debian: `apt-get install chromium libvulkan1`) and set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json ' +
+        'and XDG_RUNTIME_DIR',
+    };
+  }
+  Object.assign(globalThis, mod.globals);
+  const nav = (globalThis as { navigator?: { gpu?: unknown } }).navigator;
+  if (nav) {
+    Object.defineProperty(nav, 'gpu', { value: gpu, configurable: true });
+  } else {
+    Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
+  }
+  const info = adapter.info ?? {};
+  const desc = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ');
+  dawnInstalled = desc ? { adapter: desc } : {};
+  return { ok: true, ...dawnInstalled };
+}
+
+async function activate(tfName: string): Promise<string | null> {
+  try {
+    const ok = await tf.setBackend(tfName);
+    await tf.ready();
+    if (!ok || tf.getBackend() !== tfName) return `tfjs could not initialise the ${tfName} backend`;
+    return null;
+  } catch (e) {
+    return `tfjs could not initialise the ${tfName} backend: ${e instanceof Error ? e.message : String(e)}`;
+  }
+}
+
+async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe> {
+  switch (name) {
+    case 'tfjs-node-gpu':
+    case 'tfjs-node': {
+      if (!isNode()) return { ok: false, reason: `${name} only runs in Node.js` };
+      const pkg = `@tensorflow/${name}`;
+      try {
+        await importOptional(pkg);
+      } catch (e) {
+        return { ok: false, reason: describeImportError(pkg, e) };
+      }
+      const err = await activate('tensorflow');
+      if (err) return { ok: false, reason: `${err} (for ${pkg} check that CUDA/cuDNN and libtensorflow installed)` };
+      return { ok: true, tfName: 'tensorflow' };
+    }
+    case 'webgpu': {
+      let adapter: string | undefined;
+      if (isNode()) {
+        const dawn = await installDawn();
+        if (!dawn.ok) return dawn;
+        adapter = dawn.adapter;
+      } else {
+        const nav = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator;
+        if (!nav?.gpu) return { ok: false, reason: 'this browser has no navigator.gpu (WebGPU disabled or unsupported)' };
+        const a = await nav.gpu.requestAdapter().catch(() => null);
+        if (!a) return { ok: false, reason: 'navigator.gpu.requestAdapter() returned no adapter' };
+      }
+      try {
+        await importOptional('@tensorflow/tfjs-backend-webgpu');
+      } catch (e) {
+        return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-webgpu', e) };
+      }
+      const err = await activate('webgpu');
+      return err ? { ok: false, reason: err } : { ok: true, tfName: 'webgpu', ...(adapter ? { adapter } : {}) };
+    }
+    case 'wasm': {
+      try {
+        const wasm = (await importOptional('@tensorflow/tfjs-backend-wasm')) as {
+          setWasmPaths?: (p: string) => void;
+        };
+        if (opts.wasmPaths) wasm.setWasmPaths?.(opts.wasmPaths);
+        registerMissingWasmKernels();
+      } catch (e) {
+        return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-wasm', e) };
+      }
+      const err = await activate('wasm');
+      return err ? { ok: false, reason: err } : { ok: true, tfName: 'wasm' };
+    }
+    case 'cpu': {
+      try {
+        await importOptional('@tensorflow/tfjs-backend-cpu');
+      } catch (e) {
+        return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-cpu', e) };
+      }
+      const err = await activate('cpu');
+      return err ? { ok: false, reason: err } : { ok: true, tfName: 'cpu' };
+    }
+  }
+}
+
+function parseName(v: string, source: string): BackendName {
+  const aliases: Record<string, BackendName> = { tensorflow: 'tfjs-node', node: 'tfjs-node', gpu: 'tfjs-node-gpu', cuda: 'tfjs-node-gpu' };
+  const name = (aliases[v] ?? v) as BackendName;
+  if (!NODE_BACKEND_ORDER.includes(name))
+    throw new BackendError(`${source}: unknown backend "${v}"; expected one of ${NODE_BACKEND_ORDER.join(', ')}`);
+  return name;
+}
+
+const probeCache = new Map<BackendName, Probe>();
+
+/**
+ * Picks and activates the best available tfjs backend and says why each better one was not used.
+ *
+ * Node order: tfjs-node-gpu (CUDA), tfjs-node, WebGPU (Dawn's `webgpu` package), WASM, CPU.
+ * Browser order: WebGPU, WASM, CPU. `MMESID_BACKEND=<name>` in the environment acts as `require`.
+ *
+ * @example
+ * const choice = await initBackend({ prefer: 'wasm' });
+ * console.log(choice.name, choice.skipped);
+ */
+export async function initBackend(opts: InitBackendOptions = {}): Promise<BackendChoice> {
+  const log = opts.log ?? true;
+  const env = opts.ignoreEnv ? undefined : envBackend();
+  const required = env ? parseName(env, 'MMESID_BACKEND') : opts.require ? parseName(opts.require, 'require') : undefined;
+  const base = isBrowser() ? BROWSER_BACKEND_ORDER : NODE_BACKEND_ORDER;
+  const prefer = opts.prefer === undefined ? [] : Array.isArray(opts.prefer) ? opts.prefer : [opts.prefer as BackendName];
+  const order = required ? [required] : [...new Set([...prefer.map((p) => parseName(p, 'prefer')), ...base])];
+  const skipped: { name: BackendName; reason: string }[] = [];
+  for (const name of order) {
+    // A backend that started once is re-activated rather than probed again (Dawn and tfjs keep state).
+    let p = probeCache.get(name);
+    if (p?.ok) {
+      const err = await activate(p.tfName);
+      if (err) p = { ok: false, reason: err };
+    } else if (!p) {
+      p = await probe(name, opts);
+      probeCache.set(name, p);
+    }
+    if (p.ok) {
+      const choice: BackendChoice = {
+        name,
+        tfName: p.tfName,
+        skipped,
+        ...(p.adapter ? { adapter: p.adapter } : {}),
+        ...(env ? { fromEnv: true } : {}),
+      };
+      if (log) console.log(formatChoice(choice));
+      return choice;
+    }
+    skipped.push({ name, reason: p.reason });
+  }
+  if (required) {
+    throw new BackendError(
+      `backend "${required}" was required${env ? ' by MMESID_BACKEND' : ''} but cannot start: ${skipped[0]?.reason}`,
+    );
+  }
+  throw new BackendError(`no tfjs backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+}
+
+/** Whether a backend can start here, without leaving it active (the previous backend is restored). */
+export async function checkBackend(name: BackendName, opts: InitBackendOptions = {}): Promise<Probe> {
+  const previous = tf.getBackend();
+  try {
+    const choice = await initBackend({ ...opts, require: name, log: false, ignoreEnv: true });
+    return { ok: true, tfName: choice.tfName, ...(choice.adapter ? { adapter: choice.adapter } : {}) };
+  } catch (e) {
+    return { ok: false, reason: e instanceof Error ? e.message : String(e) };
+  } finally {
+    if (previous && previous !== tf.getBackend()) await tf.setBackend(previous);
+  }
+}
+
+export function formatChoice(c: BackendChoice): string {
+  const lines = [`[mmesid] backend: ${c.name}${c.adapter ? ` (${c.adapter})` : ''}${c.fromEnv ? ' (MMESID_BACKEND)' : ''}`];
+  for (const s of c.skipped) lines.push(`[mmesid]   not ${s.name}: ${s.reason}`);
+  return lines.join('\n');
+}

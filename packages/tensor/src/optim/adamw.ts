@@ -1,0 +1,104 @@
+import { tf } from '../tf.js';
+
+export interface AdamWOptions {
+  lr?: number;
+  betas?: [number, number];
+  eps?: number;
+  /** Decoupled weight decay (Loshchilov & Hutter); 0 gives plain Adam. PyTorch default 1e-2. */
+  weightDecay?: number;
+  /** Parameters for which weight decay is skipped (e.g. biases and norms), by name. */
+  noDecay?: (name: string) => boolean;
+}
+
+/**
+ * AdamW exactly as PyTorch's `torch.optim.AdamW` (non-amsgrad, non-fused):
+ *   p <- p - lr * wd * p
+ *   m <- b1 m + (1 - b1) g;  v <- b2 v + (1 - b2) g^2
+ *   p <- p - (lr / (1 - b1^t)) * m / (sqrt(v) / sqrt(1 - b2^t) + eps)
+ *
+ * The optimiser owns its moment tensors; `dispose()` frees them.
+ */
+export class AdamW {
+  lr: number;
+  readonly betas: [number, number];
+  readonly eps: number;
+  readonly weightDecay: number;
+  private t = 0;
+  private readonly m = new Map<string, tf.Variable>();
+  private readonly v = new Map<string, tf.Variable>();
+
+  constructor(
+    readonly params: Map<string, tf.Variable>,
+    private readonly opts: AdamWOptions = {},
+  ) {
+    this.lr = opts.lr ?? 1e-3;
+    this.betas = opts.betas ?? [0.9, 0.999];
+    this.eps = opts.eps ?? 1e-8;
+    this.weightDecay = opts.weightDecay ?? 1e-2;
+  }
+
+  get stepCount(): number {
+    return this.t;
+  }
+
+  /** Applies one update from `grads` (keyed like `params`; missing keys are left unchanged). */
+  step(grads: Map<string, tf.Tensor> | Record<string, tf.Tensor>, lr = this.lr): void {
+    const g = grads instanceof Map ? grads : new Map(Object.entries(grads));
+    this.t += 1;
+    const [b1, b2] = this.betas;
+    const bc1 = 1 - b1 ** this.t;
+    const bc2 = 1 - b2 ** this.t;
+    const stepSize = lr / bc1;
+    const sqrtBc2 = Math.sqrt(bc2);
+    for (const [name, p] of this.params) {
+      const grad = g.get(name);
+      if (!grad) continue;
+      tf.tidy(() => {
+        let m = this.m.get(name);
+        let v = this.v.get(name);
+        if (!m || !v) {
+          m = tf.variable(tf.zerosLike(p), false);
+          v = tf.variable(tf.zerosLike(p), false);
+          this.m.set(name, m);
+          this.v.set(name, v);
+        }
+        const wd = this.opts.noDecay?.(name) ? 0 : this.weightDecay;
+        const decayed = wd ? tf.mul(p, 1 - lr * wd) : p;
+        const mNew = tf.add(tf.mul(m, b1), tf.mul(grad, 1 - b1));
+        const vNew = tf.add(tf.mul(v, b2), tf.mul(tf.square(grad), 1 - b2));
+        m.assign(mNew);
+        v.assign(vNew);
+        const denom = tf.add(tf.div(tf.sqrt(vNew), sqrtBc2), this.eps);
+        p.assign(tf.sub(decayed, tf.mul(tf.div(mNew, denom), stepSize)));
+      });
+    }
+  }
+
+  /** Moments and step count, for checkpoints (`exp_avg`/`exp_avg_sq` as PyTorch names them). */
+  stateDict(): { step: number; tensors: Record<string, tf.Tensor> } {
+    const tensors: Record<string, tf.Tensor> = {};
+    for (const [n, m] of this.m) tensors[`${n}.exp_avg`] = m;
+    for (const [n, v] of this.v) tensors[`${n}.exp_avg_sq`] = v;
+    return { step: this.t, tensors };
+  }
+
+  loadStateDict(state: { step: number; tensors: Record<string, tf.Tensor> }): void {
+    this.t = state.step;
+    for (const [name, p] of this.params) {
+      const m = state.tensors[`${name}.exp_avg`];
+      const v = state.tensors[`${name}.exp_avg_sq`];
+      if (!m || !v) continue;
+      if (m.shape.join() !== p.shape.join()) throw new Error(`optimizer state ${name}.exp_avg: shape [${m.shape}] != [${p.shape}]`);
+      this.m.get(name)?.dispose();
+      this.v.get(name)?.dispose();
+      this.m.set(name, tf.variable(m.clone(), false));
+      this.v.set(name, tf.variable(v.clone(), false));
+    }
+  }
+
+  dispose(): void {
+    for (const t of [...this.m.values(), ...this.v.values()]) t.dispose();
+    this.m.clear();
+    this.v.clear();
+  }
+}

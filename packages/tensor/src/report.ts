@@ -1,0 +1,57 @@
+import { type BackendChoice, formatChoice, initBackend, type InitBackendOptions } from './backend.js';
+import { tf } from './tf.js';
+
+export interface MatmulFigure {
+  n: number;
+  gflops: number;
+  msPerOp: number;
+}
+
+/**
+ * Times an n x n x n f32 matmul on the active backend (after a warm-up) and returns GFLOP/s,
+ * counting 2n^3 floating-point operations per product.
+ */
+export async function measureMatmul(n: number, minMs = 300): Promise<MatmulFigure> {
+  const a = tf.randomUniform([n, n], -1, 1, 'float32', 1);
+  const b = tf.randomUniform([n, n], -1, 1, 'float32', 2);
+  const run = async () => {
+    const c = tf.matMul(a, b);
+    await c.data();
+    c.dispose();
+  };
+  await run();
+  let reps = 0;
+  const t0 = performance.now();
+  while (performance.now() - t0 < minMs || reps < 2) {
+    await run();
+    reps++;
+  }
+  const ms = (performance.now() - t0) / reps;
+  a.dispose();
+  b.dispose();
+  return { n, msPerOp: ms, gflops: (2 * n ** 3) / (ms * 1e6) };
+}
+
+export interface BackendReport {
+  choice: BackendChoice;
+  tfBackend: string;
+  matmul: MatmulFigure[];
+  text: string;
+}
+
+/**
+ * Starts the best backend (or the one asked for) and reports it: which backend, why better ones
+ * were skipped, the GPU adapter, and f32 matmul throughput at the given sizes.
+ */
+export async function backendReport(
+  opts: InitBackendOptions & { sizes?: number[] } = {},
+): Promise<BackendReport> {
+  const choice = await initBackend({ ...opts, log: false });
+  const matmul: MatmulFigure[] = [];
+  for (const n of opts.sizes ?? [256, 1024]) matmul.push(await measureMatmul(n));
+  const text = [
+    formatChoice(choice),
+    ...matmul.map((m) => `[mmesid]   matmul ${m.n}x${m.n}: ${m.gflops.toFixed(2)} GFLOP/s (${m.msPerOp.toFixed(1)} ms)`),
+  ].join('\n');
+  return { choice, tfBackend: tf.getBackend(), matmul, text };
+}

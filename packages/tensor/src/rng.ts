@@ -1,0 +1,121 @@
+/**
+ * A small, fast, seeded generator (xoshiro128**, seeded through splitmix32) so every random
+ * choice in the project is reproducible: the same seed gives the same numbers on every backend,
+ * because the numbers are made on the CPU and only then uploaded.
+ *
+ * @example
+ * const rng = new Rng(42);
+ * rng.float(); // in [0, 1)
+ * const child = rng.fork('dropout'); // an independent stream, stable under unrelated changes
+ */
+export class Rng {
+  private s = new Uint32Array(4);
+  private spareNormal: number | null = null;
+
+  constructor(seed: number | string = 0) {
+    let h = typeof seed === 'string' ? hashString(seed) : seed >>> 0 ^ Math.floor(seed / 2 ** 32);
+    for (let i = 0; i < 4; i++) {
+      h = (h + 0x9e3779b9) >>> 0;
+      let z = h;
+      z = Math.imul(z ^ (z >>> 16), 0x85ebca6b) >>> 0;
+      z = Math.imul(z ^ (z >>> 13), 0xc2b2ae35) >>> 0;
+      this.s[i] = (z ^ (z >>> 16)) >>> 0;
+    }
+    if (this.s.every((v) => v === 0)) this.s[0] = 1;
+  }
+
+  /** Next 32-bit unsigned integer. */
+  nextU32(): number {
+    const s = this.s;
+    const result = Math.imul(rotl(Math.imul(s[1]!, 5) >>> 0, 7), 9) >>> 0;
+    const t = (s[1]! << 9) >>> 0;
+    s[2]! ^= s[0]!;
+    s[3]! ^= s[1]!;
+    s[1]! ^= s[2]!;
+    s[0]! ^= s[3]!;
+    s[2]! ^= t;
+    s[3] = rotl(s[3]!, 11);
+    return result;
+  }
+
+  /** Uniform float in [0, 1) with 32 bits of randomness. */
+  float(): number {
+    return this.nextU32() / 4294967296;
+  }
+
+  /** Uniform float in [lo, hi). */
+  uniform(lo: number, hi: number): number {
+    return lo + (hi - lo) * this.float();
+  }
+
+  /** Uniform integer in [0, n). Unbiased (rejection sampling). */
+  int(n: number): number {
+    if (!(n > 0) || n > 2 ** 32) throw new RangeError(`Rng.int: n must be in (0, 2^32], got ${n}`);
+    const limit = 2 ** 32 - (2 ** 32 % n);
+    let x = this.nextU32();
+    while (x >= limit) x = this.nextU32();
+    return x % n;
+  }
+
+  /** Standard normal (Box-Muller; the spare value is kept for the next call). */
+  normal(mean = 0, std = 1): number {
+    if (this.spareNormal !== null) {
+      const v = this.spareNormal;
+      this.spareNormal = null;
+      return mean + std * v;
+    }
+    let u = 0;
+    while (u === 0) u = this.float();
+    const v = this.float();
+    const r = Math.sqrt(-2 * Math.log(u));
+    this.spareNormal = r * Math.sin(2 * Math.PI * v);
+    return mean + std * r * Math.cos(2 * Math.PI * v);
+  }
+
+  /** Fisher-Yates shuffle in place; returns the array. */
+  shuffle<T>(arr: T[]): T[] {
+    for (let i = arr.length - 1; i > 0; i--) {
+      const j = this.int(i + 1);
+      const tmp = arr[i]!;
+      arr[i] = arr[j]!;
+      arr[j] = tmp;
+    }
+    return arr;
+  }
+
+  /** A seed for tfjs ops that take one (e.g. `tf.dropout`), drawn from this stream. */
+  seed(): number {
+    return this.nextU32();
+  }
+
+  /** An independent generator derived from this one's current state and a label. */
+  fork(label = ''): Rng {
+    return new Rng(`${this.nextU32()}:${this.nextU32()}:${label}`);
+  }
+
+  /** Fills a Float32Array with uniform values in [lo, hi). */
+  fillUniform(out: Float32Array, lo: number, hi: number): Float32Array {
+    for (let i = 0; i < out.length; i++) out[i] = this.uniform(lo, hi);
+    return out;
+  }
+
+  /** Fills a Float32Array with normal values. */
+  fillNormal(out: Float32Array, mean = 0, std = 1): Float32Array {
+    for (let i = 0; i < out.length; i++) out[i] = this.normal(mean, std);
+    return out;
+  }
+}
+
+function rotl(x: number, k: number): number {
+  return ((x << k) | (x >>> (32 - k))) >>> 0;
+}
+
+function hashString(s: string): number {
+  // FNV-1a, enough to turn a label into a seed.
+  let h = 0x811c9dc5;
+  for (let i = 0; i < s.length; i++) {
+    h ^= s.charCodeAt(i);
+    h = Math.imul(h, 0x01000193) >>> 0;
+  }
+  return h;
+}
