@@ -1,2 +1,2 @@
 import type { Options } from 'tsup';
-export declare function preset(overrides?: Options): ReturnType<typeof import('tsup').defineConfig>;
+export declare function preset(overrides?: Options): Options;

@@ -66,7 +66,7 @@ async function importOptional(specifier: string): Promise<unknown> {
 
 function describeImportError(pkg: string, e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
-  if (/Cannot find (module|package)|ERR_MODULE_NOT_FOUND|Failed to resolve/i.test(msg))
+  if (/Cannot find (module|package)|ERR_MODULE_NOT_FOUND|Failed to resolve|Could not resolve/i.test(msg))
     return `package ${pkg} is not installed (install it with \`pnpm add ${pkg}\`)`;
   return `${pkg} failed to load: ${msg.split('\n')[0]}`;
 }

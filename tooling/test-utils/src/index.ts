@@ -5,6 +5,8 @@
  *
  * `MMESID_TEST_BACKENDS=wasm,cpu` restricts the list (to run one package on one backend).
  */
+import { existsSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { type BackendName, checkBackend, initBackend, liveTensors, tf } from '@mmesid/tensor';
 import { afterEach, beforeAll, beforeEach, describe, expect } from 'vitest';
 
@@ -53,6 +55,11 @@ async function probeAll(): Promise<void> {
     availability.set(b, r.ok ? { ok: true } : { ok: false, reason: r.reason });
   }
 }
+
+// Dawn needs a Vulkan driver; on CPU-only machines that is Chromium's SwiftShader (see CONTRIBUTING.md).
+const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = tmpdir();
 
 // Top-level await: the suites below are declared once we know which backends can start.
 await probeAll();
