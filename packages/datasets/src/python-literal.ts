@@ -120,8 +120,7 @@ class Parser {
   }
 
   /** `[` or `(` already seen at pos; reads items up to `close`. */
-  parseSequence(close: number, tupleStarted: boolean): PyValue[] {
-    const open = this.pos;
+  parseSequence(close: number, tupleStarted: boolean, open = this.pos): PyValue[] {
     if (!tupleStarted) this.pos++;
     const items: PyValue[] = [];
     for (;;) {
@@ -135,6 +134,7 @@ class Parser {
       this.skipSpace();
       const c = this.text.charCodeAt(this.pos);
       if (c === 0x2c) this.pos++;
+      else if (this.pos >= this.text.length) this.fail(`${String.fromCharCode(close)} never comes`, open);
       else if (c !== close) this.fail(`expected , or ${String.fromCharCode(close)}`);
     }
   }
@@ -159,7 +159,7 @@ class Parser {
       this.fail('expected , or )');
     }
     this.pos++;
-    return [first, ...this.parseSequence(0x29, true)];
+    return [first, ...this.parseSequence(0x29, true, open)];
   }
 
   parseDict(): PyDict {
@@ -192,6 +192,7 @@ class Parser {
       this.skipSpace();
       const c = this.text.charCodeAt(this.pos);
       if (c === 0x2c) this.pos++;
+      else if (this.pos >= this.text.length) this.fail('} never comes', open);
       else if (c !== 0x7d) this.fail('expected , or }');
     }
   }
