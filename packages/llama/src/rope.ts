@@ -1,0 +1,84 @@
+/**
+ * Rotary position embeddings in Hugging Face's "rotate half" convention: dimension i of a head is
+ * rotated together with dimension i + head_dim/2, by the angle position * inv_freq[i].
+ */
+import { tf } from '@mmesid/tensor';
+import type { LlamaConfig } from './config.js';
+
+/**
+ * The inverse frequencies `inv_freq[i] = 1 / theta^(2i / head_dim)` for i < head_dim/2, with the
+ * config's `rope_scaling` applied exactly as `transformers` does (`_compute_default_rope_parameters`,
+ * `_compute_linear_scaling_rope_parameters`, `_compute_llama3_parameters`):
+ *
+ * - `linear`: every frequency divided by `factor`.
+ * - `llama3`: with wavelength w = 2π / inv_freq, L = original_max_position_embeddings,
+ *   frequencies with w > L / low_freq_factor are divided by `factor`, those with
+ *   w < L / high_freq_factor are kept, and those in between are blended with
+ *   s = (L / w - low_freq_factor) / (high_freq_factor - low_freq_factor):
+ *   (1 - s) · inv_freq / factor + s · inv_freq.
+ *
+ * Computed in float64 and rounded once to float32 (PyTorch computes the same formula in float32; the
+ * two differ by at most an ulp or so, far below any test tolerance).
+ *
+ * @example
+ * computeInvFreq(cfg); // Float32Array of length head_dim / 2
+ */
+export function computeInvFreq(cfg: Pick<LlamaConfig, 'head_dim' | 'rope_theta' | 'rope_scaling'>): Float32Array {
+  const dim = cfg.head_dim;
+  const half = dim / 2;
+  const out = new Float64Array(half);
+  for (let i = 0; i < half; i++) out[i] = 1 / cfg.rope_theta ** ((2 * i) / dim);
+  const rs = cfg.rope_scaling;
+  if (rs?.rope_type === 'linear') {
+    for (let i = 0; i < half; i++) out[i] = out[i]! / rs.factor;
+  } else if (rs?.rope_type === 'llama3') {
+    const { factor, low_freq_factor: lo, high_freq_factor: hi, original_max_position_embeddings: L } = rs;
+    const lowFreqWavelen = L / lo;
+    const highFreqWavelen = L / hi;
+    for (let i = 0; i < half; i++) {
+      const f = out[i]!;
+      const wavelen = (2 * Math.PI) / f;
+      if (wavelen > lowFreqWavelen) out[i] = f / factor;
+      else if (wavelen < highFreqWavelen) out[i] = f;
+      else {
+        const s = (L / wavelen - lo) / (hi - lo);
+        out[i] = ((1 - s) * f) / factor + s * f;
+      }
+    }
+  }
+  return Float32Array.from(out);
+}
+
+/**
+ * cos and sin tables for the given positions: each [B, T, head_dim], the half-size angle table
+ * repeated twice along the last axis (as `torch.cat((freqs, freqs), -1)`). Positions are int32 [B, T].
+ * Returns new tensors owned by the caller.
+ */
+export function ropeCosSin(positions: tf.Tensor, invFreq: tf.Tensor1D): { cos: tf.Tensor; sin: tf.Tensor } {
+  return tf.tidy(() => {
+    const angles = tf.mul(tf.expandDims(tf.cast(positions, 'float32'), -1), invFreq); // [B, T, half]
+    const emb = tf.concat([angles, angles], -1);
+    return { cos: tf.cos(emb), sin: tf.sin(emb) };
+  });
+}
+
+/** `concat(-x2, x1)` over the last axis, where x1, x2 are its halves. */
+export function rotateHalf(x: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const d = x.shape[x.rank - 1]!;
+    const [x1, x2] = tf.split(x, [d / 2, d / 2], -1) as [tf.Tensor, tf.Tensor];
+    return tf.concat([tf.neg(x2), x1], -1);
+  });
+}
+
+/**
+ * Applies RoPE to x [B, heads, T, head_dim] with cos/sin [B, T, head_dim]: x·cos + rotate_half(x)·sin.
+ * Differentiable; returns a new tensor.
+ */
+export function applyRotary(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
+  return tf.tidy(() => {
+    const c = tf.expandDims(cos, 1);
+    const s = tf.expandDims(sin, 1);
+    return tf.add(tf.mul(x, c), tf.mul(rotateHalf(x), s));
+  });
+}
