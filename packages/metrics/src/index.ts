@@ -1,0 +1,59 @@
+/**
+ * @mmesid/metrics: the yardsticks of MME-SID. Full-ranking HR/nDCG/MRR@k exactly as the authors
+ * evaluate (streaming over batches on the tfjs backend), Kendall's tau-b and the paper's
+ * distance-order forgetting measure, singular-value spectra for embedding collapse, MMD (a JS
+ * report version and a differentiable tensor loss), and semantic-ID collision / codebook statistics.
+ */
+export { MetricsInputError } from './errors.js';
+export type { EmbeddingTable } from './table.js';
+
+export { FullRankingEvaluator } from './ranking/evaluator.js';
+export { RANKING_DEFAULTS, type RankingOptions, RankingOptionsSchema } from './ranking/options.js';
+export {
+  flattenRankingMetrics,
+  metricsFromRanks,
+  PAPER_KS,
+  type RankingMetrics,
+} from './ranking/rank-metrics.js';
+export { type RankedBatch, rankTargets } from './ranking/rank-targets.js';
+export { type Recommendations, type TopKOptions, topKRecommendations } from './ranking/top-k.js';
+
+export { type KendallCounts, kendallCounts, kendallTauB } from './kendall/kendall-tau.js';
+export {
+  type BehaviouralPairs,
+  behaviouralPairs,
+  type ItemPairs,
+  type PairSource,
+  randomItemPairs,
+} from './kendall/item-pairs.js';
+export {
+  type DistanceMetric,
+  type DistanceOptions,
+  type DistanceOrderTau,
+  distanceOrderTau,
+  pairDistances,
+} from './kendall/distance-order.js';
+
+export { type GramMatrix, gramMatrix, type RowRange } from './spectrum/gram.js';
+export { symmetricEigenvalues } from './spectrum/symmetric-eigenvalues.js';
+export {
+  normalizeSpectrum,
+  SINGULAR_VALUE_DEFAULTS,
+  type SingularValueOptions,
+  SingularValueOptionsSchema,
+  type SingularValueSpectrum,
+  singularValues,
+} from './spectrum/singular-values.js';
+
+export {
+  type GaussianKernel,
+  GaussianKernelSchema,
+  MMD_DEFAULTS,
+  MULTI_KERNEL_ALPHAS,
+  type MmdOptions,
+  MmdOptionsSchema,
+} from './mmd/options.js';
+export { type MmdResult, mmd } from './mmd/mmd.js';
+export { mmdLoss } from './mmd/mmd-loss.js';
+
+export { type CodeMatrix, type LevelStats, type SemanticIdStats, semanticIdStats } from './sid/sid-stats.js';
