@@ -53,9 +53,12 @@ export {
 
 // Formats.
 export { type CsvRecord, type CsvTable, formatCsv, formatCsvField, parseCsv, parseCsvTable } from './csv.js';
+// Whatever a --data-dir holds.
+export { type LoadDataDirOptions, loadDataDir } from './data-dir.js';
 // The dataset type and its parts.
 export type { Dataset, FilterRecord, ItemMeta, Matrix, Provenance, SourceFile } from './dataset.js';
 export { countInteractions, matrixRow } from './dataset.js';
+
 // Download with cache, checksum and resume.
 export {
   AMAZON_2014_BASE_URL,

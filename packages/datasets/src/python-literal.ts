@@ -215,10 +215,10 @@ class Parser {
       this.pos = end;
       return intValue(BigInt(`0${kind}${digits.replaceAll('_', '')}`));
     }
-    while (end < t.length && /[0-9_.eE]/.test(t[end]!)) {
-      const ch = t[end]!;
+    while (end < t.length && isNumberChar(t.charCodeAt(end))) {
+      const ch = t.charCodeAt(end);
       end++;
-      if ((ch === 'e' || ch === 'E') && (t[end] === '+' || t[end] === '-')) end++;
+      if ((ch === 0x65 || ch === 0x45) && (t[end] === '+' || t[end] === '-')) end++;
     }
     const raw = t.slice(start, end);
     if (end < t.length && /[a-zA-Z]/.test(t[end]!)) {
@@ -226,12 +226,8 @@ class Parser {
       this.fail(`malformed number ${JSON.stringify(raw + t[end])}`, start);
     }
     this.pos = end;
-    const digitRun = '[0-9](?:_?[0-9])*';
-    if (/^(?:0(?:_?0)*|[1-9](?:_?[0-9])*)$/.test(raw)) {
-      return intValue(BigInt(raw.replaceAll('_', '')));
-    }
-    const float = new RegExp(`^(?:(?:${digitRun})?\\.${digitRun}|${digitRun}\\.?)(?:[eE][+-]?${digitRun})?$`);
-    if (float.test(raw) && /[.eE]/.test(raw)) return Number(raw.replaceAll('_', ''));
+    if (INT_LITERAL.test(raw)) return intValue(BigInt(raw.replaceAll('_', '')));
+    if (FLOAT_LITERAL.test(raw) && /[.eE]/.test(raw)) return Number(raw.replaceAll('_', ''));
     this.fail(`malformed number ${JSON.stringify(raw)}`, start);
   }
 
@@ -245,7 +241,7 @@ class Parser {
       const startsString =
         c === CH_QUOTE1 ||
         c === CH_QUOTE2 ||
-        /^[rRuUbB]{1,2}['"]/.test(this.text.slice(this.pos, this.pos + 3));
+        (isIdentStart(c) && /^[rRuUbB]{1,2}['"]/.test(this.text.slice(this.pos, this.pos + 3)));
       if (!startsString) {
         this.pos = save;
         return out;
@@ -258,8 +254,9 @@ class Parser {
     const t = this.text;
     const start = this.pos;
     let prefix = '';
-    while (/[a-zA-Z]/.test(t[this.pos] ?? '')) prefix += t[this.pos++]!.toLowerCase();
-    if (!['', 'u', 'r', 'b', 'br', 'rb'].includes(prefix)) {
+    while (this.pos < t.length && isIdentStart(t.charCodeAt(this.pos)))
+      prefix += t[this.pos++]!.toLowerCase();
+    if (prefix !== '' && !STRING_PREFIXES.has(prefix)) {
       if (prefix.includes('f')) this.fail('f-strings are not literals', start);
       this.fail(`unknown string prefix ${JSON.stringify(prefix)}`, start);
     }
@@ -281,7 +278,16 @@ class Parser {
         this.fail('line break inside a single-quoted string', openAt);
       if (bytes && c > 0x7f) this.fail('bytes literals may only contain ASCII characters');
       if (c !== CH_BACKSLASH) {
-        out += t[this.pos++];
+        // Copy the run of ordinary characters up to the next quote, backslash or line break at once.
+        let end = this.pos + 1;
+        while (end < t.length) {
+          const d = t.charCodeAt(end);
+          if (d === CH_QUOTE1 || d === CH_QUOTE2 || d === CH_BACKSLASH || d === 0x0a || d === 0x0d) break;
+          if (bytes && d > 0x7f) break;
+          end++;
+        }
+        out += t.slice(this.pos, end);
+        this.pos = end;
         continue;
       }
       if (raw) {
@@ -356,6 +362,15 @@ class Parser {
     this.pos += count;
     return v;
   }
+}
+
+const STRING_PREFIXES = new Set(['u', 'r', 'b', 'br', 'rb']);
+const DIGITS = '[0-9](?:_?[0-9])*';
+const INT_LITERAL = /^(?:0(?:_?0)*|[1-9](?:_?[0-9])*)$/;
+const FLOAT_LITERAL = new RegExp(`^(?:(?:${DIGITS})?\\.${DIGITS}|${DIGITS}\\.?)(?:[eE][+-]?${DIGITS})?$`);
+
+function isNumberChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || c === 0x5f || c === 0x2e || c === 0x65 || c === 0x45;
 }
 
 function intValue(v: bigint): number | bigint {
