@@ -2,15 +2,22 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { loadAuthorsDataset, parseAuthorsItems, parseAuthorsSequences } from './authors.js';
+import {
+  loadAuthorsDataset,
+  parseAuthorsItems,
+  parseAuthorsSequences,
+  saveAuthorsDataset,
+} from './authors.js';
 import {
   CsvFieldCountError,
   DataFormatError,
+  DatasetError,
   DuplicateItemError,
   DuplicateUserError,
   InvalidIdError,
   UnknownItemError,
 } from './errors.js';
+import { generateSynthetic } from './synthetic.js';
 
 const tmp = mkdtempSync(join(tmpdir(), 'mmesid-authors-'));
 afterAll(() => rmSync(tmp, { recursive: true, force: true }));
@@ -137,5 +144,26 @@ describe('loadAuthorsDataset', () => {
     writeFileSync(join(dir, 'sequences.txt'), '1 1\n');
     writeFileSync(join(dir, 'items.csv'), Buffer.from([0x61, 0x73, 0x69, 0x6e, 0xe9, 0x0a]));
     await expect(loadAuthorsDataset(dir)).rejects.toThrow(/not valid UTF-8/);
+  });
+});
+
+describe('saveAuthorsDataset', () => {
+  it('writes a dataset that loads back identically, titles with commas, quotes and newlines included', async () => {
+    const data = generateSynthetic({ seed: 5, numUsers: 30, numItems: 40, maxSequenceLength: 12 });
+    const items = data.items.map((m, id) =>
+      m && id === 3 ? { ...m, title: 'A "quoted", multi\nline title' } : m,
+    );
+    const dir = join(tmp, 'saved');
+    await saveAuthorsDataset(dir, { ...data, items });
+    const back = await loadAuthorsDataset(dir);
+    expect(back.sequences).toEqual(data.sequences);
+    expect(back.items).toEqual(items);
+    expect(back.userIds[0]).toBe('1');
+    await expect(
+      saveAuthorsDataset(join(tmp, 'bad'), {
+        ...data,
+        items: data.items.map((m, id) => (id === 2 ? null : m)),
+      }),
+    ).rejects.toBeInstanceOf(DatasetError);
   });
 });

@@ -1,7 +1,8 @@
-import { parseCsvTable } from './csv.js';
+import { formatCsv, parseCsvTable } from './csv.js';
 import type { Dataset, ItemMeta, SourceFile } from './dataset.js';
 import {
   DataFormatError,
+  DatasetError,
   DuplicateItemError,
   DuplicateUserError,
   InvalidIdError,
@@ -253,4 +254,35 @@ export async function loadAuthorsDataset(dir: string, options: LoadAuthorsOption
     items: table?.items ?? new Array<ItemMeta | null>(numItems + 1).fill(null),
     provenance: { kind: 'authors', files, filters: [], notes },
   };
+}
+
+/**
+ * Writes a dataset in the authors' layout, so a preprocessed Amazon 2014 category or a synthetic
+ * dataset can be cached and read back with {@link loadAuthorsDataset}: `sequences.txt` with users
+ * numbered 1..N in dataset order (the source's user ids are not kept) and `items.csv`
+ * (`asin,title,imUrl,id`, quoted as RFC 4180 requires). Returns the two paths.
+ *
+ * @throws {DatasetError} when an item has no metadata (the table must cover every id).
+ */
+export async function saveAuthorsDataset(
+  dir: string,
+  dataset: Pick<Dataset, 'sequences' | 'items' | 'numItems'>,
+): Promise<{ readonly sequences: string; readonly items: string }> {
+  const { fsp, path } = await nodeBuiltins();
+  const rows: string[][] = [['asin', 'title', 'imUrl', 'id']];
+  for (let id = 1; id <= dataset.numItems; id++) {
+    const m = dataset.items[id];
+    if (!m)
+      throw new DatasetError(`saveAuthorsDataset: item ${id} has no metadata; items.csv must list every id`);
+    rows.push([m.asin, m.title, m.imageUrl, String(id)]);
+  }
+  let text = '';
+  dataset.sequences.forEach((seq, u) => {
+    text += `${u + 1} ${seq.join(' ')}\n`;
+  });
+  await fsp.mkdir(dir, { recursive: true });
+  const out = { sequences: path.join(dir, 'sequences.txt'), items: path.join(dir, 'items.csv') };
+  await fsp.writeFile(out.sequences, text);
+  await fsp.writeFile(out.items, formatCsv(rows));
+  return out;
 }

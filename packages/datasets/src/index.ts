@@ -38,6 +38,7 @@ export {
   type ParseSequencesOptions,
   parseAuthorsItems,
   parseAuthorsSequences,
+  saveAuthorsDataset,
 } from './authors.js';
 export {
   batchCount,
