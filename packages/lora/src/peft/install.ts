@@ -1,4 +1,4 @@
-import { type Module, type tf } from '@mmesid/tensor';
+import { type Module, tf } from '@mmesid/tensor';
 import { applyLoraConfig } from '../apply.js';
 import type { LoraConfig } from '../config.js';
 import type { LoraModel } from '../lora-model.js';
@@ -34,7 +34,7 @@ export function installAdapter<M extends Module>(
   const backup = new Map<tf.Variable, tf.Tensor>();
   try {
     for (const [path, m] of lora.savedModules)
-      for (const [, p] of m.namedParameters(path)) backup.set(p, p.clone());
+      for (const [, p] of m.namedParameters(path)) backup.set(p, tf.clone(p));
     assignAdapterTensors(lora, values);
   } catch (e) {
     for (const [v, old] of backup) v.assign(old);
