@@ -1,0 +1,99 @@
+import { ConfigError, Rng } from '@mmesid/tensor';
+import { orthonormalizeColumns } from './orthonormalize.js';
+import { type SparseRows, sparseTimesDense, sparseTransposeTimesDense } from './sparse-rows.js';
+import { symmetricEigen } from './symmetric-eigen.js';
+
+/** Options of {@link randomizedSvd}. */
+export interface RandomizedSvdOptions {
+  /** Extra random directions beyond k (default 10). */
+  oversamples?: number;
+  /** Subspace (power) iterations with A A^T (default 6); more iterations, more accurate small singular values. */
+  powerIterations?: number;
+  /** Seed of the Gaussian start; the same seed gives the same result bit for bit. */
+  seed?: number;
+}
+
+/** A rank-k truncated SVD A ~ U diag(s) V^T, float64, row-major. */
+export interface TruncatedSvd {
+  readonly k: number;
+  /** Singular values, decreasing. */
+  readonly singularValues: Float64Array;
+  /** Left singular vectors, [rows, k]. */
+  readonly u: Float64Array;
+  /** Right singular vectors (the components), [cols, k]: V with A V = U diag(s). */
+  readonly v: Float64Array;
+}
+
+/**
+ * Truncated SVD of a sparse matrix by randomized subspace iteration (Halko, Martinsson & Tropp 2011,
+ * Alg. 4.4), in float64 JS, seeded:
+ *
+ *   Q <- orth(A A^T G), G Gaussian [n, k + p];  repeat q times: Q <- orth(A A^T Q)
+ *   T = Q^T A A^T Q = W L W^T (Jacobi);  U = Q W[:, :k],  s = sqrt(L[:k]),  V = A^T U / s
+ *
+ * Iterating on the n x n operator A A^T (n = rows) means no dense [cols, k] random matrix is ever
+ * formed; the one [cols, k + p] buffer holds A^T Q. Signs are fixed so that each column of U has its
+ * largest-magnitude entry positive (as scikit-learn's `svd_flip`), so results are deterministic.
+ *
+ * @example
+ * const { u, v, singularValues } = randomizedSvd(tfidf, 64, { seed: 0 });
+ */
+export function randomizedSvd(a: SparseRows, k: number, options: RandomizedSvdOptions = {}): TruncatedSvd {
+  const n = a.rows;
+  const maxRank = Math.min(a.rows, a.cols);
+  if (!Number.isInteger(k) || k < 1 || k > maxRank)
+    throw new ConfigError(`randomizedSvd: k must be in 1..${maxRank} (min(rows, cols)), got ${k}`);
+  const l = Math.min(k + (options.oversamples ?? 10), maxRank);
+  const rng = new Rng(options.seed ?? 0);
+  const q = new Float64Array(n * l);
+  for (let i = 0; i < q.length; i++) q[i] = rng.normal();
+  const z = new Float64Array(a.cols * l);
+  const w = new Float64Array(n * l);
+  const apply = (src: Float64Array) => {
+    sparseTransposeTimesDense(a, src, l, z);
+    sparseTimesDense(a, z, l, w);
+    return w;
+  };
+  apply(q);
+  q.set(w);
+  orthonormalizeColumns(q, n, l, rng);
+  for (let it = 0; it < (options.powerIterations ?? 6); it++) {
+    apply(q);
+    q.set(w);
+    orthonormalizeColumns(q, n, l, rng);
+  }
+  // T = Q^T (A A^T Q), symmetrised against rounding.
+  apply(q);
+  const t = new Float64Array(l * l);
+  for (let i = 0; i < n; i++)
+    for (let r = 0; r < l; r++) {
+      const qr = q[i * l + r]!;
+      if (qr === 0) continue;
+      for (let c = 0; c < l; c++) t[r * l + c] = t[r * l + c]! + qr * w[i * l + c]!;
+    }
+  for (let r = 0; r < l; r++)
+    for (let c = r + 1; c < l; c++) {
+      const m = (t[r * l + c]! + t[c * l + r]!) / 2;
+      t[r * l + c] = m;
+      t[c * l + r] = m;
+    }
+  const eig = symmetricEigen(t, l);
+  const s = new Float64Array(k);
+  const u = new Float64Array(n * k);
+  for (let j = 0; j < k; j++) s[j] = Math.sqrt(Math.max(eig.values[j]!, 0));
+  for (let i = 0; i < n; i++)
+    for (let j = 0; j < k; j++) {
+      let acc = 0;
+      for (let r = 0; r < l; r++) acc += q[i * l + r]! * eig.vectors[r * l + j]!;
+      u[i * k + j] = acc;
+    }
+  for (let j = 0; j < k; j++) {
+    let best = 0;
+    for (let i = 0; i < n; i++) if (Math.abs(u[i * k + j]!) > Math.abs(best)) best = u[i * k + j]!;
+    if (best < 0) for (let i = 0; i < n; i++) u[i * k + j] = -u[i * k + j]!;
+  }
+  const v = sparseTransposeTimesDense(a, u, k);
+  for (let f = 0; f < a.cols; f++)
+    for (let j = 0; j < k; j++) v[f * k + j] = s[j]! > 0 ? v[f * k + j]! / s[j]! : 0;
+  return { k, singularValues: s, u, v };
+}
