@@ -98,6 +98,13 @@ describe('loadAmazon2014 on the Beauty fixture', async () => {
     expect(ds.provenance.files[0]!.sha256).toMatch(/^[0-9a-f]{64}$/);
   });
 
+  it('notes \\xNN escapes above 0x7f and can read metadata as Python 2 byte strings', async () => {
+    expect(ds.provenance.notes.join('\n')).toMatch(/1 metadata line\(s\) hold \\xNN escapes above 0x7f/);
+    const py2 = await loadAmazon2014({ dir: fixtures, category: 'Beauty', metaStrings: 'python2' });
+    expect(py2.items.map((m) => m?.title)).toEqual(ds.items.map((m) => m?.title));
+    expect(py2.provenance.notes.join('\n')).toContain('read with python2 semantics');
+  });
+
   it('can relax the filters', async () => {
     const loose = await loadAmazon2014({
       dir: fixtures,

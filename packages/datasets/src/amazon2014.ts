@@ -4,7 +4,7 @@ import { DataFormatError, DuplicateItemError, JsonLineError, PythonLiteralError 
 import { readTextLines } from './lines.js';
 import { nodeBuiltins } from './node-builtins.js';
 import { parseOptions } from './options.js';
-import { type PyValue, parsePythonLiteral } from './python-literal.js';
+import { type PythonLiteralSource, type PyValue, parsePythonLiteral } from './python-literal.js';
 
 /** The three Amazon 2014 categories the MME-SID paper uses. */
 export const AMAZON_2014_CATEGORIES = ['Beauty', 'Toys_and_Games', 'Sports_and_Outdoors'] as const;
@@ -74,8 +74,13 @@ export function parseAmazon2014Review(text: string, file: string, line: number):
  * @throws {PythonLiteralError} a line that is not a Python literal, with file, line and column.
  * @throws {DataFormatError} a record that is not a dict, or has no string `asin`, or a non-string title/imUrl.
  */
-export function parseAmazon2014Meta(text: string, file: string, line: number): Amazon2014Meta {
-  const v: PyValue = parsePythonLiteral(text, { file, line });
+export function parseAmazon2014Meta(
+  text: string,
+  file: string,
+  line: number,
+  strings: 'python3' | 'python2' = 'python3',
+): Amazon2014Meta {
+  const v: PyValue = parsePythonLiteral(text, { file, line, strings });
   if (typeof v !== 'object' || v === null || Array.isArray(v) || typeof v === 'bigint') {
     throw new DataFormatError({ file, line }, 'expected a dict literal per line');
   }
@@ -106,20 +111,31 @@ export async function readAmazon2014Reviews(file: string): Promise<Amazon2014Rev
 export interface Amazon2014MetaTable {
   readonly byAsin: Map<string, Amazon2014Meta>;
   readonly repeatedLines: number;
+  /**
+   * Lines holding a `\\xNN` escape above 0x7f. Python 3 reads such an escape as a code point;
+   * if the file came from Python 2 and the escapes are UTF-8 bytes, read it with `strings: 'python2'`.
+   */
+  readonly linesWithHighByteEscapes: number;
 }
 
 /**
  * Reads every record of a metadata file (gzipped or not). A repeated asin with the same title and
  * image is counted in `repeatedLines`; with a different title or image it is an error, since no
- * rule says which one is right.
+ * rule says which one is right. `strings` picks how unprefixed strings are read (see
+ * {@link PythonLiteralSource.strings}; default `python3`, as `ast.literal_eval` on a text line).
  */
-export async function readAmazon2014Meta(file: string): Promise<Amazon2014MetaTable> {
+export async function readAmazon2014Meta(
+  file: string,
+  options: { readonly strings?: PythonLiteralSource['strings'] } = {},
+): Promise<Amazon2014MetaTable> {
   const byAsin = new Map<string, Amazon2014Meta>();
   let repeatedLines = 0;
+  let linesWithHighByteEscapes = 0;
   for await (const { text, line } of readTextLines(file)) {
     if (text.trim() === '')
       throw new PythonLiteralError({ file, line }, 'empty line; expected a dict literal');
-    const m = parseAmazon2014Meta(text, file, line);
+    if (HIGH_BYTE_ESCAPE.test(text)) linesWithHighByteEscapes++;
+    const m = parseAmazon2014Meta(text, file, line, options.strings);
     const prev = byAsin.get(m.asin);
     if (prev === undefined) byAsin.set(m.asin, m);
     else if (prev.title === m.title && prev.imUrl === m.imUrl) repeatedLines++;
@@ -130,8 +146,10 @@ export async function readAmazon2014Meta(file: string): Promise<Amazon2014MetaTa
       );
     }
   }
-  return { byAsin, repeatedLines };
+  return { byAsin, repeatedLines, linesWithHighByteEscapes };
 }
+
+const HIGH_BYTE_ESCAPE = /\\x[89a-fA-F][0-9a-fA-F]/;
 
 /** Options of the paper's preprocessing (see {@link preprocessAmazon2014}). */
 export const Amazon2014OptionsSchema = z.strictObject({
@@ -354,6 +372,8 @@ export interface LoadAmazon2014Options extends Amazon2014Options {
   readonly metaFile?: string;
   /** Dataset name; defaults to the category in lower case. */
   readonly name?: string;
+  /** How metadata strings are read: `python3` (default) or `python2` byte strings holding UTF-8. */
+  readonly metaStrings?: 'python3' | 'python2';
 }
 
 /**
@@ -366,7 +386,7 @@ export interface LoadAmazon2014Options extends Amazon2014Options {
  * beauty.provenance.filters; // what each filter removed
  */
 export async function loadAmazon2014(options: LoadAmazon2014Options): Promise<Dataset> {
-  const { dir, category, reviewsFile, metaFile, name, ...rest } = options;
+  const { dir, category, reviewsFile, metaFile, name, metaStrings, ...rest } = options;
   const { path, fs, fsp, crypto } = await nodeBuiltins();
   const names = amazon2014FileNames(category);
   const reviewsPath = path.join(dir, reviewsFile ?? names.reviews);
@@ -379,7 +399,7 @@ export async function loadAmazon2014(options: LoadAmazon2014Options): Promise<Da
   };
   const [reviews, metaTable, files] = await Promise.all([
     readAmazon2014Reviews(reviewsPath),
-    readAmazon2014Meta(metaPath),
+    readAmazon2014Meta(metaPath, metaStrings ? { strings: metaStrings } : {}),
     Promise.all([describe(reviewsPath), describe(metaPath)]),
   ]);
   const ds = preprocessAmazon2014(reviews, metaTable.byAsin, {
@@ -387,15 +407,17 @@ export async function loadAmazon2014(options: LoadAmazon2014Options): Promise<Da
     name: name ?? category.toLowerCase(),
     files,
   });
-  if (metaTable.repeatedLines === 0) return ds;
-  return {
-    ...ds,
-    provenance: {
-      ...ds.provenance,
-      notes: [
-        ...ds.provenance.notes,
-        `${metaTable.repeatedLines} metadata line(s) repeated an asin with the same title and image; the first was used`,
-      ],
-    },
-  };
+  const notes = [`metadata strings read with ${metaStrings ?? 'python3'} semantics`];
+  if (metaTable.repeatedLines > 0) {
+    notes.push(
+      `${metaTable.repeatedLines} metadata line(s) repeated an asin with the same title and image; the first was used`,
+    );
+  }
+  if (metaTable.linesWithHighByteEscapes > 0 && metaStrings !== 'python2') {
+    notes.push(
+      `${metaTable.linesWithHighByteEscapes} metadata line(s) hold \\xNN escapes above 0x7f, read as code points ` +
+        "(Python 3); if they are UTF-8 bytes written by Python 2, load with metaStrings: 'python2'",
+    );
+  }
+  return { ...ds, provenance: { ...ds.provenance, notes: [...ds.provenance.notes, ...notes] } };
 }

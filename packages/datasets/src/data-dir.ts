@@ -1,4 +1,4 @@
-import { type Amazon2014Options, loadAmazon2014 } from './amazon2014.js';
+import { type Amazon2014Options, type LoadAmazon2014Options, loadAmazon2014 } from './amazon2014.js';
 import { loadAuthorsDataset } from './authors.js';
 import type { Dataset } from './dataset.js';
 import { DatasetError } from './errors.js';
@@ -9,6 +9,8 @@ export interface LoadDataDirOptions extends Amazon2014Options {
   /** For a directory of raw Amazon 2014 files holding several categories: which one. */
   readonly category?: string;
   readonly name?: string;
+  /** How Amazon 2014 metadata strings are read (see {@link LoadAmazon2014Options.metaStrings}). */
+  readonly metaStrings?: 'python3' | 'python2';
 }
 
 /**

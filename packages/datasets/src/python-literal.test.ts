@@ -47,6 +47,18 @@ describe('parsePythonLiteral', () => {
     expect(py(`'a' "b" u'c'`)).toBe('abc');
   });
 
+  it('reads unprefixed strings as Python 2 UTF-8 byte strings when asked', () => {
+    const py2 = (text: string) => py(text, { strings: 'python2' });
+    expect(py(String.raw`'Caf\xc3\xa9'`)).toBe('CafÃ©'); // Python 3 reading
+    expect(py2(String.raw`'Caf\xc3\xa9 \342\204\242'`)).toBe('Café ™');
+    expect(py2(`'Café ★'`)).toBe('Café ★');
+    expect(py2(String.raw`u'Caf\xe9 \u2122'`)).toBe('Café ™');
+    expect(py2(String.raw`'\u2122'`)).toBe(String.raw`\u2122`);
+    expect(py2(String.raw`r'\xc3\xa9'`)).toBe(String.raw`\xc3\xa9`);
+    expect(py2(String.raw`{'t': 'a\xc3' '\xa9b' u'!'}`)).toEqual({ t: 'aéb!' }); // joined, then decoded
+    expect(() => py2(String.raw`'ok' '\xff'`)).toThrow(/not valid UTF-8/);
+  });
+
   it('reads lists, tuples and dicts, nested', () => {
     expect(py('[1, [2, 3], []]')).toEqual([1, [2, 3], []]);
     expect(py('(1, 2)')).toEqual([1, 2]);

@@ -18,6 +18,14 @@ export interface PythonLiteralSource {
   readonly file?: string;
   /** 1-based line of the file on which the text starts. */
   readonly line?: number;
+  /**
+   * How to read strings without a `u` prefix. `python3` (default): as Python 3 does, `\\xe9` is
+   * the code point U+00E9. `python2`: as Python 2 byte strings holding UTF-8, which is what
+   * Python 2's `repr` of an encoded string looks like: the text's characters and every `\\xNN` /
+   * octal escape are bytes, decoded as UTF-8 at the end (`'Caf\\xc3\\xa9'` is `Café`), and `\\u`
+   * is not an escape. `u'...'` strings read the same in both modes.
+   */
+  readonly strings?: 'python3' | 'python2';
 }
 
 /**
@@ -233,8 +241,21 @@ class Parser {
 
   /** One or more adjacent string literals (Python joins them). */
   parseStrings(): string {
-    let out = this.parseString();
+    // Python 2 joins adjacent byte strings before anything decodes them, so bytes wait in `pending`.
+    let out = '';
+    let pending = '';
+    let pendingAt = this.pos;
     for (;;) {
+      const at = this.pos;
+      const piece = this.parseString();
+      if (piece.binary) {
+        if (pending === '') pendingAt = at;
+        pending += piece.value;
+      } else {
+        if (pending !== '') out += this.decodeUtf8(pending, pendingAt);
+        pending = '';
+        out += piece.value;
+      }
       const save = this.pos;
       this.skipSpace();
       const c = this.text.charCodeAt(this.pos);
@@ -244,13 +265,13 @@ class Parser {
         (isIdentStart(c) && /^[rRuUbB]{1,2}['"]/.test(this.text.slice(this.pos, this.pos + 3)));
       if (!startsString) {
         this.pos = save;
-        return out;
+        return pending === '' ? out : out + this.decodeUtf8(pending, pendingAt);
       }
-      out += this.parseString();
     }
   }
 
-  parseString(): string {
+  /** One string literal; `binary` when it is an undecoded Python 2 byte string. */
+  parseString(): { value: string; binary: boolean } {
     const t = this.text;
     const start = this.pos;
     let prefix = '';
@@ -261,7 +282,10 @@ class Parser {
       this.fail(`unknown string prefix ${JSON.stringify(prefix)}`, start);
     }
     const raw = prefix.includes('r');
-    const bytes = prefix.includes('b');
+    // Python 2 byte strings are collected as a binary string (one char per byte) and decoded at the end.
+    const py2Bytes = this.source.strings === 'python2' && !prefix.includes('u');
+    const bytes = prefix.includes('b') || py2Bytes;
+    const asciiOnly = prefix.includes('b') && !py2Bytes;
     const q = t[this.pos]!;
     const triple = t.startsWith(q.repeat(3), this.pos);
     const openAt = this.pos;
@@ -272,31 +296,42 @@ class Parser {
       const c = t.charCodeAt(this.pos);
       if (t[this.pos] === q && (!triple || t.startsWith(q.repeat(3), this.pos))) {
         this.pos += triple ? 3 : 1;
-        return out;
+        return { value: out, binary: py2Bytes };
       }
       if (!triple && (c === 0x0a || c === 0x0d))
         this.fail('line break inside a single-quoted string', openAt);
-      if (bytes && c > 0x7f) this.fail('bytes literals may only contain ASCII characters');
+      if (asciiOnly && c > 0x7f) this.fail('bytes literals may only contain ASCII characters');
       if (c !== CH_BACKSLASH) {
         // Copy the run of ordinary characters up to the next quote, backslash or line break at once.
         let end = this.pos + 1;
         while (end < t.length) {
           const d = t.charCodeAt(end);
           if (d === CH_QUOTE1 || d === CH_QUOTE2 || d === CH_BACKSLASH || d === 0x0a || d === 0x0d) break;
-          if (bytes && d > 0x7f) break;
+          if (asciiOnly && d > 0x7f) break;
           end++;
         }
-        out += t.slice(this.pos, end);
+        out += py2Bytes ? binaryUtf8(t.slice(this.pos, end)) : t.slice(this.pos, end);
         this.pos = end;
         continue;
       }
       if (raw) {
         // In a raw string a backslash stays, and it keeps the next character from ending the string.
-        out += t.slice(this.pos, this.pos + 2);
+        const pair = t.slice(this.pos, this.pos + 2);
+        out += py2Bytes ? binaryUtf8(pair) : pair;
         this.pos += 2;
         continue;
       }
       out += this.parseEscape(bytes);
+    }
+  }
+
+  decodeUtf8(binary: string, openAt: number): string {
+    const bytes = new Uint8Array(binary.length);
+    for (let i = 0; i < binary.length; i++) bytes[i] = binary.charCodeAt(i);
+    try {
+      return UTF8.decode(bytes);
+    } catch {
+      this.fail('a Python 2 byte string that is not valid UTF-8', openAt);
     }
   }
 
@@ -362,6 +397,19 @@ class Parser {
     this.pos += count;
     return v;
   }
+}
+
+const UTF8 = new TextDecoder('utf-8', { fatal: true });
+const UTF8_ENCODER = new TextEncoder();
+
+/** The UTF-8 bytes of `text` as a string of chars 0-255. */
+function binaryUtf8(text: string): string {
+  let ascii = true;
+  for (let i = 0; i < text.length && ascii; i++) ascii = text.charCodeAt(i) < 0x80;
+  if (ascii) return text;
+  let out = '';
+  for (const b of UTF8_ENCODER.encode(text)) out += String.fromCharCode(b);
+  return out;
 }
 
 const STRING_PREFIXES = new Set(['u', 'r', 'b', 'br', 'rb']);
