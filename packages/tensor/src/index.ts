@@ -31,6 +31,7 @@ export {
 export { type BackendReport, backendReport, type MatmulFigure, measureMatmul } from './report.js';
 export { expectNoLeaks, liveTensors } from './leaks.js';
 export { stopGradient } from './ops/stop-gradient.js';
+export * from './safetensors/index.js';
 export { Rng } from './rng.js';
 export {
   type Initializer,
