@@ -5,8 +5,31 @@
  * report version and a differentiable tensor loss), and semantic-ID collision / codebook statistics.
  */
 export { MetricsInputError } from './errors.js';
-export type { EmbeddingTable } from './table.js';
-
+export {
+  type DistanceMetric,
+  type DistanceOptions,
+  type DistanceOrderTau,
+  distanceOrderTau,
+  pairDistances,
+} from './kendall/distance-order.js';
+export {
+  type BehaviouralPairs,
+  behaviouralPairs,
+  type ItemPairs,
+  type PairSource,
+  randomItemPairs,
+} from './kendall/item-pairs.js';
+export { type KendallCounts, kendallCounts, kendallTauB } from './kendall/kendall-tau.js';
+export { type MmdResult, mmd } from './mmd/mmd.js';
+export { mmdLoss } from './mmd/mmd-loss.js';
+export {
+  type GaussianKernel,
+  GaussianKernelSchema,
+  MMD_DEFAULTS,
+  type MmdOptions,
+  MmdOptionsSchema,
+  MULTI_KERNEL_ALPHAS,
+} from './mmd/options.js';
 export { FullRankingEvaluator } from './ranking/evaluator.js';
 export { RANKING_DEFAULTS, type RankingOptions, RankingOptionsSchema } from './ranking/options.js';
 export {
@@ -17,25 +40,8 @@ export {
 } from './ranking/rank-metrics.js';
 export { type RankedBatch, rankTargets } from './ranking/rank-targets.js';
 export { type Recommendations, type TopKOptions, topKRecommendations } from './ranking/top-k.js';
-
-export { type KendallCounts, kendallCounts, kendallTauB } from './kendall/kendall-tau.js';
-export {
-  type BehaviouralPairs,
-  behaviouralPairs,
-  type ItemPairs,
-  type PairSource,
-  randomItemPairs,
-} from './kendall/item-pairs.js';
-export {
-  type DistanceMetric,
-  type DistanceOptions,
-  type DistanceOrderTau,
-  distanceOrderTau,
-  pairDistances,
-} from './kendall/distance-order.js';
-
+export { type CodeMatrix, type LevelStats, type SemanticIdStats, semanticIdStats } from './sid/sid-stats.js';
 export { type GramMatrix, gramMatrix, type RowRange } from './spectrum/gram.js';
-export { symmetricEigenvalues } from './spectrum/symmetric-eigenvalues.js';
 export {
   normalizeSpectrum,
   SINGULAR_VALUE_DEFAULTS,
@@ -44,16 +50,5 @@ export {
   type SingularValueSpectrum,
   singularValues,
 } from './spectrum/singular-values.js';
-
-export {
-  type GaussianKernel,
-  GaussianKernelSchema,
-  MMD_DEFAULTS,
-  MULTI_KERNEL_ALPHAS,
-  type MmdOptions,
-  MmdOptionsSchema,
-} from './mmd/options.js';
-export { type MmdResult, mmd } from './mmd/mmd.js';
-export { mmdLoss } from './mmd/mmd-loss.js';
-
-export { type CodeMatrix, type LevelStats, type SemanticIdStats, semanticIdStats } from './sid/sid-stats.js';
+export { symmetricEigenvalues } from './spectrum/symmetric-eigenvalues.js';
+export type { EmbeddingTable } from './table.js';

@@ -29,7 +29,11 @@ export interface DistanceOrderTau {
  * @example
  * const d = pairDistances(table, { first: Int32Array.of(1), second: Int32Array.of(2) });
  */
-export function pairDistances(table: EmbeddingTable, pairs: ItemPairs, options: DistanceOptions = {}): Float64Array {
+export function pairDistances(
+  table: EmbeddingTable,
+  pairs: ItemPairs,
+  options: DistanceOptions = {},
+): Float64Array {
   const metric = options.metric ?? 'euclidean';
   if (metric !== 'euclidean' && metric !== 'cosine') {
     throw new ConfigError(`pairDistances: metric must be 'euclidean' or 'cosine', got '${String(metric)}'`);
@@ -97,14 +101,18 @@ export function distanceOrderTau(
 
 function checkPairs(pairs: ItemPairs, rows: number, what: string): void {
   if (pairs.first.length !== pairs.second.length) {
-    throw new ShapeError(`${what}: pairs.first has ${pairs.first.length} ids but pairs.second has ${pairs.second.length}`);
+    throw new ShapeError(
+      `${what}: pairs.first has ${pairs.first.length} ids but pairs.second has ${pairs.second.length}`,
+    );
   }
   for (const side of ['first', 'second'] as const) {
     const ids = pairs[side];
     for (let p = 0; p < ids.length; p++) {
       const id = ids[p]!;
       if (id < 0 || id >= rows) {
-        throw new MetricsInputError(`${what}: pairs.${side}[${p}] is item ${id} but the table has rows 0..${rows - 1}`);
+        throw new MetricsInputError(
+          `${what}: pairs.${side}[${p}] is item ${id} but the table has rows 0..${rows - 1}`,
+        );
       }
     }
   }

@@ -75,7 +75,9 @@ export function behaviouralPairs(
       ['target', b],
     ] as const) {
       if (!Number.isInteger(v) || v < 0 || v >= MAX_ID) {
-        throw new MetricsInputError(`behaviouralPairs: example ${idx} has ${what} ${v}; item ids are integers in 0..${MAX_ID - 1}`);
+        throw new MetricsInputError(
+          `behaviouralPairs: example ${idx} has ${what} ${v}; item ids are integers in 0..${MAX_ID - 1}`,
+        );
       }
     }
     if (a === b) {
@@ -125,11 +127,14 @@ export function randomItemPairs(
       `randomItemPairs: need at least two ids in ${firstId}..numItems, got numItems = ${numItems}, firstId = ${firstId}`,
     );
   }
-  if (numItems >= MAX_ID) throw new ConfigError(`randomItemPairs: numItems ${numItems} is above the supported ${MAX_ID - 1}`);
+  if (numItems >= MAX_ID)
+    throw new ConfigError(`randomItemPairs: numItems ${numItems} is above the supported ${MAX_ID - 1}`);
   const span = numItems - firstId + 1;
   const possible = (span * (span - 1)) / 2;
   if (!Number.isInteger(count) || count < 0 || count > possible) {
-    throw new ConfigError(`randomItemPairs: count must be an integer in 0..${possible} (distinct pairs of ${span} ids), got ${count}`);
+    throw new ConfigError(
+      `randomItemPairs: count must be an integer in 0..${possible} (distinct pairs of ${span} ids), got ${count}`,
+    );
   }
   if (count > possible / 2) {
     // Rejection would slow down near saturation: enumerate and shuffle instead.

@@ -56,7 +56,9 @@ export function kendallCounts(x: ArrayLike<number>, y: ArrayLike<number>): Kenda
     const a = x[i]!;
     const b = y[i]!;
     if (Number.isNaN(a) || Number.isNaN(b)) {
-      throw new MetricsInputError(`kendallTauB: ${Number.isNaN(a) ? 'x' : 'y'}[${i}] is NaN; every value must be a number`);
+      throw new MetricsInputError(
+        `kendallTauB: ${Number.isNaN(a) ? 'x' : 'y'}[${i}] is NaN; every value must be a number`,
+      );
     }
     xs[i] = a;
     ys[i] = b;

@@ -28,13 +28,17 @@ import { type MmdOptions, MmdOptionsSchema } from './options.js';
 export function mmdLoss(x: tf.Tensor, y: tf.Tensor, options?: MmdOptions): tf.Scalar {
   const opts = parseOptions(MmdOptionsSchema, options, 'mmdLoss');
   if (x.rank !== 2 || y.rank !== 2 || x.shape[1] !== y.shape[1]) {
-    throw new ShapeError(`mmdLoss: x and y must be [n, d] and [m, d] with the same d, got [${x.shape}] and [${y.shape}]`);
+    throw new ShapeError(
+      `mmdLoss: x and y must be [n, d] and [m, d] with the same d, got [${x.shape}] and [${y.shape}]`,
+    );
   }
   const n = x.shape[0]!;
   const m = y.shape[0]!;
   const minRows = opts.estimator === 'unbiased' ? 2 : 1;
   if (n < minRows || m < minRows) {
-    throw new ShapeError(`mmdLoss: the ${opts.estimator} estimator needs at least ${minRows} rows per sample, got ${n} and ${m}`);
+    throw new ShapeError(
+      `mmdLoss: the ${opts.estimator} estimator needs at least ${minRows} rows per sample, got ${n} and ${m}`,
+    );
   }
   const total = n + m;
   if (opts.kernels.some((k) => 'bandwidth' in k && k.bandwidth === 'median') && total < 2) {
@@ -89,7 +93,11 @@ export function mmdLoss(x: tf.Tensor, y: tf.Tensor, options?: MmdOptions): tf.Sc
  */
 function offDiagonalMedian(d2: tf.Tensor, total: number): tf.Tensor {
   const pairs = (total * (total - 1)) / 2;
-  const masked = tf.where(tf.cast(tf.eye(total), 'bool'), tf.fill([total, total], Number.POSITIVE_INFINITY), d2);
+  const masked = tf.where(
+    tf.cast(tf.eye(total), 'bool'),
+    tf.fill([total, total], Number.POSITIVE_INFINITY),
+    d2,
+  );
   const smallest = tf.neg(tf.topk(tf.neg(tf.reshape(masked, [total * total])), pairs + 1, true).values);
   return tf.mean(tf.slice(smallest, [pairs - 1], [2]));
 }

@@ -40,7 +40,9 @@ export function mmd(x: EmbeddingTable, y: EmbeddingTable, options?: MmdOptions):
   const m = y.rows;
   const minRows = opts.estimator === 'unbiased' ? 2 : 1;
   if (n < minRows || m < minRows) {
-    throw new ShapeError(`mmd: the ${opts.estimator} estimator needs at least ${minRows} rows per sample, got ${n} and ${m}`);
+    throw new ShapeError(
+      `mmd: the ${opts.estimator} estimator needs at least ${minRows} rows per sample, got ${n} and ${m}`,
+    );
   }
   const d = x.cols;
   const total = n + m;

@@ -27,7 +27,10 @@ export const MmdOptionsSchema = z.strictObject({
    * The kernels, summed (a multi-kernel MMD as in tllib's `MultipleKernelMaximumMeanDiscrepancy`).
    * Default: one kernel with tllib's default bandwidth, alpha 1 times the mean squared distance.
    */
-  kernels: z.array(GaussianKernelSchema).min(1).default([{ bandwidth: 'mean', alpha: 1 }]),
+  kernels: z
+    .array(GaussianKernelSchema)
+    .min(1)
+    .default([{ bandwidth: 'mean', alpha: 1 }]),
   /**
    * `biased` (default; the V-statistic, the squared RKHS distance between the two empirical mean
    * embeddings: never negative, 0 for identical samples) or `unbiased` (the U-statistic without the

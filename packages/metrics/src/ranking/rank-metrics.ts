@@ -34,7 +34,8 @@ export interface RankingMetrics {
 export function normaliseKs(ks: readonly number[]): number[] {
   if (ks.length === 0) throw new ConfigError('ks: expected at least one cut-off, got an empty list');
   for (const k of ks) {
-    if (!Number.isInteger(k) || k < 1) throw new ConfigError(`ks: every cut-off must be an integer >= 1, got ${k}`);
+    if (!Number.isInteger(k) || k < 1)
+      throw new ConfigError(`ks: every cut-off must be an integer >= 1, got ${k}`);
   }
   return [...new Set(ks)].sort((a, b) => a - b);
 }
@@ -55,7 +56,8 @@ export function normaliseKs(ks: readonly number[]): number[] {
 export function metricsFromRanks(ranks: ArrayLike<number>, ks: readonly number[] = PAPER_KS): RankingMetrics {
   const cut = normaliseKs(ks);
   const n = ranks.length;
-  if (n === 0) throw new MetricsInputError('metricsFromRanks: no ranks given (zero users): the averages are undefined');
+  if (n === 0)
+    throw new MetricsInputError('metricsFromRanks: no ranks given (zero users): the averages are undefined');
   const hr = new Float64Array(cut.length);
   const ndcg = new Float64Array(cut.length);
   const mrr = new Float64Array(cut.length);
@@ -63,7 +65,9 @@ export function metricsFromRanks(ranks: ArrayLike<number>, ks: readonly number[]
   for (let u = 0; u < n; u++) {
     const r = ranks[u]!;
     if (!Number.isInteger(r) || r < 1) {
-      throw new MetricsInputError(`metricsFromRanks: ranks[${u}] is ${r}; ranks are 1-based integers (1 = top)`);
+      throw new MetricsInputError(
+        `metricsFromRanks: ranks[${u}] is ${r}; ranks are 1-based integers (1 = top)`,
+      );
     }
     rankSum += r;
     const gain = 1 / Math.log2(r + 1);

@@ -67,7 +67,9 @@ export async function rankTargets(
     );
   }
   if (batch * cols > 2 ** 31 - 1) {
-    throw new ShapeError(`rankTargets: a batch of ${batch} x ${cols} scores is too large to index; use smaller batches`);
+    throw new ShapeError(
+      `rankTargets: a batch of ${batch} x ${cols} scores is too large to index; use smaller batches`,
+    );
   }
   if (batch === 0) return { ranks: new Int32Array(0), targetsInHistory: 0 };
 
@@ -108,7 +110,7 @@ export async function rankTargets(
     // The count includes the target itself (s >= s), hence no +1.
     ranks[b] = countV[b]!;
   }
-  for (let h = 0; h < excluded.row.length; h++) ranks[excluded.row[h]!]! -= flagV[h]!;
+  for (let h = 0; h < excluded.row.length; h++) ranks[excluded.row[h]!]! -= flagV[h];
   return { ranks, targetsInHistory: excluded.targetsInHistory };
 }
 

@@ -34,13 +34,18 @@ export async function topKRecommendations(
   histories?: readonly ArrayLike<number>[],
   options: TopKOptions = {},
 ): Promise<Recommendations> {
-  if (!Number.isInteger(k) || k < 1) throw new ConfigError(`topKRecommendations: k must be an integer >= 1, got ${k}`);
+  if (!Number.isInteger(k) || k < 1)
+    throw new ConfigError(`topKRecommendations: k must be an integer >= 1, got ${k}`);
   if (scores.rank !== 2) {
-    throw new ShapeError(`topKRecommendations: scores must be [batch, numItems + 1], got shape [${scores.shape}]`);
+    throw new ShapeError(
+      `topKRecommendations: scores must be [batch, numItems + 1], got shape [${scores.shape}]`,
+    );
   }
   const [batch, cols] = scores.shape as [number, number];
   if (histories && histories.length !== batch) {
-    throw new ShapeError(`topKRecommendations: scores have ${batch} rows but ${histories.length} histories were given`);
+    throw new ShapeError(
+      `topKRecommendations: scores have ${batch} rows but ${histories.length} histories were given`,
+    );
   }
   const excludePadding = options.excludePadding ?? true;
   const excluded: Set<number>[] = [];

@@ -63,7 +63,9 @@ export function semanticIdStats(codes: CodeMatrix, codebookSize: number): Semant
     throw new ShapeError(`semanticIdStats: need at least one item and one level, got ${rows} x ${levels}`);
   }
   if (data.length !== rows * levels) {
-    throw new ShapeError(`semanticIdStats: ${rows} items x ${levels} levels needs ${rows * levels} codes, got ${data.length}`);
+    throw new ShapeError(
+      `semanticIdStats: ${rows} items x ${levels} levels needs ${rows * levels} codes, got ${data.length}`,
+    );
   }
   const K = codebookSize;
   const counts = new Int32Array(levels * K);
@@ -71,7 +73,9 @@ export function semanticIdStats(codes: CodeMatrix, codebookSize: number): Semant
     for (let l = 0; l < levels; l++) {
       const c = data[i * levels + l]!;
       if (c < 0 || c >= K) {
-        throw new MetricsInputError(`semanticIdStats: item ${i} level ${l} has code ${c}; codes must be in 0..${K - 1}`);
+        throw new MetricsInputError(
+          `semanticIdStats: item ${i} level ${l} has code ${c}; codes must be in 0..${K - 1}`,
+        );
       }
       counts[l * K + c]!++;
     }

@@ -56,11 +56,17 @@ export function gramMatrix(table: EmbeddingTable, range: RowRange = {}): GramMat
 }
 
 /** Validates a row range against a table and fills in its defaults. */
-export function resolveRange(table: EmbeddingTable, range: RowRange, what: string): { from: number; to: number } {
+export function resolveRange(
+  table: EmbeddingTable,
+  range: RowRange,
+  what: string,
+): { from: number; to: number } {
   const from = range.fromRow ?? 0;
   const to = range.toRow ?? table.rows;
   if (!Number.isInteger(from) || !Number.isInteger(to) || from < 0 || to > table.rows || from >= to) {
-    throw new ShapeError(`${what}: row range ${from}..${to} (toRow exclusive) is not a non-empty part of 0..${table.rows}`);
+    throw new ShapeError(
+      `${what}: row range ${from}..${to} (toRow exclusive) is not a non-empty part of 0..${table.rows}`,
+    );
   }
   if (table.cols < 1) throw new ShapeError(`${what}: the table has no columns`);
   return { from, to };

@@ -24,7 +24,8 @@ export const SingularValueOptionsSchema = z.strictObject({
 export type SingularValueOptions = z.input<typeof SingularValueOptionsSchema>;
 
 /** {@link SingularValueOptionsSchema} with its defaults filled in. */
-export const SINGULAR_VALUE_DEFAULTS: z.output<typeof SingularValueOptionsSchema> = SingularValueOptionsSchema.parse({});
+export const SINGULAR_VALUE_DEFAULTS: z.output<typeof SingularValueOptionsSchema> =
+  SingularValueOptionsSchema.parse({});
 
 /** A singular-value spectrum, largest first. */
 export interface SingularValueSpectrum {
@@ -98,9 +99,13 @@ export async function singularValues(
  * Divides a descending spectrum by its first (largest) value and takes log10. Throws when the
  * largest value is 0 (an all-zero table has no shape to plot).
  */
-export function normalizeSpectrum(values: ArrayLike<number>): { normalized: Float64Array; log10: Float64Array } {
+export function normalizeSpectrum(values: ArrayLike<number>): {
+  normalized: Float64Array;
+  log10: Float64Array;
+} {
   const top = values[0] ?? 0;
-  if (!(top > 0)) throw new MmesidError(`normalizeSpectrum: the largest singular value is ${top}; the table is all zeros`);
+  if (!(top > 0))
+    throw new MmesidError(`normalizeSpectrum: the largest singular value is ${top}; the table is all zeros`);
   const normalized = new Float64Array(values.length);
   const log10 = new Float64Array(values.length);
   for (let i = 0; i < values.length; i++) {

@@ -22,12 +22,16 @@ export function symmetricEigenvalues(
   options: { inPlace?: boolean } = {},
 ): Float64Array {
   if (!Number.isInteger(n) || n < 0 || matrix.length !== n * n) {
-    throw new ShapeError(`symmetricEigenvalues: expected ${n} x ${n} = ${n * n} values, got ${matrix.length}`);
+    throw new ShapeError(
+      `symmetricEigenvalues: expected ${n} x ${n} = ${n * n} values, got ${matrix.length}`,
+    );
   }
   for (let i = 0; i < n; i++) {
     for (let j = i; j < n; j++) {
       if (!Number.isFinite(matrix[i * n + j]!)) {
-        throw new MetricsInputError(`symmetricEigenvalues: entry (${i}, ${j}) is ${matrix[i * n + j]}; every entry must be finite`);
+        throw new MetricsInputError(
+          `symmetricEigenvalues: entry (${i}, ${j}) is ${matrix[i * n + j]}; every entry must be finite`,
+        );
       }
     }
   }
@@ -66,7 +70,14 @@ function reflector(a: Float64Array, n: number, k: number, v: Float64Array): { al
 }
 
 /** p[from..n-1] = beta * B v with B = a[from.., from..] read from its upper triangle. */
-function symmetricMatvec(a: Float64Array, n: number, from: number, v: Float64Array, p: Float64Array, beta: number): void {
+function symmetricMatvec(
+  a: Float64Array,
+  n: number,
+  from: number,
+  v: Float64Array,
+  p: Float64Array,
+  beta: number,
+): void {
   p.fill(0, from, n);
   for (let i = from; i < n; i++) {
     const base = i * n;
@@ -190,7 +201,9 @@ function tridiagonalQL(d: Float64Array, e: Float64Array): void {
       }
       if (m === l) break;
       if (++sweeps > MAX_SWEEPS) {
-        throw new MmesidError(`symmetricEigenvalues: QL did not converge for eigenvalue ${l} after ${MAX_SWEEPS} sweeps`);
+        throw new MmesidError(
+          `symmetricEigenvalues: QL did not converge for eigenvalue ${l} after ${MAX_SWEEPS} sweeps`,
+        );
       }
       // Shift: the eigenvalue of the leading 2 x 2 block closer to d[l].
       let g = (d[l + 1]! - d[l]!) / (2 * e[l]!);
