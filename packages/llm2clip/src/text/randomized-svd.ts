@@ -20,8 +20,14 @@ export interface TruncatedSvd {
   readonly singularValues: Float64Array;
   /** Left singular vectors, [rows, k]. */
   readonly u: Float64Array;
-  /** Right singular vectors (the components), [cols, k]: V with A V = U diag(s). */
+  /** Right singular vectors (the components), [cols, k]: V = A^T U diag(1/s). */
   readonly v: Float64Array;
+  /**
+   * How converged each pair is: ||A A^T u_j - s_j^2 u_j|| / s_j^2 (0 for an exact singular pair). With a
+   * flat spectrum (TF-IDF of short, diverse titles) the trailing vectors converge slowly; raise
+   * `powerIterations` or `oversamples` if these matter to you.
+   */
+  readonly relativeResiduals: Float64Array;
 }
 
 /**
@@ -29,7 +35,10 @@ export interface TruncatedSvd {
  * Alg. 4.4), in float64 JS, seeded:
  *
  *   Q <- orth(A A^T G), G Gaussian [n, k + p];  repeat q times: Q <- orth(A A^T Q)
- *   T = Q^T A A^T Q = W L W^T (Jacobi);  U = Q W[:, :k],  s = sqrt(L[:k]),  V = A^T U / s
+ *   T = Q^T A A^T Q = E L E^T (Jacobi);  U = Q E[:, :k],  s = sqrt(L[:k]),  V = A^T U / s
+ *
+ * Like scikit-learn's `randomized_svd` this is an approximation whose quality depends on the spectrum's
+ * decay; `relativeResiduals` reports, per vector, how far it is from an exact singular pair.
  *
  * Iterating on the n x n operator A A^T (n = rows) means no dense [cols, k] random matrix is ever
  * formed; the one [cols, k + p] buffer holds A^T Q. Signs are fixed so that each column of U has its
@@ -87,6 +96,17 @@ export function randomizedSvd(a: SparseRows, k: number, options: RandomizedSvdOp
       for (let r = 0; r < l; r++) acc += q[i * l + r]! * eig.vectors[r * l + j]!;
       u[i * k + j] = acc;
     }
+  // Residuals from W = A A^T Q: A A^T U = W E[:, :k].
+  const residuals = new Float64Array(k);
+  for (let j = 0; j < k; j++) {
+    let sq = 0;
+    for (let i = 0; i < n; i++) {
+      let mu = 0;
+      for (let r = 0; r < l; r++) mu += w[i * l + r]! * eig.vectors[r * l + j]!;
+      sq += (mu - s[j]! ** 2 * u[i * k + j]!) ** 2;
+    }
+    residuals[j] = s[j]! > 0 ? Math.sqrt(sq) / s[j]! ** 2 : 0;
+  }
   for (let j = 0; j < k; j++) {
     let best = 0;
     for (let i = 0; i < n; i++) if (Math.abs(u[i * k + j]!) > Math.abs(best)) best = u[i * k + j]!;
@@ -95,5 +115,5 @@ export function randomizedSvd(a: SparseRows, k: number, options: RandomizedSvdOp
   const v = sparseTransposeTimesDense(a, u, k);
   for (let f = 0; f < a.cols; f++)
     for (let j = 0; j < k; j++) v[f * k + j] = s[j]! > 0 ? v[f * k + j]! / s[j]! : 0;
-  return { k, singularValues: s, u, v };
+  return { k, singularValues: s, u, v, relativeResiduals: residuals };
 }
