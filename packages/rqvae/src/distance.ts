@@ -1,0 +1,45 @@
+import { tf } from '@mmesid/tensor';
+
+/**
+ * Squared Euclidean distances between every row of `x` [B, d] and every row of `codes` [K, d], as
+ * [B, K]: ||x||^2 + ||e||^2 - 2 x e^T (one matmul; clamped at 0 against rounding). Differentiable
+ * in both arguments. The caller disposes the result.
+ */
+export function squaredDistances(x: tf.Tensor2D, codes: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const xx = tf.sum(tf.square(x), 1, true);
+    const ee = tf.sum(tf.square(codes), 1).reshape([1, -1]);
+    const xe = tf.matMul(x, codes, false, true);
+    return tf.relu(tf.sub(tf.add(xx, ee), tf.mul(xe, 2))) as tf.Tensor2D;
+  });
+}
+
+/** Rows per chunk when a [N, K] distance matrix would be too large to hold at once. */
+export const DISTANCE_CHUNK_ROWS = 8192;
+
+/**
+ * For every row of `x`, the index of its nearest code and the squared distance to it, read back
+ * to the CPU chunk by chunk (so a [N, K] matrix never exists for large N). Nothing is left
+ * allocated.
+ */
+export async function nearestCodes(
+  x: tf.Tensor2D,
+  codes: tf.Tensor2D,
+  chunkRows = DISTANCE_CHUNK_ROWS,
+): Promise<{ index: Int32Array; distance: Float32Array }> {
+  const n = x.shape[0];
+  const index = new Int32Array(n);
+  const distance = new Float32Array(n);
+  for (let start = 0; start < n; start += chunkRows) {
+    const size = Math.min(chunkRows, n - start);
+    const [idxT, minT] = tf.tidy(() => {
+      const part = size === n ? x : x.slice([start, 0], [size, -1]);
+      const d = squaredDistances(part, codes);
+      return [tf.argMin(d, 1), tf.min(d, 1)];
+    });
+    index.set((await idxT!.data()) as Int32Array, start);
+    distance.set((await minT!.data()) as Float32Array, start);
+    tf.dispose([idxT!, minT!]);
+  }
+  return { index, distance };
+}

@@ -1,0 +1,162 @@
+import { type Rng, ShapeError, tf } from '@mmesid/tensor';
+import { nearestCodes } from './distance.js';
+
+/** Options of {@link kmeans}. */
+export interface KMeansOptions {
+  /** Number of clusters K. */
+  k: number;
+  /** Seeded source of the k-means++ draws. */
+  rng: Rng;
+  /** Maximum Lloyd iterations after the seeding (default 100). Stops earlier once no point changes cluster. */
+  iters?: number;
+}
+
+/** The outcome of {@link kmeans}. */
+export interface KMeansResult {
+  /** [K, d] cluster centres; the caller disposes them. */
+  centroids: tf.Tensor2D;
+  /** Cluster of every point under `centroids` (length N). */
+  assignments: Int32Array;
+  /** Points per cluster (length K). */
+  counts: Int32Array;
+  /** Sum of squared distances of the points to their centres. */
+  inertia: number;
+  /** Lloyd iterations run. */
+  iterations: number;
+}
+
+/**
+ * k-means++ seeding (Arthur & Vassilvitskii 2007: each next centre drawn with probability
+ * proportional to the squared distance to the nearest centre so far) followed by Lloyd
+ * iterations. The heavy parts (distances, argmin, per-cluster sums) run on the active backend;
+ * the draws come from `rng`, so the same seed gives the same clusters on cpu and wasm.
+ *
+ * Empty clusters: after each assignment, a cluster left without points takes the point farthest
+ * from its centre among clusters that can spare one, so no code ends up empty unless the data has
+ * fewer than K distinct points.
+ *
+ * Used to initialise each level's codebook on the residuals of the encoded items (MME-SID,
+ * following TIGER), and as the whole of RQ-KMeans.
+ *
+ * @example
+ * const x = tf.tensor2d(points, [n, d]);
+ * const { centroids, assignments } = await kmeans(x, { k: 256, rng: new Rng(42) });
+ * centroids.dispose(); x.dispose();
+ */
+export async function kmeans(x: tf.Tensor2D, opts: KMeansOptions): Promise<KMeansResult> {
+  const [n, d] = x.shape;
+  const k = opts.k;
+  if (!Number.isInteger(k) || k < 1) throw new ShapeError(`kmeans: k must be a positive integer, got ${k}`);
+  if (n < 1 || d < 1) throw new ShapeError(`kmeans: expected a non-empty [N, d] matrix, got [${x.shape}]`);
+  const iters = opts.iters ?? 100;
+
+  let centroids = await kmeansPlusPlus(x, k, opts.rng);
+  let assignments: Int32Array = new Int32Array(n);
+  let distance: Float32Array = new Float32Array(n);
+  let counts: Int32Array = new Int32Array(k);
+  let iterations = 0;
+  for (let it = 0; it <= iters; it++) {
+    const near = await nearestCodes(x, centroids);
+    counts = bincount(near.index, k);
+    const moved = fillEmptyClusters(near.index, near.distance, counts);
+    const changed = moved > 0 || it === 0 || !sameArray(near.index, assignments);
+    assignments = near.index;
+    distance = near.distance;
+    if (!changed || it === iters) break;
+    const next = tf.tidy(() => {
+      const idx = tf.tensor1d(assignments, 'int32');
+      const sums = tf.unsortedSegmentSum(x, idx, k);
+      const c = tf.tensor2d(Float32Array.from(counts, (v) => Math.max(v, 1)), [k, 1]);
+      return tf.div(sums, c) as tf.Tensor2D;
+    });
+    centroids.dispose();
+    centroids = next;
+    iterations = it + 1;
+  }
+  let inertia = 0;
+  for (const v of distance) inertia += v;
+  return { centroids, assignments, counts, inertia, iterations };
+}
+
+/**
+ * k-means++ seeding: K rows of `x` as a [K, d] tensor. With fewer distinct points than K, the
+ * remaining centres are drawn uniformly (they duplicate existing points).
+ */
+async function kmeansPlusPlus(x: tf.Tensor2D, k: number, rng: Rng): Promise<tf.Tensor2D> {
+  const n = x.shape[0];
+  const chosen: number[] = [rng.int(n)];
+  const minDist = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
+  const xx = tf.tidy(() => tf.sum(tf.square(x), 1));
+  try {
+    for (let c = 1; c < k; c++) {
+      const last = chosen[chosen.length - 1]!;
+      const dT = tf.tidy(() => {
+        const row = x.slice([last, 0], [1, -1]);
+        const dot = tf.matMul(x, row, false, true).reshape([-1]);
+        return tf.relu(tf.add(tf.sub(xx, tf.mul(dot, 2)), tf.sum(tf.square(row))));
+      });
+      const dv = (await dT.data()) as Float32Array;
+      dT.dispose();
+      let total = 0;
+      for (let i = 0; i < n; i++) {
+        if (dv[i]! < minDist[i]!) minDist[i] = dv[i]!;
+        total += minDist[i]!;
+      }
+      if (!(total > 0)) {
+        chosen.push(rng.int(n));
+        continue;
+      }
+      let r = rng.float() * total;
+      let pick = n - 1;
+      for (let i = 0; i < n; i++) {
+        r -= minDist[i]!;
+        if (r < 0) {
+          pick = i;
+          break;
+        }
+      }
+      chosen.push(pick);
+    }
+  } finally {
+    xx.dispose();
+  }
+  return tf.tidy(() => tf.gather(x, tf.tensor1d(chosen, 'int32')) as tf.Tensor2D);
+}
+
+function bincount(index: Int32Array, k: number): Int32Array {
+  const counts = new Int32Array(k);
+  for (const i of index) counts[i]!++;
+  return counts;
+}
+
+/**
+ * Gives every empty cluster the point farthest from its own centre, taken only from clusters with
+ * more than one point. Mutates `index`, `distance` and `counts`; returns how many points moved.
+ */
+function fillEmptyClusters(index: Int32Array, distance: Float32Array, counts: Int32Array): number {
+  const empty: number[] = [];
+  counts.forEach((c, j) => {
+    if (c === 0) empty.push(j);
+  });
+  if (empty.length === 0) return 0;
+  const order = Array.from(index.keys()).sort((a, b) => distance[b]! - distance[a]! || a - b);
+  let moved = 0;
+  let p = 0;
+  for (const j of empty) {
+    while (p < order.length && counts[index[order[p]!]!]! <= 1) p++;
+    if (p >= order.length) break;
+    const i = order[p++]!;
+    counts[index[i]!]!--;
+    index[i] = j;
+    counts[j] = 1;
+    distance[i] = 0;
+    moved++;
+  }
+  return moved;
+}
+
+function sameArray(a: Int32Array, b: Int32Array): boolean {
+  if (a.length !== b.length) return false;
+  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
+  return true;
+}

@@ -1,0 +1,55 @@
+import { ShapeError, tf } from '@mmesid/tensor';
+
+/** Options of {@link sinkhornAssign}. */
+export interface SinkhornOptions {
+  /** Entropic regularisation epsilon; smaller is closer to a hard balanced assignment. Authors: 0.003. */
+  epsilon: number;
+  /** Sinkhorn-Knopp iterations. Authors: 50. */
+  iters?: number;
+}
+
+/**
+ * Balanced assignment of B points to K codes from their distance matrix [B, K] by Sinkhorn-Knopp
+ * (Cuturi 2013; used on the last RQ level by LC-Rec and MME-SID to reduce collisions): the
+ * transport plan Q = exp(-d / epsilon) is scaled alternately so that every code receives B/K of
+ * the mass and every point 1/B, then each point takes its largest entry.
+ *
+ * As in the authors' code the distances are first mapped to [-1, 1] (centre and amplitude of the
+ * batch), so epsilon is relative to the batch's spread. With epsilon = 0.003, exp(-d / epsilon)
+ * spans e^{+-333}, beyond float32, so this runs in the log domain: log Q is normalised by
+ * log-sum-exp over columns and rows, which never forms exp(-d / epsilon) itself.
+ *
+ * Not differentiable (it returns indices). The caller disposes the int32 [B] result.
+ *
+ * @example
+ * const codes = sinkhornAssign(squaredDistances(residual, codebook), { epsilon: 0.003, iters: 50 });
+ */
+export function sinkhornAssign(distances: tf.Tensor2D, opts: SinkhornOptions): tf.Tensor1D {
+  if (distances.rank !== 2) throw new ShapeError(`sinkhornAssign: expected a [B, K] distance matrix, got shape [${distances.shape}]`);
+  if (!(opts.epsilon > 0)) throw new ShapeError(`sinkhornAssign: epsilon must be > 0, got ${opts.epsilon}`);
+  const iters = opts.iters ?? 50;
+  const [b, k] = distances.shape;
+  return tf.tidy(() => {
+    const d = centerDistances(distances);
+    let logQ = tf.div(d, -opts.epsilon);
+    const logK = Math.log(k);
+    const logB = Math.log(b);
+    for (let i = 0; i < iters; i++) {
+      // Each code (column) gets total mass 1/K, then each point (row) 1/B.
+      logQ = tf.sub(logQ, tf.add(tf.logSumExp(logQ, 0, true), logK));
+      logQ = tf.sub(logQ, tf.add(tf.logSumExp(logQ, 1, true), logB));
+    }
+    return tf.argMax(logQ, 1) as tf.Tensor1D;
+  });
+}
+
+/** (d - middle) / amplitude with middle and amplitude of the whole matrix, so values lie in [-1, 1]. */
+function centerDistances(d: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    const max = tf.max(d);
+    const min = tf.min(d);
+    const middle = tf.div(tf.add(max, min), 2);
+    const amplitude = tf.add(tf.sub(max, middle), 1e-5);
+    return tf.div(tf.sub(d, middle), amplitude) as tf.Tensor2D;
+  });
+}
