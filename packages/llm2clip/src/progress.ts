@@ -38,7 +38,7 @@ export function formatProgress(p: EncodeProgress, tty: boolean): string {
   const f = p.total > 0 ? Math.min(1, p.done / p.total) : 1;
   const bar = tty ? ` [${'#'.repeat(Math.round(f * BAR)).padEnd(BAR, '.')}]` : '';
   const missing = p.missing ? ` ${p.missing} missing` : '';
-  const rate = p.rate >= 10 ? p.rate.toFixed(0) : p.rate.toFixed(2);
+  const rate = p.rate >= 100 ? p.rate.toFixed(0) : p.rate >= 10 ? p.rate.toFixed(1) : p.rate.toFixed(2);
   return `${p.label}${bar} ${(f * 100).toFixed(1)}% ${p.done}/${p.total}${missing} ${rate} items/s ETA ${formatDuration(p.etaSeconds)}`;
 }
 
