@@ -46,13 +46,14 @@ export function mmdLoss(x: tf.Tensor, y: tf.Tensor, options?: MmdOptions): tf.Sc
   }
   return tf.tidy(() => {
     const z = tf.concat([x, y], 0);
-    const sq = tf.sum(tf.square(z), 1);
-    const gram = tf.matMul(z, tf.transpose(z));
+    const sq = tf.reshape(tf.sum(tf.square(z), 1), [total, 1]);
+    const one = tf.ones([total, 1]);
+    // ||z_i||^2 + ||z_j||^2 - 2 z_i.z_j as one product [z, |z|^2, 1] [-2z, 1, |z|^2]^T: tfjs's
+    // broadcasting add of [N, 1] and [1, N] is far slower than a matMul on cpu and wasm.
+    const left = tf.concat([z, sq, one], 1);
+    const right = tf.concat([tf.mul(z, -2), one, sq], 1);
     const offDiagonal = tf.sub(1, tf.eye(total));
-    const d2 = tf.mul(
-      tf.relu(tf.sub(tf.add(tf.reshape(sq, [total, 1]), tf.reshape(sq, [1, total])), tf.mul(2, gram))),
-      offDiagonal,
-    );
+    const d2 = tf.mul(tf.relu(productWithTranspose(left, right)), offDiagonal);
     const detached = stopGradient(d2);
     let meanD2: tf.Tensor | null = null;
     let medianD2: tf.Tensor | null = null;
@@ -67,24 +68,45 @@ export function mmdLoss(x: tf.Tensor, y: tf.Tensor, options?: MmdOptions): tf.Sc
         medianD2 ??= offDiagonalMedian(detached, total);
         sigma2 = tf.mul(medianD2, k.alpha);
       }
-      const kv = tf.exp(tf.div(tf.neg(d2), tf.mul(2, sigma2)));
+      const kv = tf.exp(tf.mul(d2, tf.div(-0.5, sigma2)));
       kernelSum = kernelSum ? tf.add(kernelSum, kv) : kv;
     }
-    const kMat = kernelSum!;
-    const kxx = tf.slice(kMat, [0, 0], [n, n]);
-    const kyy = tf.slice(kMat, [n, n], [m, m]);
-    const kxy = tf.slice(kMat, [0, n], [n, m]);
-    const cross = tf.mul(2 / (n * m), tf.sum(kxy));
+    // Block sums as a quadratic form: S = E^T K E with E = [1_x, 1_y] (N x 2), so
+    // S00 = sum Kxx, S11 = sum Kyy, S01 = S10 = sum Kxy, without slicing the N x N matrix.
+    const indicator = new Float32Array(total * 2);
+    for (let i = 0; i < total; i++) indicator[i * 2 + (i < n ? 0 : 1)] = 1;
+    const e = tf.tensor2d(indicator, [total, 2]);
+    const blocks = tf.matMul(tf.transpose(e), tf.matMul(kernelSum!, e));
+    const [sxx, sxy, syx, syy] = tf.split(tf.reshape(blocks, [4]), 4);
+    const cross = tf.mul(tf.add(sxy!, syx!), 1 / (n * m));
     if (opts.estimator === 'biased') {
-      return tf.sub(tf.add(tf.mean(kxx), tf.mean(kyy)), cross) as tf.Scalar;
+      return tf.reshape(tf.sub(tf.add(tf.div(sxx!, n * n), tf.div(syy!, m * m)), cross), []) as tf.Scalar;
     }
     // The diagonal of every kernel is exactly exp(0) = 1, so the i = j terms sum to n per kernel.
     const K = opts.kernels.length;
-    const xx = tf.div(tf.sub(tf.sum(kxx), n * K), n * (n - 1));
-    const yy = tf.div(tf.sub(tf.sum(kyy), m * K), m * (m - 1));
-    return tf.sub(tf.add(xx, yy), cross) as tf.Scalar;
+    const xx = tf.div(tf.sub(sxx!, n * K), n * (n - 1));
+    const yy = tf.div(tf.sub(syy!, m * K), m * (m - 1));
+    return tf.reshape(tf.sub(tf.add(xx, yy), cross), []) as tf.Scalar;
   });
 }
+
+/**
+ * a b^T with a gradient that uses explicit transposes: tfjs's matMul gradient passes transpose
+ * flags, which tfjs-backend-wasm 4.22 runs an order of magnitude slower than a plain product.
+ */
+const productWithTranspose: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.customGrad(
+  (...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
+    const [a, b, save] = inputs as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
+    save([a, b]);
+    return {
+      value: tf.matMul(a, tf.transpose(b)),
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
+        tf.matMul(dy, saved[1]!),
+        tf.matMul(tf.transpose(dy), saved[0]!),
+      ],
+    };
+  },
+);
 
 /**
  * numpy's median of the distinct-pair squared distances, from the symmetric matrix with a zero

@@ -29,7 +29,8 @@ export interface RankedBatch {
  *   scores above -1024, and stays exact for scores of any scale;
  * - history entries equal to 0 are padding and ignored; index 0 is ranked like an item unless
  *   `excludePadding` is set (the authors do not mask it);
- * - a NaN score never outranks the target; a NaN target score throws.
+ * - a NaN score never outranks the target; a NaN target score throws;
+ * - scores are compared as float32 (int32 scores are cast, exact up to 2^24 in magnitude).
  *
  * The counting runs on the active backend: one greater-or-equal count per row over the whole
  * score matrix, and a gathered correction for the history items (no [B, numItems] mask is built),
@@ -79,7 +80,10 @@ export async function rankTargets(
   const [counts, targetScores, flags] = tf.tidy(() => {
     const flat = tf.reshape(scores, [batch * cols]);
     const ts = tf.gather(flat, tf.tensor1d(targetIdx, 'int32'));
-    const ge = tf.greaterEqual(scores, tf.reshape(ts, [batch, 1]));
+    // Each row's target score spread over the row as an exact outer product ts 1^T (x * 1 = x):
+    // broadcasting greaterEqual over [B, 1] takes tfjs's generic slow path on cpu and wasm.
+    const spread = tf.matMul(tf.reshape(tf.cast(ts, 'float32'), [batch, 1]), tf.ones([1, cols]));
+    const ge = tf.greaterEqual(tf.cast(scores, 'float32'), spread);
     const count = tf.sum(tf.cast(ge, 'int32'), 1);
     const exFlags =
       excluded.flatIdx.length > 0
@@ -110,7 +114,10 @@ export async function rankTargets(
     // The count includes the target itself (s >= s), hence no +1.
     ranks[b] = countV[b]!;
   }
-  for (let h = 0; h < excluded.row.length; h++) ranks[excluded.row[h]!]! -= flagV[h];
+  for (let h = 0; h < excluded.row.length; h++) {
+    const r = excluded.row[h]!;
+    ranks[r] = ranks[r]! - flagV[h]!;
+  }
   return { ranks, targetsInHistory: excluded.targetsInHistory };
 }
 
