@@ -37,7 +37,8 @@ export function applyLora<M extends Module>(model: M, options: LoraOptions): Lor
 
 /** `applyLora` for an already validated config. Internal: loaders share it. */
 export function applyLoraConfig<M extends Module>(model: M, config: LoraConfig): LoraModel<M> {
-  if (getLora(model)) throw new ConfigError('applyLora: this model already has LoRA adapters; unwrap() them first');
+  if (getLora(model))
+    throw new ConfigError('applyLora: this model already has LoRA adapters; unwrap() them first');
   const resolved = resolveTargets(model, config);
   const wrapped = resolved.targets.filter(([, m]) => !(m instanceof Linear)).map(([p]) => p);
   if (wrapped.length)
@@ -54,7 +55,9 @@ export function applyLoraConfig<M extends Module>(model: M, config: LoraConfig):
     for (const [path, m] of resolved.targets) {
       const linear = m as Linear;
       if (seen.has(linear))
-        throw new MmesidError(`applyLora: the Linear at ${path} is registered at two paths; cannot wrap it twice`);
+        throw new MmesidError(
+          `applyLora: the Linear at ${path} is registered at two paths; cannot wrap it twice`,
+        );
       seen.add(linear);
       const layer = new LoraLinear(linear, {
         r: config.r,

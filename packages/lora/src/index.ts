@@ -3,6 +3,8 @@
  * patterns (PEFT semantics), with merge/unmerge and save/load in PEFT's on-disk layout so adapters
  * move between TypeScript and Python.
  */
+
+export { applyLora } from './apply.js';
 export {
   LORA_DEFAULTS,
   type LoraConfig,
@@ -12,12 +14,9 @@ export {
   parseLoraConfig,
   type TargetPattern,
 } from './config.js';
-export { describePattern, matchesPattern, type ResolvedTargets, resolveTargets } from './targets.js';
-export { LoraLinear, type LoraLinearOptions } from './lora-linear.js';
-export { applyLora } from './apply.js';
-export { getLora, LoraModel, removeLora } from './lora-model.js';
-export { type TrainableSummary, trainableSummary } from './summary.js';
 export { AdapterMismatchError, type AdapterShapeMismatch } from './errors.js';
+export { LoraLinear, type LoraLinearOptions } from './lora-linear.js';
+export { getLora, LoraModel, removeLora } from './lora-model.js';
 export {
   fromPeftConfig,
   type PeftConfigInfo,
@@ -27,6 +26,7 @@ export {
   stringifyPeftConfig,
   toPeftConfig,
 } from './peft/adapter-config.js';
+export { type AdapterFiles, loadAdapterFromFiles, serializeAdapter } from './peft/bytes.js';
 export { fromPeftKey, PEFT_PREFIX, toPeftKey } from './peft/keys.js';
 export {
   ADAPTER_CONFIG_FILE,
@@ -36,4 +36,5 @@ export {
   loadAdapterWeights,
 } from './peft/load.js';
 export { type SaveAdapterOptions, saveAdapter } from './peft/save.js';
-export { type AdapterFiles, loadAdapterFromFiles, serializeAdapter } from './peft/bytes.js';
+export { type TrainableSummary, trainableSummary } from './summary.js';
+export { describePattern, matchesPattern, type ResolvedTargets, resolveTargets } from './targets.js';

@@ -39,8 +39,19 @@ describeBackends('LoraLinear', ({ tol }) => {
     const base = new Linear(5, 3, { rng: new Rng(3) });
     const lora = new LoraLinear(base, { r: 2, scaling: 1.5, dropout: 0, rng: new Rng(4) });
     tf.tidy(() => {
-      lora.loraA.weight.assign(tf.tensor2d([[1, 0, -1, 0.5, 0], [0, 2, 0, 0, -1]]));
-      lora.loraB.weight.assign(tf.tensor2d([[1, 0], [0, 1], [1, -1]]));
+      lora.loraA.weight.assign(
+        tf.tensor2d([
+          [1, 0, -1, 0.5, 0],
+          [0, 2, 0, 0, -1],
+        ]),
+      );
+      lora.loraB.weight.assign(
+        tf.tensor2d([
+          [1, 0],
+          [0, 1],
+          [1, -1],
+        ]),
+      );
     });
     const x = tf.tensor2d([[1, 2, 3, 4, 5]]);
     const y0 = await values(Linear.prototype.forward.call(base, x));
@@ -107,7 +118,9 @@ describeBackends('LoraLinear', ({ tol }) => {
     const adapted = await values(mlp.forward(x));
     expect(maxAbsDiff(adapted, before)).toBeGreaterThan(1e-3);
     expect(maxAbsDiff(await values(first.forward(x)), await values(lora.forward(x)))).toBe(0);
-    expect(() => new LoraLinear(first, { r: 2, scaling: 1, dropout: 0, rng: new Rng(8) })).toThrow(/already carries/);
+    expect(() => new LoraLinear(first, { r: 2, scaling: 1, dropout: 0, rng: new Rng(8) })).toThrow(
+      /already carries/,
+    );
     mlp.replaceModule('layers.0', lora.release());
     expect(maxAbsDiff(await values(mlp.forward(x)), before)).toBe(0);
     expect(() => lora.forward(x)).toThrow(/after release/);

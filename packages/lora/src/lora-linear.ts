@@ -55,14 +55,24 @@ export class LoraLinear extends Module {
       throw new MmesidError(
         `LoraLinear: this Linear(${base.inFeatures}, ${base.outFeatures}) already carries an adapter`,
       );
-    if (!Number.isInteger(opts.r) || opts.r < 1) throw new RangeError(`LoraLinear: r must be a positive integer, got ${opts.r}`);
+    if (!Number.isInteger(opts.r) || opts.r < 1)
+      throw new RangeError(`LoraLinear: r must be a positive integer, got ${opts.r}`);
     this.r = opts.r;
     this.scaling = opts.scaling;
     this.base = this.setModule('base_layer', base);
     base.setTrainable(false);
-    this.loraA = this.setModule('lora_A', new Linear(base.inFeatures, opts.r, { bias: false, rng: opts.rng.fork('lora_A') }));
-    this.loraB = this.setModule('lora_B', new Linear(opts.r, base.outFeatures, { bias: false, skipInit: true }));
-    this.dropout = opts.dropout > 0 ? this.setModule('lora_dropout', new Dropout(opts.dropout, opts.rng.fork('lora_dropout'))) : null;
+    this.loraA = this.setModule(
+      'lora_A',
+      new Linear(base.inFeatures, opts.r, { bias: false, rng: opts.rng.fork('lora_A') }),
+    );
+    this.loraB = this.setModule(
+      'lora_B',
+      new Linear(opts.r, base.outFeatures, { bias: false, skipInit: true }),
+    );
+    this.dropout =
+      opts.dropout > 0
+        ? this.setModule('lora_dropout', new Dropout(opts.dropout, opts.rng.fork('lora_dropout')))
+        : null;
     this.training = base.training;
     this.loraA.training = this.loraB.training = base.training;
     if (this.dropout) this.dropout.training = base.training;

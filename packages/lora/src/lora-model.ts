@@ -128,6 +128,7 @@ export function getLora<M extends Module>(model: M): LoraModel<M> | undefined {
  */
 export function removeLora<M extends Module>(model: M, opts: { merge?: boolean } = {}): M {
   const lora = getLora(model);
-  if (!lora) throw new MmesidError('removeLora: this model has no LoRA adapters (applyLora or loadAdapter first)');
+  if (!lora)
+    throw new MmesidError('removeLora: this model has no LoRA adapters (applyLora or loadAdapter first)');
   return lora.unwrap(opts);
 }

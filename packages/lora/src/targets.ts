@@ -100,8 +100,10 @@ export function resolveTargets(
 
   if (config.targetModules === 'all-linear') {
     for (const [path, m] of modules)
-      if (path !== 'lm_head' && isLinear(m) && !excluded(path)) targets.push([path, m as Linear | LoraLinear]);
-    if (!targets.length) problems.push('targetModules "all-linear": the model has no Linear module (besides lm_head)');
+      if (path !== 'lm_head' && isLinear(m) && !excluded(path))
+        targets.push([path, m as Linear | LoraLinear]);
+    if (!targets.length)
+      problems.push('targetModules "all-linear": the model has no Linear module (besides lm_head)');
   } else {
     const patterns = Array.isArray(config.targetModules)
       ? (config.targetModules as readonly TargetPattern[])
@@ -127,7 +129,9 @@ export function resolveTargets(
           ` (Linear modules of this model look like: ${examplePaths(modules, isLinear)})`,
       );
     if (notLinear.length)
-      problems.push(`targetModules select modules that are not Linear (only Linear can carry LoRA): ${notLinear.join(', ')}`);
+      problems.push(
+        `targetModules select modules that are not Linear (only Linear can carry LoRA): ${notLinear.join(', ')}`,
+      );
     if (!unmatched.length && !notLinear.length && !targets.length)
       problems.push('targetModules: every matched module is excluded by excludeModules');
   }
@@ -146,11 +150,14 @@ export function resolveTargets(
     if (!hit) continue;
     if (saved.some(([s]) => path.startsWith(`${s}.`))) continue;
     if (targets.some(([t]) => t === path || path.startsWith(`${t}.`) || t.startsWith(`${path}.`)))
-      problems.push(`modulesToSave selects ${path}, which overlaps a LoRA target; a module is either adapted or saved`);
+      problems.push(
+        `modulesToSave selects ${path}, which overlaps a LoRA target; a module is either adapted or saved`,
+      );
     else saved.push([path, m]);
   }
   const unsaved = savePatterns.filter((_, i) => saveHits[i] === 0);
-  if (unsaved.length) problems.push(`modulesToSave that match no module: ${unsaved.map(describePattern).join(', ')}`);
+  if (unsaved.length)
+    problems.push(`modulesToSave that match no module: ${unsaved.map(describePattern).join(', ')}`);
   return { targets, saved, problems };
 }
 

@@ -6,9 +6,9 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { fromPretrained, type LlamaForCausalLM, Llama2cTokenizer } from '@mmesid/llama';
+import { fromPretrained, Llama2cTokenizer, type LlamaForCausalLM } from '@mmesid/llama';
 import { applyLora, loadAdapter, saveAdapter } from '@mmesid/lora';
-import { AdamW, tf, Trainer } from '@mmesid/tensor';
+import { AdamW, Trainer, tf } from '@mmesid/tensor';
 import { describeBackends, maxAbsDiff, sharedDir } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
 
@@ -87,20 +87,28 @@ describeBackends(
         optimizer.dispose();
         lm.eval();
         const after = await scalar(lossOf(lm, seqs));
-        console.log(`[lora-llama] mean next-token loss ${before.toFixed(4)} -> ${after.toFixed(4)}; ${lora.summary().text}`);
+        console.log(
+          `[lora-llama] mean next-token loss ${before.toFixed(4)} -> ${after.toFixed(4)}; ${lora.summary().text}`,
+        );
         expect(after).toBeLessThan(before * 0.8);
 
         for (const [n, p] of lm.namedParameters()) {
           if (/\.lora_[AB]\./.test(n)) continue;
           const orig = base.get(n.replace('.base_layer.', '.'));
           expect(orig, n).toBeDefined();
-          expect(Buffer.from(((await p.data()) as Float32Array).buffer).equals(Buffer.from(orig!.buffer)), n).toBe(true);
+          expect(
+            Buffer.from(((await p.data()) as Float32Array).buffer).equals(Buffer.from(orig!.buffer)),
+            n,
+          ).toBe(true);
         }
 
         // The trained adapter through PEFT's files onto a fresh copy gives the same loss.
         const out = await mkdtemp(join(tmpdir(), 'mmesid-lora-llama-'));
         try {
-          await saveAdapter(lora, out, { baseModelNameOrPath: 'karpathy/tinyllamas/stories260K', taskType: 'CAUSAL_LM' });
+          await saveAdapter(lora, out, {
+            baseModelNameOrPath: 'karpathy/tinyllamas/stories260K',
+            taskType: 'CAUSAL_LM',
+          });
           const fresh = await fromPretrained(dir, { log: false });
           await loadAdapter(fresh, out);
           fresh.eval();
@@ -116,7 +124,8 @@ describeBackends(
   {
     exclude: {
       cpu: 'the same float32 kernels as wasm at a third of the speed; the LoRA maths runs on every backend in @mmesid/lora',
-      webgpu: '21 forward/backward passes of a 5-layer model on SwiftShader take minutes; LoRA on webgpu is covered in @mmesid/lora',
+      webgpu:
+        '21 forward/backward passes of a 5-layer model on SwiftShader take minutes; LoRA on webgpu is covered in @mmesid/lora',
     },
   },
 );

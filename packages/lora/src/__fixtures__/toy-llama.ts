@@ -17,7 +17,9 @@ class ToyMLP extends Module {
   }
 
   forward(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => call(this, 'down_proj', tf.mul(silu(call(this, 'gate_proj', x)), call(this, 'up_proj', x))));
+    return tf.tidy(() =>
+      call(this, 'down_proj', tf.mul(silu(call(this, 'gate_proj', x)), call(this, 'up_proj', x))),
+    );
   }
 }
 

@@ -31,7 +31,10 @@ export const PeftLoraConfigSchema = z.looseObject({
   init_lora_weights: z.unknown().optional(),
   rank_pattern: z.record(z.string(), z.unknown()).nullable().default({}),
   alpha_pattern: z.record(z.string(), z.unknown()).nullable().default({}),
-  layers_to_transform: z.union([z.number(), z.array(z.number())]).nullable().optional(),
+  layers_to_transform: z
+    .union([z.number(), z.array(z.number())])
+    .nullable()
+    .optional(),
   layers_pattern: strOrList.nullable().optional(),
   layer_replication: z.unknown().optional(),
   trainable_token_indices: z.unknown().optional(),
@@ -56,7 +59,8 @@ export function parsePeftConfig(text: string, file = 'adapter_config.json'): Pef
     throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
   }
   const r = PeftLoraConfigSchema.safeParse(json);
-  if (!r.success) throw new ConfigError(`${file}: not a PEFT LoRA adapter config:\n${z.prettifyError(r.error)}`);
+  if (!r.success)
+    throw new ConfigError(`${file}: not a PEFT LoRA adapter config:\n${z.prettifyError(r.error)}`);
   return r.data;
 }
 
@@ -66,14 +70,17 @@ function pythonRegex(src: string, what: string, file: string): RegExp {
   try {
     return new RegExp(js);
   } catch (e) {
-    throw new ConfigError(`${file}: ${what} ${JSON.stringify(src)} is not a regex JavaScript can run (${(e as Error).message})`);
+    throw new ConfigError(
+      `${file}: ${what} ${JSON.stringify(src)} is not a regex JavaScript can run (${(e as Error).message})`,
+    );
   }
 }
 
 function patternsOf(v: string | string[], what: string, file: string): TargetPattern | TargetPattern[] {
   // PEFT: a string is a regex matched against the whole module path (re.fullmatch); a list holds
   // names matched exactly or as a dotted suffix, which is what a plain string means here.
-  if (typeof v === 'string') return v === 'all-linear' && what === 'target_modules' ? 'all-linear' : pythonRegex(v, what, file);
+  if (typeof v === 'string')
+    return v === 'all-linear' && what === 'target_modules' ? 'all-linear' : pythonRegex(v, what, file);
   return v;
 }
 
@@ -86,7 +93,10 @@ function patternsOf(v: string | string[], what: string, file: string): TargetPat
  *
  * @throws ConfigError listing every unsupported field
  */
-export function fromPeftConfig(peft: PeftLoraConfig, opts: { file?: string; seed?: number } = {}): LoraConfig {
+export function fromPeftConfig(
+  peft: PeftLoraConfig,
+  opts: { file?: string; seed?: number } = {},
+): LoraConfig {
   const file = opts.file ?? 'adapter_config.json';
   const unsupported: string[] = [];
   if (peft.target_modules == null)
@@ -96,15 +106,19 @@ export function fromPeftConfig(peft: PeftLoraConfig, opts: { file?: string; seed
   if (peft.use_dora) unsupported.push('use_dora true (DoRA)');
   if (peft.lora_bias) unsupported.push('lora_bias true');
   if (peft.use_qalora) unsupported.push('use_qalora true');
-  if (peft.rank_pattern && Object.keys(peft.rank_pattern).length) unsupported.push('a non-empty rank_pattern');
-  if (peft.alpha_pattern && Object.keys(peft.alpha_pattern).length) unsupported.push('a non-empty alpha_pattern');
+  if (peft.rank_pattern && Object.keys(peft.rank_pattern).length)
+    unsupported.push('a non-empty rank_pattern');
+  if (peft.alpha_pattern && Object.keys(peft.alpha_pattern).length)
+    unsupported.push('a non-empty alpha_pattern');
   if (peft.layers_to_transform != null) unsupported.push('layers_to_transform');
   if (peft.layer_replication != null) unsupported.push('layer_replication');
   if (peft.trainable_token_indices != null) unsupported.push('trainable_token_indices');
   if (peft.target_parameters != null) unsupported.push('target_parameters');
   if (peft.megatron_config != null) unsupported.push('megatron_config');
-  if (unsupported.length) throw new ConfigError(`${file}: unsupported PEFT LoRA features: ${unsupported.join('; ')}`);
-  const exclude = peft.exclude_modules == null ? [] : patternsOf(peft.exclude_modules, 'exclude_modules', file);
+  if (unsupported.length)
+    throw new ConfigError(`${file}: unsupported PEFT LoRA features: ${unsupported.join('; ')}`);
+  const exclude =
+    peft.exclude_modules == null ? [] : patternsOf(peft.exclude_modules, 'exclude_modules', file);
   return parseLoraConfig({
     r: peft.r,
     alpha: peft.lora_alpha,
@@ -115,6 +129,16 @@ export function fromPeftConfig(peft: PeftLoraConfig, opts: { file?: string; seed
     modulesToSave: peft.modules_to_save ?? [],
     seed: opts.seed ?? 0,
   });
+}
+
+function peftTargetModules(config: LoraConfig, targetPaths: readonly string[]): string | string[] {
+  const t = config.targetModules;
+  const noExcludes = config.excludeModules.length === 0;
+  if (t === 'all-linear') return noExcludes ? 'all-linear' : [...targetPaths];
+  const list = Array.isArray(t) ? (t as readonly TargetPattern[]) : [t as TargetPattern];
+  // PEFT reads a list of plain names exactly as we do; anything else is written as the adapted paths.
+  if (noExcludes && list.every(isPlainName)) return [...(list as string[])].sort();
+  return [...targetPaths];
 }
 
 /** Where an adapter came from and what it is for, written into `adapter_config.json`. */
@@ -145,10 +169,7 @@ export function toPeftConfig(
   targetPaths: readonly string[],
   info: PeftConfigInfo = {},
 ): Record<string, unknown> {
-  const t = config.targetModules;
-  const list = t === 'all-linear' ? null : Array.isArray(t) ? (t as readonly TargetPattern[]) : [t as TargetPattern];
-  const plain = list !== null && list.every(isPlainName) && config.excludeModules.length === 0;
-  const targetModules = t === 'all-linear' && config.excludeModules.length === 0 ? 'all-linear' : plain ? [...(list as string[])].sort() : [...targetPaths];
+  const targetModules = peftTargetModules(config, targetPaths);
   const modulesToSave = config.modulesToSave.length
     ? config.modulesToSave.map((p) => {
         if (!isPlainName(p))

@@ -1,4 +1,10 @@
-import { type Module, rawToTfTensor, readSafetensorsBytes, serializeSafetensorsAsync, type tf } from '@mmesid/tensor';
+import {
+  type Module,
+  rawToTfTensor,
+  readSafetensorsBytes,
+  serializeSafetensorsAsync,
+  type tf,
+} from '@mmesid/tensor';
 import type { LoraModel } from '../lora-model.js';
 import { fromPeftConfig, parsePeftConfig, stringifyPeftConfig, toPeftConfig } from './adapter-config.js';
 import { installAdapter } from './install.js';
@@ -21,7 +27,10 @@ export interface AdapterFiles {
  * @example
  * const { config, weights } = await serializeAdapter(lora, { taskType: 'CAUSAL_LM' });
  */
-export async function serializeAdapter(lora: LoraModel, opts: SaveAdapterOptions = {}): Promise<AdapterFiles> {
+export async function serializeAdapter(
+  lora: LoraModel,
+  opts: SaveAdapterOptions = {},
+): Promise<AdapterFiles> {
   const config = stringifyPeftConfig(toPeftConfig(lora.config, [...lora.layers.keys()], opts));
   const weights = await serializeSafetensorsAsync(
     lora.adapterStateDict(),
@@ -55,12 +64,17 @@ export function loadAdapterFromFiles<M extends Module>(
   const weightsName = `${source}/adapter_model.safetensors`;
   const { tensors } = readSafetensorsBytes(files.weights, { file: weightsName });
   const { expected, problems } = expectedAdapterTensors(model, config);
-  const infos = new Map<string, AdapterTensorInfo>([...tensors].map(([k, t]) => [k, { shape: t.shape, dtype: t.dtype }]));
+  const infos = new Map<string, AdapterTensorInfo>(
+    [...tensors].map(([k, t]) => [k, { shape: t.shape, dtype: t.dtype }]),
+  );
   const pairs = matchAdapterTensors(weightsName, expected, infos, problems);
   const values = new Map<string, tf.Tensor>();
   try {
     for (const [key, fileKey] of pairs)
-      values.set(key, rawToTfTensor(tensors.get(fileKey)!, { file: weightsName, name: fileKey, dtype: 'float32' }));
+      values.set(
+        key,
+        rawToTfTensor(tensors.get(fileKey)!, { file: weightsName, name: fileKey, dtype: 'float32' }),
+      );
     return installAdapter(model, config, values, opts.trainable ?? false);
   } finally {
     for (const t of values.values()) t.dispose();

@@ -1,11 +1,11 @@
 import { ConfigError, type Module, openSafetensors, type tf } from '@mmesid/tensor';
-import { fromPeftConfig, parsePeftConfig } from './adapter-config.js';
-import type { LoraModel } from '../lora-model.js';
-import { assignAdapterTensors, installAdapter } from './install.js';
-import { type AdapterTensorInfo, expectedAdapterTensors, matchAdapterTensors } from './match-tensors.js';
-import { toPeftKey } from './keys.js';
-import { resolveTargets } from '../targets.js';
 import { loraScaling } from '../config.js';
+import type { LoraModel } from '../lora-model.js';
+import { resolveTargets } from '../targets.js';
+import { fromPeftConfig, parsePeftConfig } from './adapter-config.js';
+import { assignAdapterTensors, installAdapter } from './install.js';
+import { toPeftKey } from './keys.js';
+import { type AdapterTensorInfo, expectedAdapterTensors, matchAdapterTensors } from './match-tensors.js';
 
 /** Options of {@link loadAdapter}. */
 export interface LoadAdapterOptions {
@@ -118,19 +118,25 @@ export async function loadAdapterWeights(lora: LoraModel, dir: string): Promise<
   const { configPath, weightsPath, peft } = await readAdapterDir(dir);
   const config = fromPeftConfig(peft, { file: configPath });
   const problems: string[] = [];
-  if (config.r !== lora.config.r) problems.push(`r is ${config.r} in ${configPath} but ${lora.config.r} in the model`);
+  if (config.r !== lora.config.r)
+    problems.push(`r is ${config.r} in ${configPath} but ${lora.config.r} in the model`);
   if (loraScaling(config) !== loraScaling(lora.config))
-    problems.push(`scaling is ${loraScaling(config)} in ${configPath} but ${loraScaling(lora.config)} in the model`);
+    problems.push(
+      `scaling is ${loraScaling(config)} in ${configPath} but ${loraScaling(lora.config)} in the model`,
+    );
   const resolved = resolveTargets(lora.model, config);
   problems.push(...resolved.problems);
   const want = new Set(lora.layers.keys());
   const got = new Set(resolved.targets.map(([p]) => p));
   const onlyFile = [...got].filter((p) => !want.has(p));
   const onlyModel = [...want].filter((p) => !got.has(p));
-  if (onlyFile.length) problems.push(`the adapter targets modules the model has no adapter on: ${onlyFile.join(', ')}`);
-  if (onlyModel.length) problems.push(`the model has adapters the file's config does not target: ${onlyModel.join(', ')}`);
+  if (onlyFile.length)
+    problems.push(`the adapter targets modules the model has no adapter on: ${onlyFile.join(', ')}`);
+  if (onlyModel.length)
+    problems.push(`the model has adapters the file's config does not target: ${onlyModel.join(', ')}`);
   const expected = new Map<string, number[]>();
-  for (const [key, t] of Object.entries(lora.adapterStateDict())) expected.set(key.slice(toPeftKey('').length), [...t.shape]);
+  for (const [key, t] of Object.entries(lora.adapterStateDict()))
+    expected.set(key.slice(toPeftKey('').length), [...t.shape]);
   const values = await readMatched(weightsPath, expected, problems);
   try {
     assignAdapterTensors(lora, values);

@@ -27,7 +27,8 @@ export function expectedAdapterTensors(
     expected.set(`${path}.lora_A.weight`, [config.r, m.inFeatures]);
     expected.set(`${path}.lora_B.weight`, [m.outFeatures, config.r]);
   }
-  for (const [path, m] of saved) for (const [name, p] of m.namedParameters(path)) expected.set(name, [...p.shape]);
+  for (const [path, m] of saved)
+    for (const [name, p] of m.namedParameters(path)) expected.set(name, [...p.shape]);
   return { expected, problems };
 }
 
@@ -57,7 +58,8 @@ export function matchAdapterTensors(
       continue;
     }
     pairs.set(key, fileKey);
-    if (!FLOAT_DTYPES.has(info.dtype)) mismatched.push({ key: fileKey, expected: [...want], got: [...info.shape], dtype: info.dtype });
+    if (!FLOAT_DTYPES.has(info.dtype))
+      mismatched.push({ key: fileKey, expected: [...want], got: [...info.shape], dtype: info.dtype });
     else if (want.length !== info.shape.length || want.some((d, i) => d !== info.shape[i]))
       mismatched.push({ key: fileKey, expected: [...want], got: [...info.shape] });
   }

@@ -10,7 +10,9 @@ export interface SaveAdapterOptions extends PeftConfigInfo {
 }
 
 function tempSuffix(): string {
-  const rand = Array.from(globalThis.crypto.getRandomValues(new Uint8Array(6)), (b) => b.toString(16).padStart(2, '0')).join('');
+  const rand = Array.from(globalThis.crypto.getRandomValues(new Uint8Array(6)), (b) =>
+    b.toString(16).padStart(2, '0'),
+  ).join('');
   return `.tmp-${process.pid}-${rand}`;
 }
 
@@ -33,7 +35,11 @@ function tempSuffix(): string {
  * });
  * // Python: PeftModel.from_pretrained(AutoModelForCausalLM.from_pretrained(base), './runs/beauty/adapter')
  */
-export async function saveAdapter(lora: LoraModel, dir: string, opts: SaveAdapterOptions = {}): Promise<void> {
+export async function saveAdapter(
+  lora: LoraModel,
+  dir: string,
+  opts: SaveAdapterOptions = {},
+): Promise<void> {
   const fs = await import('node:fs/promises');
   const path = await import('node:path');
   const target = path.resolve(dir);
@@ -55,7 +61,8 @@ export async function saveAdapter(lora: LoraModel, dir: string, opts: SaveAdapte
       const code = (e as NodeJS.ErrnoException).code;
       if (code !== 'ENOTEMPTY' && code !== 'EEXIST') throw e;
     }
-    for (const f of [ADAPTER_WEIGHTS_FILE, ADAPTER_CONFIG_FILE]) await fs.rename(path.join(tmp, f), path.join(target, f));
+    for (const f of [ADAPTER_WEIGHTS_FILE, ADAPTER_CONFIG_FILE])
+      await fs.rename(path.join(tmp, f), path.join(target, f));
     await fs.rmdir(tmp);
   } catch (e) {
     await fs.rm(tmp, { recursive: true, force: true });
