@@ -19,6 +19,13 @@ export interface InitBackendOptions {
   log?: boolean;
   /** Ignore `MMESID_BACKEND` (test harnesses that visit every backend set this). */
   ignoreEnv?: boolean;
+  /**
+   * How to load a backend package. In Node the packages are found by name at run time; a browser
+   * bundle only contains what it imports, so pass e.g.
+   * `{ webgpu: () => import('@tensorflow/tfjs-backend-webgpu') }`. A backend that is already
+   * registered with tfjs (because the app imported it) is used without loading anything.
+   */
+  loaders?: Partial<Record<BackendName, () => Promise<unknown>>>;
 }
 
 export interface BackendChoice {
@@ -59,13 +66,35 @@ function envBackend(): string | undefined {
   return v && v.length > 0 ? v : undefined;
 }
 
-// Module names are held in variables so that bundlers do not try to resolve Node-only packages.
+// Module names are held in variables so that bundlers do not try to resolve optional packages;
+// in browsers the app passes `loaders` (or imports the backend itself) instead.
 async function importOptional(specifier: string): Promise<unknown> {
   return import(/* @vite-ignore */ specifier);
 }
 
+const PACKAGE: Record<BackendName, string> = {
+  'tfjs-node-gpu': '@tensorflow/tfjs-node-gpu',
+  'tfjs-node': '@tensorflow/tfjs-node',
+  webgpu: '@tensorflow/tfjs-backend-webgpu',
+  wasm: '@tensorflow/tfjs-backend-wasm',
+  cpu: '@tensorflow/tfjs-backend-cpu',
+};
+
+/** Loads a backend's package unless tfjs already knows the backend; returns the module or null. */
+async function loadBackendPackage(name: BackendName, opts: InitBackendOptions): Promise<unknown> {
+  if (tf.findBackendFactory(TF_NAME[name])) return null;
+  const loader = opts.loaders?.[name];
+  if (loader) return loader();
+  if (!isNode())
+    throw new Error(
+      `Cannot find package ${PACKAGE[name]} in this bundle: import it in your app or pass initBackend({ loaders: { ${name}: () => import('${PACKAGE[name]}') } })`,
+    );
+  return importOptional(PACKAGE[name]);
+}
+
 function describeImportError(pkg: string, e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
+  if (msg.includes('in this bundle')) return msg;
   if (/Cannot find (module|package)|ERR_MODULE_NOT_FOUND|Failed to resolve|Could not resolve/i.test(msg))
     return `package ${pkg} is not installed (install it with \`pnpm add ${pkg}\`)`;
   return `${pkg} failed to load: ${msg.split('\n')[0]}`;
@@ -124,9 +153,9 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
     case 'tfjs-node-gpu':
     case 'tfjs-node': {
       if (!isNode()) return { ok: false, reason: `${name} only runs in Node.js` };
-      const pkg = `@tensorflow/${name}`;
+      const pkg = PACKAGE[name];
       try {
-        await importOptional(pkg);
+        await loadBackendPackage(name, opts);
       } catch (e) {
         return { ok: false, reason: describeImportError(pkg, e) };
       }
@@ -147,7 +176,7 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
         if (!a) return { ok: false, reason: 'navigator.gpu.requestAdapter() returned no adapter' };
       }
       try {
-        await importOptional('@tensorflow/tfjs-backend-webgpu');
+        await loadBackendPackage('webgpu', opts);
       } catch (e) {
         return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-webgpu', e) };
       }
@@ -156,10 +185,8 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
     }
     case 'wasm': {
       try {
-        const wasm = (await importOptional('@tensorflow/tfjs-backend-wasm')) as {
-          setWasmPaths?: (p: string) => void;
-        };
-        if (opts.wasmPaths) wasm.setWasmPaths?.(opts.wasmPaths);
+        const wasm = (await loadBackendPackage('wasm', opts)) as { setWasmPaths?: (p: string) => void } | null;
+        if (opts.wasmPaths) wasm?.setWasmPaths?.(opts.wasmPaths);
         registerMissingWasmKernels();
       } catch (e) {
         return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-wasm', e) };
@@ -169,7 +196,7 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
     }
     case 'cpu': {
       try {
-        await importOptional('@tensorflow/tfjs-backend-cpu');
+        await loadBackendPackage('cpu', opts);
       } catch (e) {
         return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-cpu', e) };
       }

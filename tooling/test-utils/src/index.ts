@@ -5,10 +5,9 @@
  *
  * `MMESID_TEST_BACKENDS=wasm,cpu` restricts the list (to run one package on one backend).
  */
-import { existsSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { type BackendName, checkBackend, initBackend, liveTensors, tf } from '@mmesid/tensor';
 import { afterEach, beforeAll, beforeEach, describe, expect } from 'vitest';
+import '#backends';
 
 export type TestBackend = 'cpu' | 'wasm' | 'webgpu' | 'tensorflow';
 
@@ -34,7 +33,9 @@ const TO_NAME: Record<TestBackend, BackendName> = {
 };
 
 function selected(): TestBackend[] {
-  const env = process.env.MMESID_TEST_BACKENDS;
+  const env =
+    (typeof process !== 'undefined' ? process.env?.MMESID_TEST_BACKENDS : undefined) ??
+    (import.meta as { env?: Record<string, string | undefined> }).env?.MMESID_TEST_BACKENDS;
   if (!env) return [...ALL_TEST_BACKENDS];
   const names = env.split(',').map((s) => s.trim()).filter(Boolean) as TestBackend[];
   for (const n of names)
@@ -57,9 +58,14 @@ async function probeAll(): Promise<void> {
 }
 
 // Dawn needs a Vulkan driver; on CPU-only machines that is Chromium's SwiftShader (see CONTRIBUTING.md).
-const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = tmpdir();
+const inNode = typeof process !== 'undefined' && !!process.versions?.node;
+if (inNode) {
+  const { existsSync } = await import('node:fs');
+  const { tmpdir } = await import('node:os');
+  const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+  if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = tmpdir();
+}
 
 // Top-level await: the suites below are declared once we know which backends can start.
 await probeAll();
@@ -135,4 +141,4 @@ export function maxAbsDiff(a: ArrayLike<number>, b: ArrayLike<number>): number {
 }
 
 /** Where `../shared` is (or `MMESID_SHARED`), and a printed reason when it is absent. */
-export { sharedDir } from './shared.js';
+export { sharedDir } from '#shared';

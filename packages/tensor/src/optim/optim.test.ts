@@ -1,4 +1,4 @@
-import { readFileSync } from 'node:fs';
+import adamwFixture from './fixtures/adamw.json';
 import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { describe, expect, it } from 'vitest';
 import { Linear } from '../layers/linear.js';
@@ -9,7 +9,7 @@ import { clipGradNorm } from './clip.js';
 import { warmupCosineSchedule, warmupLinearSchedule } from './schedule.js';
 import { Trainer } from './trainer.js';
 
-const fixture = JSON.parse(readFileSync(new URL('./fixtures/adamw.json', import.meta.url), 'utf8')) as {
+const fixture = adamwFixture as {
   betas: [number, number];
   eps: number;
   weight_decay: number;
