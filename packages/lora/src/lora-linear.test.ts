@@ -118,6 +118,9 @@ describeBackends('LoraLinear', ({ tol }) => {
     const adapted = await values(mlp.forward(x));
     expect(maxAbsDiff(adapted, before)).toBeGreaterThan(1e-3);
     expect(maxAbsDiff(await values(first.forward(x)), await values(lora.forward(x)))).toBe(0);
+    const plainOut = await values(Linear.prototype.forward.call(first, x));
+    expect(maxAbsDiff(await values(lora.forwardBase(x)), plainOut)).toBe(0);
+    expect(maxAbsDiff(await values(lora.forward(x)), plainOut)).toBeGreaterThan(1e-3);
     expect(() => new LoraLinear(first, { r: 2, scaling: 1, dropout: 0, rng: new Rng(8) })).toThrow(
       /already carries/,
     );

@@ -119,6 +119,15 @@ export class LoraLinear extends Module {
     });
   }
 
+  /**
+   * The base layer's output alone (its current weight: merged or not), bypassing the adapter. Use it
+   * instead of `base.forward(x)`, which is redirected through the adapter while it exists.
+   */
+  forwardBase(x: tf.Tensor): tf.Tensor {
+    this.assertLive();
+    return this.baseForward(x);
+  }
+
   /** `scaling * B A` [out, in], the update this adapter adds to the base weight. The caller owns it. */
   deltaWeight(): tf.Tensor2D {
     this.assertLive();

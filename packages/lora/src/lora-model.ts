@@ -114,6 +114,10 @@ export class LoraModel<M extends Module = Module> {
 /**
  * The LoRA handle of a model that `applyLora` or `loadAdapter` changed, or undefined. Lets code that
  * only holds the model (a trainer, an app) find its adapters.
+ *
+ * @example
+ * const lora = getLora(model);
+ * if (lora) await saveAdapter(lora, dir);
  */
 export function getLora<M extends Module>(model: M): LoraModel<M> | undefined {
   return registry.get(model) as LoraModel<M> | undefined;

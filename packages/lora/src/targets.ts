@@ -54,7 +54,12 @@ export function matchesPattern(path: string, pattern: TargetPattern): boolean {
   return anchored(new RegExp(`(?:.*\\.)?${globToRegExpSource(pattern)}`)).test(path);
 }
 
-/** A pattern as it appears in error messages: strings quoted, regexes as `/source/flags`. */
+/**
+ * A pattern as it appears in error messages: strings quoted, regexes as `/source/flags`.
+ *
+ * @example
+ * describePattern(/o_proj/); // '/o_proj/'
+ */
 export function describePattern(p: TargetPattern): string {
   return p instanceof RegExp ? String(p) : JSON.stringify(p);
 }
@@ -79,7 +84,11 @@ export interface ResolvedTargets {
  * already carries adapters reports each `LoraLinear` as the target at its path.
  *
  * Problems are collected, not thrown, so that a loader can report them together with the tensor
- * mismatches of a file.
+ * mismatches of a file. Use it as a dry run before `applyLora`.
+ *
+ * @example
+ * const { targets, problems } = resolveTargets(model, parseLoraConfig({ targetModules: ['gate_proj'] }));
+ * targets.map(([path]) => path); // ['model.layers.0.mlp.gate_proj', ...]
  */
 export function resolveTargets(
   model: Module,

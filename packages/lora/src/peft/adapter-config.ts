@@ -50,6 +50,9 @@ export type PeftLoraConfig = z.output<typeof PeftLoraConfigSchema>;
  *
  * @param file named in error messages
  * @throws ConfigError for invalid JSON or a field of the wrong type (e.g. `peft_type` other than LORA)
+ * @example
+ * const peft = parsePeftConfig(await readFile('adapter/adapter_config.json', 'utf8'));
+ * peft.r; // 8
  */
 export function parsePeftConfig(text: string, file = 'adapter_config.json'): PeftLoraConfig {
   let json: unknown;
@@ -92,6 +95,9 @@ function patternsOf(v: string | string[], what: string, file: string): TargetPat
  * rank/alpha patterns, layers_to_transform, fan_in_fan_out, ...) is reported, all at once.
  *
  * @throws ConfigError listing every unsupported field
+ * @example
+ * const cfg = fromPeftConfig(parsePeftConfig(text));
+ * cfg.targetModules; // ['q_proj', 'v_proj'], or a RegExp for a string target_modules
  */
 export function fromPeftConfig(
   peft: PeftLoraConfig,
@@ -163,6 +169,8 @@ export interface PeftConfigInfo {
  * that were actually adapted (exact matches for PEFT), with exclusions already applied.
  *
  * @param targetPaths the adapted module paths (`lora.layers.keys()`)
+ * @example
+ * const json = stringifyPeftConfig(toPeftConfig(lora.config, [...lora.layers.keys()], { taskType: 'CAUSAL_LM' }));
  */
 export function toPeftConfig(
   config: LoraConfig,
@@ -216,6 +224,9 @@ export function toPeftConfig(
  * Serialises like PEFT's `save_pretrained` (`json.dumps(d, indent=2, sort_keys=True)`): keys sorted
  * at every level, two-space indent. Python prints floats such as `0.05` the same way JavaScript does;
  * a whole-number `lora_dropout` gets Python's `.0`.
+ *
+ * @example
+ * await writeFile('adapter_config.json', stringifyPeftConfig(toPeftConfig(lora.config, [...lora.layers.keys()])));
  */
 export function stringifyPeftConfig(config: Record<string, unknown>): string {
   const sort = (v: unknown): unknown => {

@@ -18,8 +18,9 @@ export interface LoadAdapterOptions {
   seed?: number;
 }
 
-/** The two files of a PEFT adapter directory. */
+/** Name of the config file in a PEFT adapter directory. */
 export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
+/** Name of the weights file in a PEFT adapter directory (PEFT's `SAFETENSORS_WEIGHTS_NAME`). */
 export const ADAPTER_WEIGHTS_FILE = 'adapter_model.safetensors';
 
 async function readAdapterDir(dir: string) {
