@@ -2,7 +2,12 @@ import { Linear, Module, tf } from '@mmesid/tensor';
 import { callChild } from './child.js';
 import type { LlamaConfig } from './config.js';
 import { type GenerateOptions, type GenerateResult, generate } from './generate.js';
-import { type LlamaForwardOptions, type LlamaInitOptions, LlamaModel, type LlamaModelOutput } from './llama-model.js';
+import {
+  type LlamaForwardOptions,
+  type LlamaInitOptions,
+  LlamaModel,
+  type LlamaModelOutput,
+} from './llama-model.js';
 
 /** Options of {@link LlamaForCausalLM}'s constructor. */
 export interface LlamaForCausalLMOptions extends LlamaInitOptions {

@@ -14,6 +14,8 @@ export function callChild(parent: Module, name: string, x: tf.Tensor): tf.Tensor
   const m = parent.childModule(name) as (Module & Partial<TensorForward>) | undefined;
   if (!m) throw new MmesidError(`${parent.constructor.name}: no submodule "${name}" is registered`);
   if (typeof m.forward !== 'function')
-    throw new MmesidError(`${parent.constructor.name}.${name}: the registered ${m.constructor.name} has no forward(x) method`);
+    throw new MmesidError(
+      `${parent.constructor.name}.${name}: the registered ${m.constructor.name} has no forward(x) method`,
+    );
   return m.forward(x);
 }

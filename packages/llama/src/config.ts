@@ -22,7 +22,10 @@ export const LinearRopeScalingSchema = z.object({
 });
 
 /** The RoPE scalings we implement; `null` means plain RoPE. */
-export const RopeScalingSchema = z.union([Llama3RopeScalingSchema, LinearRopeScalingSchema]);
+export const RopeScalingSchema = z.discriminatedUnion('rope_type', [
+  Llama3RopeScalingSchema,
+  LinearRopeScalingSchema,
+]);
 export type RopeScaling = z.infer<typeof RopeScalingSchema>;
 
 const tokenIds = z.union([z.number().int().nonnegative(), z.array(z.number().int().nonnegative()).min(1)]);
@@ -101,12 +104,17 @@ export const LLAMA_CONFIG_DEFAULTS = {
 /** Fields whose unsupported values deserve a precise message rather than zod's generic one. */
 function preflight(raw: Record<string, unknown>, where: string): void {
   if (raw.model_type !== undefined && raw.model_type !== 'llama')
-    throw new ConfigError(`${where}: model_type "${String(raw.model_type)}" is not supported (expected "llama")`);
+    throw new ConfigError(
+      `${where}: model_type "${String(raw.model_type)}" is not supported (expected "llama")`,
+    );
   const act = raw.hidden_act;
   if (act !== undefined && act !== 'silu')
-    throw new ConfigError(`${where}: hidden_act "${String(act)}" is not supported; Llama's SwiGLU MLP needs "silu"`);
+    throw new ConfigError(
+      `${where}: hidden_act "${String(act)}" is not supported; Llama's SwiGLU MLP needs "silu"`,
+    );
   for (const key of ['attention_bias', 'mlp_bias'] as const)
-    if (raw[key] === true) throw new ConfigError(`${where}: ${key}: true is not supported (Llama projections have no bias)`);
+    if (raw[key] === true)
+      throw new ConfigError(`${where}: ${key}: true is not supported (Llama projections have no bias)`);
   const rs = raw.rope_scaling;
   if (rs !== undefined && rs !== null) {
     if (typeof rs !== 'object') throw new ConfigError(`${where}: rope_scaling must be an object or null`);
@@ -150,18 +158,24 @@ export function parseLlamaConfig(raw: unknown, where = 'config'): LlamaConfig {
   const heads = c.num_attention_heads;
   const kvHeads = c.num_key_value_heads ?? heads;
   if (heads % kvHeads !== 0)
-    throw new ConfigError(`${where}: num_attention_heads (${heads}) must be a multiple of num_key_value_heads (${kvHeads})`);
+    throw new ConfigError(
+      `${where}: num_attention_heads (${heads}) must be a multiple of num_key_value_heads (${kvHeads})`,
+    );
   let headDim = c.head_dim;
   if (headDim === undefined) {
     if (c.hidden_size % heads !== 0)
-      throw new ConfigError(`${where}: hidden_size (${c.hidden_size}) is not divisible by num_attention_heads (${heads}); set head_dim`);
+      throw new ConfigError(
+        `${where}: hidden_size (${c.hidden_size}) is not divisible by num_attention_heads (${heads}); set head_dim`,
+      );
     headDim = c.hidden_size / heads;
   }
-  if (headDim % 2 !== 0) throw new ConfigError(`${where}: head_dim (${headDim}) must be even for rotary embeddings`);
+  if (headDim % 2 !== 0)
+    throw new ConfigError(`${where}: head_dim (${headDim}) must be even for rotary embeddings`);
   const rs = c.rope_scaling;
   if (rs?.rope_type === 'llama3' && rs.high_freq_factor <= rs.low_freq_factor)
     throw new ConfigError(`${where}: rope_scaling.high_freq_factor must exceed low_freq_factor`);
-  const eos = c.eos_token_id === null ? [] : Array.isArray(c.eos_token_id) ? [...c.eos_token_id] : [c.eos_token_id];
+  const eos =
+    c.eos_token_id === null ? [] : Array.isArray(c.eos_token_id) ? [...c.eos_token_id] : [c.eos_token_id];
   return {
     hidden_size: c.hidden_size,
     intermediate_size: c.intermediate_size,

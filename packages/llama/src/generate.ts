@@ -38,9 +38,15 @@ export interface GenerateResult {
  * @example
  * const { ids } = await generate(model, [1, 403], { maxNewTokens: 20 }); // greedy
  */
-export async function generate(model: LlamaForCausalLM, promptIds: number[], opts: GenerateOptions): Promise<GenerateResult> {
-  if (promptIds.length === 0) throw new MmesidError('generate: the prompt must hold at least one token (e.g. BOS)');
-  if (!(opts.maxNewTokens >= 0)) throw new MmesidError(`generate: maxNewTokens must be >= 0, got ${opts.maxNewTokens}`);
+export async function generate(
+  model: LlamaForCausalLM,
+  promptIds: number[],
+  opts: GenerateOptions,
+): Promise<GenerateResult> {
+  if (promptIds.length === 0)
+    throw new MmesidError('generate: the prompt must hold at least one token (e.g. BOS)');
+  if (!(opts.maxNewTokens >= 0))
+    throw new MmesidError(`generate: maxNewTokens must be >= 0, got ${opts.maxNewTokens}`);
   const cfg = model.config;
   const temperature = opts.temperature ?? 0;
   if (!(temperature >= 0)) throw new MmesidError(`generate: temperature must be >= 0, got ${temperature}`);

@@ -4,34 +4,43 @@
  * chat templates, a KV cache and generation, and an `inputsEmbeds` path for mixing item embeddings
  * into prompts (MME-SID's fine-tuning stage).
  */
-export {
-  countLlamaParameters,
-  LLAMA_CONFIG_DEFAULTS,
-  type LlamaConfig,
-  LlamaConfigSchema,
-  Llama3RopeScalingSchema,
-  LinearRopeScalingSchema,
-  parseLlamaConfig,
-  type RopeScaling,
-  RopeScalingSchema,
-} from './config.js';
-export { applyRotary, computeInvFreq, ropeCosSin, rotateHalf } from './rope.js';
-export { callChild, type TensorForward } from './child.js';
-export { ModuleList } from './module-list.js';
-export { KVCache } from './kv-cache.js';
-export { attentionBias, defaultPositions, type IntMatrix, MASKED_SCORE } from './masks.js';
+
 export { type AttentionContext, LlamaAttention } from './attention.js';
-export { LlamaMLP } from './mlp.js';
-export { LlamaDecoderLayer } from './decoder-layer.js';
-export { type LlamaForwardOptions, type LlamaInitOptions, LlamaModel, type LlamaModelOutput } from './llama-model.js';
 export {
   type CausalLMForwardOptions,
   type CausalLMOutput,
   LlamaForCausalLM,
   type LlamaForCausalLMOptions,
 } from './causal-lm.js';
-export { argmax, sampleToken, softmaxWithTemperature } from './sampling.js';
+export { callChild, type TensorForward } from './child.js';
+export {
+  countLlamaParameters,
+  LinearRopeScalingSchema,
+  LLAMA_CONFIG_DEFAULTS,
+  Llama3RopeScalingSchema,
+  type LlamaConfig,
+  LlamaConfigSchema,
+  parseLlamaConfig,
+  type RopeScaling,
+  RopeScalingSchema,
+} from './config.js';
+export { LlamaDecoderLayer } from './decoder-layer.js';
 export { type GenerateOptions, type GenerateResult, generate } from './generate.js';
+export { KVCache } from './kv-cache.js';
+export {
+  type LlamaForwardOptions,
+  type LlamaInitOptions,
+  LlamaModel,
+  type LlamaModelOutput,
+} from './llama-model.js';
+export {
+  type Llama2cHeader,
+  llama2cConfig,
+  llama2cFromBytes,
+  loadLlama2c,
+  parseLlama2cHeader,
+  permuteRopeRows,
+} from './load/llama2c.js';
 export {
   checkMemoryBudget,
   detectMemoryBudget,
@@ -42,15 +51,17 @@ export {
   TFJS_BYTES_PER_PARAM,
   WASM_HEAP_LIMIT_BYTES,
 } from './load/memory.js';
-export { llamaParameterShapes } from './load/tensor-names.js';
-export { type FromPretrainedOptions, fromPretrained, loadLlamaModel, readLlamaConfig } from './load/pretrained.js';
 export {
-  type Llama2cHeader,
-  llama2cConfig,
-  llama2cFromBytes,
-  loadLlama2c,
-  parseLlama2cHeader,
-  permuteRopeRows,
-} from './load/llama2c.js';
-export { type Llama2cPiece, Llama2cTokenizer } from './tokenizer/llama2c.js';
+  type FromPretrainedOptions,
+  fromPretrained,
+  loadLlamaModel,
+  readLlamaConfig,
+} from './load/pretrained.js';
+export { llamaParameterShapes } from './load/tensor-names.js';
+export { attentionBias, defaultPositions, type IntMatrix, MASKED_SCORE } from './masks.js';
+export { LlamaMLP } from './mlp.js';
+export { ModuleList } from './module-list.js';
+export { applyRotary, computeInvFreq, ropeCosSin, rotateHalf } from './rope.js';
+export { argmax, sampleToken, softmaxWithTemperature } from './sampling.js';
 export { type ChatMessage, type ChatTemplateOptions, HfTokenizer } from './tokenizer/hf.js';
+export { type Llama2cPiece, Llama2cTokenizer } from './tokenizer/llama2c.js';

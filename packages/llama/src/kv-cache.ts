@@ -49,11 +49,14 @@ export class KVCache {
    * attention layers; safe inside `tf.tidy` (the stored tensors are kept).
    */
   update(i: number, key: tf.Tensor, value: tf.Tensor): { key: tf.Tensor; value: tf.Tensor } {
-    if (i < 0 || i >= this.numLayers) throw new RangeError(`KVCache: layer ${i} out of range (0..${this.numLayers - 1})`);
+    if (i < 0 || i >= this.numLayers)
+      throw new RangeError(`KVCache: layer ${i} out of range (0..${this.numLayers - 1})`);
     const oldK = this.keys[i];
     const oldV = this.values[i];
     if (oldK && oldK.shape[0] !== key.shape[0])
-      throw new ShapeError(`KVCache: batch size ${key.shape[0]} does not match the cached batch size ${oldK.shape[0]}`);
+      throw new ShapeError(
+        `KVCache: batch size ${key.shape[0]} does not match the cached batch size ${oldK.shape[0]}`,
+      );
     const k = tf.keep(oldK ? tf.concat([oldK, key], 2) : tf.clone(key));
     const v = tf.keep(oldV ? tf.concat([oldV, value], 2) : tf.clone(value));
     oldK?.dispose();

@@ -1,11 +1,20 @@
-import { Embedding, type LinearOptions, MmesidError, Module, RMSNorm, type Rng, ShapeError, tf } from '@mmesid/tensor';
+import {
+  Embedding,
+  type LinearOptions,
+  MmesidError,
+  Module,
+  RMSNorm,
+  type Rng,
+  ShapeError,
+  tf,
+} from '@mmesid/tensor';
 import { callChild } from './child.js';
 import type { LlamaConfig } from './config.js';
 import { LlamaDecoderLayer } from './decoder-layer.js';
 import { KVCache } from './kv-cache.js';
 import { attentionBias, defaultPositions, type IntMatrix, toTensor2d } from './masks.js';
 import { ModuleList } from './module-list.js';
-import { computeInvFreq, ropeCosSin } from './rope.js';
+import { computeInvFreq, RopeTable, ropeCosSin } from './rope.js';
 
 /** How to fill the weights of a new model: seeded random init, or zeros to be overwritten by a checkpoint. */
 export interface LlamaInitOptions {
@@ -28,7 +37,11 @@ export interface LlamaForwardOptions {
   inputsEmbeds?: tf.Tensor;
   /** [B, S] with 1 for real tokens and 0 for padding; S = cached length + T. Left padding is expected. */
   attentionMask?: IntMatrix;
-  /** Positions of the new tokens [B, T]; default derived from the mask (see `defaultPositions`). */
+  /**
+   * Positions of the new tokens [B, T]. Default: cached length + 0, 1, ... without a mask; with a mask,
+   * each row counts from its first real token (`cumsum(mask) - 1`, as Hugging Face's `generate`), so
+   * a left-padded row sees the positions its unpadded self would.
+   */
   positions?: IntMatrix;
   /** Append to this cache (and attend to what it holds). */
   cache?: KVCache;
@@ -68,6 +81,7 @@ export interface LlamaModelOutput {
 export class LlamaModel extends Module {
   readonly invFreq: Float32Array;
   readonly causal: boolean;
+  private readonly ropeTable: RopeTable;
 
   constructor(
     readonly config: LlamaConfig,
@@ -82,6 +96,7 @@ export class LlamaModel extends Module {
     this.setModule('layers', layers);
     this.setModule('norm', new RMSNorm(config.hidden_size, config.rms_norm_eps));
     this.invFreq = computeInvFreq(config);
+    this.ropeTable = new RopeTable(this.invFreq);
     this.causal = init.causal ?? true;
   }
 
@@ -109,21 +124,39 @@ export class LlamaModel extends Module {
     const out = tf.tidy(() => {
       const x0 = opts.inputsEmbeds ?? this.embedTokens(opts.inputIds!);
       if (x0.rank !== 3 || x0.shape[2] !== this.config.hidden_size)
-        throw new ShapeError(`LlamaModel.forward: inputsEmbeds must be [B, T, ${this.config.hidden_size}], got [${x0.shape}]`);
+        throw new ShapeError(
+          `LlamaModel.forward: inputsEmbeds must be [B, T, ${this.config.hidden_size}], got [${x0.shape}]`,
+        );
       const [B, T] = x0.shape as [number, number, number];
       const past = cache?.length ?? 0;
       if (cache && cache.length > 0 && cache.batchSize !== B)
-        throw new ShapeError(`LlamaModel.forward: batch ${B} does not match the cache's batch ${cache.batchSize}`);
-      const mask = opts.attentionMask === undefined ? null : toTensor2d(opts.attentionMask, 'float32', 'attentionMask');
+        throw new ShapeError(
+          `LlamaModel.forward: batch ${B} does not match the cache's batch ${cache.batchSize}`,
+        );
+      const mask =
+        opts.attentionMask === undefined ? null : toTensor2d(opts.attentionMask, 'float32', 'attentionMask');
       if (mask && (mask.shape[0] !== B || mask.shape[1] !== past + T))
         throw new ShapeError(
           `LlamaModel.forward: attentionMask must be [${B}, ${past + T}] (cached ${past} + new ${T}), got [${mask.shape}]`,
         );
       const positions =
-        opts.positions === undefined ? defaultPositions(B, past, T, mask) : toTensor2d(opts.positions, 'int32', 'positions');
+        opts.positions === undefined
+          ? defaultPositions(B, past, T, mask)
+          : toTensor2d(opts.positions, 'int32', 'positions');
       if (positions.shape[0] !== B || positions.shape[1] !== T)
         throw new ShapeError(`LlamaModel.forward: positions must be [${B}, ${T}], got [${positions.shape}]`);
-      const { cos, sin } = ropeCosSin(positions, tf.tensor1d(this.invFreq));
+      // Derived positions are < past + T and host arrays can be inspected, so both read the exact
+      // host-computed table; only a positions tensor from the caller falls back to on-device sin/cos.
+      let limit: number | null = opts.positions === undefined ? past + T : null;
+      if (Array.isArray(opts.positions)) {
+        const flat = opts.positions.flat();
+        if (flat.some((p) => !(p >= 0))) throw new ShapeError('LlamaModel.forward: positions must be >= 0');
+        limit = 1 + flat.reduce((a, b) => Math.max(a, b), 0);
+      }
+      const { cos, sin } =
+        limit === null
+          ? ropeCosSin(positions, tf.tensor1d(this.invFreq))
+          : this.ropeTable.gather(positions, limit);
       const bias = attentionBias({ batch: B, past, length: T, mask, causal: opts.causal ?? this.causal });
       const layers = this.childModule('layers') as ModuleList<LlamaDecoderLayer>;
       const hidden: tf.Tensor[] = [];

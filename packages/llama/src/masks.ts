@@ -14,14 +14,16 @@ export const MASKED_SCORE = -1e9;
 /** Turns nested arrays into a tensor of the given dtype (a tensor is returned as a new reference). */
 export function toTensor2d(x: IntMatrix, dtype: 'int32' | 'float32', what: string): tf.Tensor {
   if (x instanceof tf.Tensor) {
-    if (x.rank !== 2) throw new ShapeError(`${what}: expected a [batch, length] tensor, got shape [${x.shape}]`);
+    if (x.rank !== 2)
+      throw new ShapeError(`${what}: expected a [batch, length] tensor, got shape [${x.shape}]`);
     return x.dtype === dtype ? tf.clone(x) : tf.cast(x, dtype);
   }
   if (!Array.isArray(x) || x.length === 0 || !Array.isArray(x[0]))
     throw new ShapeError(`${what}: expected a non-empty number[][] (batch x length)`);
   const len = x[0]!.length;
   for (const [i, row] of x.entries())
-    if (row.length !== len) throw new ShapeError(`${what}: row ${i} has length ${row.length}, row 0 has ${len}`);
+    if (row.length !== len)
+      throw new ShapeError(`${what}: row ${i} has length ${row.length}, row 0 has ${len}`);
   return tf.tensor2d(x, [x.length, len], dtype);
 }
 
@@ -31,7 +33,12 @@ export function toTensor2d(x: IntMatrix, dtype: 'int32' | 'float32', what: strin
  * with `position_ids = cumsum(mask) - 1` (padding positions get 1; they are masked anyway), so a
  * left-padded sequence sees the same positions as the unpadded one.
  */
-export function defaultPositions(batch: number, past: number, length: number, mask: tf.Tensor | null): tf.Tensor {
+export function defaultPositions(
+  batch: number,
+  past: number,
+  length: number,
+  mask: tf.Tensor | null,
+): tf.Tensor {
   return tf.tidy(() => {
     if (!mask) {
       const row = tf.range(past, past + length, 1, 'int32');

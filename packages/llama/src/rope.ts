@@ -23,7 +23,9 @@ import type { LlamaConfig } from './config.js';
  * @example
  * computeInvFreq(cfg); // Float32Array of length head_dim / 2
  */
-export function computeInvFreq(cfg: Pick<LlamaConfig, 'head_dim' | 'rope_theta' | 'rope_scaling'>): Float32Array {
+export function computeInvFreq(
+  cfg: Pick<LlamaConfig, 'head_dim' | 'rope_theta' | 'rope_scaling'>,
+): Float32Array {
   const dim = cfg.head_dim;
   const half = dim / 2;
   const out = new Float64Array(half);
@@ -60,6 +62,59 @@ export function ropeCosSin(positions: tf.Tensor, invFreq: tf.Tensor1D): { cos: t
     const emb = tf.concat([angles, angles], -1);
     return { cos: tf.cos(emb), sin: tf.sin(emb) };
   });
+}
+
+/**
+ * Host-side cos/sin tables of `angle = fround(position * inv_freq)`, computed in float64 and rounded
+ * to float32, grown on demand. Used instead of on-device `tf.sin`/`tf.cos` because GPU sine and cosine
+ * lose accuracy as the angle grows (on WebGPU over SwiftShader the logits drifted by 2e-3 at position
+ * 60); with the table every backend gets the same correctly rounded values.
+ */
+export class RopeTable {
+  private cosT = new Float32Array(0);
+  private sinT = new Float32Array(0);
+  private rows = 0;
+
+  constructor(readonly invFreq: Float32Array) {}
+
+  /** Tables for positions 0..n-1, each [n * head_dim/2] row-major (views; do not modify). */
+  upTo(n: number): { cos: Float32Array; sin: Float32Array } {
+    const half = this.invFreq.length;
+    if (n > this.rows) {
+      const rows = Math.max(n, this.rows * 2, 64);
+      const cos = new Float32Array(rows * half);
+      const sin = new Float32Array(rows * half);
+      cos.set(this.cosT);
+      sin.set(this.sinT);
+      for (let p = this.rows; p < rows; p++) {
+        for (let i = 0; i < half; i++) {
+          const a = Math.fround(p * this.invFreq[i]!);
+          cos[p * half + i] = Math.cos(a);
+          sin[p * half + i] = Math.sin(a);
+        }
+      }
+      this.cosT = cos;
+      this.sinT = sin;
+      this.rows = rows;
+    }
+    return { cos: this.cosT.subarray(0, n * half), sin: this.sinT.subarray(0, n * half) };
+  }
+
+  /**
+   * cos and sin [B, T, head_dim] for int32 positions [B, T] that are all below `limit`, gathered from
+   * the table (same layout as {@link ropeCosSin}). Returns new tensors owned by the caller.
+   */
+  gather(positions: tf.Tensor, limit: number): { cos: tf.Tensor; sin: tf.Tensor } {
+    const half = this.invFreq.length;
+    const { cos, sin } = this.upTo(limit);
+    return tf.tidy(() => {
+      const pick = (table: Float32Array) => {
+        const t = tf.gather(tf.tensor2d(table, [limit, half]), positions);
+        return tf.concat([t, t], -1);
+      };
+      return { cos: pick(cos), sin: pick(sin) };
+    });
+  }
 }
 
 /** `concat(-x2, x1)` over the last axis, where x1, x2 are its halves. */

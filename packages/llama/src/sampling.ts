@@ -34,7 +34,10 @@ export function softmaxWithTemperature(logits: ArrayLike<number>, temperature: n
  * sampling; `topP` >= 1 keeps everything), sampled with one uniform draw from `rng`.
  * Ties in probability are ordered by token id, so a seed always gives the same token.
  */
-export function sampleToken(logits: ArrayLike<number>, opts: { temperature: number; topP: number; rng: Rng }): number {
+export function sampleToken(
+  logits: ArrayLike<number>,
+  opts: { temperature: number; topP: number; rng: Rng },
+): number {
   if (opts.temperature === 0) return argmax(logits);
   const p = softmaxWithTemperature(logits, opts.temperature);
   const coin = opts.rng.float();

@@ -25,17 +25,35 @@ const MAGIC_V1 = 0x616b3432; // "ak42": the newer llama2.c export formats
 
 /** Parses the 28-byte header. */
 export function parseLlama2cHeader(bytes: Uint8Array, file = '<bytes>'): Llama2cHeader {
-  if (bytes.byteLength < 28) throw new MmesidError(`${file}: ${bytes.byteLength} bytes is too short for a llama2.c header (28)`);
+  if (bytes.byteLength < 28)
+    throw new MmesidError(`${file}: ${bytes.byteLength} bytes is too short for a llama2.c header (28)`);
   const view = new DataView(bytes.buffer, bytes.byteOffset, 28);
   if (view.getUint32(0, true) === MAGIC_V1)
     throw new MmesidError(
       `${file}: this is a versioned llama2.c export (magic "ak42"); only the legacy version-0 layout is supported`,
     );
   const f = Array.from({ length: 7 }, (_, i) => view.getInt32(i * 4, true));
-  const [dim, hiddenDim, nLayers, nHeads, nKvHeads, vocab, seqLen] = f as [number, number, number, number, number, number, number];
+  const [dim, hiddenDim, nLayers, nHeads, nKvHeads, vocab, seqLen] = f as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
   if ([dim, hiddenDim, nLayers, nHeads, nKvHeads, seqLen].some((v) => v <= 0) || vocab === 0)
     throw new MmesidError(`${file}: implausible llama2.c header (${f.join(', ')})`);
-  return { dim, hiddenDim, nLayers, nHeads, nKvHeads, vocabSize: Math.abs(vocab), seqLen, sharedClassifier: vocab > 0 };
+  return {
+    dim,
+    hiddenDim,
+    nLayers,
+    nHeads,
+    nKvHeads,
+    vocabSize: Math.abs(vocab),
+    seqLen,
+    sharedClassifier: vocab > 0,
+  };
 }
 
 /**
@@ -69,7 +87,12 @@ export function llama2cConfig(h: Llama2cHeader): LlamaConfig {
  * pairs (2i, 2i+1) to Hugging Face's rotate-half pairs (i, i + head_dim/2): within each head, the even
  * rows first, then the odd rows. This is `permute` of HF's `convert_llama_weights_to_hf.py`.
  */
-export function permuteRopeRows(w: Float32Array, heads: number, headDim: number, inFeatures: number): Float32Array {
+export function permuteRopeRows(
+  w: Float32Array,
+  heads: number,
+  headDim: number,
+  inFeatures: number,
+): Float32Array {
   const out = new Float32Array(w.length);
   const half = headDim / 2;
   for (let h = 0; h < heads; h++) {
@@ -154,8 +177,14 @@ export function llama2cFromBytes(bytes: Uint8Array, file = '<bytes>'): LlamaForC
     for (let i = 0; i < L; i++) {
       const p = `model.layers.${i}.`;
       put(`${p}input_layernorm.weight`, layer(rmsAtt, i, h.dim));
-      put(`${p}self_attn.q_proj.weight`, permuteRopeRows(layer(wq, i, h.dim * h.dim), h.nHeads, headDim, h.dim));
-      put(`${p}self_attn.k_proj.weight`, permuteRopeRows(layer(wk, i, h.dim * kvDim), h.nKvHeads, headDim, h.dim));
+      put(
+        `${p}self_attn.q_proj.weight`,
+        permuteRopeRows(layer(wq, i, h.dim * h.dim), h.nHeads, headDim, h.dim),
+      );
+      put(
+        `${p}self_attn.k_proj.weight`,
+        permuteRopeRows(layer(wk, i, h.dim * kvDim), h.nKvHeads, headDim, h.dim),
+      );
       put(`${p}self_attn.v_proj.weight`, layer(wv, i, h.dim * kvDim));
       put(`${p}self_attn.o_proj.weight`, layer(wo, i, h.dim * h.dim));
       put(`${p}post_attention_layernorm.weight`, layer(rmsFfn, i, h.dim));

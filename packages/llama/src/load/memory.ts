@@ -60,7 +60,11 @@ export function checkMemoryBudget(
   const withHeadroom = neededBytes * (1 + (need.headroom ?? 0.1));
   const head = `${need.numParams.toLocaleString('en-US')} parameters x ${bpp} bytes = ${formatBytes(neededBytes)} (${neededBytes.toLocaleString('en-US')} bytes)`;
   const notes = budget.notes?.length ? ` Note: ${budget.notes.join(' ')}` : '';
-  if (budget.maxTensorBytes !== undefined && need.largestTensorBytes !== undefined && need.largestTensorBytes > budget.maxTensorBytes) {
+  if (
+    budget.maxTensorBytes !== undefined &&
+    need.largestTensorBytes !== undefined &&
+    need.largestTensorBytes > budget.maxTensorBytes
+  ) {
     return {
       ok: false,
       neededBytes,
@@ -68,7 +72,11 @@ export function checkMemoryBudget(
     };
   }
   if (budget.availableBytes === null)
-    return { ok: true, neededBytes, message: `${head}; available memory cannot be determined (${budget.source}), loading anyway.${notes}` };
+    return {
+      ok: true,
+      neededBytes,
+      message: `${head}; available memory cannot be determined (${budget.source}), loading anyway.${notes}`,
+    };
   const ok = withHeadroom <= budget.availableBytes;
   return {
     ok,
@@ -95,7 +103,10 @@ interface WebGpuBackendLike {
  * - Browser: `navigator.deviceMemory` (a rough, capped figure) when present.
  */
 export async function detectMemoryBudget(backend: string = tf.getBackend()): Promise<MemoryBudget> {
-  const g = globalThis as { process?: { versions?: { node?: string } }; navigator?: { deviceMemory?: number } };
+  const g = globalThis as {
+    process?: { versions?: { node?: string } };
+    navigator?: { deviceMemory?: number };
+  };
   const isNode = !!g.process?.versions?.node;
   const notes: string[] = [];
   let available: number | null = null;
@@ -119,11 +130,20 @@ export async function detectMemoryBudget(backend: string = tf.getBackend()): Pro
   } else if (backend === 'webgpu') {
     const b = tf.backend() as unknown as WebGpuBackendLike;
     maxTensorBytes = b.device?.limits?.maxBufferSize;
-    notes.push('WebGPU does not expose total GPU memory; only host memory and the per-buffer limit are checked.');
+    notes.push(
+      'WebGPU does not expose total GPU memory; only host memory and the per-buffer limit are checked.',
+    );
   } else if (backend === 'tensorflow') {
-    notes.push('tfjs-node(-gpu) cannot report GPU memory; only host memory is checked (check GPU memory with nvidia-smi).');
+    notes.push(
+      'tfjs-node(-gpu) cannot report GPU memory; only host memory is checked (check GPU memory with nvidia-smi).',
+    );
   }
-  return { availableBytes: available, source, ...(maxTensorBytes !== undefined ? { maxTensorBytes } : {}), notes };
+  return {
+    availableBytes: available,
+    source,
+    ...(maxTensorBytes !== undefined ? { maxTensorBytes } : {}),
+    notes,
+  };
 }
 
 /** A model does not fit the memory the backend has; the message gives both figures. */

@@ -60,7 +60,11 @@ export async function readLlamaConfig(dir: string): Promise<LlamaConfig> {
 
 type Kind = 'causal' | 'base';
 
-async function load(dir: string, kind: Kind, opts: FromPretrainedOptions): Promise<LlamaForCausalLM | LlamaModel> {
+async function load(
+  dir: string,
+  kind: Kind,
+  opts: FromPretrainedOptions,
+): Promise<LlamaForCausalLM | LlamaModel> {
   if (opts.dtype !== undefined && opts.dtype !== 'float32')
     throw new ConfigError(
       `fromPretrained: dtype "${String(opts.dtype)}" is not supported; tfjs computes in float32, so F16/BF16 weights are converted to float32`,
@@ -111,7 +115,11 @@ async function load(dir: string, kind: Kind, opts: FromPretrainedOptions): Promi
     log(
       `[llama] ${dir}: ${cfg.num_hidden_layers} layers, hidden ${cfg.hidden_size}, ${plan.size} tensors (${onDisk})` +
         `${ckpt.sharded ? ` in ${ckpt.files.length} shards` : ''}; ${numParams.toLocaleString('en-US')} parameters` +
-        (cfg.tie_word_embeddings ? (lmHead ? ' (tied embeddings, but the checkpoint has its own lm_head.weight: using it)' : ' (tied embeddings)') : ''),
+        (cfg.tie_word_embeddings
+          ? lmHead
+            ? ' (tied embeddings, but the checkpoint has its own lm_head.weight: using it)'
+            : ' (tied embeddings)'
+          : ''),
     );
     if (ignored.length) log(`[llama] not loaded (derived or unused): ${ignored.join(', ')}`);
     const check = checkMemoryBudget(
@@ -138,9 +146,12 @@ async function load(dir: string, kind: Kind, opts: FromPretrainedOptions): Promi
         t.dispose();
       }
       done++;
-      if (plan.size >= 50 && done % Math.ceil(plan.size / 10) === 0) log(`[llama] loaded ${done}/${plan.size} tensors`);
+      if (plan.size >= 50 && done % Math.ceil(plan.size / 10) === 0)
+        log(`[llama] loaded ${done}/${plan.size} tensors`);
     }
-    log(`[llama] loaded ${formatBytes(numParams * TFJS_BYTES_PER_PARAM)} in ${((performance.now() - t0) / 1000).toFixed(1)} s`);
+    log(
+      `[llama] loaded ${formatBytes(numParams * TFJS_BYTES_PER_PARAM)} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    );
     return model;
   } catch (e) {
     model?.dispose();
@@ -170,7 +181,10 @@ async function load(dir: string, kind: Kind, opts: FromPretrainedOptions): Promi
  * const { ids } = await lm.generate([1], { maxNewTokens: 16 });
  * lm.dispose();
  */
-export async function fromPretrained(dir: string, opts: FromPretrainedOptions = {}): Promise<LlamaForCausalLM> {
+export async function fromPretrained(
+  dir: string,
+  opts: FromPretrainedOptions = {},
+): Promise<LlamaForCausalLM> {
   return (await load(dir, 'causal', opts)) as LlamaForCausalLM;
 }
 

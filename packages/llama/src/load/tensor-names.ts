@@ -7,7 +7,10 @@ import type { LlamaConfig } from '../config.js';
  * @param opts.prefix "model." for `LlamaForCausalLM` (default), "" for a bare `LlamaModel`
  * @param opts.lmHead include `lm_head.weight` (only meaningful with the "model." prefix)
  */
-export function llamaParameterShapes(cfg: LlamaConfig, opts: { prefix?: string; lmHead?: boolean } = {}): Map<string, number[]> {
+export function llamaParameterShapes(
+  cfg: LlamaConfig,
+  opts: { prefix?: string; lmHead?: boolean } = {},
+): Map<string, number[]> {
   const p = opts.prefix ?? 'model.';
   const h = cfg.hidden_size;
   const q = cfg.num_attention_heads * cfg.head_dim;

@@ -53,9 +53,12 @@ export class HfTokenizer {
     try {
       this.tok = new Tokenizer(tokenizerJson, tokenizerConfig);
     } catch (e) {
-      throw new MmesidError(`HfTokenizer: @huggingface/tokenizers could not build the tokenizer: ${(e as Error).message}`, {
-        cause: e,
-      });
+      throw new MmesidError(
+        `HfTokenizer: @huggingface/tokenizers could not build the tokenizer: ${(e as Error).message}`,
+        {
+          cause: e,
+        },
+      );
     }
   }
 
@@ -80,7 +83,9 @@ export class HfTokenizer {
     };
     const tj = (await read('tokenizer.json', true))!;
     if ((tj as { format?: string }).format === 'llama2c-tokenizer')
-      throw new MmesidError(`${join(dir, 'tokenizer.json')}: this is a llama2.c tokenizer; use Llama2cTokenizer`);
+      throw new MmesidError(
+        `${join(dir, 'tokenizer.json')}: this is a llama2.c tokenizer; use Llama2cTokenizer`,
+      );
     return new HfTokenizer(tj, (await read('tokenizer_config.json', false)) ?? {});
   }
 

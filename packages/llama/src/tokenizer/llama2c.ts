@@ -54,7 +54,9 @@ export class Llama2cTokenizer {
   static fromJson(obj: unknown, file = 'tokenizer JSON'): Llama2cTokenizer {
     const o = obj as { format?: string; pieces?: { id: number; piece: string; score: number }[] };
     if (o?.format !== 'llama2c-tokenizer' || !Array.isArray(o.pieces))
-      throw new MmesidError(`${file}: not a llama2c-tokenizer JSON (expected "format": "llama2c-tokenizer" and "pieces")`);
+      throw new MmesidError(
+        `${file}: not a llama2c-tokenizer JSON (expected "format": "llama2c-tokenizer" and "pieces")`,
+      );
     const pieces: Llama2cPiece[] = [];
     for (const [i, p] of o.pieces.entries()) {
       if (p.id !== i || typeof p.piece !== 'string' || typeof p.score !== 'number')
@@ -79,7 +81,8 @@ export class Llama2cTokenizer {
       const score = view.getFloat32(off, true);
       const len = view.getInt32(off + 4, true);
       off += 8;
-      if (len < 0 || off + len > bytes.byteLength) throw new MmesidError(`${file}: entry ${pieces.length} has a bad length ${len}`);
+      if (len < 0 || off + len > bytes.byteLength)
+        throw new MmesidError(`${file}: entry ${pieces.length} has a bad length ${len}`);
       pieces.push({ piece: dec.decode(bytes.subarray(off, off + len)), score });
       off += len;
     }
@@ -92,7 +95,8 @@ export class Llama2cTokenizer {
   static async load(path: string, vocabSize?: number): Promise<Llama2cTokenizer> {
     const { readFile } = await import('node:fs/promises');
     const bytes = new Uint8Array(await readFile(path));
-    if (path.endsWith('.json')) return Llama2cTokenizer.fromJson(JSON.parse(new TextDecoder().decode(bytes)), path);
+    if (path.endsWith('.json'))
+      return Llama2cTokenizer.fromJson(JSON.parse(new TextDecoder().decode(bytes)), path);
     return Llama2cTokenizer.fromBin(bytes, vocabSize, path);
   }
 
@@ -103,7 +107,8 @@ export class Llama2cTokenizer {
     const bytes = utf8.encode(text);
     if (bytes.length > 0) {
       const space = this.lookup.get(' ');
-      if (space === undefined) throw new MmesidError('Llama2cTokenizer: the vocabulary has no " " piece for the dummy prefix');
+      if (space === undefined)
+        throw new MmesidError('Llama2cTokenizer: the vocabulary has no " " piece for the dummy prefix');
       ids.push(space);
     }
     for (let i = 0; i < bytes.length; ) {
@@ -136,7 +141,8 @@ export class Llama2cTokenizer {
   /** The piece text of an id. */
   piece(id: number): string {
     const p = this.pieces[id];
-    if (!p) throw new RangeError(`Llama2cTokenizer: id ${id} is outside the vocabulary (0..${this.vocabSize - 1})`);
+    if (!p)
+      throw new RangeError(`Llama2cTokenizer: id ${id} is outside the vocabulary (0..${this.vocabSize - 1})`);
     return p.piece;
   }
 
