@@ -130,22 +130,7 @@ function tridiagonalize(a: Float64Array, n: number, diag: Float64Array, off: Flo
     if (next.beta !== 0) {
       // Update the rest of B and accumulate the next step's B' v' in the same pass.
       pNext.fill(0, first + 1, n);
-      for (let i = first + 1; i < n; i++) {
-        const base = i * n;
-        const vi = v[i]!;
-        const wi = w[i]!;
-        const ui = vNext[i]!;
-        const bii = a[base + i]! - 2 * vi * wi;
-        a[base + i] = bii;
-        let s = bii * ui;
-        for (let j = i + 1; j < n; j++) {
-          const b = a[base + j]! - vi * w[j]! - wi * v[j]!;
-          a[base + j] = b;
-          s += b * vNext[j]!;
-          pNext[j]! += b * ui;
-        }
-        pNext[i]! += s;
-      }
+      updateAndMultiply(a, n, first + 1, v, w, vNext, pNext);
       for (let i = first + 1; i < n; i++) pNext[i]! *= next.beta;
     } else {
       for (let i = first + 1; i < n; i++) updateRow(a, n, i, v, w);
@@ -160,6 +145,62 @@ function tridiagonalize(a: Float64Array, n: number, diag: Float64Array, off: Flo
   }
   diag[n - 1] = a[(n - 1) * n + n - 1]!;
   off[n - 1] = 0;
+}
+
+/**
+ * For rows i >= from of the trailing matrix (upper triangle): B <- B - v w^T - w v^T, and
+ * p += B' u with the updated values, two rows per pass so that each load of w, v, u and p serves
+ * two rows (the loop is bound by memory traffic, not arithmetic).
+ */
+function updateAndMultiply(
+  a: Float64Array,
+  n: number,
+  from: number,
+  v: Float64Array,
+  w: Float64Array,
+  u: Float64Array,
+  p: Float64Array,
+): void {
+  let i = from;
+  for (; i + 1 < n; i += 2) {
+    const r0 = i * n;
+    const r1 = r0 + n;
+    const v0 = v[i]!;
+    const w0 = w[i]!;
+    const u0 = u[i]!;
+    const v1 = v[i + 1]!;
+    const w1 = w[i + 1]!;
+    const u1 = u[i + 1]!;
+    const d0 = a[r0 + i]! - 2 * v0 * w0;
+    a[r0 + i] = d0;
+    const e01 = a[r0 + i + 1]! - v0 * w1 - w0 * v1;
+    a[r0 + i + 1] = e01;
+    const d1 = a[r1 + i + 1]! - 2 * v1 * w1;
+    a[r1 + i + 1] = d1;
+    let s0 = d0 * u0 + e01 * u1;
+    let s1 = d1 * u1;
+    p[i + 1]! += e01 * u0;
+    for (let j = i + 2; j < n; j++) {
+      const wj = w[j]!;
+      const vj = v[j]!;
+      const uj = u[j]!;
+      const b0 = a[r0 + j]! - v0 * wj - w0 * vj;
+      const b1 = a[r1 + j]! - v1 * wj - w1 * vj;
+      a[r0 + j] = b0;
+      a[r1 + j] = b1;
+      s0 += b0 * uj;
+      s1 += b1 * uj;
+      p[j]! += b0 * u0 + b1 * u1;
+    }
+    p[i]! += s0;
+    p[i + 1]! += s1;
+  }
+  if (i < n) {
+    const r = i * n + i;
+    const d = a[r]! - 2 * v[i]! * w[i]!;
+    a[r] = d;
+    p[i]! += d * u[i]!;
+  }
 }
 
 function updateRow(a: Float64Array, n: number, i: number, v: Float64Array, w: Float64Array): void {
