@@ -40,42 +40,61 @@ class Block extends Module {
   }
 }
 
-async function timeIt(
-  fn: () => Promise<void>,
-  minMs = 400,
-  minReps = Number(process.env.LORA_BENCH_REPS ?? 7),
-): Promise<number> {
+const REPS = Number(process.env.LORA_BENCH_REPS ?? 5);
+
+function median(xs: number[]): number {
+  const s = [...xs].sort((a, b) => a - b);
+  return s[Math.floor(s.length / 2)]!;
+}
+
+async function once(fn: () => Promise<void>): Promise<number> {
+  const t = performance.now();
   await fn();
-  await fn();
-  const times: number[] = [];
-  const t0 = performance.now();
-  while (times.length < minReps || performance.now() - t0 < minMs) {
-    const t = performance.now();
-    await fn();
-    times.push(performance.now() - t);
+  return performance.now() - t;
+}
+
+/**
+ * Times several variants in interleaved rounds (one run of each per round, order rotating) after two
+ * warm-up rounds, and returns each variant's median. Interleaving matters on a shared machine: a burst
+ * of load from elsewhere then hits every variant alike instead of one of them.
+ */
+async function compare(
+  variants: Record<string, () => Promise<void>>,
+  reps = REPS,
+): Promise<Record<string, number>> {
+  const names = Object.keys(variants);
+  const times: Record<string, number[]> = Object.fromEntries(names.map((n) => [n, []]));
+  for (let round = -2; round < reps; round++) {
+    for (let i = 0; i < names.length; i++) {
+      const name = names[(i + Math.max(round, 0)) % names.length]!;
+      const ms = await once(variants[name]!);
+      if (round >= 0) times[name]!.push(ms);
+    }
   }
-  times.sort((a, b) => a - b);
-  return times[Math.floor(times.length / 2)]!;
+  return Object.fromEntries(names.map((n) => [n, median(times[n]!)]));
 }
 
-async function forwardMs(model: Block, x: tf.Tensor): Promise<number> {
-  return timeIt(async () => {
-    const y = model.forward(x);
-    await y.data();
-    y.dispose();
-  });
-}
+const forward = (model: Block, x: tf.Tensor) => async () => {
+  const y = model.forward(x);
+  await y.data();
+  y.dispose();
+};
 
-async function stepMs(model: Block, x: tf.Tensor, params: Map<string, tf.Variable>): Promise<number> {
+function stepper(model: Block, x: tf.Tensor, params: Map<string, tf.Variable>) {
   const optimizer = new AdamW(params, { lr: 1e-4 });
   const trainer = new Trainer({ optimizer });
-  const ms = await timeIt(async () => {
-    await trainer.step(() => tf.mean(tf.square(model.forward(x))) as tf.Scalar);
-  });
-  trainer.dispose();
-  optimizer.dispose();
-  return ms;
+  return {
+    run: async () => {
+      await trainer.step(() => tf.mean(tf.square(model.forward(x))) as tf.Scalar);
+    },
+    dispose: () => {
+      trainer.dispose();
+      optimizer.dispose();
+    },
+  };
 }
+
+const TARGETS = ['gate_proj', 'up_proj', 'down_proj'];
 
 async function benchBackend(name: BackendName) {
   await initBackend({ require: name, log: false, ignoreEnv: true });
@@ -83,51 +102,56 @@ async function benchBackend(name: BackendName) {
   const x = tf.tensor(rng.fillUniform(new Float32Array(TOKENS * HIDDEN), -1, 1), [1, TOKENS, HIDDEN]);
 
   const plain = new Block(new Rng(1));
-  plain.eval();
-  const plainFwd = await forwardMs(plain, x);
-  const fullStep = await stepMs(plain, x, plain.trainableParameters());
+  const unmerged = new Block(new Rng(1));
+  const merged = new Block(new Rng(1));
+  const lora = applyLora(unmerged, { r: R, alpha: 16, dropout: 0.05, targetModules: TARGETS });
+  const loraM = applyLora(merged, { r: R, alpha: 16, dropout: 0.05, targetModules: TARGETS });
+  loraM.merge();
+  for (const m of [plain, unmerged, merged]) m.eval();
+  const fwd = await compare({
+    plain: forward(plain, x),
+    loraUnmerged: forward(unmerged, x),
+    loraMerged: forward(merged, x),
+  });
+  loraM.unmerge();
 
-  const model = new Block(new Rng(1));
-  const lora = applyLora(model, {
-    r: R,
-    alpha: 16,
-    dropout: 0.05,
-    targetModules: ['gate_proj', 'up_proj', 'down_proj'],
-  });
-  model.train();
-  const loraStep = await stepMs(model, x, lora.trainableParameters());
-  model.eval();
-  const loraFwd = await forwardMs(model, x);
-  const mergeMs = await timeIt(async () => {
-    lora.merge();
-    lora.unmerge();
-    await lora.layers.get('mlp.down_proj')!.base.weight.data();
-  });
-  lora.merge();
-  const mergedFwd = await forwardMs(model, x);
-  lora.unmerge();
+  // Training: full fine-tuning of `plain` vs LoRA on `unmerged`, dropout active.
+  plain.train();
+  unmerged.train();
+  const full = stepper(plain, x, plain.trainableParameters());
+  const adapted = stepper(unmerged, x, lora.trainableParameters());
+  const step = await compare({ full: full.run, lora: adapted.run });
+  full.dispose();
+  adapted.dispose();
 
   const dir = await mkdtemp(join(tmpdir(), 'lora-bench-'));
-  const saveMs = await timeIt(() => saveAdapter(lora, join(dir, 'a')));
-  const bytes = (await stat(join(dir, 'a', 'adapter_model.safetensors'))).size;
-  const loadMs = await timeIt(async () => {
-    const fresh = new Block(new Rng(1));
-    await loadAdapter(fresh, join(dir, 'a'));
-    fresh.dispose();
+  const target = lora.layers.get('mlp.down_proj')!.base.weight;
+  const io = await compare({
+    mergeUnmerge: async () => {
+      lora.merge();
+      lora.unmerge();
+      await target.data();
+    },
+    save: () => saveAdapter(lora, join(dir, 'a')),
+    load: async () => {
+      const fresh = new Block(new Rng(1));
+      await loadAdapter(fresh, join(dir, 'a'));
+      fresh.dispose();
+    },
   });
+  const bytes = (await stat(join(dir, 'a', 'adapter_model.safetensors'))).size;
   await rm(dir, { recursive: true, force: true });
 
   const summary = lora.summary();
-  model.dispose();
-  plain.dispose();
+  for (const m of [plain, unmerged, merged]) m.dispose();
   x.dispose();
   return {
     backend: name,
-    forwardMs: { plain: plainFwd, loraUnmerged: loraFwd, loraMerged: mergedFwd },
-    trainStepMs: { full: fullStep, lora: loraStep },
-    mergeUnmergeMs: mergeMs,
-    saveAdapterMs: saveMs,
-    loadAdapterMs: loadMs,
+    forwardMs: fwd,
+    trainStepMs: step,
+    mergeUnmergeMs: io.mergeUnmerge!,
+    saveAdapterMs: io.save!,
+    loadAdapterMs: io.load!,
     adapterFileBytes: bytes,
     trainable: summary.trainable,
     all: summary.all,
@@ -171,10 +195,10 @@ for (const b of backends) {
   );
   const r = await benchBackend(b);
   console.log(
-    `  forward ms: plain ${r.forwardMs.plain.toFixed(2)} | LoRA unmerged ${r.forwardMs.loraUnmerged.toFixed(2)} | merged ${r.forwardMs.loraMerged.toFixed(2)}`,
+    `  forward ms: plain ${r.forwardMs.plain!.toFixed(2)} | LoRA unmerged ${r.forwardMs.loraUnmerged!.toFixed(2)} | merged ${r.forwardMs.loraMerged!.toFixed(2)}`,
   );
   console.log(
-    `  train step ms: full fine-tune ${r.trainStepMs.full.toFixed(2)} | LoRA ${r.trainStepMs.lora.toFixed(2)}`,
+    `  train step ms: full fine-tune ${r.trainStepMs.full!.toFixed(2)} | LoRA ${r.trainStepMs.lora!.toFixed(2)}`,
   );
   console.log(
     `  merge+unmerge ${r.mergeUnmergeMs.toFixed(2)} ms | save ${r.saveAdapterMs.toFixed(2)} ms | load ${r.loadAdapterMs.toFixed(2)} ms | adapter file ${r.adapterFileBytes} bytes`,
@@ -212,7 +236,7 @@ await mkdir(dirname(out), { recursive: true });
 const tmp = `${out}.tmp-${process.pid}`;
 await writeFile(
   tmp,
-  `${JSON.stringify({ date: new Date().toISOString(), shape: { hidden: HIDDEN, intermediate: INTER, tokens: TOKENS, r: R }, results, paper }, null, 2)}\n`,
+  `${JSON.stringify({ date: new Date().toISOString(), shape: { hidden: HIDDEN, intermediate: INTER, tokens: TOKENS, r: R }, reps: REPS, timing: 'median of interleaved rounds after 2 warm-up rounds', results, paper }, null, 2)}\n`,
 );
 await rename(tmp, out);
 console.log(`[lora bench] wrote ${out}`);
