@@ -1,3 +1,5 @@
 import { preset } from '@mmesid/tsup-config';
 
-export default preset();
+// Checkpoints and exports read and write files through lazily imported `node:` built-ins; keep them
+// external so the model, losses and scorers still bundle for a browser.
+export default preset({ removeNodeProtocol: false, external: [/^node:/] });

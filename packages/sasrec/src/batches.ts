@@ -1,0 +1,57 @@
+import { type SequenceBatch, SeededRandom, sequenceBatches, type TrainingSequences } from '@mmesid/datasets';
+
+/** Options of {@link epochBatches}. */
+export interface EpochBatchOptions {
+  batchSize: number;
+  /** Positions per row (SASRec's n): the last `maxLen` (input, target) pairs of each sequence. */
+  maxLen: number;
+  /** Negatives drawn per position (never padding, the positive or the user's training items). */
+  negatives: number;
+  seed: number;
+  epoch: number;
+  /**
+   * Group users of similar length: users are shuffled, then sorted by length inside windows of
+   * `bucketBatches * batchSize` users, cut into batches, and the batch order is shuffled. Each batch
+   * is only as wide as its longest row, so short sequences stop paying for 50 columns. 0 or 1
+   * disables it (plain shuffled batches, each as wide as its longest row).
+   */
+  bucketBatches: number;
+}
+
+/**
+ * One epoch of SASRec training batches from the all-positions form of the split, built by
+ * `@mmesid/datasets`' `sequenceBatches` (negatives, padding, targets) over a length-bucketed
+ * order. Deterministic in (seed, epoch). Padding is on the left, as {@link SASRec} expects.
+ *
+ * Bucketing changes which users share a batch, not what any user contributes; because the model's
+ * outputs do not depend on the amount of padding, a narrower batch computes the same numbers.
+ */
+export function epochBatches(training: TrainingSequences, opts: EpochBatchOptions): SequenceBatch[] {
+  const { sequences, numItems } = training;
+  const rng = new SeededRandom(`sasrec/batches/${opts.seed}/${opts.epoch}`);
+  const order = Array.from(rng.permutation(sequences.length), (i) => sequences[i]!);
+  const window = opts.bucketBatches > 1 ? opts.bucketBatches * opts.batchSize : 0;
+  if (window > 0) {
+    for (let start = 0; start < order.length; start += window) {
+      const part = order.slice(start, start + window).sort((a, b) => a.items.length - b.items.length);
+      for (let k = 0; k < part.length; k++) order[start + k] = part[k]!;
+    }
+  }
+  const batches = [
+    ...sequenceBatches(
+      { sequences: order, numItems },
+      {
+        batchSize: opts.batchSize,
+        maxLength: opts.maxLen,
+        width: 'longest',
+        shuffle: false,
+        padSide: 'left',
+        negatives: opts.negatives,
+        negativeExclude: 'history',
+        seed: opts.seed,
+        epoch: opts.epoch,
+      },
+    ),
+  ];
+  return window > 0 ? rng.shuffle<SequenceBatch, SequenceBatch[]>(batches) : batches;
+}
