@@ -1,0 +1,58 @@
+import { existsSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { z } from 'zod';
+
+const here = dirname(fileURLToPath(import.meta.url));
+/** The repo root (apps/reproduce/src -> ../../..). */
+export const REPO_ROOT = resolve(here, '../../..');
+/** `../shared` beside the checkout, or MMESID_SHARED. */
+export const SHARED_DIR = process.env.MMESID_SHARED ?? resolve(REPO_ROOT, '../shared');
+
+export const STAGES = ['data', 'sasrec', 'embeddings', 'rqvae', 'finetune', 'report'] as const;
+export type Stage = (typeof STAGES)[number];
+
+export const DATASETS = ['synthetic', 'beauty', 'toys', 'sports'] as const;
+export const BACKENDS = ['wasm', 'cpu', 'webgpu', 'tfjs-node', 'tfjs-node-gpu'] as const;
+
+export const OptionsSchema = z.object({
+  dataset: z.enum(DATASETS).default('synthetic'),
+  dataDir: z.string().optional(),
+  preset: z.enum(['tiny', 'paper']).default('tiny'),
+  llama: z.string().optional(),
+  llm2clip: z.string().optional(),
+  variants: z.array(z.string()).optional(),
+  stages: z.array(z.enum(STAGES)).default([...STAGES]),
+  backend: z.enum(BACKENDS).default('wasm'),
+  seed: z.number().int().nonnegative().default(42),
+  out: z.string().default('runs/default'),
+  bench: z.boolean().default(false),
+  /** Cap on fine-tuning examples/epochs for quick runs (tiny preset); null = preset value. */
+  maxTrainExamples: z.number().int().positive().optional(),
+});
+export type Options = z.output<typeof OptionsSchema>;
+
+/** The embedded default Llama: the real pre-trained stories260k when `../shared` has it. */
+export function defaultLlamaDir(): string | undefined {
+  const p = resolve(SHARED_DIR, 'models/stories260k');
+  return existsSync(resolve(p, 'config.json')) ? p : undefined;
+}
+
+/** Where a dataset's files are, or why they are not there. */
+export function datasetDir(opts: Options): { dir?: string; problem?: string } {
+  if (opts.dataset === 'synthetic') return {};
+  if (opts.dataDir) {
+    const d = resolve(opts.dataDir);
+    return existsSync(d) ? { dir: d } : { problem: `--data-dir ${d} does not exist` };
+  }
+  if (opts.dataset === 'beauty') {
+    const d = resolve(SHARED_DIR, 'datasets/beauty');
+    if (existsSync(resolve(d, 'sequences.txt'))) return { dir: d };
+    return {
+      problem: `Beauty not found at ${d}: pass --data-dir <folder with sequences.txt and items.csv> (the authors' layout) or set MMESID_SHARED`,
+    };
+  }
+  return {
+    problem: `--dataset ${opts.dataset} needs its raw Amazon 2014 files: pass --data-dir <folder with reviews_<Category>_5.json.gz and meta_<Category>.json.gz> (this machine cannot download them)`,
+  };
+}

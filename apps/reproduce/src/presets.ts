@@ -1,0 +1,53 @@
+import type { RqvaeStageConfig } from './stages/rqvae.js';
+import type { SasrecStageConfig } from './stages/sasrec.js';
+
+/** The variants run when `--variants` is not given: the comparison the paper's Table 3 centres on. */
+export const DEFAULT_VARIANTS = ['SASRec', 'E4SRec', 'MME-SID', 'MME-SID-random', 'w/o Fusion'];
+
+export interface Preset {
+  sasrec: SasrecStageConfig;
+  text: { dim: number };
+  rqvae: Omit<RqvaeStageConfig, 'seed' | 'extras'>;
+  finetune: { epochs: number; microBatch: number; effectiveBatch: number; lr: number; maxTrainExamples?: number };
+}
+
+/**
+ * tiny: minutes on a 2-core CPU (stories260k, d = 64). bench: the same model with a longer budget
+ * for the Beauty benchmark. paper: the paper's Table 4 settings, for a GPU with Llama3-8B-instruct.
+ */
+export function preset(name: 'tiny' | 'paper', bench: boolean, seed: number): Preset {
+  if (name === 'paper') {
+    return {
+      sasrec: { d: 64, blocks: 2, dropout: 0.5, epochs: 200, patience: 10, maxMinutes: 120, seed },
+      text: { dim: 1280 },
+      rqvae: {
+        levels: 4,
+        codebookSize: 256,
+        eDim: 64,
+        hiddenLayers: [512, 256, 128],
+        reconstruction: 'mmd',
+        alignment: 'infonce',
+        maxEpochs: 20000,
+        maxSeconds: 0,
+        batchSize: 1024,
+      },
+      finetune: { epochs: 4, microBatch: 2, effectiveBatch: 16, lr: 1e-4 },
+    };
+  }
+  return {
+    sasrec: { d: 64, blocks: 2, dropout: 0.5, epochs: bench ? 200 : 30, patience: bench ? 5 : 3, maxMinutes: bench ? 45 : 2, seed },
+    text: { dim: 64 },
+    rqvae: {
+      levels: bench ? 4 : 3,
+      codebookSize: bench ? 256 : 32,
+      eDim: 64,
+      hiddenLayers: [256, 128],
+      reconstruction: 'mmd',
+      alignment: 'infonce',
+      maxEpochs: bench ? 400 : 60,
+      maxSeconds: bench ? 600 : 60,
+      batchSize: bench ? 1024 : 256,
+    },
+    finetune: { epochs: 1, microBatch: 16, effectiveBatch: 16, lr: 1e-3, ...(bench ? {} : { maxTrainExamples: 2000 }) },
+  };
+}
