@@ -82,7 +82,7 @@ export function pairDistances(
  * forgotten); near 0 means the order is lost. The tables may differ in width but must both hold a
  * row for every id in `pairs` (build them with {@link behaviouralPairs} or {@link randomItemPairs}).
  *
- * @see MME-SID Sec. 2 / Fig. 2 (Kendall's tau of distances in the original vs the quantized space)
+ * @see MME-SID Sec. 4.4, Fig. 2 (Kendall's tau of distances in the original vs the quantized space)
  * @example
  * const pairs = randomItemPairs(table.rows - 1, 50_000, { seed: 1 });
  * const { tau } = distanceOrderTau(sasrec, reconstructed, pairs, { metric: 'cosine' });

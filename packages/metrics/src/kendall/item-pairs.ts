@@ -43,7 +43,7 @@ export interface PairSource {
  * both skips are counted in the result. Use it for {@link distanceOrderTau} to ask whether a
  * quantized or learned table keeps the distance order of related items.
  *
- * @see MME-SID Sec. 2 / Fig. 2 (catastrophic forgetting: distance order between item pairs in the
+ * @see MME-SID Sec. 4.4, Fig. 2 (catastrophic forgetting: distance order between item pairs in the
  *   collaborative space vs the quantized space)
  * @example
  * const pairs = behaviouralPairs(split.train);

@@ -30,7 +30,7 @@ export interface KendallCounts {
  * Throws on NaN input (scipy would propagate it) and on length mismatch. No p-value.
  *
  * @see Knight (1966), "A computer method for calculating Kendall's tau with ungrouped data", JASA 61
- * @see MME-SID: Kendall's tau of the distance order measures catastrophic forgetting
+ * @see MME-SID Sec. 4.4, Fig. 2: Kendall's tau of the distance order measures catastrophic forgetting
  * @example
  * kendallTauB([1, 2, 3, 4], [1, 3, 2, 4]); // 0.6666666666666666
  */
