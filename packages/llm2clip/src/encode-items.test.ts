@@ -6,7 +6,13 @@ import { embeddingTableJsonPath, readEmbeddingTable } from './cache/embedding-ta
 import { encodeItems } from './encode-items.js';
 import { EmbeddingCacheError } from './errors.js';
 import type { Item } from './item.js';
-import { type BatchEncoding, type EncoderInput, inputText, type StagedEncoder, strictVectors } from './modality-encoder.js';
+import {
+  type BatchEncoding,
+  type EncoderInput,
+  inputText,
+  type StagedEncoder,
+  strictVectors,
+} from './modality-encoder.js';
 import { progressPrinter } from './progress.js';
 
 /** A deterministic encoder: vector j of a text = sin((j + 1) * hash(text)); counts what it encodes. */
@@ -62,9 +68,17 @@ describe('encodeItems', () => {
     expect([t.rows, t.dim, t.encoder, t.modality]).toEqual([11, 3, 'fake', 'text']);
     expect([...t.data.subarray(0, 3)]).toEqual([0, 0, 0]);
     expect(t.done[0]).toBe(0);
-    for (const it of items) expect([...t.data.subarray(it.id * 3, it.id * 3 + 3)]).toEqual(FakeEncoder.vector(it.title!, 3));
+    for (const it of items)
+      expect([...t.data.subarray(it.id * 3, it.id * 3 + 3)]).toEqual(FakeEncoder.vector(it.title!, 3));
     const json = JSON.parse(readFileSync(embeddingTableJsonPath(file), 'utf8'));
-    expect(json).toMatchObject({ format: 'mmesid-embeddings/1', encoder: 'fake', dim: 3, rows: 11, encoded: 10, complete: true });
+    expect(json).toMatchObject({
+      format: 'mmesid-embeddings/1',
+      encoder: 'fake',
+      dim: 3,
+      rows: 11,
+      encoded: 10,
+      complete: true,
+    });
     // Atomic writes leave no temporary files behind.
     expect(readdirSync(join(file, '..')).sort()).toEqual(['t.json', 't.safetensors']);
   });
@@ -87,7 +101,12 @@ describe('encodeItems', () => {
     expect([...partial.done]).toEqual([0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0]);
     const second = new FakeEncoder();
     const r = await encodeItems(items, second, { cacheFile: file, batchSize: 3 });
-    expect(second.encodedTexts).toEqual(['item number 7', 'item number 8', 'item number 9', 'item number 10']);
+    expect(second.encodedTexts).toEqual([
+      'item number 7',
+      'item number 8',
+      'item number 9',
+      'item number 10',
+    ]);
     expect([r.encoded, r.fromCache, r.complete]).toEqual([4, 6, true]);
     const third = new FakeEncoder();
     const again = await encodeItems(items, third, { cacheFile: file });
@@ -97,9 +116,9 @@ describe('encodeItems', () => {
 
   it('keeps finished batches when the encoder crashes, then finishes on the next run', async () => {
     const file = tmpFile('c.safetensors');
-    await expect(encodeItems(items, new FakeEncoder('fake', 3, 3), { cacheFile: file, batchSize: 2 })).rejects.toThrow(
-      'GPU fell off the bus',
-    );
+    await expect(
+      encodeItems(items, new FakeEncoder('fake', 3, 3), { cacheFile: file, batchSize: 2 }),
+    ).rejects.toThrow('GPU fell off the bus');
     expect((await readEmbeddingTable(file)).done.reduce((a, b) => a + b, 0)).toBe(4);
     const next = new FakeEncoder();
     await encodeItems(items, next, { cacheFile: file, batchSize: 2 });
@@ -108,7 +127,12 @@ describe('encodeItems', () => {
 
   it('records missing items by id with the reason, skips them on resume unless retryMissing', async () => {
     const file = tmpFile('m.safetensors');
-    const withMissing: Item[] = [...items.slice(0, 3), { id: 4, title: 'MISSING one' }, { id: 5 }, { id: 7, title: 'x' }];
+    const withMissing: Item[] = [
+      ...items.slice(0, 3),
+      { id: 4, title: 'MISSING one' },
+      { id: 5 },
+      { id: 7, title: 'x' },
+    ];
     const r = await encodeItems(withMissing, new FakeEncoder(), { cacheFile: file });
     expect([...r.missing]).toEqual([
       [5, 'item has no title'],
@@ -138,11 +162,21 @@ describe('encodeItems', () => {
     const enc = new FakeEncoder();
     const r = await encodeItems(changed, enc, { cacheFile: file });
     expect([r.stale, r.encoded, enc.encodedTexts]).toEqual([1, 1, ['a new title']]);
-    await expect(encodeItems(items, new FakeEncoder('other'), { cacheFile: file })).rejects.toBeInstanceOf(EmbeddingCacheError);
-    await expect(encodeItems(items, new FakeEncoder('fake', 4), { cacheFile: file })).rejects.toThrow(/dim 3 vs 4/);
-    await expect(encodeItems(items, new FakeEncoder(), { cacheFile: file, rows: 20 })).rejects.toThrow(/rows 11 vs 20/);
-    await expect(encodeItems(items, new FakeEncoder(), { cacheFile: join(file, '..', 'x.bin') })).rejects.toThrow(/\.safetensors/);
-    await expect(encodeItems([{ id: 0, title: 'pad' }], new FakeEncoder())).rejects.toThrow(/ids must be integers >= 1/);
+    await expect(encodeItems(items, new FakeEncoder('other'), { cacheFile: file })).rejects.toBeInstanceOf(
+      EmbeddingCacheError,
+    );
+    await expect(encodeItems(items, new FakeEncoder('fake', 4), { cacheFile: file })).rejects.toThrow(
+      /dim 3 vs 4/,
+    );
+    await expect(encodeItems(items, new FakeEncoder(), { cacheFile: file, rows: 20 })).rejects.toThrow(
+      /rows 11 vs 20/,
+    );
+    await expect(
+      encodeItems(items, new FakeEncoder(), { cacheFile: join(file, '..', 'x.bin') }),
+    ).rejects.toThrow(/\.safetensors/);
+    await expect(encodeItems([{ id: 0, title: 'pad' }], new FakeEncoder())).rejects.toThrow(
+      /ids must be integers >= 1/,
+    );
     await expect(encodeItems([items[0]!, items[0]!], new FakeEncoder())).rejects.toThrow(/appears twice/);
   });
 
@@ -193,7 +227,15 @@ describe('encodeItems', () => {
 });
 
 describe('progressPrinter', () => {
-  const p = (done: number) => ({ label: 'enc', done, total: 100, encodedThisRun: done, missing: 1, rate: 12.5, etaSeconds: 125 });
+  const p = (done: number) => ({
+    label: 'enc',
+    done,
+    total: 100,
+    encodedThisRun: done,
+    missing: 1,
+    rate: 12.5,
+    etaSeconds: 125,
+  });
 
   it('prints plain lines (at most every interval, and at each 10 %) when not a TTY', () => {
     const out: string[] = [];
@@ -217,7 +259,9 @@ describe('progressPrinter', () => {
     const bar = progressPrinter({ write: (s) => out.push(s), isTTY: true }, { now: () => 0 });
     bar.update(p(50));
     bar.finish();
-    expect(out[0]).toBe('\renc [############............] 50.0% 50/100 1 missing 12.5 items/s ETA 2m05s\x1b[K');
+    expect(out[0]).toBe(
+      '\renc [############............] 50.0% 50/100 1 missing 12.5 items/s ETA 2m05s\x1b[K',
+    );
     expect(out[1]!.endsWith('\n')).toBe(true);
   });
 });

@@ -1,4 +1,4 @@
-import { inputHash } from './cache/input-hash.js';
+import { ConfigError } from '@mmesid/tensor';
 import {
   checkTablePath,
   type EmbeddingTable,
@@ -6,11 +6,11 @@ import {
   readEmbeddingTable,
   writeEmbeddingTable,
 } from './cache/embedding-table.js';
+import { inputHash } from './cache/input-hash.js';
 import { EmbeddingCacheError } from './errors.js';
 import { type Item, type ItemMetaLike, itemsFromMeta } from './item.js';
 import { encodeBatchOf, isStagedEncoder, type ModalityEncoder } from './modality-encoder.js';
 import type { EncodeProgress } from './progress.js';
-import { ConfigError } from '@mmesid/tensor';
 
 /** Options of {@link encodeItems}. */
 export interface EncodeItemsOptions {
@@ -64,7 +64,9 @@ export interface EncodeItemsResult {
 export type ItemSource = readonly Item[] | { readonly items: readonly (ItemMetaLike | null | undefined)[] };
 
 function toItems(source: ItemSource): readonly Item[] {
-  return Array.isArray(source) ? (source as readonly Item[]) : itemsFromMeta((source as { items: readonly (ItemMetaLike | null)[] }).items);
+  return Array.isArray(source)
+    ? (source as readonly Item[])
+    : itemsFromMeta((source as { items: readonly (ItemMetaLike | null)[] }).items);
 }
 
 function inputOf(item: Item, modality: ModalityEncoder['modality']): string | undefined {
@@ -85,7 +87,11 @@ function emptyTable(encoder: ModalityEncoder, rows: number): EmbeddingTable {
   };
 }
 
-async function openTable(file: string | undefined, encoder: ModalityEncoder, rows: number): Promise<EmbeddingTable> {
+async function openTable(
+  file: string | undefined,
+  encoder: ModalityEncoder,
+  rows: number,
+): Promise<EmbeddingTable> {
   if (!file || !(await embeddingTableExists(file))) return emptyTable(encoder, rows);
   const t = await readEmbeddingTable(file);
   const diffs: string[] = [];
@@ -113,7 +119,9 @@ function validate(items: readonly Item[], rowsOpt: number | undefined): number {
   }
   const rows = rowsOpt ?? max + 1;
   if (!Number.isInteger(rows) || rows < max + 1)
-    throw new ConfigError(`encodeItems: rows = ${rows} cannot hold item id ${max} (need at least ${max + 1})`);
+    throw new ConfigError(
+      `encodeItems: rows = ${rows} cannot hold item id ${max} (need at least ${max + 1})`,
+    );
   return rows;
 }
 
@@ -150,7 +158,8 @@ export async function encodeItems(
   const now = options.now ?? (() => performance.now());
   const t0 = now();
   const batchSize = options.batchSize ?? 16;
-  if (!Number.isInteger(batchSize) || batchSize < 1) throw new ConfigError(`encodeItems: batchSize must be >= 1, got ${batchSize}`);
+  if (!Number.isInteger(batchSize) || batchSize < 1)
+    throw new ConfigError(`encodeItems: batchSize must be >= 1, got ${batchSize}`);
   if (options.cacheFile) checkTablePath(options.cacheFile);
   const table = await openTable(options.cacheFile, encoder, rows);
   const missing = table.missing as Map<number, string>;
@@ -230,7 +239,8 @@ export async function encodeItems(
         const bb = backbone.table;
         const ready = batch.filter((it) => bb.done[it.id]);
         const pre = new Float32Array(ready.length * bb.dim);
-        ready.forEach((it, i) => pre.set(bb.data.subarray(it.id * bb.dim, (it.id + 1) * bb.dim), i * bb.dim));
+        for (const [i, it] of ready.entries())
+          pre.set(bb.data.subarray(it.id * bb.dim, (it.id + 1) * bb.dim), i * bb.dim);
         const out = ready.length ? await encoder.head(pre, ready.length) : new Float32Array(0);
         vectors = new Float32Array(batch.length * encoder.dim);
         batchMissing = [];

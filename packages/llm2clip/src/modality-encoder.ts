@@ -91,7 +91,10 @@ export function inputId(input: EncoderInput): number | undefined {
  * Calls `encoder.encodeBatch` when it exists, else `encode` (an encoder without `encodeBatch` either
  * encodes everything or throws, which is then propagated).
  */
-export async function encodeBatchOf(encoder: ModalityEncoder, batch: readonly EncoderInput[]): Promise<BatchEncoding> {
+export async function encodeBatchOf(
+  encoder: ModalityEncoder,
+  batch: readonly EncoderInput[],
+): Promise<BatchEncoding> {
   if (encoder.encodeBatch) return encoder.encodeBatch(batch);
   return { vectors: await encoder.encode(batch), missing: [] };
 }

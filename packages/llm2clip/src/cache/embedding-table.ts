@@ -88,12 +88,25 @@ export async function readEmbeddingTable(file: string): Promise<EmbeddingTable> 
   try {
     const meta = f.metadata;
     if (meta.format !== EMBEDDING_TABLE_FORMAT)
-      throw new EmbeddingCacheError(file, `not an embedding table (metadata format "${meta.format}", expected "${EMBEDDING_TABLE_FORMAT}")`);
+      throw new EmbeddingCacheError(
+        file,
+        `not an embedding table (metadata format "${meta.format}", expected "${EMBEDDING_TABLE_FORMAT}")`,
+      );
     for (const k of ['embeddings', 'done', 'input_hash'])
       if (!f.has(k)) throw new EmbeddingCacheError(file, `tensor "${k}" is missing`);
-    const emb = decodeSafetensor(await f.readTensorBytes('embeddings'), { file, name: 'embeddings', dtype: 'float32', reuseBuffer: true });
+    const emb = decodeSafetensor(await f.readTensorBytes('embeddings'), {
+      file,
+      name: 'embeddings',
+      dtype: 'float32',
+      reuseBuffer: true,
+    });
     const done = decodeSafetensor(await f.readTensorBytes('done'), { file, name: 'done', dtype: 'int32' });
-    const hash = decodeSafetensor(await f.readTensorBytes('input_hash'), { file, name: 'input_hash', dtype: 'int32', reuseBuffer: true });
+    const hash = decodeSafetensor(await f.readTensorBytes('input_hash'), {
+      file,
+      name: 'input_hash',
+      dtype: 'int32',
+      reuseBuffer: true,
+    });
     const [rows, dim] = emb.shape as [number, number];
     if (emb.shape.length !== 2 || done.shape.length !== 1 || done.shape[0] !== rows || hash.shape[0] !== rows)
       throw new EmbeddingCacheError(
@@ -101,7 +114,10 @@ export async function readEmbeddingTable(file: string): Promise<EmbeddingTable> 
         `inconsistent shapes: embeddings [${emb.shape}], done [${done.shape}], input_hash [${hash.shape}]`,
       );
     if (String(dim) !== meta.dim)
-      throw new EmbeddingCacheError(file, `metadata dim ${meta.dim} does not match embeddings [${emb.shape}]`);
+      throw new EmbeddingCacheError(
+        file,
+        `metadata dim ${meta.dim} does not match embeddings [${emb.shape}]`,
+      );
     const missing = new Map<number, string>();
     let parsed: unknown;
     try {
@@ -109,7 +125,8 @@ export async function readEmbeddingTable(file: string): Promise<EmbeddingTable> 
     } catch (cause) {
       throw new EmbeddingCacheError(file, `metadata "missing" is not JSON: ${(cause as Error).message}`);
     }
-    if (!Array.isArray(parsed)) throw new EmbeddingCacheError(file, 'metadata "missing" must be a JSON array');
+    if (!Array.isArray(parsed))
+      throw new EmbeddingCacheError(file, 'metadata "missing" must be a JSON array');
     for (const m of parsed as { id: number; reason: string }[]) missing.set(m.id, m.reason);
     const modality = meta.modality;
     if (modality !== 'text' && modality !== 'image')
@@ -154,10 +171,17 @@ export function summarizeEmbeddingTable(t: EmbeddingTable, complete: boolean): E
  * Gotcha: the two renames are not one transaction; if the process dies between them the JSON is one
  * save behind. Readers use the safetensors file, which is always whole.
  */
-export async function writeEmbeddingTable(file: string, t: EmbeddingTable, complete: boolean): Promise<EmbeddingTableSummary> {
+export async function writeEmbeddingTable(
+  file: string,
+  t: EmbeddingTable,
+  complete: boolean,
+): Promise<EmbeddingTableSummary> {
   checkTablePath(file);
   if (t.data.length !== t.rows * t.dim)
-    throw new EmbeddingCacheError(file, `data has ${t.data.length} values, expected rows*dim = ${t.rows}*${t.dim}`);
+    throw new EmbeddingCacheError(
+      file,
+      `data has ${t.data.length} values, expected rows*dim = ${t.rows}*${t.dim}`,
+    );
   const summary = summarizeEmbeddingTable(t, complete);
   const { fs, path } = await nodeModules();
   await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true });

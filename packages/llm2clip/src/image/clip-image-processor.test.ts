@@ -44,15 +44,23 @@ describe('CLIP preprocessing', () => {
     const out = preprocessClipImage(tiny, clipImageProcessorConfig({ shortestEdge: 2, cropSize: 4 }));
     const zero = -CLIP_IMAGE_PROCESSOR_336.imageMean[0] / CLIP_IMAGE_PROCESSOR_336.imageStd[0];
     expect(out[0]).toBeCloseTo(zero, 5);
-    expect(out[5]).toBeCloseTo((1 - CLIP_IMAGE_PROCESSOR_336.imageMean[0]) / CLIP_IMAGE_PROCESSOR_336.imageStd[0], 5);
+    expect(out[5]).toBeCloseTo(
+      (1 - CLIP_IMAGE_PROCESSOR_336.imageMean[0]) / CLIP_IMAGE_PROCESSOR_336.imageStd[0],
+      5,
+    );
   });
 
   it('reads preprocessor_config.json and validates', () => {
-    const c = clipImageProcessorConfigFromHf({ size: { shortest_edge: 224 }, crop_size: { height: 224, width: 224 } });
+    const c = clipImageProcessorConfigFromHf({
+      size: { shortest_edge: 224 },
+      crop_size: { height: 224, width: 224 },
+    });
     expect(c.shortestEdge).toBe(224);
     expect(c.cropSize).toBe(224);
     expect(c.imageMean).toEqual([0.48145466, 0.4578275, 0.40821073]);
-    expect(() => clipImageProcessorConfigFromHf({ crop_size: { height: 224, width: 200 } })).toThrow(/non-square/);
+    expect(() => clipImageProcessorConfigFromHf({ crop_size: { height: 224, width: 200 } })).toThrow(
+      /non-square/,
+    );
     expect(() => clipImageProcessorConfig({ cropSize: -1 })).toThrow(/cropSize/);
   });
 });

@@ -34,10 +34,14 @@ export const CLIP_IMAGE_PROCESSOR_336: ClipImageProcessorConfig = Object.freeze(
  * Validates a (partial) processor config over {@link CLIP_IMAGE_PROCESSOR_336}.
  * @throws ConfigError naming the bad field
  */
-export function clipImageProcessorConfig(partial: Partial<ClipImageProcessorConfig> = {}): ClipImageProcessorConfig {
+export function clipImageProcessorConfig(
+  partial: Partial<ClipImageProcessorConfig> = {},
+): ClipImageProcessorConfig {
   const r = ClipImageProcessorConfigSchema.safeParse({ ...CLIP_IMAGE_PROCESSOR_336, ...partial });
   if (!r.success)
-    throw new ConfigError(`CLIP image processor config: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+    throw new ConfigError(
+      `CLIP image processor config: ${r.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+    );
   return r.data;
 }
 
@@ -51,7 +55,9 @@ export function clipImageProcessorConfigFromHf(json: Record<string, unknown>): C
   if (typeof crop === 'number') out.cropSize = crop;
   else if (crop?.height !== undefined) {
     if (crop.width !== undefined && crop.width !== crop.height)
-      throw new ConfigError(`CLIP image processor config: non-square crop_size ${crop.height}x${crop.width} is not supported`);
+      throw new ConfigError(
+        `CLIP image processor config: non-square crop_size ${crop.height}x${crop.width} is not supported`,
+      );
     out.cropSize = crop.height;
   }
   if (typeof json.rescale_factor === 'number') out.rescaleFactor = json.rescale_factor;
@@ -64,7 +70,11 @@ export function clipImageProcessorConfigFromHf(json: Record<string, unknown>): C
  * The size (width, height) after resizing the shorter side to `edge`, as `transformers`'
  * `get_resize_output_image_size(default_to_square=False)`: the longer side is truncated, not rounded.
  */
-export function shortestEdgeSize(width: number, height: number, edge: number): { width: number; height: number } {
+export function shortestEdgeSize(
+  width: number,
+  height: number,
+  edge: number,
+): { width: number; height: number } {
   if (width <= height) return { width: edge, height: Math.trunc((edge * height) / width) };
   return { width: Math.trunc((edge * width) / height), height: edge };
 }
@@ -80,7 +90,10 @@ export function shortestEdgeSize(width: number, height: number, edge: number): {
  * @example
  * const chw = preprocessClipImage(await loadImage('item.jpg')); // Float32Array(3 * 336 * 336)
  */
-export function preprocessClipImage(img: RgbImage, config: ClipImageProcessorConfig = CLIP_IMAGE_PROCESSOR_336): Float32Array {
+export function preprocessClipImage(
+  img: RgbImage,
+  config: ClipImageProcessorConfig = CLIP_IMAGE_PROCESSOR_336,
+): Float32Array {
   const { width, height } = shortestEdgeSize(img.width, img.height, config.shortestEdge);
   const resized = width === img.width && height === img.height ? img : resizeBicubic(img, width, height);
   const s = config.cropSize;

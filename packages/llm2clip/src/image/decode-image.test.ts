@@ -31,7 +31,9 @@ describe('decodeImage (Node: mozjpeg wasm, pngjs, omggif)', () => {
     expect(sniffImageFormat(bytesOf(imageFixture.png))).toBe('png');
     expect(sniffImageFormat(bytesOf(imageFixture.gif))).toBe('gif');
     expect(sniffImageFormat(new TextEncoder().encode('<html>'))).toBe('unknown');
-    await expect(decodeImage(new TextEncoder().encode('<html>404</html>'), 'x.jpg')).rejects.toThrow(/x\.jpg: not an image/);
+    await expect(decodeImage(new TextEncoder().encode('<html>404</html>'), 'x.jpg')).rejects.toThrow(
+      /x\.jpg: not an image/,
+    );
     const truncated = bytesOf(imageFixture.png).subarray(0, 60);
     await expect(decodeImage(truncated, 'cut.png')).rejects.toBeInstanceOf(ImageLoadError);
   });

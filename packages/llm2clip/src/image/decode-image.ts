@@ -10,7 +10,15 @@ export function sniffImageFormat(bytes: Uint8Array): ImageFormat {
   if (b.length >= 3 && b[0] === 0xff && b[1] === 0xd8 && b[2] === 0xff) return 'jpeg';
   if (b.length >= 8 && b[0] === 0x89 && b[1] === 0x50 && b[2] === 0x4e && b[3] === 0x47) return 'png';
   if (b.length >= 4 && b[0] === 0x47 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x38) return 'gif';
-  if (b.length >= 12 && b[0] === 0x52 && b[1] === 0x49 && b[2] === 0x46 && b[3] === 0x46 && b[8] === 0x57 && b[9] === 0x45)
+  if (
+    b.length >= 12 &&
+    b[0] === 0x52 &&
+    b[1] === 0x49 &&
+    b[2] === 0x46 &&
+    b[3] === 0x46 &&
+    b[8] === 0x57 &&
+    b[9] === 0x45
+  )
     return 'webp';
   if (b.length >= 2 && b[0] === 0x42 && b[1] === 0x4d) return 'bmp';
   return 'unknown';
@@ -36,7 +44,8 @@ function browserApi(): BrowserImageApi | undefined {
     : undefined;
 }
 
-const isNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+const isNode =
+  typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
 
 /** Browsers: the platform decoder (every format the browser knows), pixels read back through a canvas. */
 async function decodeInBrowser(api: BrowserImageApi, bytes: Uint8Array, source: string): Promise<RgbImage> {
@@ -52,7 +61,9 @@ async function decodeInBrowser(api: BrowserImageApi, bytes: Uint8Array, source: 
   }
 }
 
-let mozjpeg: Promise<(buf: ArrayBuffer) => Promise<{ width: number; height: number; data: Uint8ClampedArray }>> | undefined;
+let mozjpeg:
+  | Promise<(buf: ArrayBuffer) => Promise<{ width: number; height: number; data: Uint8ClampedArray }>>
+  | undefined;
 
 /**
  * libjpeg-turbo's decoder (mozjpeg compiled to WebAssembly, shipped in the `@jsquash/jpeg` npm
@@ -67,7 +78,9 @@ function mozjpegDecoder() {
     ]);
     const wasm = createRequire(import.meta.url).resolve('@jsquash/jpeg/codec/dec/mozjpeg_dec.wasm');
     await mod.init((await WebAssembly.compile(await readFile(wasm))) as never);
-    return mod.default as (buf: ArrayBuffer) => Promise<{ width: number; height: number; data: Uint8ClampedArray }>;
+    return mod.default as (
+      buf: ArrayBuffer,
+    ) => Promise<{ width: number; height: number; data: Uint8ClampedArray }>;
   })();
   return mozjpeg;
 }
@@ -94,7 +107,10 @@ async function decodeInNode(bytes: Uint8Array, format: ImageFormat, source: stri
       return rgbaToRgb(gif.width, gif.height, rgba);
     }
     default:
-      throw new ImageLoadError(source, `${format} images cannot be decoded in Node (supported: JPEG, PNG, GIF)`);
+      throw new ImageLoadError(
+        source,
+        `${format} images cannot be decoded in Node (supported: JPEG, PNG, GIF)`,
+      );
   }
 }
 
@@ -113,10 +129,15 @@ export async function decodeImage(bytes: Uint8Array, source = '<bytes>'): Promis
     const api = browserApi();
     if (api && !isNode) return await decodeInBrowser(api, bytes, source);
     if (format === 'unknown')
-      throw new ImageLoadError(source, `not an image (first bytes ${[...bytes.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ')})`);
+      throw new ImageLoadError(
+        source,
+        `not an image (first bytes ${[...bytes.subarray(0, 8)].map((b) => b.toString(16).padStart(2, '0')).join(' ')})`,
+      );
     return await decodeInNode(bytes, format, source);
   } catch (e) {
     if (e instanceof ImageLoadError) throw e;
-    throw new ImageLoadError(source, `could not decode ${format} data: ${(e as Error).message}`, { cause: e });
+    throw new ImageLoadError(source, `could not decode ${format} data: ${(e as Error).message}`, {
+      cause: e,
+    });
   }
 }

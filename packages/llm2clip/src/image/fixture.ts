@@ -18,7 +18,9 @@ export interface ImageFixture {
   clip_preprocess: { shortest_edge: number; crop: number; wide: number[]; tall: number[] };
 }
 
-export const imageFixture = JSON.parse(readFileSync(new URL('./fixtures/images.json', import.meta.url), 'utf8')) as ImageFixture;
+export const imageFixture = JSON.parse(
+  readFileSync(new URL('./fixtures/images.json', import.meta.url), 'utf8'),
+) as ImageFixture;
 
 export const fixtureImage: RgbImage = {
   width: imageFixture.width,

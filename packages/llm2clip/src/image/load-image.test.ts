@@ -25,12 +25,18 @@ describe('loadImage', () => {
   it('downloads URLs through fetch and reports HTTP errors and unreachable networks', async () => {
     expect(isUrl('http://ecx.images-amazon.com/images/I/411jo-OUGeL.jpg')).toBe(true);
     expect(isUrl('/data/a.jpg')).toBe(false);
-    const ok = (async () => new Response(bytesOf(imageFixture.png) as unknown as BodyInit)) as unknown as typeof fetch;
+    const ok = (async () =>
+      new Response(bytesOf(imageFixture.png) as unknown as BodyInit)) as unknown as typeof fetch;
     expect((await loadImageBytes('http://example.test/a.png', { fetch: ok })).length).toBeGreaterThan(100);
-    const notFound = (async () => new Response('gone', { status: 404, statusText: 'Not Found' })) as unknown as typeof fetch;
-    await expect(loadImageBytes('http://example.test/b.jpg', { fetch: notFound })).rejects.toThrow(/b\.jpg: HTTP 404 Not Found/);
+    const notFound = (async () =>
+      new Response('gone', { status: 404, statusText: 'Not Found' })) as unknown as typeof fetch;
+    await expect(loadImageBytes('http://example.test/b.jpg', { fetch: notFound })).rejects.toThrow(
+      /b\.jpg: HTTP 404 Not Found/,
+    );
     const offline = (async () => {
-      throw new TypeError('fetch failed', { cause: Object.assign(new Error('getaddrinfo ENOTFOUND example.test'), { code: 'ENOTFOUND' }) });
+      throw new TypeError('fetch failed', {
+        cause: Object.assign(new Error('getaddrinfo ENOTFOUND example.test'), { code: 'ENOTFOUND' }),
+      });
     }) as unknown as typeof fetch;
     await expect(loadImageBytes('http://example.test/c.jpg', { fetch: offline })).rejects.toThrow(
       /c\.jpg: could not download \(ENOTFOUND\); the network may be unreachable/,

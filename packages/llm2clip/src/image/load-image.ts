@@ -33,10 +33,13 @@ function networkReason(e: unknown): string {
  * @throws ImageLoadError naming the source: missing file, HTTP status, network unreachable, timeout
  */
 export async function loadImageBytes(source: string, options: LoadImageOptions = {}): Promise<Uint8Array> {
-  const inNode = typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node === 'string';
+  const inNode =
+    typeof (globalThis as { process?: { versions?: { node?: string } } }).process?.versions?.node ===
+    'string';
   if (isUrl(source) || !inNode) {
     const f = options.fetch ?? globalThis.fetch;
-    if (typeof f !== 'function') throw new ImageLoadError(source, 'no fetch() in this runtime to download the image');
+    if (typeof f !== 'function')
+      throw new ImageLoadError(source, 'no fetch() in this runtime to download the image');
     let res: Response;
     try {
       res = await f(source, { signal: AbortSignal.timeout(options.timeoutMs ?? 30_000) });
@@ -51,7 +54,8 @@ export async function loadImageBytes(source: string, options: LoadImageOptions =
     return new Uint8Array(await fs.readFile(source));
   } catch (e) {
     const code = (e as { code?: string }).code;
-    const reason = code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : (e as Error).message;
+    const reason =
+      code === 'ENOENT' ? 'file not found' : code === 'EISDIR' ? 'is a directory' : (e as Error).message;
     throw new ImageLoadError(source, reason, { cause: e });
   }
 }

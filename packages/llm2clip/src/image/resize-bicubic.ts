@@ -15,7 +15,10 @@ function bicubic(x: number): number {
 }
 
 /** Per output index: first input index and integer weights (Pillow's `precompute_coeffs` + 8-bit normalisation). */
-function coefficients(inSize: number, outSize: number): { start: Int32Array; count: Int32Array; weights: Float64Array; taps: number } {
+function coefficients(
+  inSize: number,
+  outSize: number,
+): { start: Int32Array; count: Int32Array; weights: Float64Array; taps: number } {
   const scale = inSize / outSize;
   const filterScale = Math.max(scale, 1);
   const support = 2 * filterScale;

@@ -11,7 +11,8 @@ export interface RgbImage {
  */
 export function rgbaToRgb(width: number, height: number, rgba: ArrayLike<number>): RgbImage {
   const n = width * height;
-  if (rgba.length !== n * 4) throw new RangeError(`rgbaToRgb: expected ${n * 4} values for ${width}x${height}, got ${rgba.length}`);
+  if (rgba.length !== n * 4)
+    throw new RangeError(`rgbaToRgb: expected ${n * 4} values for ${width}x${height}, got ${rgba.length}`);
   const data = new Uint8Array(n * 3);
   for (let i = 0; i < n; i++) {
     data[i * 3] = rgba[i * 4]!;

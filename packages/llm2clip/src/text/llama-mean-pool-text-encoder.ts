@@ -73,9 +73,13 @@ export class LlamaMeanPoolTextEncoder implements ModalityEncoder {
     this.padId = options.padId ?? 0;
     this.ownsModel = options.ownsModel ?? false;
     if (!Number.isInteger(this.maxLength) || this.maxLength < 1)
-      throw new ConfigError(`LlamaMeanPoolTextEncoder: maxLength must be a positive integer, got ${this.maxLength}`);
+      throw new ConfigError(
+        `LlamaMeanPoolTextEncoder: maxLength must be a positive integer, got ${this.maxLength}`,
+      );
     if (!Number.isInteger(this.padId) || this.padId < 0 || this.padId >= model.config.vocab_size)
-      throw new ConfigError(`LlamaMeanPoolTextEncoder: padId ${this.padId} is outside the vocabulary (0..${model.config.vocab_size - 1})`);
+      throw new ConfigError(
+        `LlamaMeanPoolTextEncoder: padId ${this.padId} is outside the vocabulary (0..${model.config.vocab_size - 1})`,
+      );
     const label = options.modelName ?? `llama-h${this.dim}-l${model.config.num_hidden_layers}`;
     this.name = `llama-mean-pool(${label},${this.causal ? 'causal' : 'bidirectional'},max=${this.maxLength},template=${this.chatTemplate})`;
   }
@@ -85,11 +89,18 @@ export class LlamaMeanPoolTextEncoder implements ModalityEncoder {
    * `tokenizer.json` (HF) if present, else `tokenizer.llama2c.json` / `tokenizer.bin` (llama2.c, BOS added).
    * Node only.
    */
-  static async fromPretrained(dir: string, options: LlamaMeanPoolOptions = {}): Promise<LlamaMeanPoolTextEncoder> {
+  static async fromPretrained(
+    dir: string,
+    options: LlamaMeanPoolOptions = {},
+  ): Promise<LlamaMeanPoolTextEncoder> {
     const tokenizer = await loadTokenizer(dir);
     const model = await loadLlamaModel(dir, { log: false, causal: options.causal ?? true });
     const { path } = await nodeModules();
-    return new LlamaMeanPoolTextEncoder(model, tokenizer, { modelName: path.basename(path.resolve(dir)), ownsModel: true, ...options });
+    return new LlamaMeanPoolTextEncoder(model, tokenizer, {
+      modelName: path.basename(path.resolve(dir)),
+      ownsModel: true,
+      ...options,
+    });
   }
 
   /** Token ids of one text as this encoder feeds them (template, special tokens, truncation). */
@@ -116,12 +127,17 @@ export class LlamaMeanPoolTextEncoder implements ModalityEncoder {
     if (seqs.length) {
       const { ids, mask } = leftPad(seqs, this.padId);
       const pooled = tf.tidy(() => {
-        const { lastHiddenState } = this.model.forward({ inputIds: ids, attentionMask: mask, causal: this.causal });
+        const { lastHiddenState } = this.model.forward({
+          inputIds: ids,
+          attentionMask: mask,
+          causal: this.causal,
+        });
         return maskedMeanPool(lastHiddenState, tf.tensor2d(mask, [mask.length, mask[0]!.length], 'int32'));
       });
       const data = await pooled.data();
       pooled.dispose();
-      rows.forEach((r, k) => vectors.set(data.subarray(k * this.dim, (k + 1) * this.dim), r * this.dim));
+      for (const [k, r] of rows.entries())
+        vectors.set(data.subarray(k * this.dim, (k + 1) * this.dim), r * this.dim);
     }
     return { vectors, missing };
   }
@@ -156,5 +172,7 @@ export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
       return { encode: (t) => tok.encode(t, { bos: true }) };
     }
   }
-  throw new ConfigError(`${dir}: no tokenizer.json, tokenizer.llama2c.json or tokenizer.bin to tokenise with`);
+  throw new ConfigError(
+    `${dir}: no tokenizer.json, tokenizer.llama2c.json or tokenizer.bin to tokenise with`,
+  );
 }

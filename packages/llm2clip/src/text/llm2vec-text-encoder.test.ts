@@ -23,7 +23,11 @@ async function tinyEncoder(options = {}) {
   const model = tinyLlama(tinyAdapterConfig.inputDim, 3);
   const adapter = new Llm2ClipTextAdapter(tinyAdapterConfig, { skipInit: true });
   await loadWeights(adapter, TINY_CKPT, LLM2CLIP_ADAPTER_NAMES);
-  return { model, adapter, enc: new Llm2VecTextEncoder(model, charTokenizer, adapter, { modelName: 'tiny', ...options }) };
+  return {
+    model,
+    adapter,
+    enc: new Llm2VecTextEncoder(model, charTokenizer, adapter, { modelName: 'tiny', ...options }),
+  };
 }
 
 describeBackends('Llm2VecTextEncoder', ({ backend, tol }) => {
@@ -33,7 +37,9 @@ describeBackends('Llm2VecTextEncoder', ({ backend, tol }) => {
     expect(enc.backbone.causal).toBe(false);
     const v = await enc.encode(titles);
     const pooled = await new LlamaMeanPoolTextEncoder(model, charTokenizer, { causal: false }).encode(titles);
-    const ref = tf.tidy(() => adapter.forward(tf.tensor2d(pooled, [titles.length, tinyAdapterConfig.inputDim])));
+    const ref = tf.tidy(() =>
+      adapter.forward(tf.tensor2d(pooled, [titles.length, tinyAdapterConfig.inputDim])),
+    );
     expect(maxAbsDiff(v, await ref.data())).toBeLessThan(5 * tol);
     const alone = await enc.encode([titles[2]!]);
     expect(maxAbsDiff(alone, v.subarray(2 * enc.dim))).toBeLessThan(10 * tol);
@@ -71,20 +77,30 @@ describeBackends('Llm2VecTextEncoder', ({ backend, tol }) => {
     adapter.dispose();
   });
 
-  it.skipIf(!stories.path)('fromPretrained: stories260k as the LLM, adapter from a checkpoint with LLM2CLIP names', async () => {
-    const adapter = new Llm2ClipTextAdapter({ inputDim: 64, numBlocks: 1, projectionDim: 12 }, { rng: new Rng(7) });
-    const file = join(tmp, `adapter64-${backend}.safetensors`);
-    await saveWeights(file, adapter, { prefix: 'text_adapter.' });
-    const enc = await Llm2VecTextEncoder.fromPretrained(stories.path!, file, { adapterConfig: { numBlocks: 1, projectionDim: 12 } });
-    expect(enc.name).toBe(
-      `llm2clip-text(llama-mean-pool(stories260k,bidirectional,max=512,template=none),adapter=adapter64-${backend}.safetensors)`,
-    );
-    const v = await enc.encode(['Lily went to the park.']);
-    expect(v.length).toBe(12);
-    const pre = await enc.backbone.encode(['Lily went to the park.']);
-    expect(maxAbsDiff(await enc.head(pre, 1), v)).toBeLessThan(tol);
-    await expect(Llm2VecTextEncoder.fromPretrained(stories.path!, file)).rejects.toThrow(/map to names the model does not have.*text_adapter\.adaptor\.1\.weight -> adaptor\.1\.weight/);
-    enc.dispose();
-    adapter.dispose();
-  });
+  it.skipIf(!stories.path)(
+    'fromPretrained: stories260k as the LLM, adapter from a checkpoint with LLM2CLIP names',
+    async () => {
+      const adapter = new Llm2ClipTextAdapter(
+        { inputDim: 64, numBlocks: 1, projectionDim: 12 },
+        { rng: new Rng(7) },
+      );
+      const file = join(tmp, `adapter64-${backend}.safetensors`);
+      await saveWeights(file, adapter, { prefix: 'text_adapter.' });
+      const enc = await Llm2VecTextEncoder.fromPretrained(stories.path!, file, {
+        adapterConfig: { numBlocks: 1, projectionDim: 12 },
+      });
+      expect(enc.name).toBe(
+        `llm2clip-text(llama-mean-pool(stories260k,bidirectional,max=512,template=none),adapter=adapter64-${backend}.safetensors)`,
+      );
+      const v = await enc.encode(['Lily went to the park.']);
+      expect(v.length).toBe(12);
+      const pre = await enc.backbone.encode(['Lily went to the park.']);
+      expect(maxAbsDiff(await enc.head(pre, 1), v)).toBeLessThan(tol);
+      await expect(Llm2VecTextEncoder.fromPretrained(stories.path!, file)).rejects.toThrow(
+        /map to names the model does not have.*text_adapter\.adaptor\.1\.weight -> adaptor\.1\.weight/,
+      );
+      enc.dispose();
+      adapter.dispose();
+    },
+  );
 });

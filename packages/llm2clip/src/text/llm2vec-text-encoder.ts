@@ -9,7 +9,11 @@ import {
 import { nodeModules } from '../node.js';
 import { loadWeights } from '../weights/load-weights.js';
 import { LLM2CLIP_ADAPTER_NAMES } from '../weights/text-adapter-names.js';
-import { LlamaMeanPoolTextEncoder, loadTokenizer, type TextTokenizer } from './llama-mean-pool-text-encoder.js';
+import {
+  LlamaMeanPoolTextEncoder,
+  loadTokenizer,
+  type TextTokenizer,
+} from './llama-mean-pool-text-encoder.js';
 import { Llm2ClipTextAdapter } from './text-adapter.js';
 import type { TextAdapterConfig } from './text-adapter-config.js';
 
@@ -125,10 +129,11 @@ export class Llm2VecTextEncoder implements StagedEncoder {
     const keep = batch.map((_, i) => i).filter((i) => !bad.has(i));
     const d = this.backbone.dim;
     const packed = new Float32Array(keep.length * d);
-    keep.forEach((i, k) => packed.set(pre.vectors.subarray(i * d, (i + 1) * d), k * d));
+    for (const [k, i] of keep.entries()) packed.set(pre.vectors.subarray(i * d, (i + 1) * d), k * d);
     const out = await this.head(packed, keep.length);
     const vectors = new Float32Array(batch.length * this.dim);
-    keep.forEach((i, k) => vectors.set(out.subarray(k * this.dim, (k + 1) * this.dim), i * this.dim));
+    for (const [k, i] of keep.entries())
+      vectors.set(out.subarray(k * this.dim, (k + 1) * this.dim), i * this.dim);
     return { vectors, missing: pre.missing };
   }
 

@@ -30,7 +30,8 @@ export function orthonormalizeColumns(y: Float64Array, n: number, l: number, rng
         for (let i = 0; i < n; i++) q[cj + i] = q[cj + i]! / norm;
         break;
       }
-      if (attempt > 5 || j >= n) throw new RangeError(`orthonormalizeColumns: cannot find ${l} orthonormal columns in R^${n}`);
+      if (attempt > 5 || j >= n)
+        throw new RangeError(`orthonormalizeColumns: cannot find ${l} orthonormal columns in R^${n}`);
       for (let i = 0; i < n; i++) q[cj + i] = rng.normal();
       before = n;
     }

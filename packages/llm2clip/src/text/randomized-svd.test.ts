@@ -39,16 +39,26 @@ describe('randomizedSvd', () => {
   it('recovers the top singular values and U diag(s) of numpy.linalg.svd (within 1e-8)', () => {
     const k = fixture.k;
     const svd = randomizedSvd(x, k, { seed: 1 });
-    for (let j = 0; j < k; j++) expect(Math.abs(svd.singularValues[j]! - fixture.singular_values[j]!)).toBeLessThan(1e-8);
+    for (let j = 0; j < k; j++)
+      expect(Math.abs(svd.singularValues[j]! - fixture.singular_values[j]!)).toBeLessThan(1e-8);
     let worst = 0;
     for (let i = 0; i < x.rows; i++)
-      for (let j = 0; j < k; j++) worst = Math.max(worst, Math.abs(svd.u[i * k + j]! * svd.singularValues[j]! - fixture.us[i * k + j]!));
+      for (let j = 0; j < k; j++)
+        worst = Math.max(
+          worst,
+          Math.abs(svd.u[i * k + j]! * svd.singularValues[j]! - fixture.us[i * k + j]!),
+        );
     expect(worst).toBeLessThan(1e-7);
   });
 
   it('A V = U diag(s) and V has orthonormal columns when the sketch spans the rank', () => {
     const k = 4;
-    const { u, v, singularValues: s, relativeResiduals } = randomizedSvd(x, k, { seed: 2, oversamples: x.rows - k });
+    const {
+      u,
+      v,
+      singularValues: s,
+      relativeResiduals,
+    } = randomizedSvd(x, k, { seed: 2, oversamples: x.rows - k });
     for (const r of relativeResiduals) expect(r).toBeLessThan(1e-12);
     let worst = 0;
     for (let i = 0; i < x.rows; i++)
@@ -68,11 +78,17 @@ describe('randomizedSvd', () => {
 
   it('reports the true residual ||A A^T u - s^2 u|| / s^2 of each pair when it has not converged', () => {
     const k = 4;
-    const { u, singularValues: s, relativeResiduals } = randomizedSvd(x, k, { seed: 2, oversamples: 2, powerIterations: 1 });
+    const {
+      u,
+      singularValues: s,
+      relativeResiduals,
+    } = randomizedSvd(x, k, { seed: 2, oversamples: 2, powerIterations: 1 });
     for (let j = 0; j < k; j++) {
       const col = Float64Array.from({ length: x.rows }, (_, i) => u[i * k + j]!);
       const atu = new Float64Array(x.cols);
-      for (let i = 0; i < x.rows; i++) for (let p = x.ptr[i]!; p < x.ptr[i + 1]!; p++) atu[x.idx[p]!] = atu[x.idx[p]!]! + x.vals[p]! * col[i]!;
+      for (let i = 0; i < x.rows; i++)
+        for (let p = x.ptr[i]!; p < x.ptr[i + 1]!; p++)
+          atu[x.idx[p]!] = atu[x.idx[p]!]! + x.vals[p]! * col[i]!;
       let sq = 0;
       for (let i = 0; i < x.rows; i++) {
         let v = 0;
@@ -94,7 +110,18 @@ describe('randomizedSvd', () => {
 
   it('handles a rank-deficient matrix (k equal to the rank)', () => {
     // Two distinct rows repeated: rank 2.
-    const rows = [new Map([[0, 1], [1, 2]]), new Map([[2, 3]]), new Map([[0, 1], [1, 2]]), new Map([[2, 3]])];
+    const rows = [
+      new Map([
+        [0, 1],
+        [1, 2],
+      ]),
+      new Map([[2, 3]]),
+      new Map([
+        [0, 1],
+        [1, 2],
+      ]),
+      new Map([[2, 3]]),
+    ];
     const m = sparseRowsFromMaps(rows, 3);
     const { singularValues } = randomizedSvd(m, 2, { seed: 0 });
     expect(singularValues[0]!).toBeCloseTo(Math.sqrt(2) * 3, 10);

@@ -31,7 +31,12 @@ export function sparseRowsFromMaps(maps: readonly Map<number, number>[], cols: n
 }
 
 /** Y = A X: A sparse [n, m], X dense row-major [m, l] -> new dense row-major [n, l]. */
-export function sparseTimesDense(a: SparseRows, x: Float64Array, l: number, out = new Float64Array(a.rows * l)): Float64Array {
+export function sparseTimesDense(
+  a: SparseRows,
+  x: Float64Array,
+  l: number,
+  out = new Float64Array(a.rows * l),
+): Float64Array {
   out.fill(0);
   for (let i = 0; i < a.rows; i++) {
     const o = i * l;
@@ -45,7 +50,12 @@ export function sparseTimesDense(a: SparseRows, x: Float64Array, l: number, out 
 }
 
 /** Z = A^T Y: A sparse [n, m], Y dense row-major [n, l] -> dense row-major [m, l]. */
-export function sparseTransposeTimesDense(a: SparseRows, y: Float64Array, l: number, out = new Float64Array(a.cols * l)): Float64Array {
+export function sparseTransposeTimesDense(
+  a: SparseRows,
+  y: Float64Array,
+  l: number,
+  out = new Float64Array(a.cols * l),
+): Float64Array {
   out.fill(0);
   for (let i = 0; i < a.rows; i++) {
     const o = i * l;

@@ -35,7 +35,7 @@ describeBackends('Llm2ClipTextAdapter', ({ backend, tol }) => {
     const one = tf.tidy(() => adapter.forward(tf.slice(x, [1, 0], [1, -1])));
     const scaled = tf.tidy(() => adapter.forward(tf.mul(x, 7.5)));
     const a = await all.data();
-    expect(maxAbsDiff((await one.data()), a.slice(12, 24))).toBeLessThan(10 * tol);
+    expect(maxAbsDiff(await one.data(), a.slice(12, 24))).toBeLessThan(10 * tol);
     expect(maxAbsDiff(await scaled.data(), a)).toBeLessThan(10 * tol);
     tf.dispose([x, all, one, scaled]);
     adapter.dispose();
@@ -59,14 +59,17 @@ describeBackends('Llm2ClipTextAdapter', ({ backend, tol }) => {
   it('fails loudly, assigning nothing, on unknown, missing or mis-shaped tensors', async () => {
     const a = new Llm2ClipTextAdapter(tinyAdapterConfig, { rng: new Rng(3) });
     const sd = a.stateDict();
-    const named = (prefix: string) => Object.fromEntries(Object.entries(sd).map(([k, v]) => [`${prefix}${k}`, v]));
+    const named = (prefix: string) =>
+      Object.fromEntries(Object.entries(sd).map(([k, v]) => [`${prefix}${k}`, v]));
     const unknown = join(tmp, `unknown-${backend}.safetensors`);
     const extra = tf.zeros([2]);
     await saveSafetensors(unknown, { ...named('text_adapter.'), 'text_adapter.extra_gate.weight': extra });
     extra.dispose();
     const b = new Llm2ClipTextAdapter(tinyAdapterConfig, { skipInit: true });
     const before = await b.stateDict()['adaptor.0.ln.weight']!.data();
-    await expect(loadWeights(b, unknown, LLM2CLIP_ADAPTER_NAMES)).rejects.toThrow(/match no rule.*text_adapter\.extra_gate\.weight/);
+    await expect(loadWeights(b, unknown, LLM2CLIP_ADAPTER_NAMES)).rejects.toThrow(
+      /match no rule.*text_adapter\.extra_gate\.weight/,
+    );
     const missing = join(tmp, `missing-${backend}.safetensors`);
     const partial = named('text_adapter.');
     delete partial['text_adapter.adaptor.3.bias'];
@@ -75,7 +78,9 @@ describeBackends('Llm2ClipTextAdapter', ({ backend, tol }) => {
     expect(err).toBeInstanceOf(WeightNameError);
     expect((err as Error).message).toMatch(/not in the checkpoint: adaptor\.3\.bias/);
     const wide = new Llm2ClipTextAdapter({ ...tinyAdapterConfig, projectionDim: 5 }, { skipInit: true });
-    await expect(loadWeights(wide, TINY_CKPT, LLM2CLIP_ADAPTER_NAMES)).rejects.toThrow(/adaptor\.3\.weight is \[12,8\], adaptor\.3\.weight needs \[5,8\]/);
+    await expect(loadWeights(wide, TINY_CKPT, LLM2CLIP_ADAPTER_NAMES)).rejects.toThrow(
+      /adaptor\.3\.weight is \[12,8\], adaptor\.3\.weight needs \[5,8\]/,
+    );
     expect([...(await b.stateDict()['adaptor.0.ln.weight']!.data())]).toEqual([...before]);
     a.dispose();
     b.dispose();

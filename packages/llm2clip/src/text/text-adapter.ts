@@ -58,7 +58,12 @@ export class Llm2ClipTextAdapter extends Module {
     const c = this.config;
     const seq = this.setModule('adaptor', new Module());
     for (let i = 0; i < c.numBlocks; i++)
-      this.blocks.push(seq.setModule(String(i), new AdapterBlock(c.inputDim, c.inputDim * c.expansionFactor, c.layerNormEps, init)));
+      this.blocks.push(
+        seq.setModule(
+          String(i),
+          new AdapterBlock(c.inputDim, c.inputDim * c.expansionFactor, c.layerNormEps, init),
+        ),
+      );
     this.norm = seq.setModule(String(c.numBlocks), new LayerNorm(c.inputDim, { eps: c.layerNormEps }));
     this.proj = seq.setModule(
       String(c.numBlocks + 1),
@@ -69,7 +74,9 @@ export class Llm2ClipTextAdapter extends Module {
   /** [n, inputDim] -> [n, projectionDim]. */
   forward(x: tf.Tensor): tf.Tensor {
     if (x.rank !== 2 || x.shape[1] !== this.config.inputDim)
-      throw new ShapeError(`Llm2ClipTextAdapter: expected input [n, ${this.config.inputDim}], got [${x.shape}]`);
+      throw new ShapeError(
+        `Llm2ClipTextAdapter: expected input [n, ${this.config.inputDim}], got [${x.shape}]`,
+      );
     return tf.tidy(() => {
       let h = this.config.normalizeInput ? l2Normalize(x) : x;
       for (const b of this.blocks) h = b.forward(h);

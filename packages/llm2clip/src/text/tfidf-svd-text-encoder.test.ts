@@ -19,7 +19,11 @@ const tmp = mkdtempSync(join(tmpdir(), 'llm2clip-tfidf-'));
 
 describe('TfidfSvdTextEncoder', () => {
   const k = fixture.k;
-  const enc = TfidfSvdTextEncoder.fit(fixture.corpus, { dim: k, seed: 0, oversamples: fixture.corpus.length });
+  const enc = TfidfSvdTextEncoder.fit(fixture.corpus, {
+    dim: k,
+    seed: 0,
+    oversamples: fixture.corpus.length,
+  });
 
   it('encodes a fitted title to its row of U diag(s) (numpy SVD of the scikit-learn TF-IDF), within 1e-6', async () => {
     const v = await enc.encode(fixture.corpus);
@@ -29,9 +33,15 @@ describe('TfidfSvdTextEncoder', () => {
   });
 
   it('is deterministic per seed, batch-independent, and names its fit', async () => {
-    const again = TfidfSvdTextEncoder.fit(fixture.corpus, { dim: k, seed: 0, oversamples: fixture.corpus.length });
+    const again = TfidfSvdTextEncoder.fit(fixture.corpus, {
+      dim: k,
+      seed: 0,
+      oversamples: fixture.corpus.length,
+    });
     expect(again.name).toBe(enc.name);
-    expect(enc.name).toMatch(/^tfidf-svd\(d=6,word1-2,charwb3-5,mindf=1,sublinear,fit=n16-[0-9a-f]{8}-seed0\)$/);
+    expect(enc.name).toMatch(
+      /^tfidf-svd\(d=6,word1-2,charwb3-5,mindf=1,sublinear,fit=n16-[0-9a-f]{8}-seed0\)$/,
+    );
     const all = await enc.encode(fixture.corpus);
     const one = await enc.encode([fixture.corpus[3]!]);
     expect([...one]).toEqual([...all.subarray(3 * k, 4 * k)]);

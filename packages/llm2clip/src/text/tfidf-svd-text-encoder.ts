@@ -47,6 +47,11 @@ export class TfidfSvdTextEncoder implements ModalityEncoder {
     /** Right singular vectors, [numFeatures, dim] row-major (float32 storage, float64 products). */
     readonly components: Float32Array,
     readonly singularValues: Float64Array,
+    /**
+     * Per singular pair, ||X X^T u - s^2 u|| / s^2 of the fit (0 = exact): how converged the
+     * randomized SVD is. Kept in saved files.
+     */
+    readonly relativeResiduals: Float64Array,
     readonly dim: number,
     /** What the fit saw and how: goes into `name`, so caches of different fits never mix. */
     readonly fingerprint: string,
@@ -86,12 +91,19 @@ export class TfidfSvdTextEncoder implements ModalityEncoder {
     let h = inputHash(`${docs.length}`);
     for (const d of docs) h = inputHash(`${h}:${d}`);
     const fingerprint = `n${docs.length}-${(h >>> 0).toString(16).padStart(8, '0')}-seed${seed}`;
-    return new TfidfSvdTextEncoder(vectorizer, Float32Array.from(svd.v), svd.singularValues, dim, fingerprint);
+    return new TfidfSvdTextEncoder(
+      vectorizer,
+      Float32Array.from(svd.v),
+      svd.singularValues,
+      svd.relativeResiduals,
+      dim,
+      fingerprint,
+    );
   }
 
   /**
-   * Reads an encoder saved by {@link save}: `components` F32 [numFeatures, dim], `singular_values` F64,
-   * vocabulary and settings in the metadata. Node only.
+   * Reads an encoder saved by {@link save}: `components` F32 [numFeatures, dim], `singular_values` and
+   * `relative_residuals` F64 [dim], vocabulary and settings in the metadata. Node only.
    */
   static async load(path: string): Promise<TfidfSvdTextEncoder> {
     const f = await openSafetensors(path);
@@ -100,13 +112,28 @@ export class TfidfSvdTextEncoder implements ModalityEncoder {
       if (meta.format !== 'mmesid-tfidf-svd/1')
         throw new ConfigError(`${path}: not a TF-IDF + SVD encoder file (metadata format "${meta.format}")`);
       const vectorizer = TfidfVectorizer.fromJSON(JSON.parse(meta.vectorizer!) as TfidfVectorizerJson);
-      const comp = decodeSafetensor(await f.readTensorBytes('components'), { file: path, name: 'components', reuseBuffer: true });
-      const sv = await f.readTensorBytes('singular_values');
-      const s = new Float64Array(sv.data.slice().buffer);
+      const comp = decodeSafetensor(await f.readTensorBytes('components'), {
+        file: path,
+        name: 'components',
+        reuseBuffer: true,
+      });
+      const f64 = async (name: string) =>
+        new Float64Array((await f.readTensorBytes(name)).data.slice().buffer);
+      const s = await f64('singular_values');
+      const residuals = await f64('relative_residuals');
       const [features, dim] = comp.shape as [number, number];
       if (features !== vectorizer.numFeatures)
-        throw new ConfigError(`${path}: components has ${features} rows but the vocabulary ${vectorizer.numFeatures} features`);
-      return new TfidfSvdTextEncoder(vectorizer, comp.values as Float32Array, s, dim, meta.fingerprint ?? 'unknown');
+        throw new ConfigError(
+          `${path}: components has ${features} rows but the vocabulary ${vectorizer.numFeatures} features`,
+        );
+      return new TfidfSvdTextEncoder(
+        vectorizer,
+        comp.values as Float32Array,
+        s,
+        residuals,
+        dim,
+        meta.fingerprint ?? 'unknown',
+      );
     } finally {
       await f.close();
     }
@@ -119,6 +146,7 @@ export class TfidfSvdTextEncoder implements ModalityEncoder {
       {
         components: { data: this.components, shape: [this.vectorizer.numFeatures, this.dim], dtype: 'F32' },
         singular_values: { data: this.singularValues, shape: [this.dim], dtype: 'F64' },
+        relative_residuals: { data: this.relativeResiduals, shape: [this.dim], dtype: 'F64' },
       },
       {
         metadata: {
@@ -138,7 +166,8 @@ export class TfidfSvdTextEncoder implements ModalityEncoder {
     batch.forEach((input, i) => {
       const t = inputText(input);
       const id = inputId(input);
-      if (t === undefined || t.trim() === '') missing.push({ index: i, ...(id !== undefined ? { id } : {}), reason: 'empty text' });
+      if (t === undefined || t.trim() === '')
+        missing.push({ index: i, ...(id !== undefined ? { id } : {}), reason: 'empty text' });
       else {
         texts.push(t);
         rows.push(i);

@@ -12,13 +12,29 @@ const fixture = JSON.parse(readFileSync(new URL('./fixtures/tfidf.json', import.
 
 describe('TF-IDF analyzers', () => {
   it('word n-grams follow scikit-learn (lowercase, tokens of >= 2 word characters, joined bigrams)', () => {
-    expect(wordNgrams("L'Oréal Paris, 2 pack x", [1, 2])).toEqual(['oréal', 'paris', 'pack', 'oréal paris', 'paris pack']);
+    expect(wordNgrams("L'Oréal Paris, 2 pack x", [1, 2])).toEqual([
+      'oréal',
+      'paris',
+      'pack',
+      'oréal paris',
+      'paris pack',
+    ]);
   });
 
   it('char_wb n-grams pad each word with spaces and stop at short words', () => {
-    expect(charWbNgrams('Ab  cde', [3, 4])).toEqual([' ab', 'ab ', ' ab ', ' cd', 'cde', 'de ', ' cde', 'cde ']);
+    expect(charWbNgrams('Ab  cde', [3, 4])).toEqual([
+      ' ab',
+      'ab ',
+      ' ab ',
+      ' cd',
+      'cde',
+      'de ',
+      ' cde',
+      'cde ',
+    ]);
     // Code points, not UTF-16 units: the star is one character.
     expect(charWbNgrams('★', [3, 3])).toEqual([' ★ ']);
+    expect(charWbNgrams('a😀', [3, 3])).toEqual([' a😀', 'a😀 ']);
   });
 });
 
@@ -62,7 +78,9 @@ describe('TfidfVectorizer', () => {
   it('applies min_df and rejects bad settings', () => {
     const pruned = TfidfVectorizer.fit(fixture.corpus, { minDf: 2 });
     expect(pruned.numFeatures).toBeLessThan(vec.numFeatures);
-    expect(() => TfidfVectorizer.fit(fixture.corpus, { wordNgrams: null, charNgrams: null })).toThrow(/both be null/);
+    expect(() => TfidfVectorizer.fit(fixture.corpus, { wordNgrams: null, charNgrams: null })).toThrow(
+      /both be null/,
+    );
     expect(() => TfidfVectorizer.fit(fixture.corpus, { wordNgrams: [3, 1] })).toThrow(/min > max/);
     expect(() => TfidfVectorizer.fit([])).toThrow(/no documents/);
   });

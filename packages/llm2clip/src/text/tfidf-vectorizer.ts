@@ -30,7 +30,8 @@ const TOKEN = /[\p{L}\p{N}_]{2,}/gu;
 export function wordNgrams(text: string, [lo, hi]: readonly [number, number]): string[] {
   const tokens = text.toLowerCase().match(TOKEN) ?? [];
   const out: string[] = [];
-  for (let n = lo; n <= hi; n++) for (let i = 0; i + n <= tokens.length; i++) out.push(tokens.slice(i, i + n).join(' '));
+  for (let n = lo; n <= hi; n++)
+    for (let i = 0; i + n <= tokens.length; i++) out.push(tokens.slice(i, i + n).join(' '));
   return out;
 }
 
@@ -43,19 +44,27 @@ export function charWbNgrams(text: string, [lo, hi]: readonly [number, number]):
   const out: string[] = [];
   for (const word of text.toLowerCase().split(/\s+/)) {
     if (word === '') continue;
-    const w = Array.from(` ${word} `);
+    const padded = ` ${word} `;
+    // Slicing the string is exact when every character is one UTF-16 unit (almost every title);
+    // otherwise slice an array of code points.
+    const units = !SURROGATE.test(padded);
+    const w: string | string[] = units ? padded : Array.from(padded);
+    const len = w.length;
+    const gram = (o: number, n: number) => (units ? (w as string).slice(o, o + n) : (w as string[]).slice(o, o + n).join(''));
     for (let n = lo; n <= hi; n++) {
       let offset = 0;
-      out.push(w.slice(offset, offset + n).join(''));
-      while (offset + n < w.length) {
+      out.push(gram(offset, n));
+      while (offset + n < len) {
         offset++;
-        out.push(w.slice(offset, offset + n).join(''));
+        out.push(gram(offset, n));
       }
       if (offset === 0) break;
     }
   }
   return out;
 }
+
+const SURROGATE = /[\uD800-\uDFFF]/;
 
 interface Block {
   readonly kind: 'word' | 'char_wb';
@@ -90,9 +99,12 @@ export class TfidfVectorizer {
   static fit(docs: readonly string[], config: Partial<TfidfConfig> = {}): TfidfVectorizer {
     const parsed = TfidfConfigSchema.safeParse({ ...TFIDF_DEFAULTS, ...config });
     if (!parsed.success)
-      throw new ConfigError(`TF-IDF config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`);
+      throw new ConfigError(
+        `TF-IDF config: ${parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`,
+      );
     const c = parsed.data;
-    if (!c.wordNgrams && !c.charNgrams) throw new ConfigError('TF-IDF config: wordNgrams and charNgrams cannot both be null');
+    if (!c.wordNgrams && !c.charNgrams)
+      throw new ConfigError('TF-IDF config: wordNgrams and charNgrams cannot both be null');
     for (const r of [c.wordNgrams, c.charNgrams])
       if (r && r[0] > r[1]) throw new ConfigError(`TF-IDF config: n-gram range [${r}] has min > max`);
     if (docs.length === 0) throw new ConfigError('TfidfVectorizer.fit: no documents');
@@ -139,7 +151,12 @@ export class TfidfVectorizer {
     return {
       config: this.config,
       numDocuments: this.numDocuments,
-      blocks: this.blocks.map((b) => ({ kind: b.kind, range: [b.range[0], b.range[1]], features: [...b.vocab.keys()], idf: [...b.idf] })),
+      blocks: this.blocks.map((b) => ({
+        kind: b.kind,
+        range: [b.range[0], b.range[1]],
+        features: [...b.vocab.keys()],
+        idf: [...b.idf],
+      })),
     };
   }
 

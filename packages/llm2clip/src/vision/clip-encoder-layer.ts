@@ -25,7 +25,8 @@ export class ClipAttention extends Module {
   forward(x: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
       const [b, s, d] = x.shape as [number, number, number];
-      const split = (t: tf.Tensor) => tf.transpose(tf.reshape(t, [b, s, this.heads, this.headDim]), [0, 2, 1, 3]);
+      const split = (t: tf.Tensor) =>
+        tf.transpose(tf.reshape(t, [b, s, this.heads, this.headDim]), [0, 2, 1, 3]);
       const q = split(tf.mul(this.qProj.forward(x), this.headDim ** -0.5));
       const k = split(this.kProj.forward(x));
       const v = split(this.vProj.forward(x));

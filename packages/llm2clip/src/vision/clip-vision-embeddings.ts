@@ -22,7 +22,9 @@ class PatchEmbeddingWeight extends Module {
 export function patchify(pixels: tf.Tensor, patch: number): tf.Tensor3D {
   const [b, c, h, w] = pixels.shape as [number, number, number, number];
   if (pixels.rank !== 4 || h % patch !== 0 || w % patch !== 0)
-    throw new ShapeError(`patchify: expected [B, C, H, W] with H and W multiples of ${patch}, got [${pixels.shape}]`);
+    throw new ShapeError(
+      `patchify: expected [B, C, H, W] with H and W multiples of ${patch}, got [${pixels.shape}]`,
+    );
   const gh = h / patch;
   const gw = w / patch;
   return tf.tidy(() => {
@@ -72,7 +74,12 @@ export class ClipVisionEmbeddings extends Module {
   /** [B, C, H, W] -> [B, numPatches, hidden]: the patch embedding alone (the conv of HF). */
   patchEmbed(pixels: tf.Tensor): tf.Tensor3D {
     const c = this.config;
-    if (pixels.rank !== 4 || pixels.shape[1] !== c.numChannels || pixels.shape[2] !== c.imageSize || pixels.shape[3] !== c.imageSize)
+    if (
+      pixels.rank !== 4 ||
+      pixels.shape[1] !== c.numChannels ||
+      pixels.shape[2] !== c.imageSize ||
+      pixels.shape[3] !== c.imageSize
+    )
       throw new ShapeError(
         `CLIP vision: expected pixel values [B, ${c.numChannels}, ${c.imageSize}, ${c.imageSize}], got [${pixels.shape}]`,
       );
@@ -80,7 +87,11 @@ export class ClipVisionEmbeddings extends Module {
       const patches = patchify(pixels, c.patchSize);
       const [b, n, k] = patches.shape;
       const w = tf.reshape(this.patchEmbedding.weight, [c.hiddenSize, k]);
-      return tf.reshape(tf.matMul(tf.reshape(patches, [b * n, k]), w, false, true), [b, n, c.hiddenSize]) as tf.Tensor3D;
+      return tf.reshape(tf.matMul(tf.reshape(patches, [b * n, k]), w, false, true), [
+        b,
+        n,
+        c.hiddenSize,
+      ]) as tf.Tensor3D;
     });
   }
 
@@ -89,7 +100,11 @@ export class ClipVisionEmbeddings extends Module {
     return tf.tidy(() => {
       const patches = this.patchEmbed(pixels);
       const b = patches.shape[0];
-      const cls = tf.broadcastTo(tf.reshape(this.classEmbedding, [1, 1, this.config.hiddenSize]), [b, 1, this.config.hiddenSize]);
+      const cls = tf.broadcastTo(tf.reshape(this.classEmbedding, [1, 1, this.config.hiddenSize]), [
+        b,
+        1,
+        this.config.hiddenSize,
+      ]);
       const x = tf.concat([cls, patches], 1);
       return tf.add(x, tf.expandDims(this.positionEmbedding.weight, 0)) as tf.Tensor3D;
     });

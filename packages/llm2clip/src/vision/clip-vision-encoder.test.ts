@@ -18,7 +18,9 @@ writeFileSync(join(dir, 'c.gif'), bytesOf(imageFixture.gif));
 writeFileSync(join(dir, 'broken.jpg'), new TextEncoder().encode('<html>not found</html>'));
 
 const offline = (async () => {
-  throw new TypeError('fetch failed', { cause: Object.assign(new Error('connect ENETUNREACH'), { code: 'ENETUNREACH' }) });
+  throw new TypeError('fetch failed', {
+    cause: Object.assign(new Error('connect ENETUNREACH'), { code: 'ENETUNREACH' }),
+  });
 }) as unknown as typeof fetch;
 
 describeBackends('ClipVisionEncoder', ({ tol }) => {
@@ -29,7 +31,10 @@ describeBackends('ClipVisionEncoder', ({ tol }) => {
     const v = await enc.encode([join(dir, 'a.png'), { id: 3, image: join(dir, 'b.jpg') }]);
     expect(v.length).toBe(2 * enc.dim);
     // Same as preprocessing by hand and running the model.
-    const px = preprocessClipImage(await decodeImage(bytesOf(imageFixture.png)), clipImageProcessorConfig({ shortestEdge: 28, cropSize: 28 }));
+    const px = preprocessClipImage(
+      await decodeImage(bytesOf(imageFixture.png)),
+      clipImageProcessorConfig({ shortestEdge: 28, cropSize: 28 }),
+    );
     const y = tf.tidy(() => enc.model.forward(tf.tensor4d(px, [1, 3, 28, 28])));
     expect(maxAbsDiff(await y.data(), v.subarray(0, enc.dim))).toBeLessThan(tol);
     y.dispose();
@@ -57,7 +62,8 @@ describeBackends('ClipVisionEncoder', ({ tol }) => {
     expect(missing[1]!.reason).toMatch(/could not download \(ENETUNREACH\)/);
     expect(missing[2]!.reason).toMatch(/broken\.jpg: not an image/);
     expect(missing[3]!.reason).toBe('no image');
-    for (const m of missing) expect(vectors.subarray(m.index * enc.dim, (m.index + 1) * enc.dim).every((x) => x === 0)).toBe(true);
+    for (const m of missing)
+      expect(vectors.subarray(m.index * enc.dim, (m.index + 1) * enc.dim).every((x) => x === 0)).toBe(true);
     // The good ones are what they are alone (batch composition does not matter).
     const alone = await enc.encode([join(dir, 'c.gif')]);
     expect(maxAbsDiff(alone, vectors.subarray(5 * enc.dim, 6 * enc.dim))).toBeLessThan(tol);

@@ -17,8 +17,8 @@ import {
   strictVectors,
 } from '../modality-encoder.js';
 import { nodeModules } from '../node.js';
-import { loadWeights } from '../weights/load-weights.js';
 import { CLIP_VISION_NAMES } from '../weights/clip-vision-names.js';
+import { loadWeights } from '../weights/load-weights.js';
 import { clipVisionConfigFromHf } from './clip-vision-config.js';
 import { ClipVisionModelWithProjection } from './clip-vision-model.js';
 
@@ -41,7 +41,11 @@ export interface ClipVisionEncoderOptions {
   ownsModel?: boolean;
 }
 
-async function mapLimit<T, R>(items: readonly T[], limit: number, fn: (t: T, i: number) => Promise<R>): Promise<R[]> {
+async function mapLimit<T, R>(
+  items: readonly T[],
+  limit: number,
+  fn: (t: T, i: number) => Promise<R>,
+): Promise<R[]> {
   const out = new Array<R>(items.length);
   let next = 0;
   const worker = async () => {
@@ -85,7 +89,9 @@ export class ClipVisionEncoder implements ModalityEncoder {
     const s = model.config.imageSize;
     this.processor = clipImageProcessorConfig({ shortestEdge: s, cropSize: s, ...options.processor });
     if (this.processor.cropSize !== s)
-      throw new RangeError(`ClipVisionEncoder: processor crops to ${this.processor.cropSize} px but the model takes ${s} px`);
+      throw new RangeError(
+        `ClipVisionEncoder: processor crops to ${this.processor.cropSize} px but the model takes ${s} px`,
+      );
     this.dim = model.config.projectionDim;
     this.ownsModel = options.ownsModel ?? false;
     const c = model.config;
@@ -97,7 +103,10 @@ export class ClipVisionEncoder implements ModalityEncoder {
    * LLM2CLIP config or `CLIPVisionConfig`), optional `preprocessor_config.json`, and the safetensors
    * weights through `CLIP_VISION_NAMES` (unknown tensor names fail the load). Node only.
    */
-  static async fromPretrained(dir: string, options: ClipVisionEncoderOptions = {}): Promise<ClipVisionEncoder> {
+  static async fromPretrained(
+    dir: string,
+    options: ClipVisionEncoderOptions = {},
+  ): Promise<ClipVisionEncoder> {
     const { fs, path } = await nodeModules();
     const readJson = async (f: string, required: boolean) => {
       try {
@@ -133,7 +142,9 @@ export class ClipVisionEncoder implements ModalityEncoder {
   /** Embeds already preprocessed pixel values ([n, 3, S, S] row-major) -> n x dim. */
   async embedPixels(pixels: Float32Array, n: number): Promise<Float32Array> {
     const s = this.model.config.imageSize;
-    const y = tf.tidy(() => this.model.forward(tf.tensor4d(pixels, [n, this.model.config.numChannels, s, s])));
+    const y = tf.tidy(() =>
+      this.model.forward(tf.tensor4d(pixels, [n, this.model.config.numChannels, s, s])),
+    );
     const out = (await y.data()) as Float32Array;
     y.dispose();
     return out;
@@ -162,9 +173,10 @@ export class ClipVisionEncoder implements ModalityEncoder {
     if (ok.length) {
       const per = loaded[ok[0]!]!.length;
       const stacked = new Float32Array(ok.length * per);
-      ok.forEach((i, k) => stacked.set(loaded[i]!, k * per));
+      for (const [k, i] of ok.entries()) stacked.set(loaded[i]!, k * per);
       const out = await this.embedPixels(stacked, ok.length);
-      ok.forEach((i, k) => vectors.set(out.subarray(k * this.dim, (k + 1) * this.dim), i * this.dim));
+      for (const [k, i] of ok.entries())
+        vectors.set(out.subarray(k * this.dim, (k + 1) * this.dim), i * this.dim);
     }
     return { vectors, missing };
   }

@@ -7,7 +7,11 @@ import { describe, expect, it } from 'vitest';
 import { TINY_CKPT, TINY_DIR, tinyRef, tinyVisionConfig } from '../fixtures/llm2clip-tiny.js';
 import { CLIP_VISION_NAMES } from '../weights/clip-vision-names.js';
 import { loadWeights, saveWeights } from '../weights/load-weights.js';
-import { CLIP_VISION_L14_336_DEFAULTS, clipVisionConfig, clipVisionConfigFromHf } from './clip-vision-config.js';
+import {
+  CLIP_VISION_L14_336_DEFAULTS,
+  clipVisionConfig,
+  clipVisionConfigFromHf,
+} from './clip-vision-config.js';
 import { patchify } from './clip-vision-embeddings.js';
 import { ClipVisionModelWithProjection } from './clip-vision-model.js';
 
@@ -27,7 +31,9 @@ describe('CLIP vision config', () => {
     expect(cfg).toEqual({ ...tinyVisionConfig, hiddenAct: 'quick_gelu' });
     expect(CLIP_VISION_L14_336_DEFAULTS.projectionDim).toBe(1280);
     expect(() => clipVisionConfig({ imageSize: 30, patchSize: 7 })).toThrow(/multiple of patchSize/);
-    expect(() => clipVisionConfig({ hiddenSize: 10, numAttentionHeads: 4 })).toThrow(/multiple of numAttentionHeads/);
+    expect(() => clipVisionConfig({ hiddenSize: 10, numAttentionHeads: 4 })).toThrow(
+      /multiple of numAttentionHeads/,
+    );
   });
 
   it('counts ViT-L/14-336 at ~0.17 T multiply-adds per image (577 tokens, 24 layers)', () => {
@@ -36,7 +42,9 @@ describe('CLIP vision config', () => {
     const c = CLIP_VISION_L14_336_DEFAULTS;
     const s = 577;
     const expected =
-      576 * 3 * 14 * 14 * 1024 + 24 * (4 * s * 1024 * 1024 + 2 * s * s * 1024 + 2 * s * 1024 * 4096) + 1024 * 1280;
+      576 * 3 * 14 * 14 * 1024 +
+      24 * (4 * s * 1024 * 1024 + 2 * s * s * 1024 + 2 * s * 1024 * 4096) +
+      1024 * 1280;
     const big = Object.create(ClipVisionModelWithProjection.prototype) as ClipVisionModelWithProjection;
     Object.defineProperty(big, 'config', { value: c });
     expect(big.macsPerImage()).toBe(expected);
@@ -57,7 +65,8 @@ describeBackends('ClipVisionModelWithProjection', ({ backend, tol }) => {
   it('patchify orders patches row-major and flattens each as (channel, row, column)', async () => {
     // 1 image, 2 channels, 4x4, patch 2: value = c*100 + y*10 + x.
     const vals: number[] = [];
-    for (let c = 0; c < 2; c++) for (let y = 0; y < 4; y++) for (let x = 0; x < 4; x++) vals.push(c * 100 + y * 10 + x);
+    for (let c = 0; c < 2; c++)
+      for (let y = 0; y < 4; y++) for (let x = 0; x < 4; x++) vals.push(c * 100 + y * 10 + x);
     const px = tf.tensor4d(vals, [1, 2, 4, 4]);
     const p = patchify(px, 2);
     const arr = (await p.array()) as number[][][];
@@ -114,7 +123,10 @@ describeBackends('ClipVisionModelWithProjection', ({ backend, tol }) => {
     );
     const g = grads[kernel.name]!;
     const expected = tf.tidy(() => {
-      const p = tf.reshape(patchify(px, tinyVisionConfig.patchSize), [-1, C * tinyVisionConfig.patchSize ** 2]);
+      const p = tf.reshape(patchify(px, tinyVisionConfig.patchSize), [
+        -1,
+        C * tinyVisionConfig.patchSize ** 2,
+      ]);
       const y = tf.matMul(p, tf.reshape(kernel, [tinyVisionConfig.hiddenSize, -1]), false, true);
       return tf.reshape(tf.mul(2, tf.matMul(y, p, true, false)), kernel.shape);
     });

@@ -1,6 +1,6 @@
 import { LayerNorm, Linear, Module, type Rng, tf } from '@mmesid/tensor';
-import { type ClipVisionConfig, clipVisionConfig } from './clip-vision-config.js';
 import { ClipEncoderLayer } from './clip-encoder-layer.js';
+import { type ClipVisionConfig, clipVisionConfig } from './clip-vision-config.js';
 import { ClipVisionEmbeddings } from './clip-vision-embeddings.js';
 
 /** HF `CLIPVisionTransformer`: embeddings, `pre_layrnorm`, encoder layers, `post_layernorm` on the class token. */

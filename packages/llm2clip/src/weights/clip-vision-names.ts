@@ -18,6 +18,10 @@ export const CLIP_VISION_NAMES: WeightNameTable = [
   { pattern: /^(vision_model\..+)$/, to: (m) => m[1]!, note: 'HF CLIP vision tower, same names' },
   { pattern: /^(visual_projection\.weight)$/, to: (m) => m[1]!, note: 'HF CLIP visual projection (no bias)' },
   { pattern: /^text_adapter\./, to: null, note: 'LLM2CLIP text adapter: loaded by LLM2CLIP_ADAPTER_NAMES' },
-  { pattern: /^(text_model\.|text_projection\.)/, to: null, note: "CLIPModel's own text tower, not used by LLM2CLIP" },
+  {
+    pattern: /^(text_model\.|text_projection\.)/,
+    to: null,
+    note: "CLIPModel's own text tower, not used by LLM2CLIP",
+  },
   { pattern: /^logit_scale$/, to: null, note: 'contrastive temperature, not needed to encode' },
 ];

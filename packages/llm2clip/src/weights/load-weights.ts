@@ -1,4 +1,4 @@
-import { type Module, openCheckpoint, ShapeError, saveSafetensors, tf } from '@mmesid/tensor';
+import { type Module, openCheckpoint, ShapeError, saveSafetensors, type tf } from '@mmesid/tensor';
 import { WeightNameError } from '../errors.js';
 import { mapWeightNames, type WeightNameMapping, type WeightNameTable } from './weight-name-table.js';
 
@@ -22,7 +22,11 @@ export interface LoadWeightsReport extends WeightNameMapping {
  * const model = new ClipVisionModelWithProjection(cfg, { skipInit: true });
  * await loadWeights(model, '/models/LLM2CLIP-Openai-L-14-336', CLIP_VISION_NAMES);
  */
-export async function loadWeights(module: Module, path: string, table: WeightNameTable): Promise<LoadWeightsReport> {
+export async function loadWeights(
+  module: Module,
+  path: string,
+  table: WeightNameTable,
+): Promise<LoadWeightsReport> {
   const ckpt = await openCheckpoint(path);
   try {
     const file = ckpt.files.length === 1 ? ckpt.files[0]! : ckpt.dir;
@@ -47,7 +51,8 @@ export async function loadWeights(module: Module, path: string, table: WeightNam
     for (const [key, to] of mapping.mapped) {
       const shape = ckpt.info(key).shape;
       const want = own[to]!.shape;
-      if (shape.length !== want.length || shape.some((s, i) => s !== want[i])) bad.push(`${key} is [${shape}], ${to} needs [${want}]`);
+      if (shape.length !== want.length || shape.some((s, i) => s !== want[i]))
+        bad.push(`${key} is [${shape}], ${to} needs [${want}]`);
     }
     if (bad.length) throw new ShapeError(`${file}: shape mismatches: ${bad.slice(0, 10).join('; ')}`);
     for (const [key, to] of mapping.mapped) {

@@ -15,10 +15,26 @@ import type { WeightNameTable } from './weight-name-table.js';
  * - `adaptor.*`: files saved by this package (`saveWeights(path, adapter)`).
  */
 export const LLM2CLIP_ADAPTER_NAMES: WeightNameTable = [
-  { pattern: /^text_adapter\.(adaptor\..+)$/, to: (m) => m[1]!, note: 'HF LLM2CLIP checkpoint (assumed, unverified)' },
-  { pattern: /^text\.text_adaptor\.(.+)$/, to: (m) => `adaptor.${m[1]}`, note: 'LLM2CLIP EVA-CLIP training checkpoint' },
+  {
+    pattern: /^text_adapter\.(adaptor\..+)$/,
+    to: (m) => m[1]!,
+    note: 'HF LLM2CLIP checkpoint (assumed, unverified)',
+  },
+  {
+    pattern: /^text\.text_adaptor\.(.+)$/,
+    to: (m) => `adaptor.${m[1]}`,
+    note: 'LLM2CLIP EVA-CLIP training checkpoint',
+  },
   { pattern: /^(adaptor\..+)$/, to: (m) => m[1]!, note: 'saved by @mmesid/llm2clip' },
-  { pattern: /^(vision_model\.|visual_projection\.|visual\.)/, to: null, note: 'vision tower: loaded by CLIP_VISION_NAMES' },
-  { pattern: /^(text_model\.|text_projection\.)/, to: null, note: "CLIPModel's own text tower, not used by LLM2CLIP" },
+  {
+    pattern: /^(vision_model\.|visual_projection\.|visual\.)/,
+    to: null,
+    note: 'vision tower: loaded by CLIP_VISION_NAMES',
+  },
+  {
+    pattern: /^(text_model\.|text_projection\.)/,
+    to: null,
+    note: "CLIPModel's own text tower, not used by LLM2CLIP",
+  },
   { pattern: /^logit_scale$/, to: null, note: 'contrastive temperature, not needed to encode' },
 ];

@@ -34,7 +34,11 @@ describe('weight-name tables', () => {
   it('fail loudly on an unknown name, listing it', () => {
     const err = (() => {
       try {
-        mapWeightNames(['visual.trunk.blocks.0.attn.qkv.weight', 'vision_model.post_layernorm.weight'], CLIP_VISION_NAMES, 'eva.safetensors');
+        mapWeightNames(
+          ['visual.trunk.blocks.0.attn.qkv.weight', 'vision_model.post_layernorm.weight'],
+          CLIP_VISION_NAMES,
+          'eva.safetensors',
+        );
       } catch (e) {
         return e;
       }
@@ -46,7 +50,11 @@ describe('weight-name tables', () => {
 
   it('refuse two checkpoint tensors landing on one parameter', () => {
     expect(() =>
-      mapWeightNames(['text_adapter.adaptor.0.ln.weight', 'adaptor.0.ln.weight'], LLM2CLIP_ADAPTER_NAMES, 'f'),
+      mapWeightNames(
+        ['text_adapter.adaptor.0.ln.weight', 'adaptor.0.ln.weight'],
+        LLM2CLIP_ADAPTER_NAMES,
+        'f',
+      ),
     ).toThrow(/several tensors map to one parameter/);
   });
 });

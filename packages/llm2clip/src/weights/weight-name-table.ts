@@ -31,7 +31,11 @@ export interface WeightNameMapping {
  * const { mapped } = mapWeightNames(['text_adapter.adaptor.0.ln.weight'], LLM2CLIP_ADAPTER_NAMES, 'model.safetensors');
  * mapped.get('text_adapter.adaptor.0.ln.weight'); // 'adaptor.0.ln.weight'
  */
-export function mapWeightNames(keys: Iterable<string>, table: WeightNameTable, file: string): WeightNameMapping {
+export function mapWeightNames(
+  keys: Iterable<string>,
+  table: WeightNameTable,
+  file: string,
+): WeightNameMapping {
   const mapped = new Map<string, string>();
   const ignored = new Map<string, string>();
   const unknown: string[] = [];
@@ -64,6 +68,11 @@ export function mapWeightNames(keys: Iterable<string>, table: WeightNameTable, f
         'for them (src/weights/*-names.ts)',
       unknown,
     );
-  if (dup.length) throw new WeightNameError(file, `several tensors map to one parameter: ${dup.slice(0, 5).join('; ')}`, dup);
+  if (dup.length)
+    throw new WeightNameError(
+      file,
+      `several tensors map to one parameter: ${dup.slice(0, 5).join('; ')}`,
+      dup,
+    );
   return { mapped, ignored };
 }
