@@ -68,6 +68,8 @@ export async function runRqvae(
       hiddenLayers: cfg.hiddenLayers,
       levels: cfg.levels,
       codebookSize: cfg.codebookSize,
+      // The authors balance only the last level with Sinkhorn (epsilon 0.003).
+      sinkhornEpsilons: Array.from({ length: cfg.levels }, (_, i) => (i === cfg.levels - 1 ? 0.003 : 0)),
       reconstruction,
       alignment: modalities.length > 1 ? cfg.alignment : 'none',
       seed: cfg.seed,
