@@ -40,7 +40,8 @@ const backends = (args.get('backends') ?? 'cpu,wasm,webgpu').split(',') as Backe
 
 // Dawn (WebGPU in Node) needs a Vulkan driver; on CPU-only machines that is SwiftShader.
 const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD))
+  process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
 if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = os.tmpdir();
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
@@ -57,7 +58,12 @@ interface Throughput {
 }
 
 /** Prefill: one forward over `promptLen` tokens (last-position logits read back). Decode: cached steps. */
-async function measure(lm: LlamaForCausalLM, promptLen: number, decodeTokens: number, repeats: number): Promise<Throughput> {
+async function measure(
+  lm: LlamaForCausalLM,
+  promptLen: number,
+  decodeTokens: number,
+  repeats: number,
+): Promise<Throughput> {
   const vocab = lm.config.vocab_size;
   const prompt = Array.from({ length: promptLen }, (_, i) => (i === 0 ? 1 : 3 + ((i * 7919) % (vocab - 3))));
   const prefill: number[] = [];
@@ -190,7 +196,9 @@ if (only !== '1b') {
     const r = await measure(lm, slow ? 32 : 128, slow ? 16 : 128, slow ? 1 : 3);
     lm.dispose();
     out[b] = { ...r, ...backendFlavour(b) };
-    console.log(`stories260k ${b}: prefill ${r.prefillTokensPerSecond} tok/s (${r.prefillTokens} tokens), decode ${r.decodeTokensPerSecond} tok/s`);
+    console.log(
+      `stories260k ${b}: prefill ${r.prefillTokensPerSecond} tok/s (${r.prefillTokens} tokens), decode ${r.decodeTokensPerSecond} tok/s`,
+    );
   }
   results.stories260k = { parameters: 260_032, ...out };
 }
@@ -250,7 +258,9 @@ if (only !== 'stories') {
     const r = await measure(lm, slow ? 8 : 16, slow ? 2 : 4, 1);
     lm.dispose();
     out[b] = { ...r, buildSeconds: round(buildSeconds, 1), ...backendFlavour(b) };
-    console.log(`1B-like ${b}: prefill ${r.prefillTokensPerSecond} tok/s (${r.prefillTokens} tokens), decode ${r.decodeTokensPerSecond} tok/s`);
+    console.log(
+      `1B-like ${b}: prefill ${r.prefillTokensPerSecond} tok/s (${r.prefillTokens} tokens), decode ${r.decodeTokensPerSecond} tok/s`,
+    );
   }
   results.llama1bShape = out;
 }
@@ -259,7 +269,8 @@ if (only !== 'stories') {
 // A partial run (--only=...) keeps the other sections of an earlier run.
 if (only && existsSync(outFile)) {
   const previous = JSON.parse(readFileSync(outFile, 'utf8')) as Record<string, unknown>;
-  for (const key of ['stories260k', 'llama1bShape']) if (!(key in results) && key in previous) results[key] = previous[key];
+  for (const key of ['stories260k', 'llama1bShape'])
+    if (!(key in results) && key in previous) results[key] = previous[key];
 }
 await mkdir(dirname(outFile), { recursive: true });
 const tmp = `${outFile}.${process.pid}.tmp`;
