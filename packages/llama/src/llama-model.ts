@@ -40,7 +40,8 @@ export interface LlamaForwardOptions {
   /**
    * Positions of the new tokens [B, T]. Default: cached length + 0, 1, ... without a mask; with a mask,
    * each row counts from its first real token (`cumsum(mask) - 1`, as Hugging Face's `generate`), so
-   * a left-padded row sees the positions its unpadded self would.
+   * a left-padded row sees the positions its unpadded self would. (Hugging Face's plain forward without
+   * `position_ids` counts 0, 1, ... over the padding too; pass positions explicitly to match that.)
    */
   positions?: IntMatrix;
   /** Append to this cache (and attend to what it holds). */

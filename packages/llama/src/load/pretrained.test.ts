@@ -175,5 +175,11 @@ describeBackends(
       );
     });
   },
-  { only: ['cpu'] },
+  {
+    exclude: {
+      wasm: 'the loader is backend-independent file and state-dict logic; cpu covers it (golden.test.ts loads on every backend)',
+      webgpu:
+        'the loader is backend-independent file and state-dict logic; cpu covers it (golden.test.ts loads on every backend)',
+    },
+  },
 );

@@ -75,6 +75,24 @@ describe('HfTokenizer with the real Llama 3 tokenizer.json', () => {
       ).toBe(c.rendered);
   });
 
+  it('agrees with llama3-tokenizer-js on varied text (unicode, whitespace runs, digits, code, contractions)', async () => {
+    const l3 = (await import('llama3-tokenizer-js')).default as {
+      encode(t: string, o?: { bos?: boolean; eos?: boolean }): number[];
+    };
+    const texts = [
+      'naïve café 東京 🙂 — “quotes” and an ellipsis…',
+      '  two leading spaces, two trailing  ',
+      'line one\nline two\r\n\n\tindented',
+      '12345 + 678 = 13023; 3.14159e-10',
+      "I'm sure they'll say it's what we've DONE, isn't it? WE'RE",
+      'def f(x):\n    return {"a": [1, 2, 3]}  # comment',
+      'Neutrogena Hydro Boost Water Gel, 1.7 oz (Pack of 2) – SPF 30+',
+      '<s> and </s> are just text here, <|not_special|> too',
+    ];
+    for (const t of texts)
+      expect(tok.encode(t, { addSpecialTokens: false }), t).toEqual(l3.encode(t, { bos: false, eos: false }));
+  });
+
   it("tokenises the MME-SID authors' Llama 3 prompt like an independent implementation (llama3-tokenizer-js)", async () => {
     const l3 = (await import('llama3-tokenizer-js')).default as {
       encode(t: string, o?: { bos?: boolean; eos?: boolean }): number[];
