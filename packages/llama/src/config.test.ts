@@ -88,6 +88,10 @@ describe('parseLlamaConfig', () => {
       rope_theta: 10000,
       eos_token_id: [2],
     });
+    expect(parseLlamaConfig({ ...base, head_dim: null, num_key_value_heads: null })).toMatchObject({
+      head_dim: 16,
+      num_key_value_heads: 4,
+    });
   });
 
   it.each([

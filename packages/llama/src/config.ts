@@ -42,8 +42,8 @@ export const LlamaConfigSchema = z
     intermediate_size: z.number().int().positive(),
     num_hidden_layers: z.number().int().positive(),
     num_attention_heads: z.number().int().positive(),
-    num_key_value_heads: z.number().int().positive().optional(),
-    head_dim: z.number().int().positive().optional(),
+    num_key_value_heads: z.number().int().positive().nullish(),
+    head_dim: z.number().int().positive().nullish(),
     vocab_size: z.number().int().positive(),
     rms_norm_eps: z.number().positive().default(1e-6),
     rope_theta: z.number().positive().default(10000),
@@ -161,7 +161,7 @@ export function parseLlamaConfig(raw: unknown, where = 'config'): LlamaConfig {
     throw new ConfigError(
       `${where}: num_attention_heads (${heads}) must be a multiple of num_key_value_heads (${kvHeads})`,
     );
-  let headDim = c.head_dim;
+  let headDim = c.head_dim ?? undefined;
   if (headDim === undefined) {
     if (c.hidden_size % heads !== 0)
       throw new ConfigError(

@@ -113,6 +113,13 @@ export class LlamaModel extends Module {
    * with other vectors (MME-SID's item tokens). The caller owns the result.
    */
   embedTokens(ids: IntMatrix): tf.Tensor {
+    if (Array.isArray(ids)) {
+      const V = this.config.vocab_size;
+      for (const row of ids)
+        for (const id of row)
+          if (!Number.isInteger(id) || id < 0 || id >= V)
+            throw new ShapeError(`LlamaModel: token id ${id} is outside the vocabulary [0, ${V})`);
+    }
     return tf.tidy(() => callChild(this, 'embed_tokens', toTensor2d(ids, 'int32', 'embedTokens ids')));
   }
 

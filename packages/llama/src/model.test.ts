@@ -63,6 +63,17 @@ describeBackends(
       tf.dispose([a.logits!, a.lastHiddenState, ...a.hiddenStates!, emb, b.logits!, b.lastHiddenState]);
     });
 
+    it('rejects token ids outside the vocabulary and malformed inputs with clear errors', () => {
+      expect(() => lm.forward({ inputIds: [[1, 32]] })).toThrow(
+        /token id 32 is outside the vocabulary \[0, 32\)/,
+      );
+      expect(() => lm.forward({ inputIds: [[1, 2], [3]] })).toThrow(/row 1 has length 1/);
+      expect(() => lm.forward({ inputIds: [[1, 2]], attentionMask: [[1, 1, 1]] })).toThrow(
+        /attentionMask must be \[1, 2\]/,
+      );
+      expect(() => lm.forward({})).toThrow(/exactly one of inputIds and inputsEmbeds/);
+    });
+
     it('replaceModule(path, wrapper) changes what the forward pass calls, and restoring it restores the output', async () => {
       const path = 'model.layers.0.mlp.down_proj';
       const base = lm.getModule(path) as Linear;
