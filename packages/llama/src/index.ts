@@ -61,7 +61,7 @@ export { llamaParameterShapes } from './load/tensor-names.js';
 export { attentionBias, defaultPositions, type IntMatrix, MASKED_SCORE } from './masks.js';
 export { LlamaMLP } from './mlp.js';
 export { ModuleList } from './module-list.js';
-export { applyRotary, computeInvFreq, ropeCosSin, rotateHalf } from './rope.js';
+export { applyRotary, computeInvFreq, RopeTable, ropeCosSin, rotateHalf } from './rope.js';
 export { argmax, sampleToken, softmaxWithTemperature } from './sampling.js';
 export { type ChatMessage, type ChatTemplateOptions, HfTokenizer } from './tokenizer/hf.js';
 export { type Llama2cPiece, Llama2cTokenizer } from './tokenizer/llama2c.js';
