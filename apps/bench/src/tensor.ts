@@ -18,7 +18,10 @@ async function linearFwdBwd(rows: number, inF: number, outF: number, minMs = 500
   const lin = new Linear(inF, outF, { rng: new Rng(1) });
   const x = tf.randomUniform([rows, inF], -1, 1, 'float32', 3);
   const run = async () => {
-    const { value, grads } = tf.variableGrads(() => tf.sum(lin.forward(x)) as tf.Scalar, [lin.weight, lin.bias!]);
+    const { value, grads } = tf.variableGrads(
+      () => tf.sum(lin.forward(x)) as tf.Scalar,
+      [lin.weight, lin.bias!],
+    );
     await value.data();
     tf.dispose([value, ...Object.values(grads)]);
   };
@@ -84,7 +87,10 @@ for (const name of candidates) {
 const numpy = numpyFigures();
 const ratios: Record<string, Record<string, number>> = {};
 if (!('error' in numpy)) {
-  for (const [b, fig] of Object.entries(backends) as [string, { matmul: { n: number; gflops: number }[] }][]) {
+  for (const [b, fig] of Object.entries(backends) as [
+    string,
+    { matmul: { n: number; gflops: number }[] },
+  ][]) {
     ratios[b] = Object.fromEntries(fig.matmul.map((m) => [String(m.n), m.gflops / numpy[String(m.n)]!]));
   }
   console.log('numpy matmul GFLOP/s:', numpy);
@@ -92,7 +98,12 @@ if (!('error' in numpy)) {
 }
 const target = writeResult('tensor', {
   date: new Date().toISOString(),
-  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, totalMemGB: +(totalmem() / 2 ** 30).toFixed(1), node: process.version },
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    totalMemGB: +(totalmem() / 2 ** 30).toFixed(1),
+    node: process.version,
+  },
   backends,
   skipped,
   numpy,

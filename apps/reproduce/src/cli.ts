@@ -56,10 +56,17 @@ export function parseCli(argv: string[]): Options | 'help' {
     const v = values[k];
     if (v === undefined) return undefined;
     const n = Number(v);
-    if (!Number.isInteger(n) || n < 0) throw new UsageError(`--${k} must be a non-negative integer, got "${v}"`);
+    if (!Number.isInteger(n) || n < 0)
+      throw new UsageError(`--${k} must be a non-negative integer, got "${v}"`);
     return n;
   };
-  const list = (k: string) => (typeof values[k] === 'string' ? (values[k] as string).split(',').map((s) => s.trim()).filter(Boolean) : undefined);
+  const list = (k: string) =>
+    typeof values[k] === 'string'
+      ? (values[k] as string)
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : undefined;
   const raw = {
     dataset: values.dataset,
     dataDir: values['data-dir'],
@@ -74,7 +81,9 @@ export function parseCli(argv: string[]): Options | 'help' {
     bench: values.bench,
     maxTrainExamples: num('max-train-examples'),
   };
-  const parsed = OptionsSchema.safeParse(Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)));
+  const parsed = OptionsSchema.safeParse(
+    Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)),
+  );
   if (!parsed.success) {
     const lines = parsed.error.issues.map((i) => `--${i.path.join('.')}: ${i.message}`);
     throw new UsageError(`invalid options:\n  ${lines.join('\n  ')}\n\n${HELP}`);
@@ -87,10 +96,13 @@ export function parseCli(argv: string[]): Options | 'help' {
     problems.push(`--llama ${opts.llama}: no config.json there (expected a Hugging Face Llama folder)`);
   if (opts.preset === 'paper') {
     if (!opts.llama) problems.push('--preset paper needs --llama <Llama3-8B-instruct folder>');
-    if (!opts.llm2clip) problems.push('--preset paper needs --llm2clip <folder with the LLM2CLIP checkpoints>');
+    if (!opts.llm2clip)
+      problems.push('--preset paper needs --llm2clip <folder with the LLM2CLIP checkpoints>');
   }
   if (!opts.llama && opts.preset === 'tiny' && !defaultLlamaDir())
-    console.warn('[reproduce] ../shared/models/stories260k not found: using a seeded random-weight tiny Llama');
+    console.warn(
+      '[reproduce] ../shared/models/stories260k not found: using a seeded random-weight tiny Llama',
+    );
   if (problems.length) throw new UsageError(problems.join('\n'));
   return opts;
 }

@@ -1,20 +1,19 @@
 // `pnpm reproduce`: the whole MME-SID pipeline with one command. See README.md.
 import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import { initBackend } from '@mmesid/tensor';
+import type { Matrix } from '@mmesid/datasets';
+import { loadItemEmbeddings } from '@mmesid/sasrec';
+import { initBackend, openSafetensors } from '@mmesid/tensor';
 import { runStage } from './cache.js';
 import { HELP, parseCli, UsageError } from './cli.js';
 import { datasetDir, defaultLlamaDir, REPO_ROOT } from './options.js';
 import { DEFAULT_VARIANTS, preset } from './presets.js';
 import { type ReportInput, type VariantResult, writeReport } from './report/report.js';
-import { runData, syntheticConfig, loadStoredData } from './stages/data.js';
+import { loadStoredData, runData, syntheticConfig } from './stages/data.js';
 import { runEmbeddings } from './stages/embeddings.js';
 import { runFinetune } from './stages/finetune.js';
 import { runRqvae } from './stages/rqvae.js';
 import { runSasrec } from './stages/sasrec.js';
-import { loadItemEmbeddings } from '@mmesid/sasrec';
-import { openSafetensors } from '@mmesid/tensor';
-import type { Matrix } from '@mmesid/datasets';
 
 function log(msg: string): void {
   const t = new Date().toISOString().slice(11, 19);
@@ -54,7 +53,9 @@ async function main(): Promise<void> {
   const runDir = resolve(REPO_ROOT, opts.out);
   mkdirSync(runDir, { recursive: true });
   const choice = await initBackend({ require: opts.backend, log: false });
-  log(`[reproduce] backend ${choice.name}${choice.adapter ? ` (${choice.adapter})` : ''}; run directory ${runDir}`);
+  log(
+    `[reproduce] backend ${choice.name}${choice.adapter ? ` (${choice.adapter})` : ''}; run directory ${runDir}`,
+  );
   const p = preset(opts.preset, opts.bench, opts.seed);
   const llamaDir = opts.llama ?? defaultLlamaDir();
   const variants = opts.variants ?? DEFAULT_VARIANTS;
@@ -71,8 +72,16 @@ async function main(): Promise<void> {
   const { dataset, visual } = await loadStoredData(data.dir, data.summary.name);
 
   // 2. SASRec: the collaborative modality and the SASRec row.
-  if (!want.has('sasrec')) log('[reproduce] --stages excludes sasrec: it is still needed upstream and runs (or is read from cache)');
-  const sasrec = await runStage(runDir, 'sasrec', p.sasrec, { data: data.hash }, (ctx) => runSasrec(ctx, p.sasrec, dataset), log);
+  if (!want.has('sasrec'))
+    log('[reproduce] --stages excludes sasrec: it is still needed upstream and runs (or is read from cache)');
+  const sasrec = await runStage(
+    runDir,
+    'sasrec',
+    p.sasrec,
+    { data: data.hash },
+    (ctx) => runSasrec(ctx, p.sasrec, dataset),
+    log,
+  );
   const collab = (await loadItemEmbeddings(resolve(sasrec.dir, 'sasrec_item_emb.safetensors'))).matrix;
 
   // 3. text (and visual) embeddings.
@@ -80,8 +89,18 @@ async function main(): Promise<void> {
     text: { encoder: 'tfidf-svd' as const, dim: p.text.dim, seed: opts.seed },
     visual: visual ? ('synthetic-features' as const) : ('missing' as const),
   };
-  const emb = await runStage(runDir, 'embeddings', embCfg, { data: data.hash }, (ctx) => runEmbeddings(ctx, embCfg, dataset, visual), log);
-  const tables: Record<string, Matrix> = { collaborative: collab, text: await readTable(resolve(emb.dir, 'text.safetensors')) };
+  const emb = await runStage(
+    runDir,
+    'embeddings',
+    embCfg,
+    { data: data.hash },
+    (ctx) => runEmbeddings(ctx, embCfg, dataset, visual),
+    log,
+  );
+  const tables: Record<string, Matrix> = {
+    collaborative: collab,
+    text: await readTable(resolve(emb.dir, 'text.safetensors')),
+  };
   if (visual) tables.visual = visual;
 
   // 4. MM-RQ-VAE semantic IDs.
@@ -99,7 +118,13 @@ async function main(): Promise<void> {
   const results: VariantResult[] = [];
   if (want.has('finetune')) {
     for (const variant of variants.filter((v) => v !== 'SASRec')) {
-      const ftCfg = { variant, ...p.finetune, ...(opts.maxTrainExamples ? { maxTrainExamples: opts.maxTrainExamples } : {}), seed: opts.seed, llama: llamaDir ?? 'random-tiny' };
+      const ftCfg = {
+        variant,
+        ...p.finetune,
+        ...(opts.maxTrainExamples ? { maxTrainExamples: opts.maxTrainExamples } : {}),
+        seed: opts.seed,
+        llama: llamaDir ?? 'random-tiny',
+      };
       const ft = await runStage(
         runDir,
         `finetune-${variant.replace(/[^A-Za-z0-9-]/g, '_')}`,
@@ -121,7 +146,12 @@ async function main(): Promise<void> {
 
   // 6. report.
   const baselines: VariantResult[] = [];
-  if (variants.includes('SASRec')) baselines.push({ variant: 'SASRec', metrics: sasrec.summary.test, trainSeconds: sasrec.summary.trainSeconds });
+  if (variants.includes('SASRec'))
+    baselines.push({
+      variant: 'SASRec',
+      metrics: sasrec.summary.test,
+      trainSeconds: sasrec.summary.trainSeconds,
+    });
   baselines.push({ variant: 'Popularity', metrics: sasrec.summary.popularity });
   const input: ReportInput = {
     title: `MME-SID reproduction: ${data.summary.name}`,
@@ -132,7 +162,10 @@ async function main(): Promise<void> {
       seed: opts.seed,
       llm: llamaDir ?? 'seeded random tiny Llama',
       'text encoder': emb.summary.text.encoder,
-      visual: 'missing' in emb.summary.visual && typeof emb.summary.visual.missing === 'string' ? emb.summary.visual.missing : (emb.summary.visual as { encoder: string }).encoder,
+      visual:
+        'missing' in emb.summary.visual && typeof emb.summary.visual.missing === 'string'
+          ? emb.summary.visual.missing
+          : (emb.summary.visual as { encoder: string }).encoder,
       'fine-tuning mode': results[0]?.mode ?? '–',
     },
     variants: results,

@@ -8,7 +8,13 @@ export interface Preset {
   sasrec: SasrecStageConfig;
   text: { dim: number };
   rqvae: Omit<RqvaeStageConfig, 'seed' | 'extras'>;
-  finetune: { epochs: number; microBatch: number; effectiveBatch: number; lr: number; maxTrainExamples?: number };
+  finetune: {
+    epochs: number;
+    microBatch: number;
+    effectiveBatch: number;
+    lr: number;
+    maxTrainExamples?: number;
+  };
 }
 
 /**
@@ -35,7 +41,15 @@ export function preset(name: 'tiny' | 'paper', bench: boolean, seed: number): Pr
     };
   }
   return {
-    sasrec: { d: 64, blocks: 2, dropout: 0.5, epochs: bench ? 200 : 30, patience: bench ? 5 : 3, maxMinutes: bench ? 45 : 2, seed },
+    sasrec: {
+      d: 64,
+      blocks: 2,
+      dropout: 0.5,
+      epochs: bench ? 200 : 30,
+      patience: bench ? 5 : 3,
+      maxMinutes: bench ? 45 : 2,
+      seed,
+    },
     text: { dim: 64 },
     rqvae: {
       levels: bench ? 4 : 3,
@@ -48,6 +62,12 @@ export function preset(name: 'tiny' | 'paper', bench: boolean, seed: number): Pr
       maxSeconds: bench ? 600 : 60,
       batchSize: bench ? 1024 : 256,
     },
-    finetune: { epochs: 1, microBatch: 16, effectiveBatch: 16, lr: 1e-3, ...(bench ? {} : { maxTrainExamples: 2000 }) },
+    finetune: {
+      epochs: 1,
+      microBatch: 16,
+      effectiveBatch: 16,
+      lr: 1e-3,
+      ...(bench ? {} : { maxTrainExamples: 2000 }),
+    },
   };
 }

@@ -5,7 +5,13 @@ import { tf } from './tf.js';
 /** Backends in the order we prefer them. `tfjs-node(-gpu)` register under tfjs's name `tensorflow`. */
 export type BackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'webgpu' | 'wasm' | 'cpu';
 
-export const NODE_BACKEND_ORDER: readonly BackendName[] = ['tfjs-node-gpu', 'tfjs-node', 'webgpu', 'wasm', 'cpu'];
+export const NODE_BACKEND_ORDER: readonly BackendName[] = [
+  'tfjs-node-gpu',
+  'tfjs-node',
+  'webgpu',
+  'wasm',
+  'cpu',
+];
 export const BROWSER_BACKEND_ORDER: readonly BackendName[] = ['webgpu', 'wasm', 'cpu'];
 
 export interface InitBackendOptions {
@@ -160,7 +166,8 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
         return { ok: false, reason: describeImportError(pkg, e) };
       }
       const err = await activate('tensorflow');
-      if (err) return { ok: false, reason: `${err} (for ${pkg} check that CUDA/cuDNN and libtensorflow installed)` };
+      if (err)
+        return { ok: false, reason: `${err} (for ${pkg} check that CUDA/cuDNN and libtensorflow installed)` };
       return { ok: true, tfName: 'tensorflow' };
     }
     case 'webgpu': {
@@ -170,8 +177,10 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
         if (!dawn.ok) return dawn;
         adapter = dawn.adapter;
       } else {
-        const nav = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } }).navigator;
-        if (!nav?.gpu) return { ok: false, reason: 'this browser has no navigator.gpu (WebGPU disabled or unsupported)' };
+        const nav = (globalThis as { navigator?: { gpu?: { requestAdapter(): Promise<unknown> } } })
+          .navigator;
+        if (!nav?.gpu)
+          return { ok: false, reason: 'this browser has no navigator.gpu (WebGPU disabled or unsupported)' };
         const a = await nav.gpu.requestAdapter().catch(() => null);
         if (!a) return { ok: false, reason: 'navigator.gpu.requestAdapter() returned no adapter' };
       }
@@ -181,11 +190,15 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
         return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-webgpu', e) };
       }
       const err = await activate('webgpu');
-      return err ? { ok: false, reason: err } : { ok: true, tfName: 'webgpu', ...(adapter ? { adapter } : {}) };
+      return err
+        ? { ok: false, reason: err }
+        : { ok: true, tfName: 'webgpu', ...(adapter ? { adapter } : {}) };
     }
     case 'wasm': {
       try {
-        const wasm = (await loadBackendPackage('wasm', opts)) as { setWasmPaths?: (p: string) => void } | null;
+        const wasm = (await loadBackendPackage('wasm', opts)) as {
+          setWasmPaths?: (p: string) => void;
+        } | null;
         if (opts.wasmPaths) wasm?.setWasmPaths?.(opts.wasmPaths);
         registerMissingWasmKernels();
       } catch (e) {
@@ -207,10 +220,17 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
 }
 
 function parseName(v: string, source: string): BackendName {
-  const aliases: Record<string, BackendName> = { tensorflow: 'tfjs-node', node: 'tfjs-node', gpu: 'tfjs-node-gpu', cuda: 'tfjs-node-gpu' };
+  const aliases: Record<string, BackendName> = {
+    tensorflow: 'tfjs-node',
+    node: 'tfjs-node',
+    gpu: 'tfjs-node-gpu',
+    cuda: 'tfjs-node-gpu',
+  };
   const name = (aliases[v] ?? v) as BackendName;
   if (!NODE_BACKEND_ORDER.includes(name))
-    throw new BackendError(`${source}: unknown backend "${v}"; expected one of ${NODE_BACKEND_ORDER.join(', ')}`);
+    throw new BackendError(
+      `${source}: unknown backend "${v}"; expected one of ${NODE_BACKEND_ORDER.join(', ')}`,
+    );
   return name;
 }
 
@@ -229,9 +249,14 @@ const probeCache = new Map<BackendName, Probe>();
 export async function initBackend(opts: InitBackendOptions = {}): Promise<BackendChoice> {
   const log = opts.log ?? true;
   const env = opts.ignoreEnv ? undefined : envBackend();
-  const required = env ? parseName(env, 'MMESID_BACKEND') : opts.require ? parseName(opts.require, 'require') : undefined;
+  const required = env
+    ? parseName(env, 'MMESID_BACKEND')
+    : opts.require
+      ? parseName(opts.require, 'require')
+      : undefined;
   const base = isBrowser() ? BROWSER_BACKEND_ORDER : NODE_BACKEND_ORDER;
-  const prefer = opts.prefer === undefined ? [] : Array.isArray(opts.prefer) ? opts.prefer : [opts.prefer as BackendName];
+  const prefer =
+    opts.prefer === undefined ? [] : Array.isArray(opts.prefer) ? opts.prefer : [opts.prefer as BackendName];
   const order = required ? [required] : [...new Set([...prefer.map((p) => parseName(p, 'prefer')), ...base])];
   const skipped: { name: BackendName; reason: string }[] = [];
   for (const name of order) {
@@ -262,7 +287,9 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
       `backend "${required}" was required${env ? ' by MMESID_BACKEND' : ''} but cannot start: ${skipped[0]?.reason}`,
     );
   }
-  throw new BackendError(`no tfjs backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`);
+  throw new BackendError(
+    `no tfjs backend could start: ${skipped.map((s) => `${s.name}: ${s.reason}`).join('; ')}`,
+  );
 }
 
 /** Whether a backend can start here, without leaving it active (the previous backend is restored). */
@@ -279,7 +306,9 @@ export async function checkBackend(name: BackendName, opts: InitBackendOptions =
 }
 
 export function formatChoice(c: BackendChoice): string {
-  const lines = [`[mmesid] backend: ${c.name}${c.adapter ? ` (${c.adapter})` : ''}${c.fromEnv ? ' (MMESID_BACKEND)' : ''}`];
+  const lines = [
+    `[mmesid] backend: ${c.name}${c.adapter ? ` (${c.adapter})` : ''}${c.fromEnv ? ' (MMESID_BACKEND)' : ''}`,
+  ];
   for (const s of c.skipped) lines.push(`[mmesid]   not ${s.name}: ${s.reason}`);
   return lines.join('\n');
 }

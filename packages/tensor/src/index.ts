@@ -3,19 +3,6 @@
  * PyTorch-shaped Module with named parameters and state dicts, layers, AdamW and schedules, a
  * seeded RNG, safetensors I/O and leak checks, over one shared tfjs instance (`tf`).
  */
-export { tf } from './tf.js';
-export type { Tensor, Variable, Rank, DataType, NamedTensorMap } from './tf.js';
-
-export {
-  BackendError,
-  ConfigError,
-  LeakError,
-  MmesidError,
-  SafetensorsError,
-  ShapeError,
-  StateDictError,
-  listPreview,
-} from './errors.js';
 
 export {
   type BackendChoice,
@@ -28,11 +15,16 @@ export {
   isBrowser,
   NODE_BACKEND_ORDER,
 } from './backend.js';
-export { type BackendReport, backendReport, type MatmulFigure, measureMatmul } from './report.js';
-export { expectNoLeaks, liveTensors } from './leaks.js';
-export { stopGradient } from './ops/stop-gradient.js';
-export * from './safetensors/index.js';
-export { Rng } from './rng.js';
+export {
+  BackendError,
+  ConfigError,
+  LeakError,
+  listPreview,
+  MmesidError,
+  SafetensorsError,
+  ShapeError,
+  StateDictError,
+} from './errors.js';
 export {
   type Initializer,
   kaimingNormal,
@@ -44,14 +36,35 @@ export {
   xavierUniform,
   zeros,
 } from './init.js';
-export { expectLastDim, Module } from './module.js';
-export { type ActivationName, activation, gelu, geluTanh, quickGelu, relu, silu } from './layers/activations.js';
+export {
+  type ActivationName,
+  activation,
+  gelu,
+  geluTanh,
+  quickGelu,
+  relu,
+  silu,
+} from './layers/activations.js';
 export { Dropout } from './layers/dropout.js';
 export { Embedding, type EmbeddingOptions } from './layers/embedding.js';
 export { Linear, type LinearOptions } from './layers/linear.js';
 export { MLP, type MLPOptions } from './layers/mlp.js';
 export { LayerNorm, RMSNorm } from './layers/norm.js';
+export { expectNoLeaks, liveTensors } from './leaks.js';
+export { expectLastDim, Module } from './module.js';
+export { stopGradient } from './ops/stop-gradient.js';
+export { matMul } from './ops/matmul.js';
 export { AdamW, type AdamWOptions } from './optim/adamw.js';
 export { clipGradNorm } from './optim/clip.js';
-export { constantSchedule, type LrSchedule, warmupCosineSchedule, warmupLinearSchedule } from './optim/schedule.js';
+export {
+  constantSchedule,
+  type LrSchedule,
+  warmupCosineSchedule,
+  warmupLinearSchedule,
+} from './optim/schedule.js';
 export { type StepResult, Trainer, type TrainerOptions } from './optim/trainer.js';
+export { type BackendReport, backendReport, type MatmulFigure, measureMatmul } from './report.js';
+export { Rng } from './rng.js';
+export * from './safetensors/index.js';
+export type { DataType, NamedTensorMap, Rank, Tensor, Variable } from './tf.js';
+export { tf } from './tf.js';

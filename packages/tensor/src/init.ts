@@ -61,4 +61,5 @@ export const kaimingUniform =
   };
 
 /** Kaiming/He normal: N(0, 2 / fan_in) for ReLU. */
-export const kaimingNormal = (): Initializer => (shape, rng) => normal(Math.sqrt(2 / fans(shape).fanIn))(shape, rng);
+export const kaimingNormal = (): Initializer => (shape, rng) =>
+  normal(Math.sqrt(2 / fans(shape).fanIn))(shape, rng);

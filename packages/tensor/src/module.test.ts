@@ -38,9 +38,9 @@ describeBackends('Module', () => {
     const a = new Block(new Rng(1));
     const b = new Block(new Rng(2));
     b.loadStateDict(a.stateDict());
-    expect((await b.proj.weight.array())).toEqual((await a.proj.weight.array()));
+    expect(await b.proj.weight.array()).toEqual(await a.proj.weight.array());
 
-    const before = (await b.proj.bias!.array());
+    const before = await b.proj.bias!.array();
     const bad = { ...a.stateDict(), 'proj.bias': tf.zeros([5]) };
     delete (bad as Record<string, tf.Tensor>)['norm.weight'];
     (bad as Record<string, tf.Tensor>)['extra.weight'] = tf.zeros([1]);
@@ -55,19 +55,24 @@ describeBackends('Module', () => {
     expect(msg).toContain('missing keys (1): norm.weight');
     expect(msg).toContain('unexpected keys (1): extra.weight');
     expect(msg).toContain('proj.bias expected [3] got [5]');
-    expect((await b.proj.bias!.array())).toEqual(before);
+    expect(await b.proj.bias!.array()).toEqual(before);
     // Non-strict loading tolerates missing/unexpected keys but never a shape mismatch.
     const partial = { 'proj.weight': tf.ones([3, 4]), other: tf.zeros([2]) };
     expect(b.loadStateDict(partial, { strict: false })).toEqual({
       missing: ['proj.bias', 'norm.weight', 'norm.bias'],
       unexpected: ['other'],
     });
-    expect((await b.proj.weight.array())).toEqual([
+    expect(await b.proj.weight.array()).toEqual([
       [1, 1, 1, 1],
       [1, 1, 1, 1],
       [1, 1, 1, 1],
     ]);
-    for (const t of [bad['proj.bias']!, (bad as Record<string, tf.Tensor>)['extra.weight']!, ...Object.values(partial)]) t.dispose();
+    for (const t of [
+      bad['proj.bias']!,
+      (bad as Record<string, tf.Tensor>)['extra.weight']!,
+      ...Object.values(partial),
+    ])
+      t.dispose();
     a.dispose();
     b.dispose();
   });

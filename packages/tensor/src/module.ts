@@ -140,7 +140,8 @@ export class Module {
     const mismatched: { key: string; expected: number[]; got: number[] }[] = [];
     for (const [k, t] of Object.entries(sd)) {
       const target = own[k];
-      if (target && !sameShape(target.shape, t.shape)) mismatched.push({ key: k, expected: target.shape, got: t.shape });
+      if (target && !sameShape(target.shape, t.shape))
+        mismatched.push({ key: k, expected: target.shape, got: t.shape });
     }
     if (mismatched.length || (strict && (missing.length || unexpected.length)))
       throw new StateDictError(strict ? missing : [], strict ? unexpected : [], mismatched, opts.context);

@@ -1,4 +1,4 @@
-import { type BackendChoice, formatChoice, initBackend, type InitBackendOptions } from './backend.js';
+import { type BackendChoice, formatChoice, type InitBackendOptions, initBackend } from './backend.js';
 import { tf } from './tf.js';
 
 export interface MatmulFigure {
@@ -51,7 +51,9 @@ export async function backendReport(
   for (const n of opts.sizes ?? [256, 1024]) matmul.push(await measureMatmul(n));
   const text = [
     formatChoice(choice),
-    ...matmul.map((m) => `[mmesid]   matmul ${m.n}x${m.n}: ${m.gflops.toFixed(2)} GFLOP/s (${m.msPerOp.toFixed(1)} ms)`),
+    ...matmul.map(
+      (m) => `[mmesid]   matmul ${m.n}x${m.n}: ${m.gflops.toFixed(2)} GFLOP/s (${m.msPerOp.toFixed(1)} ms)`,
+    ),
   ].join('\n');
   return { choice, tfBackend: tf.getBackend(), matmul, text };
 }

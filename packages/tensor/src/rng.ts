@@ -13,7 +13,7 @@ export class Rng {
   private spareNormal: number | null = null;
 
   constructor(seed: number | string = 0) {
-    let h = typeof seed === 'string' ? hashString(seed) : seed >>> 0 ^ Math.floor(seed / 2 ** 32);
+    let h = typeof seed === 'string' ? hashString(seed) : (seed >>> 0) ^ Math.floor(seed / 2 ** 32);
     for (let i = 0; i < 4; i++) {
       h = (h + 0x9e3779b9) >>> 0;
       let z = h;
@@ -27,14 +27,22 @@ export class Rng {
   /** Next 32-bit unsigned integer. */
   nextU32(): number {
     const s = this.s;
-    const result = Math.imul(rotl(Math.imul(s[1]!, 5) >>> 0, 7), 9) >>> 0;
-    const t = (s[1]! << 9) >>> 0;
-    s[2]! ^= s[0]!;
-    s[3]! ^= s[1]!;
-    s[1]! ^= s[2]!;
-    s[0]! ^= s[3]!;
-    s[2]! ^= t;
-    s[3] = rotl(s[3]!, 11);
+    let s0 = s[0] as number;
+    let s1 = s[1] as number;
+    let s2 = s[2] as number;
+    let s3 = s[3] as number;
+    const result = Math.imul(rotl(Math.imul(s1, 5) >>> 0, 7), 9) >>> 0;
+    const t = (s1 << 9) >>> 0;
+    s2 ^= s0;
+    s3 ^= s1;
+    s1 ^= s2;
+    s0 ^= s3;
+    s2 ^= t;
+    s3 = rotl(s3 >>> 0, 11);
+    s[0] = s0;
+    s[1] = s1;
+    s[2] = s2;
+    s[3] = s3;
     return result;
   }
 

@@ -9,6 +9,8 @@ import * as tf from '@tensorflow/tfjs-core';
 // biome-ignore format: the order of these side-effect imports is significant (see above)
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
+// Must come after register_all_gradients: it replaces the BatchMatMul gradient (see ops/matmul.ts).
+import './ops/matmul.js';
 
 export { tf };
-export type { Tensor, Variable, Rank, DataType, NamedTensorMap } from '@tensorflow/tfjs-core';
+export type { DataType, NamedTensorMap, Rank, Tensor, Variable } from '@tensorflow/tfjs-core';

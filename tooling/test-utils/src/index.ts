@@ -37,7 +37,10 @@ function selected(): TestBackend[] {
     (typeof process !== 'undefined' ? process.env?.MMESID_TEST_BACKENDS : undefined) ??
     (import.meta as { env?: Record<string, string | undefined> }).env?.MMESID_TEST_BACKENDS;
   if (!env) return [...ALL_TEST_BACKENDS];
-  const names = env.split(',').map((s) => s.trim()).filter(Boolean) as TestBackend[];
+  const names = env
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean) as TestBackend[];
   for (const n of names)
     if (!ALL_TEST_BACKENDS.includes(n)) throw new Error(`MMESID_TEST_BACKENDS: unknown backend "${n}"`);
   return names;
@@ -63,7 +66,8 @@ if (inNode) {
   const { existsSync } = await import('node:fs');
   const { tmpdir } = await import('node:os');
   const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-  if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD)) process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+  if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD))
+    process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
   if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = tmpdir();
 }
 

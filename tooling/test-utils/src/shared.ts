@@ -6,7 +6,9 @@ import { fileURLToPath } from 'node:url';
  * Resolves a path inside the shared data folder (`../shared` beside the checkout, or
  * `MMESID_SHARED`). Returns `{ path }` when it exists, else `{ reason }` to print when skipping.
  */
-export function sharedDir(...parts: string[]): { path: string; reason?: undefined } | { path?: undefined; reason: string } {
+export function sharedDir(
+  ...parts: string[]
+): { path: string; reason?: undefined } | { path?: undefined; reason: string } {
   const here = dirname(fileURLToPath(import.meta.url));
   const root = process.env.MMESID_SHARED ?? resolve(here, '../../../../shared');
   const p = resolve(root, ...parts);

@@ -23,7 +23,18 @@ export interface ReportInput {
   settings: Record<string, string | number | boolean>;
   variants: VariantResult[];
   baselines: VariantResult[];
-  rqvae?: Record<string, Record<string, { collisionRate: number; tauQuantized?: number; tauReconstructed?: number; perLevel?: { usage: number; perplexity: number }[] }>>;
+  rqvae?: Record<
+    string,
+    Record<
+      string,
+      {
+        collisionRate: number;
+        tauQuantized?: number;
+        tauReconstructed?: number;
+        perLevel?: { usage: number; perplexity: number }[];
+      }
+    >
+  >;
   embeddings?: Record<string, string>;
   wallSeconds: number;
   notes: string[];
@@ -58,12 +69,21 @@ export function writeReport(dir: string, input: ReportInput, datasetKey: string)
   lines.push('', '## Results (test split, full ranking, history excluded)', '');
   lines.push(`| model | ${COLS.join(' | ')} | training |`, `|---|${COLS.map(() => '---:').join('|')}|---|`);
   for (const r of rows) {
-    const train = [r.mode, r.trainExamples !== undefined ? `${r.trainExamples} ex` : undefined, r.trainSeconds !== undefined ? `${r.trainSeconds.toFixed(0)} s` : undefined]
+    const train = [
+      r.mode,
+      r.trainExamples !== undefined ? `${r.trainExamples} ex` : undefined,
+      r.trainSeconds !== undefined ? `${r.trainSeconds.toFixed(0)} s` : undefined,
+    ]
       .filter(Boolean)
       .join(', ');
-    lines.push(`| ${r.variant} (ours) | ${COLS.map((c) => fmt(metricOf(r.metrics, c))).join(' | ')} | ${train} |`);
+    lines.push(
+      `| ${r.variant} (ours) | ${COLS.map((c) => fmt(metricOf(r.metrics, c))).join(' | ')} | ${train} |`,
+    );
     const p = paper[r.variant] ?? paper[r.variant.replace('w/o Fusion', 'w/o fusion')];
-    if (p) lines.push(`| ${r.variant} (paper) | ${COLS.map((c) => fmt(p[c] ?? p[c.replace('NDCG', 'nDCG')])).join(' | ')} | Llama3-8B |`);
+    if (p)
+      lines.push(
+        `| ${r.variant} (paper) | ${COLS.map((c) => fmt(p[c] ?? p[c.replace('NDCG', 'nDCG')])).join(' | ')} | Llama3-8B |`,
+      );
   }
   if (!Object.keys(paper).length)
     lines.push('', `The paper reports no figures for this dataset (${datasetKey}); only ours are shown.`);
@@ -78,10 +98,19 @@ export function writeReport(dir: string, input: ReportInput, datasetKey: string)
       lines.push(`| ${v.variant}: collaborative SID embeddings before fine-tuning | ${fmt(v.tau!.before)} |`);
       lines.push(`| ${v.variant}: after fine-tuning | ${fmt(v.tau!.after)} |`);
     }
-    lines.push('', 'Paper (Beauty): 0.4436 (MM-RQ-VAE, MMD) vs 0.3714 (MSE); after fine-tuning 0.2727 with codebook init, 0.0508 with random init.');
+    lines.push(
+      '',
+      'Paper (Beauty): 0.4436 (MM-RQ-VAE, MMD) vs 0.3714 (MSE); after fine-tuning 0.2727 with codebook init, 0.0508 with random init.',
+    );
   }
   if (input.rqvae) {
-    lines.push('', '## Semantic IDs', '', '| tokenizer / modality | collision rate | usage per level | perplexity per level |', '|---|---:|---|---|');
+    lines.push(
+      '',
+      '## Semantic IDs',
+      '',
+      '| tokenizer / modality | collision rate | usage per level | perplexity per level |',
+      '|---|---:|---|---|',
+    );
     for (const [label, mods] of Object.entries(input.rqvae))
       for (const [m, r] of Object.entries(mods))
         lines.push(
@@ -95,11 +124,17 @@ export function writeReport(dir: string, input: ReportInput, datasetKey: string)
   // Figures.
   const spectra: { name: string; values: number[] }[] = [];
   for (const v of input.variants)
-    for (const [what, values] of Object.entries(v.spectra ?? {})) spectra.push({ name: `${v.variant}: ${what}`, values });
+    for (const [what, values] of Object.entries(v.spectra ?? {}))
+      spectra.push({ name: `${v.variant}: ${what}`, values });
   if (spectra.length) {
     writeFileAtomic(
       resolve(dir, 'singular-values.svg'),
-      lineChart(spectra, { title: 'Normalised singular values (log scale), cf. paper Fig. 3b', xLabel: 'index', yLabel: 'sigma_i / sigma_1', logY: true }),
+      lineChart(spectra, {
+        title: 'Normalised singular values (log scale), cf. paper Fig. 3b',
+        xLabel: 'index',
+        yLabel: 'sigma_i / sigma_1',
+        logY: true,
+      }),
     );
     lines.push('', '## Embedding collapse', '', '![singular values](singular-values.svg)');
   }
@@ -107,7 +142,10 @@ export function writeReport(dir: string, input: ReportInput, datasetKey: string)
     resolve(dir, 'ndcg.svg'),
     barChart(
       rows.map((r) => r.variant),
-      KS.map((k) => ({ name: `nDCG@${k}`, values: rows.map((r) => metricOf(r.metrics, `NDCG@${k}`) ?? Number.NaN) })),
+      KS.map((k) => ({
+        name: `nDCG@${k}`,
+        values: rows.map((r) => metricOf(r.metrics, `NDCG@${k}`) ?? Number.NaN),
+      })),
       { title: `nDCG on ${input.dataset.name} (ours)`, yLabel: 'nDCG' },
     ),
   );

@@ -1,6 +1,16 @@
 // Two small chart kinds for the report, written as plain SVG so the report needs no browser.
 
-const PALETTE = ['#1f77b4', '#d62728', '#2ca02c', '#ff7f0e', '#9467bd', '#8c564b', '#e377c2', '#7f7f7f', '#17becf'];
+const PALETTE = [
+  '#1f77b4',
+  '#d62728',
+  '#2ca02c',
+  '#ff7f0e',
+  '#9467bd',
+  '#8c564b',
+  '#e377c2',
+  '#7f7f7f',
+  '#17becf',
+];
 const esc = (s: string) => s.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 
 export interface Series {
@@ -9,7 +19,10 @@ export interface Series {
 }
 
 /** Line chart of several series over their index (e.g. normalised singular values, log10 y). */
-export function lineChart(series: Series[], opts: { title: string; xLabel: string; yLabel: string; logY?: boolean }): string {
+export function lineChart(
+  series: Series[],
+  opts: { title: string; xLabel: string; yLabel: string; logY?: boolean },
+): string {
   const W = 640;
   const H = 400;
   const m = { l: 70, r: 180, t: 40, b: 50 };
@@ -34,7 +47,9 @@ export function lineChart(series: Series[], opts: { title: string; xLabel: strin
   for (let k = 0; k <= 4; k++) {
     const v = yMin + ((yMax - yMin) * k) / 4;
     const yy = m.t + ph - (ph * k) / 4;
-    parts.push(`<text x="${m.l - 6}" y="${yy + 4}" text-anchor="end">${opts.logY ? `1e${v.toFixed(1)}` : v.toFixed(3)}</text>`);
+    parts.push(
+      `<text x="${m.l - 6}" y="${yy + 4}" text-anchor="end">${opts.logY ? `1e${v.toFixed(1)}` : v.toFixed(3)}</text>`,
+    );
   }
   parts.push(`<text x="${m.l}" y="${m.t + ph + 16}" text-anchor="middle">0</text>`);
   parts.push(`<text x="${m.l + pw}" y="${m.t + ph + 16}" text-anchor="middle">${xMax}</text>`);
@@ -50,7 +65,11 @@ export function lineChart(series: Series[], opts: { title: string; xLabel: strin
 }
 
 /** Grouped bar chart: one group per label, one bar per series. */
-export function barChart(labels: string[], series: Series[], opts: { title: string; yLabel: string }): string {
+export function barChart(
+  labels: string[],
+  series: Series[],
+  opts: { title: string; yLabel: string },
+): string {
   const W = Math.max(480, 120 + labels.length * (series.length * 22 + 30) + 160);
   const H = 380;
   const m = { l: 70, r: 160, t: 40, b: 80 };
@@ -82,10 +101,14 @@ export function barChart(labels: string[], series: Series[], opts: { title: stri
       );
     });
     const cx = gx + (series.length * barW) / 2;
-    parts.push(`<text x="${cx}" y="${m.t + ph + 14}" text-anchor="end" transform="rotate(-30 ${cx} ${m.t + ph + 14})">${esc(label)}</text>`);
+    parts.push(
+      `<text x="${cx}" y="${m.t + ph + 14}" text-anchor="end" transform="rotate(-30 ${cx} ${m.t + ph + 14})">${esc(label)}</text>`,
+    );
   });
   series.forEach((s, i) => {
-    parts.push(`<rect x="${m.l + pw + 15}" y="${m.t + i * 18}" width="12" height="12" fill="${PALETTE[i % PALETTE.length]}"/>`);
+    parts.push(
+      `<rect x="${m.l + pw + 15}" y="${m.t + i * 18}" width="12" height="12" fill="${PALETTE[i % PALETTE.length]}"/>`,
+    );
     parts.push(`<text x="${m.l + pw + 32}" y="${m.t + i * 18 + 10}">${esc(s.name)}</text>`);
   });
   parts.push('</svg>');

@@ -34,7 +34,11 @@ export interface DataSummary {
   source: string;
 }
 
-const CATEGORY: Record<string, string> = { toys: 'Toys_and_Games', sports: 'Sports_and_Outdoors', beauty: 'Beauty' };
+const CATEGORY: Record<string, string> = {
+  toys: 'Toys_and_Games',
+  sports: 'Sports_and_Outdoors',
+  beauty: 'Beauty',
+};
 
 /** The synthetic default: small enough for minutes on 2 cores, large enough to rank meaningfully. */
 export function syntheticConfig(seed: number, bench: boolean) {
@@ -53,7 +57,8 @@ export async function runData(ctx: StageContext, cfg: DataConfig): Promise<DataS
     ds = await loadDataDir(cfg.source, { category: CATEGORY[cfg.dataset] });
   }
   await saveAuthorsDataset(ctx.workDir, ds);
-  if (visual) await saveEmbedding(resolve(ctx.workDir, 'visual.f32'), visual, { source: 'synthetic visual features' });
+  if (visual)
+    await saveEmbedding(resolve(ctx.workDir, 'visual.f32'), visual, { source: 'synthetic visual features' });
   const rep = datasetReport(ds);
   const split = leaveOneOut(ds);
   const sr = splitReport(split);
@@ -74,7 +79,10 @@ export async function runData(ctx: StageContext, cfg: DataConfig): Promise<DataS
 }
 
 /** Reads the stored dataset back (and the synthetic visual features when there are any). */
-export async function loadStoredData(dir: string, name: string): Promise<{ dataset: Dataset; visual: Matrix | null }> {
+export async function loadStoredData(
+  dir: string,
+  name: string,
+): Promise<{ dataset: Dataset; visual: Matrix | null }> {
   const dataset = await loadAuthorsDataset(dir, { name });
   const visualFile = resolve(dir, 'visual.f32');
   const visual = existsSync(visualFile) ? await loadEmbedding(visualFile) : null;

@@ -57,7 +57,14 @@ export async function runEmbeddings(
   if (cfg.visual === 'synthetic-features' && visual) {
     return {
       text,
-      visual: { name: 'visual', encoder: 'synthetic visual features (generator ground truth)', rows: visual.rows, dim: visual.cols, file: 'data:visual.f32', missing: 0 },
+      visual: {
+        name: 'visual',
+        encoder: 'synthetic visual features (generator ground truth)',
+        rows: visual.rows,
+        dim: visual.cols,
+        file: 'data:visual.f32',
+        missing: 0,
+      },
     };
   }
   return {

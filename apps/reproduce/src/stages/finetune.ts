@@ -21,8 +21,14 @@ export interface FinetuneInputs {
   llamaDir: string | undefined;
 }
 
-export async function runFinetune(ctx: StageContext, cfg: FinetuneConfig, inputs: FinetuneInputs): Promise<VariantResult> {
+export async function runFinetune(
+  ctx: StageContext,
+  cfg: FinetuneConfig,
+  inputs: FinetuneInputs,
+): Promise<VariantResult> {
   void inputs;
   ctx.log(`variant ${cfg.variant}: @mmesid/fusion is not available yet`);
-  throw new Error('the fine-tuning stage needs @mmesid/fusion, which has not landed yet: run with --stages data,sasrec,embeddings,rqvae,report');
+  throw new Error(
+    'the fine-tuning stage needs @mmesid/fusion, which has not landed yet: run with --stages data,sasrec,embeddings,rqvae,report',
+  );
 }

@@ -84,12 +84,18 @@ export async function runRqvae(
         seed: cfg.seed,
         checkpointDir: resolve(ctx.workDir, `${label}-checkpoint`),
       },
-      { log: (report, last) => (last || report.epoch % 25 === 0 ? ctx.log(`${label}: ${formatEpoch(report)}`) : undefined) },
+      {
+        log: (report, last) =>
+          last || report.epoch % 25 === 0 ? ctx.log(`${label}: ${formatEpoch(report)}`) : undefined,
+      },
     );
     seconds[label] = res.seconds;
     reports[label] = await tokenizerReport(model, inputs, { pairs });
     const dir = resolve(ctx.workDir, `${label}-export`);
-    await exportSemanticIds(model, inputs, dir, { firstItemId: 1, metadata: { dataset: dataset.name, reconstruction } });
+    await exportSemanticIds(model, inputs, dir, {
+      firstItemId: 1,
+      metadata: { dataset: dataset.name, reconstruction },
+    });
     model.dispose();
     return dir;
   };
@@ -111,6 +117,8 @@ export async function runRqvae(
   }
   for (const [label, r] of Object.entries(reports))
     for (const [m, rep] of Object.entries(r))
-      ctx.log(`${label}/${m}: collisions ${rep.collisionRate.toFixed(4)}, tau(quantized) ${rep.tauQuantized?.toFixed(4) ?? 'n/a'}`);
+      ctx.log(
+        `${label}/${m}: collisions ${rep.collisionRate.toFixed(4)}, tau(quantized) ${rep.tauQuantized?.toFixed(4) ?? 'n/a'}`,
+      );
   return { exportDir, ...(mseExportDir ? { mseExportDir } : {}), modalities, reports, seconds };
 }

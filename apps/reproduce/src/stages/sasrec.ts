@@ -1,7 +1,13 @@
 import { resolve } from 'node:path';
 import { type Dataset, itemFrequency, leaveOneOut } from '@mmesid/datasets';
 import { flattenRankingMetrics } from '@mmesid/metrics';
-import { evaluateRanking, exportItemEmbeddings, popularityScorer, sasrecScorer, trainSasrec } from '@mmesid/sasrec';
+import {
+  evaluateRanking,
+  exportItemEmbeddings,
+  popularityScorer,
+  sasrecScorer,
+  trainSasrec,
+} from '@mmesid/sasrec';
 import type { StageContext } from '../cache.js';
 
 export interface SasrecStageConfig {
@@ -28,7 +34,11 @@ export interface SasrecSummary {
  * Trains SASRec (the collaborative modality and the SASRec baseline row), evaluates it and the
  * popularity baseline on the test split, and exports the item table (`sasrec_item_emb.safetensors`).
  */
-export async function runSasrec(ctx: StageContext, cfg: SasrecStageConfig, dataset: Dataset): Promise<SasrecSummary> {
+export async function runSasrec(
+  ctx: StageContext,
+  cfg: SasrecStageConfig,
+  dataset: Dataset,
+): Promise<SasrecSummary> {
   const res = await trainSasrec({
     data: dataset,
     model: { hiddenUnits: cfg.d, numBlocks: cfg.blocks, dropout: cfg.dropout },
@@ -43,7 +53,9 @@ export async function runSasrec(ctx: StageContext, cfg: SasrecStageConfig, datas
   pop.dispose();
   const { table } = await exportItemEmbeddings(res.model, ctx.workDir, { dataset: dataset.name });
   res.model.dispose();
-  ctx.log(`test HR@10 ${test.hr[10]?.toFixed(4)} nDCG@10 ${test.ndcg[10]?.toFixed(4)} (popularity HR@10 ${popularity.hr[10]?.toFixed(4)})`);
+  ctx.log(
+    `test HR@10 ${test.hr[10]?.toFixed(4)} nDCG@10 ${test.ndcg[10]?.toFixed(4)} (popularity HR@10 ${popularity.hr[10]?.toFixed(4)})`,
+  );
   return {
     tableFile: table,
     epochs: res.epochsDone,

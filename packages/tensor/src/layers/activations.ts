@@ -1,7 +1,15 @@
 import { tf } from '../tf.js';
 
 /** Activation functions by the names configs use. All are differentiable tfjs compositions. */
-export type ActivationName = 'relu' | 'gelu' | 'gelu_tanh' | 'silu' | 'quick_gelu' | 'tanh' | 'sigmoid' | 'identity';
+export type ActivationName =
+  | 'relu'
+  | 'gelu'
+  | 'gelu_tanh'
+  | 'silu'
+  | 'quick_gelu'
+  | 'tanh'
+  | 'sigmoid'
+  | 'identity';
 
 /** Exact GELU, x * Phi(x) = 0.5 x (1 + erf(x / sqrt 2)) (PyTorch's default `nn.GELU()`). */
 export function gelu(x: tf.Tensor): tf.Tensor {

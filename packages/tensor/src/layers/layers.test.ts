@@ -13,21 +13,31 @@ describeBackends('layers', ({ tol }) => {
   it('Linear computes x W^T + b over any leading dims', async () => {
     const lin = new Linear(3, 2, { rng: new Rng(0) });
     tf.tidy(() => {
-      lin.weight.assign(tf.tensor2d([[1, 2, 3], [-1, 0, 0.5]]));
+      lin.weight.assign(
+        tf.tensor2d([
+          [1, 2, 3],
+          [-1, 0, 0.5],
+        ]),
+      );
       lin.bias!.assign(tf.tensor1d([0.5, -2]));
     });
-    const x = tf.tensor3d([[[1, 1, 1], [2, 0, -1]]]);
+    const x = tf.tensor3d([
+      [
+        [1, 1, 1],
+        [2, 0, -1],
+      ],
+    ]);
     const y = lin.forward(x);
     expect(y.shape).toEqual([1, 2, 2]);
     // Rows by hand: [1+2+3+0.5, -1+0.5-2] and [2-3+0.5, -2-0.5-2].
-    expect(maxAbsDiff((await y.data()), [6.5, -2.5, -0.5, -4.5])).toBeLessThan(tol);
+    expect(maxAbsDiff(await y.data(), [6.5, -2.5, -0.5, -4.5])).toBeLessThan(tol);
     tf.dispose([x, y]);
     lin.dispose();
   });
 
   it('Linear default init matches PyTorch bounds (kaiming-uniform a=sqrt5: |w| <= 1/sqrt(in))', async () => {
     const lin = new Linear(64, 32, { rng: new Rng(1) });
-    const w = (await lin.weight.data());
+    const w = await lin.weight.data();
     const bound = 1 / 8;
     expect(Math.max(...w.map(Math.abs))).toBeLessThanOrEqual(bound);
     expect(Math.max(...w.map(Math.abs))).toBeGreaterThan(0.9 * bound);
@@ -38,21 +48,41 @@ describeBackends('layers', ({ tol }) => {
   it('Embedding looks rows up and gives the padding row no gradient', async () => {
     const emb = new Embedding(5, 3, { paddingIdx: 0, rng: new Rng(2) });
     expect(Array.from((await emb.weight.data()).slice(0, 3))).toEqual([0, 0, 0]);
-    tf.tidy(() => emb.weight.assign(tf.tensor2d([[9, 9, 9], [1, 2, 3], [4, 5, 6], [0, 0, 1], [7, 7, 7]])));
-    const ids = tf.tensor2d([[0, 2], [1, 0]], undefined, 'int32');
+    tf.tidy(() =>
+      emb.weight.assign(
+        tf.tensor2d([
+          [9, 9, 9],
+          [1, 2, 3],
+          [4, 5, 6],
+          [0, 0, 1],
+          [7, 7, 7],
+        ]),
+      ),
+    );
+    const ids = tf.tensor2d(
+      [
+        [0, 2],
+        [1, 0],
+      ],
+      undefined,
+      'int32',
+    );
     const out = emb.forward(ids);
     expect(out.shape).toEqual([2, 2, 3]);
-    expect(Array.from((await out.data()))).toEqual([9, 9, 9, 4, 5, 6, 1, 2, 3, 9, 9, 9]);
+    expect(Array.from(await out.data())).toEqual([9, 9, 9, 4, 5, 6, 1, 2, 3, 9, 9, 9]);
     const { value, grads } = tf.variableGrads(() => tf.sum(emb.forward(ids)) as tf.Scalar, [emb.weight]);
     value.dispose();
     const g = grads[emb.weight.name]!;
-    expect(Array.from((await g.data()))).toEqual([0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0]);
+    expect(Array.from(await g.data())).toEqual([0, 0, 0, 1, 1, 1, 1, 1, 1, 0, 0, 0, 0, 0, 0]);
     tf.dispose([ids, out, g]);
     emb.dispose();
   });
 
   it('LayerNorm and RMSNorm match their formulas', async () => {
-    const x = tf.tensor2d([[1, 2, 3, 4], [-2, 0, 2, 8]]);
+    const x = tf.tensor2d([
+      [1, 2, 3, 4],
+      [-2, 0, 2, 8],
+    ]);
     const ln = new LayerNorm(4);
     const y = ln.forward(x);
     const rows = (await y.array()) as number[][];
@@ -84,12 +114,22 @@ describeBackends('layers', ({ tol }) => {
     };
     // Reference values from scipy: x * norm.cdf(x).
     const exact = [-0.04550026389635842, -0.15426876936299344, 0, 0.8413447460685429, 2.995950054170463];
-    expect(maxAbsDiff((await read(gelu)), exact)).toBeLessThan(1e-4 + tol);
-    expect(maxAbsDiff((await read(geluTanh)), exact)).toBeLessThan(2e-3);
+    expect(maxAbsDiff(await read(gelu), exact)).toBeLessThan(1e-4 + tol);
+    expect(maxAbsDiff(await read(geluTanh), exact)).toBeLessThan(2e-3);
     const sig = (v: number) => 1 / (1 + Math.exp(-v));
     const xs = [-2, -0.5, 0, 1, 3];
-    expect(maxAbsDiff((await read(silu)), xs.map((v) => v * sig(v)))).toBeLessThan(tol * 10);
-    expect(maxAbsDiff((await read(quickGelu)), xs.map((v) => v * sig(1.702 * v)))).toBeLessThan(tol * 10);
+    expect(
+      maxAbsDiff(
+        await read(silu),
+        xs.map((v) => v * sig(v)),
+      ),
+    ).toBeLessThan(tol * 10);
+    expect(
+      maxAbsDiff(
+        await read(quickGelu),
+        xs.map((v) => v * sig(1.702 * v)),
+      ),
+    ).toBeLessThan(tol * 10);
     x.dispose();
   });
 
@@ -100,7 +140,7 @@ describeBackends('layers', ({ tol }) => {
     expect(d.forward(x)).toBe(x);
     d.train();
     const y = d.forward(x);
-    const v = (await y.data());
+    const v = await y.data();
     const kept = v.filter((a) => a !== 0);
     expect(kept.every((a) => Math.abs(a - 2) < 1e-6)).toBe(true);
     expect(Math.abs(kept.length - 500)).toBeLessThan(80);
@@ -112,8 +152,40 @@ describeBackends('layers', ({ tol }) => {
     const x = tf.tensor2d([[1, -1, 0.5]]);
     const y = mlp.forward(x);
     const ref = tf.tidy(() => mlp.layers[1]!.forward(tf.relu(mlp.layers[0]!.forward(x))));
-    expect(maxAbsDiff((await y.data()), (await ref.data()))).toBeLessThan(tol);
+    expect(maxAbsDiff(await y.data(), await ref.data())).toBeLessThan(tol);
     tf.dispose([x, y, ref]);
     mlp.dispose();
+  });
+});
+
+describeBackends('matMul', ({ tol }) => {
+  it('equals tf.matMul for every transpose combination, and so do its gradients', async () => {
+    const { matMul } = await import('../ops/matmul.js');
+    const a = tf.randomNormal([2, 3, 4], 0, 1, 'float32', 1);
+    const b = tf.randomNormal([2, 4, 5], 0, 1, 'float32', 2);
+    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+      const [ours, ref, gA, gB, wantA, wantB] = tf.tidy(() => {
+        const A = ta ? tf.transpose(a, [0, 2, 1]) : a;
+        const B = tb ? tf.transpose(b, [0, 2, 1]) : b;
+        // Gradient of sum(A B * W) w.r.t. A and B, against the closed form dA = W B^T, dB = A^T W.
+        const w = tf.randomNormal([2, 3, 5], 0, 1, 'float32', 3);
+        const [gA, gB] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(matMul(x, y, ta, tb), w)))([A, B]);
+        const dA = tf.matMul(w, tf.transpose(b, [0, 2, 1]));
+        const dB = tf.matMul(tf.transpose(a, [0, 2, 1]), w);
+        return [
+          matMul(A, B, ta, tb),
+          tf.matMul(a, b),
+          gA!,
+          gB!,
+          ta ? tf.transpose(dA, [0, 2, 1]) : dA,
+          tb ? tf.transpose(dB, [0, 2, 1]) : dB,
+        ];
+      });
+      expect(maxAbsDiff(await ours!.data(), await ref!.data())).toBeLessThan(tol * 10);
+      expect(maxAbsDiff(await gA!.data(), await wantA!.data())).toBeLessThan(tol * 10);
+      expect(maxAbsDiff(await gB!.data(), await wantB!.data())).toBeLessThan(tol * 10);
+      tf.dispose([ours!, ref!, gA!, gB!, wantA!, wantB!]);
+    }
+    tf.dispose([a, b]);
   });
 });

@@ -1,6 +1,7 @@
-import { expectLastDim, Module } from '../module.js';
 import { kaimingUniform, uniform } from '../init.js';
+import { expectLastDim, Module } from '../module.js';
 import type { Rng } from '../rng.js';
+import { matMul } from '../ops/matmul.js';
 import { tf } from '../tf.js';
 
 export interface LinearOptions {
@@ -14,7 +15,8 @@ export interface LinearOptions {
 /** Resolves init options shared by layers: random init needs an explicit seeded Rng. */
 export function needRng(opts: { rng?: Rng; skipInit?: boolean }, what: string): Rng | null {
   if (opts.skipInit) return null;
-  if (!opts.rng) throw new Error(`${what}: pass { rng } for a seeded init, or { skipInit: true } before loading weights`);
+  if (!opts.rng)
+    throw new Error(`${what}: pass { rng } for a seeded init, or { skipInit: true } before loading weights`);
   return opts.rng;
 }
 
@@ -37,7 +39,9 @@ export class Linear extends Module {
     this.weight = this.param('weight', rng ? kaimingUniform()(shape, rng) : tf.zeros(shape));
     const bound = 1 / Math.sqrt(inFeatures);
     this.bias =
-      opts.bias === false ? null : this.param('bias', rng ? uniform(-bound, bound)([outFeatures], rng) : tf.zeros([outFeatures]));
+      opts.bias === false
+        ? null
+        : this.param('bias', rng ? uniform(-bound, bound)([outFeatures], rng) : tf.zeros([outFeatures]));
   }
 
   forward(x: tf.Tensor): tf.Tensor {
@@ -45,7 +49,7 @@ export class Linear extends Module {
     return tf.tidy(() => {
       const lead = x.shape.slice(0, -1);
       const x2 = x.rank === 2 ? x : x.reshape([-1, this.inFeatures]);
-      let y = tf.matMul(x2 as tf.Tensor2D, this.weight as tf.Tensor2D, false, true);
+      let y = matMul(x2, this.weight, false, true);
       if (this.bias) y = tf.add(y, this.bias);
       return x.rank === 2 ? y : y.reshape([...lead, this.outFeatures]);
     });

@@ -44,7 +44,9 @@ export class MLP extends Module {
     }
     this.act = activation(opts.activation ?? 'relu');
     this.outAct = activation(opts.outputActivation ?? 'identity');
-    this.drop = opts.dropout ? this.setModule('dropout', new Dropout(opts.dropout, opts.rng!.fork('mlp-dropout'))) : null;
+    this.drop = opts.dropout
+      ? this.setModule('dropout', new Dropout(opts.dropout, opts.rng!.fork('mlp-dropout')))
+      : null;
   }
 
   forward(x: tf.Tensor): tf.Tensor {

@@ -2,7 +2,12 @@ import { tf } from '../tf.js';
 
 interface WasmBackendLike {
   readSync(dataId: unknown): ArrayLike<number>;
-  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: Float32Array | Int32Array): tf.TensorInfo;
+  makeOutput(
+    shape: number[],
+    dtype: tf.DataType,
+    memoryOffset?: number,
+    values?: Float32Array | Int32Array,
+  ): tf.TensorInfo;
 }
 
 /**
@@ -25,7 +30,8 @@ export function registerMissingWasmKernels(): void {
         const nIds = ids.length;
         const inner = nIds === 0 ? 0 : xv.length / nIds;
         const outShape = [numSegments, ...x.shape.slice(segmentIds.shape.length)];
-        const out = x.dtype === 'int32' ? new Int32Array(numSegments * inner) : new Float32Array(numSegments * inner);
+        const out =
+          x.dtype === 'int32' ? new Int32Array(numSegments * inner) : new Float32Array(numSegments * inner);
         for (let i = 0; i < nIds; i++) {
           const s = ids[i]!;
           if (s < 0 || s >= numSegments) continue; // tf semantics: out-of-range ids are dropped

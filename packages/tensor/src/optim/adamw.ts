@@ -88,7 +88,8 @@ export class AdamW {
       const m = state.tensors[`${name}.exp_avg`];
       const v = state.tensors[`${name}.exp_avg_sq`];
       if (!m || !v) continue;
-      if (m.shape.join() !== p.shape.join()) throw new Error(`optimizer state ${name}.exp_avg: shape [${m.shape}] != [${p.shape}]`);
+      if (m.shape.join() !== p.shape.join())
+        throw new Error(`optimizer state ${name}.exp_avg: shape [${m.shape}] != [${p.shape}]`);
       this.m.get(name)?.dispose();
       this.v.get(name)?.dispose();
       this.m.set(name, tf.variable(m.clone(), false));

@@ -10,7 +10,9 @@ export function clipGradNorm(
   grads: Map<string, tf.Tensor>,
   maxNorm: number,
 ): { grads: Map<string, tf.Tensor>; norm: tf.Scalar } {
-  const norm = tf.tidy(() => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))) as tf.Scalar);
+  const norm = tf.tidy(
+    () => tf.sqrt(tf.addN([...grads.values()].map((g) => tf.sum(tf.square(g))))) as tf.Scalar,
+  );
   const coef = tf.tidy(() => tf.minimum(1, tf.div(maxNorm, tf.add(norm, 1e-6))));
   const out = new Map<string, tf.Tensor>();
   for (const [k, g] of grads) out.set(k, tf.mul(g, coef));

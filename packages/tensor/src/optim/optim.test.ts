@@ -1,4 +1,3 @@
-import adamwFixture from './fixtures/adamw.json';
 import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { describe, expect, it } from 'vitest';
 import { Linear } from '../layers/linear.js';
@@ -6,6 +5,7 @@ import { Rng } from '../rng.js';
 import { tf } from '../tf.js';
 import { AdamW } from './adamw.js';
 import { clipGradNorm } from './clip.js';
+import adamwFixture from './fixtures/adamw.json';
 import { warmupCosineSchedule, warmupLinearSchedule } from './schedule.js';
 import { Trainer } from './trainer.js';
 
@@ -49,20 +49,28 @@ describeBackends('AdamW / clipping / Trainer', ({ backend }) => {
     ]);
     const { grads, norm } = clipGradNorm(g, 1);
     expect((await norm.data())[0]).toBeCloseTo(5, 5);
-    expect(maxAbsDiff((await grads.get('a')!.data()), [3 / (5 + 1e-6), 0])).toBeLessThan(1e-6);
+    expect(maxAbsDiff(await grads.get('a')!.data(), [3 / (5 + 1e-6), 0])).toBeLessThan(1e-6);
     const loose = clipGradNorm(g, 10);
-    expect(Array.from((await loose.grads.get('b')!.data()))).toEqual([0, 4]);
+    expect(Array.from(await loose.grads.get('b')!.data())).toEqual([0, 4]);
     tf.dispose([...g.values(), ...grads.values(), ...loose.grads.values(), norm, loose.norm]);
   });
 
   it('accumulating two half-batches equals one step on the full batch, and leaks nothing', async () => {
-    const x = tf.tensor2d([[1, 2], [0, 1], [-1, 3], [2, 2]]);
+    const x = tf.tensor2d([
+      [1, 2],
+      [0, 1],
+      [-1, 3],
+      [2, 2],
+    ]);
     const t = tf.tensor2d([[1], [0], [2], [-1]]);
     const make = () => new Linear(2, 1, { rng: new Rng(11) });
-    const mse = (lin: Linear, xs: tf.Tensor, ts: tf.Tensor) => () => tf.mean(tf.square(tf.sub(lin.forward(xs), ts))) as tf.Scalar;
+    const mse = (lin: Linear, xs: tf.Tensor, ts: tf.Tensor) => () =>
+      tf.mean(tf.square(tf.sub(lin.forward(xs), ts))) as tf.Scalar;
 
     const full = make();
-    const tFull = new Trainer({ optimizer: new AdamW(full.trainableParameters(), { lr: 0.1, weightDecay: 0.01 }) });
+    const tFull = new Trainer({
+      optimizer: new AdamW(full.trainableParameters(), { lr: 0.1, weightDecay: 0.01 }),
+    });
     await tFull.step(mse(full, x, t));
 
     const acc = make();
@@ -77,8 +85,8 @@ describeBackends('AdamW / clipping / Trainer', ({ backend }) => {
     const r2 = await tAcc.step(mse(acc, x2!, t2!));
     expect(r2.applied).toBe(true);
     const n0 = tf.memory().numTensors;
-    expect(maxAbsDiff((await acc.weight.data()), (await full.weight.data()))).toBeLessThan(1e-5);
-    expect(maxAbsDiff((await acc.bias!.data()), (await full.bias!.data()))).toBeLessThan(1e-5);
+    expect(maxAbsDiff(await acc.weight.data(), await full.weight.data())).toBeLessThan(1e-5);
+    expect(maxAbsDiff(await acc.bias!.data(), await full.bias!.data())).toBeLessThan(1e-5);
     // Steady state: further steps keep the tensor count constant (moments already exist).
     for (let i = 0; i < 4; i++) await tAcc.step(mse(acc, x1!, t1!));
     expect(tf.memory().numTensors).toBe(n0);
@@ -95,7 +103,11 @@ describeBackends('AdamW / clipping / Trainer', ({ backend }) => {
     const lin = new Linear(2, 1, { rng: new Rng(12) });
     const opt = new AdamW(lin.trainableParameters(), { lr: 0.05, weightDecay: 0 });
     const trainer = new Trainer({ optimizer: opt, clipNorm: 1, schedule: warmupCosineSchedule(5, 100) });
-    const x = tf.tensor2d([[1, 2], [0, 1], [-1, 3]]);
+    const x = tf.tensor2d([
+      [1, 2],
+      [0, 1],
+      [-1, 3],
+    ]);
     const t = tf.tensor2d([[3], [1], [2]]);
     const loss = () => tf.mean(tf.square(tf.sub(lin.forward(x), t))) as tf.Scalar;
     const first = (await trainer.step(loss)).loss;
