@@ -1,0 +1,100 @@
+import { loadAdapterWeights, saveAdapter } from '@mmesid/lora';
+import { type AdamW, loadSafetensors, MmesidError, saveSafetensors, type tf } from '@mmesid/tensor';
+import { readJsonIfExists, writeDirAtomic, writeJson } from './internal/fs.js';
+import type { MmeSidModel } from './model.js';
+
+/** Where a training run stands, saved beside the weights. */
+export interface TrainProgressState {
+  /** Micro-batches completed (always at an optimiser-step boundary). */
+  microBatches: number;
+  optimizerSteps: number;
+  examplesSeen: number;
+  seconds: number;
+  lossCurve: { step: number; loss: number }[];
+}
+
+/** The files of a training checkpoint directory. */
+export const CHECKPOINT_FILES = Object.freeze({
+  /** PEFT adapter directory (`adapter_config.json`, `adapter_model.safetensors`). */
+  adapter: 'adapter',
+  /** Every trainable tensor outside the LLM (item tokenizer, head), by model path. */
+  trainable: 'trainable.safetensors',
+  /** AdamW moments by parameter path (`<path>.exp_avg`, `<path>.exp_avg_sq`). */
+  optimizer: 'optimizer.safetensors',
+  /** `{ fusion, train, progress, optimizerStep }`. */
+  state: 'state.json',
+});
+
+/** Trainable tensors of the model outside the LLM (the LoRA adapter is saved in PEFT's layout instead). */
+export function ownTrainable(model: MmeSidModel): Record<string, tf.Variable> {
+  const out: Record<string, tf.Variable> = {};
+  for (const [name, p] of model.namedParameters()) if (p.trainable && !name.startsWith('llm.')) out[name] = p;
+  return out;
+}
+
+/**
+ * Writes a checkpoint atomically: LoRA adapter (PEFT layout), the other trainable tensors and the
+ * optimiser state as safetensors, and the configs plus progress as JSON.
+ */
+export async function saveCheckpoint(
+  dir: string,
+  model: MmeSidModel,
+  optimizer: AdamW,
+  state: { fusion: unknown; train: unknown; progress: TrainProgressState },
+): Promise<void> {
+  const { join } = await import('node:path');
+  const opt = optimizer.stateDict();
+  await writeDirAtomic(dir, async (tmp) => {
+    if (model.lora) await saveAdapter(model.lora, join(tmp, CHECKPOINT_FILES.adapter), { taskType: 'FEATURE_EXTRACTION' });
+    await saveSafetensors(join(tmp, CHECKPOINT_FILES.trainable), ownTrainable(model), { metadata: { format: 'pt' } });
+    await saveSafetensors(join(tmp, CHECKPOINT_FILES.optimizer), opt.tensors, { metadata: { format: 'pt' } });
+    await writeJson(join(tmp, CHECKPOINT_FILES.state), { ...state, optimizerStep: opt.step });
+  });
+}
+
+/**
+ * Restores a checkpoint written by {@link saveCheckpoint} into a model built with the same config
+ * and an optimiser over its trainable parameters. Returns the saved progress, or undefined when
+ * `dir` holds no checkpoint.
+ *
+ * @throws MmesidError when the checkpoint was written for another config
+ */
+export async function loadCheckpoint(
+  dir: string,
+  model: MmeSidModel,
+  optimizer: AdamW,
+  expect: { fusion: unknown; train: unknown },
+): Promise<TrainProgressState | undefined> {
+  const { join } = await import('node:path');
+  const state = (await readJsonIfExists(join(dir, CHECKPOINT_FILES.state))) as
+    | { fusion: unknown; train: unknown; progress: TrainProgressState; optimizerStep: number }
+    | undefined;
+  if (!state) return undefined;
+  for (const key of ['fusion', 'train'] as const)
+    if (JSON.stringify(state[key]) !== JSON.stringify(expect[key]))
+      throw new MmesidError(
+        `${join(dir, CHECKPOINT_FILES.state)}: this checkpoint was written with another ${key} config; delete it or use the same config to resume`,
+      );
+  if (model.lora) await loadAdapterWeights(model.lora, join(dir, CHECKPOINT_FILES.adapter));
+  const own = await loadSafetensors(join(dir, CHECKPOINT_FILES.trainable));
+  try {
+    const mine = ownTrainable(model);
+    const missing = Object.keys(mine).filter((k) => !own.has(k));
+    if (missing.length) throw new MmesidError(`${join(dir, CHECKPOINT_FILES.trainable)}: missing ${missing.join(', ')}`);
+    for (const [k, v] of Object.entries(mine)) {
+      const t = own.get(k)!;
+      if (t.shape.join() !== v.shape.join())
+        throw new MmesidError(`${join(dir, CHECKPOINT_FILES.trainable)} [${k}]: shape [${t.shape}], the model has [${v.shape}]`);
+      v.assign(t);
+    }
+  } finally {
+    for (const t of own.values()) t.dispose();
+  }
+  const opt = await loadSafetensors(join(dir, CHECKPOINT_FILES.optimizer));
+  try {
+    optimizer.loadStateDict({ step: state.optimizerStep, tensors: Object.fromEntries(opt) });
+  } finally {
+    for (const t of opt.values()) t.dispose();
+  }
+  return state.progress;
+}

@@ -1,0 +1,74 @@
+import { gelu, Linear, Module, type Rng, ShapeError, tf } from '@mmesid/tensor';
+
+/** Options of {@link FrequencyFusion}. */
+export interface FrequencyFusionOptions {
+  /** Number of score terms: 1 (the target table) + the number of modalities. */
+  terms: number;
+  /** The frequency feature of items 0..N, log(1 + f) min-max normalised (see `frequencyFeature`). */
+  feature: Float32Array;
+  temperature: number;
+  hidden: number;
+  metaDim: number;
+  metaHidden: number;
+  rng?: Rng;
+  skipInit?: boolean;
+}
+
+/**
+ * The frequency-aware fusion module: each item's normalised log frequency goes through an MLP
+ * (1 -> 64 -> 10, GELU) and a second MLP (10 -> 64 -> 1 + M, GELU, first layer without bias), and a
+ * softmax with temperature turns the 1 + M outputs into the item's weights over the score terms
+ * (target table, then each modality). Popular and rare items can so lean on different sources:
+ * the learned table for items seen often, the modality embeddings for the long tail.
+ *
+ * Parameter names follow the authors' `nn.Sequential`s: `mlp_head.0`, `mlp_head.2`,
+ * `mlp_meta_embedding.0` (no bias), `mlp_meta_embedding.2`; the feature is the buffer `feature` [N + 1, 1].
+ *
+ * @see MME-SID frequency-aware fusion; the authors' `model.py` (`mlp_head`, `mlp_meta_embedding`, `Softmax(fre / temp)`)
+ * @example
+ * const fusion = new FrequencyFusion({ terms: 4, feature, temperature: 1e-3, hidden: 64, metaDim: 10, metaHidden: 64, rng });
+ * const w = fusion.weights(); // [N + 1, 4], rows sum to 1
+ */
+export class FrequencyFusion extends Module {
+  readonly terms: number;
+  temperature: number;
+  private readonly feature: tf.Tensor2D;
+
+  constructor(opts: FrequencyFusionOptions) {
+    super();
+    if (opts.terms < 1) throw new ShapeError(`FrequencyFusion: needs at least one term, got ${opts.terms}`);
+    this.terms = opts.terms;
+    this.temperature = opts.temperature;
+    this.feature = this.buffer('feature', tf.tensor2d(opts.feature, [opts.feature.length, 1], 'float32')) as tf.Tensor2D;
+    const init = (label: string, bias = true) => ({
+      bias,
+      ...(opts.skipInit ? { skipInit: true } : { rng: opts.rng!.fork(label) }),
+    });
+    if (!opts.skipInit && !opts.rng) throw new ShapeError('FrequencyFusion: pass { rng } or { skipInit: true }');
+    const head = this.setModule('mlp_head', new Module());
+    head.setModule('0', new Linear(1, opts.hidden, init('fusion-head-0')));
+    head.setModule('2', new Linear(opts.hidden, opts.metaDim, init('fusion-head-2')));
+    const meta = this.setModule('mlp_meta_embedding', new Module());
+    meta.setModule('0', new Linear(opts.metaDim, opts.metaHidden, init('fusion-meta-0', false)));
+    meta.setModule('2', new Linear(opts.metaHidden, opts.terms, init('fusion-meta-2')));
+  }
+
+  /** Items covered (N + 1). */
+  get rows(): number {
+    return this.feature.shape[0];
+  }
+
+  /** The pre-softmax outputs [N + 1, terms]. */
+  logits(): tf.Tensor2D {
+    return tf.tidy(() => {
+      const l = (p: string) => this.getModule(p) as Linear;
+      const meta = l('mlp_head.2').forward(gelu(l('mlp_head.0').forward(this.feature)));
+      return l('mlp_meta_embedding.2').forward(gelu(l('mlp_meta_embedding.0').forward(meta))) as tf.Tensor2D;
+    });
+  }
+
+  /** Each item's weights over the score terms, softmax(logits / temperature): [N + 1, terms], rows sum to 1. */
+  weights(): tf.Tensor2D {
+    return tf.tidy(() => tf.softmax(tf.div(this.logits(), this.temperature)) as tf.Tensor2D);
+  }
+}

@@ -1,0 +1,338 @@
+import { type LlamaConfig, LlamaModel, loadLlamaModel, parseLlamaConfig } from '@mmesid/llama';
+import { loadAdapterFromFiles, saveAdapter, serializeAdapter } from '@mmesid/lora';
+import {
+  loadSafetensorsBytes,
+  MmesidError,
+  type Module,
+  saveSafetensors,
+  serializeSafetensorsAsync,
+  ShapeError,
+  tf,
+} from '@mmesid/tensor';
+import { type FusionConfig, parseFusionConfig } from './config.js';
+import { writeDirAtomic } from './internal/fs.js';
+import type { ItemTable, ModalitySemanticIds } from './item-data.js';
+import { FREQUENCY_KEY, MmeSidModel } from './model.js';
+import { promptFromIds, type PromptStyle } from './prompt.js';
+
+/** The files of an exported run. */
+export const RUN_FILES = Object.freeze({
+  /** {@link RunManifest}. */
+  manifest: 'run.json',
+  /**
+   * Every tensor of the model outside the LLM, by model path (`item_tokenizer.tables.<m>.weight`,
+   * `item_tokenizer.sid.<m>.codes`, `item_tokenizer.sid.<m>.ids`, `head.target_table.weight`,
+   * `head.fusion.*`, `frequency_feature` [N + 1]).
+   */
+  fusion: 'fusion.safetensors',
+  /** A merged LLM in Hugging Face layout: `llm/config.json`, `llm/model.safetensors`. */
+  llmDir: 'llm',
+  /** A PEFT adapter: `adapter/adapter_config.json`, `adapter/adapter_model.safetensors`. */
+  adapterDir: 'adapter',
+});
+
+/** `run.json`: what a run needs besides its tensors. */
+export interface RunManifest {
+  format: 'mmesid-fusion-run';
+  version: 1;
+  fusion: FusionConfig;
+  numItems: number;
+  hidden: number;
+  prompt: { prefix: number[]; suffix: number[]; text: string; style: PromptStyle };
+  /** Item-table widths by modality. */
+  tables: Record<string, { cols: number }>;
+  /** SID shapes by modality (when the tokens use SIDs). */
+  semanticIds: Record<string, { levels: number; codebookSize: number; dim: number }>;
+  /** Fusion terms, the columns of the fusion weights. */
+  terms: string[];
+  /** `merged`: the LLM with LoRA folded in is in `llm/`; `adapter`: a PEFT adapter for `baseModel`. */
+  llm: { kind: 'merged' | 'adapter'; config: LlamaConfig; baseModel?: string };
+  metadata: Record<string, unknown>;
+}
+
+/** Options of {@link exportRun}. */
+export interface ExportRunOptions {
+  /**
+   * `'merged'` (default): write the LLM with the LoRA update folded into its weights (self-contained;
+   * what a browser loads; 4 bytes per parameter). `'adapter'`: write only the PEFT adapter and record
+   * `baseModel`, the base checkpoint directory (for Llama3-8B).
+   */
+  llm?: 'merged' | 'adapter';
+  baseModel?: string;
+  /** Attached to `run.json` (training result, metrics, dataset). */
+  metadata?: Record<string, unknown>;
+}
+
+function ownTensors(model: MmeSidModel): Record<string, tf.Tensor> {
+  const out: Record<string, tf.Tensor> = {};
+  for (const [k, v] of Object.entries(model.stateDict())) if (!k.startsWith('llm.')) out[k] = v;
+  return out;
+}
+
+/** The LLM's weights under plain Hugging Face names, with each LoRA update folded in (new tensors for adapted layers). */
+function mergedLlmWeights(model: MmeSidModel): { tensors: Record<string, tf.Tensor>; created: tf.Tensor[] } {
+  const tensors: Record<string, tf.Tensor> = {};
+  const created: tf.Tensor[] = [];
+  for (const [name, p] of model.llm.namedParameters()) {
+    if (/\.lora_[AB]\.weight$/.test(name)) continue;
+    const m = /^(.*)\.base_layer\.(weight|bias)$/.exec(name);
+    if (!m) {
+      tensors[name] = p;
+      continue;
+    }
+    const layer = model.lora?.layers.get(m[1]!);
+    const key = `${m[1]}.${m[2]}`;
+    if (m[2] === 'weight' && layer && !layer.merged) {
+      const w = tf.tidy(() => tf.add(p, layer.deltaWeight()));
+      created.push(w);
+      tensors[key] = w;
+    } else tensors[key] = p;
+  }
+  return { tensors, created };
+}
+
+function manifestOf(model: MmeSidModel, opts: ExportRunOptions): RunManifest {
+  const kind = opts.llm ?? 'merged';
+  if (kind === 'adapter' && !model.lora) throw new MmesidError('exportRun: llm "adapter" needs a model with LoRA adapters');
+  const semanticIds: RunManifest['semanticIds'] = {};
+  const tables: RunManifest['tables'] = {};
+  for (const m of model.config.modalities) {
+    tables[m] = { cols: model.tokens.table(m).shape[1]! };
+    const s = model.tokens.sidEmbedding(m);
+    if (s) semanticIds[m] = { levels: s.levels, codebookSize: s.codebookSize, dim: (model.tokens.sidEmbedding(m)!.codes.shape[2] as number) };
+  }
+  return {
+    format: 'mmesid-fusion-run',
+    version: 1,
+    fusion: model.config,
+    numItems: model.numItems,
+    hidden: model.hidden,
+    prompt: { prefix: [...model.prompt.prefix], suffix: [...model.prompt.suffix], text: model.prompt.text, style: model.prompt.style },
+    tables,
+    semanticIds,
+    terms: model.termNames,
+    llm: { kind, config: model.llm.config, ...(opts.baseModel ? { baseModel: opts.baseModel } : {}) },
+    metadata: opts.metadata ?? {},
+  };
+}
+
+/**
+ * Writes everything inference needs, as safetensors + JSON, atomically: `run.json` (configs, prompt
+ * ids, shapes), `fusion.safetensors` (item tables, semantic IDs, SID embeddings, token MLP, target
+ * table, fusion module, frequency feature) and the LLM, either merged (`llm/`, Hugging Face layout)
+ * or as a PEFT adapter (`adapter/`). No tokenizer is needed to use it: the prompt is stored as ids.
+ * Node only (see {@link serializeRun} for bytes).
+ *
+ * @example
+ * await exportRun(model, 'runs/beauty/mme-sid', { metadata: { metrics } });
+ * const again = await loadRun('runs/beauty/mme-sid');
+ */
+export async function exportRun(model: MmeSidModel, dir: string, opts: ExportRunOptions = {}): Promise<RunManifest> {
+  const { join } = await import('node:path');
+  const { mkdir } = await import('node:fs/promises');
+  const manifest = manifestOf(model, opts);
+  await writeDirAtomic(dir, async (tmp) => {
+    await saveSafetensors(join(tmp, RUN_FILES.fusion), ownTensors(model), { metadata: { format: 'pt' } });
+    if (manifest.llm.kind === 'merged') {
+      const { tensors, created } = mergedLlmWeights(model);
+      try {
+        await mkdir(join(tmp, RUN_FILES.llmDir));
+        await saveSafetensors(join(tmp, RUN_FILES.llmDir, 'model.safetensors'), tensors, { metadata: { format: 'pt' } });
+      } finally {
+        for (const t of created) t.dispose();
+      }
+      const { writeFile } = await import('node:fs/promises');
+      await writeFile(join(tmp, RUN_FILES.llmDir, 'config.json'), `${JSON.stringify(hfConfig(model.llm.config), null, 2)}\n`);
+    } else {
+      await saveAdapter(model.lora!, join(tmp, RUN_FILES.adapterDir), {
+        taskType: 'FEATURE_EXTRACTION',
+        ...(opts.baseModel ? { baseModelNameOrPath: opts.baseModel } : {}),
+      });
+    }
+    const { writeFile } = await import('node:fs/promises');
+    await writeFile(join(tmp, RUN_FILES.manifest), `${JSON.stringify(manifest, null, 2)}\n`);
+  });
+  return manifest;
+}
+
+/**
+ * {@link exportRun} in memory (browsers, uploads): file name -> bytes, same files and contents.
+ */
+export async function serializeRun(model: MmeSidModel, opts: ExportRunOptions = {}): Promise<Map<string, Uint8Array>> {
+  const manifest = manifestOf(model, opts);
+  const enc = new TextEncoder();
+  const files = new Map<string, Uint8Array>();
+  files.set(
+    RUN_FILES.fusion,
+    await serializeSafetensorsAsync(ownTensors(model), { format: 'pt' }),
+  );
+  if (manifest.llm.kind === 'merged') {
+    const { tensors, created } = mergedLlmWeights(model);
+    try {
+      files.set(`${RUN_FILES.llmDir}/model.safetensors`, await serializeSafetensorsAsync(tensors, { format: 'pt' }));
+    } finally {
+      for (const t of created) t.dispose();
+    }
+    files.set(`${RUN_FILES.llmDir}/config.json`, enc.encode(`${JSON.stringify(hfConfig(model.llm.config), null, 2)}\n`));
+  } else {
+    const a = await serializeAdapter(model.lora!, { taskType: 'FEATURE_EXTRACTION', ...(opts.baseModel ? { baseModelNameOrPath: opts.baseModel } : {}) });
+    files.set(`${RUN_FILES.adapterDir}/adapter_config.json`, enc.encode(a.config));
+    files.set(`${RUN_FILES.adapterDir}/adapter_model.safetensors`, a.weights);
+  }
+  files.set(RUN_FILES.manifest, enc.encode(`${JSON.stringify(manifest, null, 2)}\n`));
+  return files;
+}
+
+function hfConfig(c: LlamaConfig): Record<string, unknown> {
+  return { architectures: ['LlamaModel'], model_type: 'llama', ...c };
+}
+
+/** Reads one file of a run by its relative path (`run.json`, `llm/model.safetensors`, ...). */
+export type RunFileReader = (path: string) => Promise<Uint8Array>;
+
+/** Options of {@link loadRunFromFiles} and {@link loadRun}. */
+export interface LoadRunOptions {
+  /** For an adapter run: the base LLM (taken over by the model). */
+  baseModel?: LlamaModel;
+}
+
+/**
+ * Rebuilds a model from the files of an exported run, read through `read` (e.g. `fetch` in a
+ * browser). The model comes back in eval mode, scoring exactly as the exported one did (up to the
+ * float32 rounding of a merged LoRA update).
+ *
+ * @throws MmesidError for a file that is not a run, ShapeError for tensors that do not fit
+ * @example
+ * const model = await loadRunFromFiles(async (p) => new Uint8Array(await (await fetch(`/run/${p}`)).arrayBuffer()));
+ */
+export async function loadRunFromFiles(read: RunFileReader, opts: LoadRunOptions = {}): Promise<MmeSidModel> {
+  const dec = new TextDecoder();
+  const manifest = parseManifest(dec.decode(await read(RUN_FILES.manifest)));
+  let llm: LlamaModel;
+  if (manifest.llm.kind === 'merged') {
+    const cfg = parseLlamaConfig(JSON.parse(dec.decode(await read(`${RUN_FILES.llmDir}/config.json`))), `${RUN_FILES.llmDir}/config.json`);
+    llm = new LlamaModel(cfg, { skipInit: true });
+    const weights = loadSafetensorsBytes(await read(`${RUN_FILES.llmDir}/model.safetensors`), { file: `${RUN_FILES.llmDir}/model.safetensors` });
+    try {
+      llm.loadStateDict(Object.fromEntries(weights), { context: `${RUN_FILES.llmDir}/model.safetensors` });
+    } catch (e) {
+      llm.dispose();
+      throw e;
+    } finally {
+      tf.dispose([...weights.values()]);
+    }
+  } else {
+    if (!opts.baseModel) throw new MmesidError('loadRunFromFiles: this run holds a LoRA adapter; pass { baseModel } (the base LLM)');
+    llm = opts.baseModel;
+    loadAdapterFromFiles(
+      llm,
+      {
+        config: dec.decode(await read(`${RUN_FILES.adapterDir}/adapter_config.json`)),
+        weights: await read(`${RUN_FILES.adapterDir}/adapter_model.safetensors`),
+      },
+      { source: RUN_FILES.adapterDir },
+    );
+  }
+  let tensors: Map<string, tf.Tensor> | undefined;
+  try {
+    tensors = loadSafetensorsBytes(await read(RUN_FILES.fusion), { file: RUN_FILES.fusion });
+    return await assemble(manifest, llm, tensors);
+  } catch (e) {
+    llm.dispose();
+    throw e;
+  } finally {
+    if (tensors) tf.dispose([...tensors.values()]);
+  }
+}
+
+/**
+ * Loads a run written by {@link exportRun} from a directory (Node). For an adapter run the base
+ * model is read from `llamaDir` (default: the `baseModel` recorded in `run.json`).
+ *
+ * @example
+ * const model = await loadRun('runs/beauty/mme-sid');
+ * const rec = await recommend(model, [3, 9, 27], 10);
+ */
+export async function loadRun(dir: string, opts: { llamaDir?: string } = {}): Promise<MmeSidModel> {
+  const { readFile } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  const read: RunFileReader = async (p) => new Uint8Array(await readFile(join(dir, p)));
+  const manifest = parseManifest(new TextDecoder().decode(await read(RUN_FILES.manifest)));
+  if (manifest.llm.kind === 'merged') return loadRunFromFiles(read);
+  const base = opts.llamaDir ?? manifest.llm.baseModel;
+  if (!base) throw new MmesidError(`${join(dir, RUN_FILES.manifest)}: an adapter run without a recorded base model; pass { llamaDir }`);
+  return loadRunFromFiles(read, { baseModel: await loadLlamaModel(base, { log: false }) });
+}
+
+function parseManifest(text: string): RunManifest {
+  let m: RunManifest;
+  try {
+    m = JSON.parse(text) as RunManifest;
+  } catch (e) {
+    throw new MmesidError(`${RUN_FILES.manifest}: not valid JSON (${(e as Error).message})`);
+  }
+  if (m?.format !== 'mmesid-fusion-run' || m.version !== 1)
+    throw new MmesidError(`${RUN_FILES.manifest}: format "${m?.format}" version ${m?.version}, expected "mmesid-fusion-run" version 1`);
+  return { ...m, fusion: parseFusionConfig(m.fusion) };
+}
+
+function tensorData(t: tf.Tensor | undefined, key: string, shape: number[]): tf.Tensor {
+  if (!t) throw new ShapeError(`${RUN_FILES.fusion}: no tensor "${key}"`);
+  if (t.shape.join() !== shape.join()) throw new ShapeError(`${RUN_FILES.fusion} [${key}]: shape [${t.shape}], expected [${shape}]`);
+  return t;
+}
+
+async function assemble(manifest: RunManifest, llm: LlamaModel, tensors: Map<string, tf.Tensor>): Promise<MmeSidModel> {
+  const N = manifest.numItems;
+  const tables: Record<string, ItemTable> = {};
+  const semanticIds: Record<string, ModalitySemanticIds> = {};
+  for (const [m, { cols }] of Object.entries(manifest.tables)) {
+    const key = `item_tokenizer.tables.${m}.weight`;
+    const t = tensorData(tensors.get(key), key, [N + 1, cols]);
+    tables[m] = { rows: N + 1, cols, data: (await t.data()) as Float32Array };
+  }
+  for (const [m, s] of Object.entries(manifest.semanticIds)) {
+    const key = `item_tokenizer.sid.${m}.ids`;
+    const t = tensorData(tensors.get(key), key, [N + 1, s.levels]);
+    const offsets = (await t.data()) as Int32Array;
+    const ids = new Int32Array(offsets.length);
+    for (let i = 0; i < ids.length; i++) ids[i] = offsets[i]! - (i % s.levels) * s.codebookSize;
+    semanticIds[m] = { ids, levels: s.levels, codebookSize: s.codebookSize, dim: s.dim };
+  }
+  const feature = tensorData(tensors.get(FREQUENCY_KEY), FREQUENCY_KEY, [N + 1]);
+  const model = new MmeSidModel({
+    config: manifest.fusion,
+    llm,
+    prompt: promptFromIds(manifest.prompt.prefix, manifest.prompt.suffix, manifest.prompt.text, manifest.prompt.style),
+    numItems: N,
+    tables,
+    semanticIds,
+    frequencyFeature: (await feature.data()) as Float32Array,
+    lora: 'none',
+    skipInit: true,
+  });
+  try {
+    const own: Record<string, tf.Tensor> = {};
+    for (const [k, v] of tensors) if (k !== FREQUENCY_KEY) own[k] = v;
+    loadOwn(model, own);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  model.eval();
+  return model;
+}
+
+/** Loads every non-LLM tensor of the model from `sd` (strict: every key present, nothing extra). */
+function loadOwn(model: MmeSidModel, sd: Record<string, tf.Tensor>): void {
+  for (const [prefix, sub] of [
+    ['item_tokenizer.', model.tokens],
+    ['head.', model.head],
+  ] as [string, Module][]) {
+    const part: Record<string, tf.Tensor> = {};
+    for (const [k, v] of Object.entries(sd)) if (k.startsWith(prefix)) part[k.slice(prefix.length)] = v;
+    sub.loadStateDict(part, { context: `${RUN_FILES.fusion} (${prefix}*)` });
+  }
+  const unknown = Object.keys(sd).filter((k) => !k.startsWith('item_tokenizer.') && !k.startsWith('head.'));
+  if (unknown.length) throw new ShapeError(`${RUN_FILES.fusion}: unexpected tensors ${unknown.join(', ')}`);
+}

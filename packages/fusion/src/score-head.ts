@@ -1,0 +1,115 @@
+import { Linear, Module, type Rng, ShapeError, tf } from '@mmesid/tensor';
+import type { FusionConfig } from './config.js';
+import { FrequencyFusion } from './frequency-fusion.js';
+import type { ItemTokenizer } from './item-tokenizer.js';
+
+/** Options of {@link ScoreHead}. */
+export interface ScoreHeadOptions {
+  config: FusionConfig;
+  hidden: number;
+  numItems: number;
+  /** Frequency feature of items 0..N (see `frequencyFeature`). */
+  feature: Float32Array;
+  rng?: Rng;
+  skipInit?: boolean;
+}
+
+/**
+ * Scores every item for a user representation u (the LLM's last hidden state):
+ *
+ *   s_i = w_i,0 (u . T_i) + sum_m w_i,m (u . proj_m(e_m,i))
+ *
+ * with T the new target-item table (`target_table.weight`, [N + 1, d], the authors' `score` Linear
+ * without bias), proj_m the item tokenizer's projection of modality m (shared with the tokens, as in
+ * the authors' code) and w_i the item's fusion weights. Head `'target'` keeps only u . T_i;
+ * `'equal'` averages the 1 + M terms.
+ *
+ * u . proj_m(e_m,i) is computed as (u W_m) e_m,i + u . b_m, which never forms the [N + 1, d]
+ * projected table (cheaper when d_m < d, and never more memory).
+ *
+ * @see MME-SID frequency-aware fusion of the scores; the authors' `model.py` (`pooled_logits = fre[:,0]*score(u) + ...`)
+ */
+export class ScoreHead extends Module {
+  readonly kind: FusionConfig['head'];
+  readonly numItems: number;
+  readonly modalities: readonly string[];
+
+  constructor(opts: ScoreHeadOptions) {
+    super();
+    const { config, hidden, numItems } = opts;
+    this.kind = config.head;
+    this.numItems = numItems;
+    this.modalities = config.modalities;
+    if (opts.feature.length !== numItems + 1)
+      throw new ShapeError(`ScoreHead: frequency feature has ${opts.feature.length} entries, expected ${numItems + 1}`);
+    this.setModule(
+      'target_table',
+      new Linear(hidden, numItems + 1, { bias: false, ...(opts.skipInit ? { skipInit: true } : { rng: opts.rng!.fork('target-table') }) }),
+    );
+    if (config.head === 'fusion')
+      this.setModule(
+        'fusion',
+        new FrequencyFusion({
+          terms: 1 + config.modalities.length,
+          feature: opts.feature,
+          ...config.fusion,
+          ...(opts.skipInit ? { skipInit: true } : { rng: opts.rng!.fork('fusion') }),
+        }),
+      );
+  }
+
+  /** The target-item table T [N + 1, d] (live variable). */
+  get targetTable(): tf.Variable {
+    return (this.childModule('target_table') as Linear).weight;
+  }
+
+  /** Names of the score terms in order: `target`, then each modality. */
+  get termNames(): string[] {
+    return this.kind === 'target' ? ['target'] : ['target', ...this.modalities];
+  }
+
+  /** The fusion module (head `'fusion'` only). */
+  get fusion(): FrequencyFusion | undefined {
+    return this.childModule('fusion') as FrequencyFusion | undefined;
+  }
+
+  /** Each item's weights over {@link termNames}: [N + 1, terms] (all ones for `'target'`, 1/(1+M) for `'equal'`). */
+  weights(): tf.Tensor2D {
+    if (this.fusion) return this.fusion.weights();
+    const t = this.termNames.length;
+    return tf.fill([this.numItems + 1, t], 1 / t) as tf.Tensor2D;
+  }
+
+  /** The unweighted terms, each [B, N + 1]. */
+  terms(u: tf.Tensor2D, tokens: ItemTokenizer): tf.Tensor2D[] {
+    return tf.tidy(() => {
+      const out: tf.Tensor2D[] = [tf.matMul(u, this.targetTable as tf.Tensor2D, false, true)];
+      if (this.kind === 'target') return out;
+      for (const m of this.modalities) {
+        const proj = tokens.projection(m);
+        if (!proj) throw new ShapeError(`ScoreHead: modality "${m}" has no projection to score with`);
+        const uw = tf.matMul(u, proj.weight as tf.Tensor2D); // [B, d_m]
+        let t: tf.Tensor = tf.matMul(uw, tokens.table(m) as tf.Tensor2D, false, true); // [B, N + 1]
+        if (proj.bias) t = tf.add(t, tf.matMul(u, tf.reshape(proj.bias, [-1, 1]) as tf.Tensor2D));
+        out.push(t as tf.Tensor2D);
+      }
+      return out;
+    });
+  }
+
+  /** Scores of every item 0..N for each row of u: [B, N + 1]. */
+  forward(u: tf.Tensor2D, tokens: ItemTokenizer): tf.Tensor2D {
+    return tf.tidy(() => {
+      const terms = this.terms(u, tokens);
+      if (this.kind === 'target') return terms[0]!;
+      const w = this.weights();
+      let s: tf.Tensor | null = null;
+      terms.forEach((t, j) => {
+        const wj = tf.reshape(tf.slice(w, [0, j], [-1, 1]), [1, -1]);
+        const term = tf.mul(t, wj);
+        s = s ? tf.add(s, term) : term;
+      });
+      return s! as tf.Tensor2D;
+    });
+  }
+}
