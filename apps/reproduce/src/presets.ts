@@ -9,6 +9,8 @@ export interface Preset {
   text: { dim: number };
   rqvae: Omit<RqvaeStageConfig, 'seed' | 'extras'>;
   finetune: {
+    /** 'efficient': one forward per user sequence scoring every prefix; 'paper': one per training pair. */
+    mode: 'paper' | 'efficient';
     epochs: number;
     microBatch: number;
     effectiveBatch: number;
@@ -37,7 +39,7 @@ export function preset(name: 'tiny' | 'paper', bench: boolean, seed: number): Pr
         maxSeconds: 0,
         batchSize: 1024,
       },
-      finetune: { epochs: 4, microBatch: 2, effectiveBatch: 16, lr: 1e-4 },
+      finetune: { mode: 'paper', epochs: 4, microBatch: 1, effectiveBatch: 16, lr: 3e-4 },
     };
   }
   return {
@@ -63,7 +65,8 @@ export function preset(name: 'tiny' | 'paper', bench: boolean, seed: number): Pr
       batchSize: bench ? 1024 : 256,
     },
     finetune: {
-      epochs: 1,
+      mode: 'efficient',
+      epochs: bench ? 2 : 1,
       microBatch: 16,
       effectiveBatch: 16,
       lr: 1e-3,
