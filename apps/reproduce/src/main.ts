@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import type { Matrix } from '@mmesid/datasets';
 import { loadItemEmbeddings } from '@mmesid/sasrec';
 import { initBackend, openSafetensors } from '@mmesid/tensor';
-import { runStage } from './cache.js';
+import { runStage, writeFileAtomic } from './cache.js';
 import { HELP, parseCli, UsageError } from './cli.js';
 import { datasetDir, defaultLlamaDir, REPO_ROOT } from './options.js';
 import { DEFAULT_VARIANTS, preset } from './presets.js';
@@ -180,6 +180,13 @@ async function main(): Promise<void> {
   };
   const report = writeReport(runDir, input, opts.dataset);
   log(`[reproduce] report: ${report}`);
+  if (opts.bench) {
+    const resultsDir = resolve(REPO_ROOT, 'benchmarks/results');
+    mkdirSync(resultsDir, { recursive: true });
+    const file = resolve(resultsDir, `reproduce-${opts.dataset}.json`);
+    writeFileAtomic(file, `${JSON.stringify({ date: new Date().toISOString(), command: process.argv.slice(2).join(' '), runDir, ...input }, null, 2)}\n`);
+    log(`[reproduce] benchmark figures: ${file}`);
+  }
   if (!existsSync(report)) throw new Error('report was not written');
 }
 

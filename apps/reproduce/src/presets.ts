@@ -49,7 +49,7 @@ export function preset(name: 'tiny' | 'paper', bench: boolean, seed: number): Pr
       dropout: 0.5,
       epochs: bench ? 200 : 30,
       patience: bench ? 5 : 3,
-      maxMinutes: bench ? 45 : 2,
+      maxMinutes: bench ? 12 : 2,
       seed,
     },
     text: { dim: 64 },
@@ -61,7 +61,7 @@ export function preset(name: 'tiny' | 'paper', bench: boolean, seed: number): Pr
       reconstruction: 'mmd',
       alignment: 'infonce',
       maxEpochs: bench ? 400 : 60,
-      maxSeconds: bench ? 600 : 60,
+      maxSeconds: bench ? 240 : 60,
       batchSize: bench ? 1024 : 256,
     },
     finetune: {
@@ -70,7 +70,7 @@ export function preset(name: 'tiny' | 'paper', bench: boolean, seed: number): Pr
       microBatch: 16,
       effectiveBatch: 16,
       lr: 1e-3,
-      ...(bench ? {} : { maxTrainExamples: 2000 }),
+      maxTrainExamples: bench ? 6000 : 2000,
     },
   };
 }
