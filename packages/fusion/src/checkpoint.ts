@@ -1,5 +1,5 @@
 import { loadAdapterWeights, saveAdapter } from '@mmesid/lora';
-import { type AdamW, loadSafetensors, MmesidError, saveSafetensors, type tf } from '@mmesid/tensor';
+import { type AdamW, loadSafetensors, MmesidError, saveSafetensors, tf } from '@mmesid/tensor';
 import { readJsonIfExists, writeDirAtomic, writeJson } from './internal/fs.js';
 import type { MmeSidModel } from './model.js';
 
@@ -92,7 +92,9 @@ export async function loadCheckpoint(
   }
   const opt = await loadSafetensors(join(dir, CHECKPOINT_FILES.optimizer));
   try {
-    optimizer.loadStateDict({ step: state.optimizerStep, tensors: Object.fromEntries(opt) });
+    // AdamW.loadStateDict wraps a clone of each moment in a variable without disposing the clone;
+    // inside tidy the clones are released (the variables keep the data).
+    tf.tidy(() => optimizer.loadStateDict({ step: state.optimizerStep, tensors: Object.fromEntries(opt) }));
   } finally {
     for (const t of opt.values()) t.dispose();
   }

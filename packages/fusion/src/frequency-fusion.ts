@@ -32,14 +32,13 @@ export interface FrequencyFusionOptions {
 export class FrequencyFusion extends Module {
   readonly terms: number;
   temperature: number;
-  private readonly feature: tf.Tensor2D;
 
   constructor(opts: FrequencyFusionOptions) {
     super();
     if (opts.terms < 1) throw new ShapeError(`FrequencyFusion: needs at least one term, got ${opts.terms}`);
     this.terms = opts.terms;
     this.temperature = opts.temperature;
-    this.feature = this.buffer('feature', tf.tensor2d(opts.feature, [opts.feature.length, 1], 'float32')) as tf.Tensor2D;
+    this.buffer('feature', tf.tensor2d(opts.feature, [opts.feature.length, 1], 'float32'));
     const init = (label: string, bias = true) => ({
       bias,
       ...(opts.skipInit ? { skipInit: true } : { rng: opts.rng!.fork(label) }),
@@ -51,6 +50,11 @@ export class FrequencyFusion extends Module {
     const meta = this.setModule('mlp_meta_embedding', new Module());
     meta.setModule('0', new Linear(opts.metaDim, opts.metaHidden, init('fusion-meta-0', false)));
     meta.setModule('2', new Linear(opts.metaHidden, opts.terms, init('fusion-meta-2')));
+  }
+
+  /** The buffer `feature` [N + 1, 1] (looked up on each use: `loadStateDict` replaces buffers). */
+  get feature(): tf.Tensor2D {
+    return this._buffers.get('feature') as tf.Tensor2D;
   }
 
   /** Items covered (N + 1). */

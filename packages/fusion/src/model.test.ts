@@ -297,6 +297,34 @@ describeBackends('MmeSidModel: losses and options', () => {
     }
   });
 
+  it("at the authors' temperature (1e-3) the fusion softmax is saturated: one-hot weights, no gradient; at 1 it trains", async () => {
+    const { split } = tinyData();
+    const b = split.train.slice(0, 8);
+    const probe = async (temperature: number) => {
+      const model = await tinyModel({ fusion: { temperature } });
+      try {
+        const wT = model.fusionWeights();
+        const w = (await wT.array()) as number[][];
+        wT.dispose();
+        const p = model.trainableParameters().get('head.fusion.mlp_meta_embedding.2.weight')!;
+        const t = model.trainableParameters().get('head.target_table.weight')!;
+        const g = tf.variableGrads(() => model.lossFromScores(model.score(b.map((e) => e.history)), b.map((e) => e.target)), [p, t]);
+        const max = async (v: tf.Variable) => Math.max(...(await g.grads[v.name]!.data()).map(Math.abs));
+        const out = { hard: w.filter((r) => Math.max(...r) > 0.99).length / w.length, fusionGrad: await max(p), tableGrad: await max(t) };
+        tf.dispose([g.value, ...Object.values(g.grads)]);
+        return out;
+      } finally {
+        model.dispose();
+      }
+    };
+    const authors = await probe(1e-3);
+    const soft = await probe(1);
+    expect(authors.hard).toBe(1);
+    expect(soft.hard).toBe(0);
+    expect(authors.fusionGrad).toBeLessThan(1e-6 * soft.fusionGrad);
+    expect(soft.tableGrad).toBeGreaterThan(0);
+  });
+
   it('builds every variant that needs no MM-RQ-VAE beyond the fixture and scores with it', async () => {
     const { numItems: N } = tinyData();
     const configs = [

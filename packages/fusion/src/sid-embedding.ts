@@ -36,7 +36,6 @@ export class SidEmbedding extends Module {
   /** Width of the stored codes: the code width, or `outDim` after a fixed projection. */
   readonly width: number;
   codes: tf.Variable;
-  private readonly ids: tf.Tensor2D;
 
   constructor(
     sids: ModalitySemanticIds,
@@ -55,7 +54,7 @@ export class SidEmbedding extends Module {
       if (!(code >= 0 && code < K)) throw new ShapeError(`SidEmbedding: item ${Math.floor(i / L)} has code ${code} outside 0..${K - 1}`);
       offset[i] = (i % L) * K + code;
     }
-    this.ids = this.buffer('ids', tf.tensor2d(offset, [rows, L], 'int32')) as tf.Tensor2D;
+    this.buffer('ids', tf.tensor2d(offset, [rows, L], 'int32'));
     const fixed = e !== outDim && opts.projection === 'fixed';
     this.width = fixed ? outDim : e;
     this.codes = this.param('codes', this.initialCodes(sids, opts, fixed));
@@ -94,6 +93,14 @@ export class SidEmbedding extends Module {
     return tf.tidy(() =>
       tf.reshape(tf.matMul(tf.tensor2d(init, [L * K, e]), tf.tensor2d(R, [e, this.outDim])), [L, K, this.outDim]),
     );
+  }
+
+  /**
+   * The buffer `ids` [N + 1, L] (`l * K + code`). Looked up on each use: `loadStateDict` replaces
+   * buffers, so a cached reference would go stale.
+   */
+  get ids(): tf.Tensor2D {
+    return this._buffers.get('ids') as tf.Tensor2D;
   }
 
   /** Number of items (rows of the ID table, padding included). */
