@@ -184,7 +184,10 @@ async function main(): Promise<void> {
     const resultsDir = resolve(REPO_ROOT, 'benchmarks/results');
     mkdirSync(resultsDir, { recursive: true });
     const file = resolve(resultsDir, `reproduce-${opts.dataset}.json`);
-    writeFileAtomic(file, `${JSON.stringify({ date: new Date().toISOString(), command: process.argv.slice(2).join(' '), runDir, ...input }, null, 2)}\n`);
+    writeFileAtomic(
+      file,
+      `${JSON.stringify({ date: new Date().toISOString(), command: process.argv.slice(2).join(' '), runDir, ...input }, null, 2)}\n`,
+    );
     log(`[reproduce] benchmark figures: ${file}`);
   }
   if (!existsSync(report)) throw new Error('report was not written');

@@ -61,17 +61,29 @@ function randomTinyLlama(seed: number): { llama: LlamaModel; prompt: ReturnType<
     eos_token_id: 2,
   });
   const llama = new LlamaModel(cfg, { rng: new Rng(`random-tiny-llama/${seed}`) });
-  return { llama, prompt: promptFromIds([1, 259, 260, 261], [262, 263], 'random tiny Llama: fixed ids', 'plain') };
+  return {
+    llama,
+    prompt: promptFromIds([1, 259, 260, 261], [262, 263], 'random tiny Llama: fixed ids', 'plain'),
+  };
 }
 
 /** Fine-tunes one variant, evaluates it on the test split and runs the paper's analyses. */
-export async function runFinetune(ctx: StageContext, cfg: FinetuneConfig, inputs: FinetuneInputs): Promise<VariantResult> {
+export async function runFinetune(
+  ctx: StageContext,
+  cfg: FinetuneConfig,
+  inputs: FinetuneInputs,
+): Promise<VariantResult> {
   const variant = cfg.variant === 'w/o-Fusion' ? 'w/o Fusion' : cfg.variant;
-  if (!isVariantName(variant)) throw new ConfigError(`unknown variant "${cfg.variant}"; known: SASRec, ${Object.keys(VARIANTS).join(', ')}`);
+  if (!isVariantName(variant))
+    throw new ConfigError(
+      `unknown variant "${cfg.variant}"; known: SASRec, ${Object.keys(VARIANTS).join(', ')}`,
+    );
   const { dataset } = inputs;
   const split = leaveOneOut(dataset);
   const frequency = itemFrequency(split.train, dataset.numItems);
-  const semanticIds = await loadExport(MSE_VARIANTS.has(variant) ? inputs.mseExportDir : inputs.rqvaeExportDir);
+  const semanticIds = await loadExport(
+    MSE_VARIANTS.has(variant) ? inputs.mseExportDir : inputs.rqvaeExportDir,
+  );
   const random = inputs.llamaDir ? null : randomTinyLlama(cfg.seed);
   const model = await createMmeSid({
     variant,
@@ -88,7 +100,9 @@ export async function runFinetune(ctx: StageContext, cfg: FinetuneConfig, inputs
     const pairs = behaviouralPairs(split.test);
     // Variants without collaborative SID embeddings (E4SRec, ME, ...) have no forgetting tau.
     const hasSids = model.tokens.sidEmbedding('collaborative') !== undefined;
-    const tauBefore = hasSids ? (await sidDistanceTau(model, inputs.tables.collaborative!, pairs)).tau : undefined;
+    const tauBefore = hasSids
+      ? (await sidDistanceTau(model, inputs.tables.collaborative!, pairs)).tau
+      : undefined;
     const train = await trainMmeSid(
       model,
       split.train,
@@ -107,12 +121,17 @@ export async function runFinetune(ctx: StageContext, cfg: FinetuneConfig, inputs
     );
     ctx.log(train.modeNote);
     const evalRes = await evaluateMmeSid(model, split.test, { batchSize: 16 });
-    const tauAfter = tauBefore !== undefined ? (await sidDistanceTau(model, inputs.tables.collaborative!, pairs)).tau : undefined;
+    const tauAfter =
+      tauBefore !== undefined
+        ? (await sidDistanceTau(model, inputs.tables.collaborative!, pairs)).tau
+        : undefined;
     const spectra = await embeddingSpectra(model);
     await exportRun(model, resolve(ctx.workDir, 'export'), {
       metadata: { variant, dataset: dataset.name, metrics: flattenRankingMetrics(evalRes.metrics) },
     });
-    ctx.log(`${variant}: test HR@10 ${evalRes.metrics.hr[10]?.toFixed(4)} nDCG@10 ${evalRes.metrics.ndcg[10]?.toFixed(4)}`);
+    ctx.log(
+      `${variant}: test HR@10 ${evalRes.metrics.hr[10]?.toFixed(4)} nDCG@10 ${evalRes.metrics.ndcg[10]?.toFixed(4)}`,
+    );
     return {
       variant,
       metrics: flattenRankingMetrics(evalRes.metrics),
@@ -121,8 +140,13 @@ export async function runFinetune(ctx: StageContext, cfg: FinetuneConfig, inputs
       trainSeconds: train.seconds,
       trainableParameters: train.parameters.trainable,
       totalParameters: train.parameters.all,
-      ...(tauBefore !== undefined && tauAfter !== undefined ? { tau: { before: tauBefore, after: tauAfter } } : {}),
-      spectra: { 'item tokens': Array.from(spectra.itemTokens.normalized), 'target table': Array.from(spectra.targetTable.normalized) },
+      ...(tauBefore !== undefined && tauAfter !== undefined
+        ? { tau: { before: tauBefore, after: tauAfter } }
+        : {}),
+      spectra: {
+        'item tokens': Array.from(spectra.itemTokens.normalized),
+        'target table': Array.from(spectra.targetTable.normalized),
+      },
     };
   } finally {
     model.dispose();

@@ -1,0 +1,108 @@
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { hashOf, runStage, stableStringify } from './cache.js';
+import { parseCli, UsageError } from './cli.js';
+import { barChart, lineChart } from './report/svg.js';
+
+describe('parseCli', () => {
+  it('fills the embedded defaults', () => {
+    const o = parseCli([]);
+    expect(o).toMatchObject({
+      dataset: 'synthetic',
+      preset: 'tiny',
+      backend: 'wasm',
+      seed: 42,
+      out: 'runs/default',
+    });
+  });
+
+  it('names every invalid option before any work starts', () => {
+    expect(() => parseCli(['--dataset', 'movies'])).toThrow(UsageError);
+    expect(() => parseCli(['--dataset', 'movies'])).toThrow(/--dataset/);
+    expect(() => parseCli(['--seed', 'abc'])).toThrow(/--seed must be a non-negative integer/);
+    expect(() => parseCli(['--colour', 'red'])).toThrow(/colour/);
+    expect(() => parseCli(['--stages', 'data,nonsense'])).toThrow(/stages/);
+  });
+
+  it('reports missing inputs with what to pass instead', () => {
+    expect(() => parseCli(['--dataset', 'toys'])).toThrow(/--data-dir/);
+    expect(() => parseCli(['--llama', '/nonexistent/llama'])).toThrow(/no config\.json/);
+    expect(() => parseCli(['--preset', 'paper'])).toThrow(/--preset paper needs --llama/);
+  });
+});
+
+describe('stage cache', () => {
+  it('hashes configs independently of key order', () => {
+    expect(stableStringify({ b: 1, a: [1, { d: 2, c: 3 }] })).toBe('{"a":[1,{"c":3,"d":2}],"b":1}');
+    expect(hashOf({ a: 1, b: 2 })).toBe(hashOf({ b: 2, a: 1 }));
+    expect(hashOf({ a: 1 })).not.toBe(hashOf({ a: 2 }));
+  });
+
+  it('runs a stage once, reuses it, and re-runs when an input changes', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reproduce-cache-'));
+    try {
+      let calls = 0;
+      const fn = async () => ({ value: ++calls });
+      const a = await runStage(dir, 's', { x: 1 }, { up: 'h1' }, fn, () => {});
+      const b = await runStage(dir, 's', { x: 1 }, { up: 'h1' }, fn, () => {});
+      const c = await runStage(dir, 's', { x: 1 }, { up: 'h2' }, fn, () => {});
+      expect([a.cached, b.cached, c.cached]).toEqual([false, true, false]);
+      expect(b.summary).toEqual({ value: 1 });
+      expect(c.summary).toEqual({ value: 2 });
+      expect(JSON.parse(readFileSync(join(a.dir, 'stage.json'), 'utf8')).hash).toBe(a.hash);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it('keeps the work folder of a failed stage for the next attempt and writes no result', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reproduce-cache-'));
+    try {
+      await expect(
+        runStage(
+          dir,
+          's',
+          {},
+          {},
+          async () => {
+            throw new Error('interrupted');
+          },
+          () => {},
+        ),
+      ).rejects.toThrow('interrupted');
+      let resumedFrom = '';
+      const r = await runStage(
+        dir,
+        's',
+        {},
+        {},
+        async (ctx) => ((resumedFrom = ctx.workDir), 1),
+        () => {},
+      );
+      expect(resumedFrom.endsWith(`${r.hash}.partial`)).toBe(true);
+      expect(r.cached).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('svg figures', () => {
+  it('draws one polyline per series and one bar per finite value', () => {
+    const line = lineChart(
+      [
+        { name: 'a', values: [1, 0.5, 0.1] },
+        { name: 'b', values: [1, 0.9] },
+      ],
+      { title: 't', xLabel: 'i', yLabel: 'v', logY: true },
+    );
+    expect(line.match(/<polyline/g)).toHaveLength(2);
+    const bars = barChart(['x', 'y'], [{ name: 'n', values: [0.1, Number.NaN] }], {
+      title: 't',
+      yLabel: 'v',
+    });
+    expect(bars.match(/<rect x="[^"]+" y="[^"]+" width="[^"]+" height="[^"]+" fill/g)).toHaveLength(1 + 1);
+  });
+});
