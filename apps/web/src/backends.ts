@@ -8,9 +8,7 @@ import { type BackendChoice, type BackendName, initBackend } from '@mmesid/tenso
 import wasmPlain from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm.wasm?url';
 import wasmSimd from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-simd.wasm?url';
 import wasmThreaded from '@tensorflow/tfjs-backend-wasm/dist/tfjs-backend-wasm-threaded-simd.wasm?url';
-
-/** The backends a browser can run, best first (the order `initBackend` tries them in). */
-export const PAGE_BACKENDS: readonly BackendName[] = ['webgpu', 'wasm', 'cpu'];
+import { PAGE_BACKENDS } from './protocol.js';
 
 /** One loader per browser backend, for `initBackend({ loaders })`. */
 export const BACKEND_LOADERS: Partial<Record<BackendName, () => Promise<unknown>>> = {

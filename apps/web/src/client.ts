@@ -3,8 +3,19 @@
  * (an old browser, a blocked worker script), to an {@link Engine} on the page's own thread. Both
  * answer the same {@link Request}s.
  */
-import type { BackendInfo, LoadProgress, RecommendResult, Reply, Request, RequestEnvelope, RunInfo, RunSource } from './protocol.js';
+
 import type { BackendName } from '@mmesid/tensor';
+import type {
+  BackendInfo,
+  LoadProgress,
+  RankResult,
+  RecommendResult,
+  Reply,
+  Request,
+  RequestEnvelope,
+  RunInfo,
+  RunSource,
+} from './protocol.js';
 
 /** An error raised inside the worker, with its original class name. */
 export class RemoteError extends Error {
@@ -21,28 +32,42 @@ type Send = (request: Request, onProgress: (p: LoadProgress) => void) => Promise
 
 /** Typed requests over a worker or an in-page engine. */
 export class InferenceClient {
-  private constructor(private readonly send: Send) {}
+  private constructor(
+    private readonly send: Send,
+    /** Stops the worker (no-op in the page). */
+    readonly dispose: () => void,
+  ) {}
 
   init(backend?: BackendName): Promise<BackendInfo> {
-    return this.send(backend ? { type: 'init', backend } : { type: 'init' }, () => {}) as Promise<BackendInfo>;
+    return this.send(
+      backend ? { type: 'init', backend } : { type: 'init' },
+      () => {},
+    ) as Promise<BackendInfo>;
   }
 
   load(source: RunSource, onProgress: (p: LoadProgress) => void): Promise<RunInfo> {
     return this.send({ type: 'load', source }, onProgress) as Promise<RunInfo>;
   }
 
-  recommend(history: number[], k: number, target?: number): Promise<RecommendResult> {
-    return this.send(
-      target === undefined ? { type: 'recommend', history, k } : { type: 'recommend', history, k, target },
-      () => {},
-    ) as Promise<RecommendResult>;
+  recommend(history: number[], k: number): Promise<RecommendResult> {
+    return this.send({ type: 'recommend', history, k }, () => {}) as Promise<RecommendResult>;
+  }
+
+  rank(history: number[], target: number): Promise<RankResult> {
+    return this.send({ type: 'rank', history, target }, () => {}) as Promise<RankResult>;
   }
 
   /** A client over the module worker. Rejects when the worker script cannot start. */
   static async inWorker(): Promise<InferenceClient> {
-    const worker = new Worker(new URL('./worker.ts', import.meta.url), { type: 'module', name: 'mmesid-inference' });
+    const worker = new Worker(new URL('./worker.ts', import.meta.url), {
+      type: 'module',
+      name: 'mmesid-inference',
+    });
     let next = 1;
-    const pending = new Map<number, { resolve: (v: unknown) => void; reject: (e: Error) => void; progress: (p: LoadProgress) => void }>();
+    const pending = new Map<
+      number,
+      { resolve: (v: unknown) => void; reject: (e: Error) => void; progress: (p: LoadProgress) => void }
+    >();
     worker.onmessage = (e: MessageEvent<Reply>) => {
       const r = e.data;
       const p = pending.get(r.id);
@@ -72,7 +97,7 @@ export class InferenceClient {
           worker.postMessage({ id, request } satisfies RequestEnvelope);
         }),
       ]);
-    return new InferenceClient(send);
+    return new InferenceClient(send, () => worker.terminate());
   }
 
   /** A client that runs the engine on the page's thread (the fallback; the page may stutter while it works). */
@@ -85,6 +110,6 @@ export class InferenceClient {
       queue = run.catch(() => {});
       return run;
     };
-    return new InferenceClient(send);
+    return new InferenceClient(send, () => {});
   }
 }

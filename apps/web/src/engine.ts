@@ -4,10 +4,18 @@
  * recommendation requests with fusion's `recommend` (and `evaluateMmeSid` for a held-out rank).
  * The page owns no model code: every number shown comes from these calls.
  */
-import { evaluateMmeSid, type MmeSidModel, loadRunFromFiles, recommend } from '@mmesid/fusion';
+import { evaluateMmeSid, loadRunFromFiles, type MmeSidModel, recommend } from '@mmesid/fusion';
 import { type BackendName, MmesidError, tf } from '@mmesid/tensor';
 import { startBackend } from './backends.js';
-import type { BackendInfo, LoadProgress, RecommendResult, Request, RunInfo, RunSource } from './protocol.js';
+import type {
+  BackendInfo,
+  LoadProgress,
+  RankResult,
+  RecommendResult,
+  Request,
+  RunInfo,
+  RunSource,
+} from './protocol.js';
 import { readRunData } from './run-data.js';
 import { downloadRun } from './run-download.js';
 import { describeSource, openerFor, readAll } from './run-files.js';
@@ -95,30 +103,36 @@ export class Engine {
     };
   }
 
-  /** Top-k items for a history with their scores and fusion weights; the held-out item's rank when `target` is given. */
-  async recommend(history: number[], k: number, target?: number): Promise<RecommendResult> {
-    const model = this.model;
-    if (!model) throw new MmesidError('no run is loaded yet');
+  private loaded(): MmeSidModel {
+    if (!this.model) throw new MmesidError('no run is loaded yet');
+    return this.model;
+  }
+
+  /** Top-k items for a history with their scores and fusion weights (fusion's `recommend`). */
+  async recommend(history: number[], k: number): Promise<RecommendResult> {
+    const model = this.loaded();
     const t0 = performance.now();
     const rec = await recommend(model, history, k);
-    const recommendMs = performance.now() - t0;
-    const out: RecommendResult = {
+    return {
       history,
       items: rec.items,
       scores: rec.scores,
       terms: rec.terms,
       weights: rec.weights,
-      recommendMs,
-      liveTensors: 0,
+      recommendMs: performance.now() - t0,
+      liveTensors: tf.memory().numTensors,
     };
-    if (target !== undefined) {
-      const t1 = performance.now();
-      const ev = await evaluateMmeSid(model, [{ history, target }], { batchSize: 1, ks: [1] });
-      out.heldOut = { item: target, rank: ev.ranks[0]! };
-      out.rankMs = performance.now() - t1;
-    }
-    out.liveTensors = tf.memory().numTensors;
-    return out;
+  }
+
+  /**
+   * The held-out item's full-ranking rank (fusion's `evaluateMmeSid` on one pair). It scores the
+   * history again: `recommend` returns only the top k.
+   */
+  async rank(history: number[], target: number): Promise<RankResult> {
+    const model = this.loaded();
+    const t0 = performance.now();
+    const ev = await evaluateMmeSid(model, [{ history, target }], { batchSize: 1, ks: [1] });
+    return { history, item: target, rank: ev.ranks[0]!, ms: performance.now() - t0 };
   }
 
   /** Runs one request. */
@@ -129,7 +143,9 @@ export class Engine {
       case 'load':
         return this.load(request.source, onProgress);
       case 'recommend':
-        return this.recommend(request.history, request.k, request.target);
+        return this.recommend(request.history, request.k);
+      case 'rank':
+        return this.rank(request.history, request.target);
     }
   }
 }

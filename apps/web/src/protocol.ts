@@ -4,6 +4,9 @@
  */
 import type { BackendName } from '@mmesid/tensor';
 
+/** The backends a browser can run, best first (the order `initBackend` is asked to try them in). */
+export const PAGE_BACKENDS: readonly BackendName[] = ['webgpu', 'wasm', 'cpu'];
+
 /** Where a run's files come from. */
 export type RunSource =
   /** A folder on a web server; `url` is absolute and ends with `/` (the folder holding `run.json`). */
@@ -18,7 +21,8 @@ export type RunSource =
 export type Request =
   | { type: 'init'; backend?: BackendName }
   | { type: 'load'; source: RunSource }
-  | { type: 'recommend'; history: number[]; k: number; target?: number };
+  | { type: 'recommend'; history: number[]; k: number }
+  | { type: 'rank'; history: number[]; target: number };
 
 /** The backend that runs inference, and why better ones were not used. */
 export interface BackendInfo {
@@ -92,13 +96,22 @@ export interface RecommendResult {
   terms: string[];
   /** Fusion weights of each recommended item over `terms` (rows sum to 1). */
   weights: number[][];
-  /** Rank (1 = best) of the held-out item among all items not in the history, for a test user. */
-  heldOut?: { item: number; rank: number };
-  /** Milliseconds in the worker: scoring + top-k (`recommend`), and the held-out rank when asked. */
+  /** Milliseconds in the worker: scoring every item, top-k and fusion weights (`recommend`). */
   recommendMs: number;
-  rankMs?: number;
   /** Live tensors after the request (constant across requests unless something leaks). */
   liveTensors: number;
+}
+
+/** The answer to a `rank` request: where a test user's held-out item ranks. */
+export interface RankResult {
+  history: number[];
+  item: number;
+  /**
+   * 1 = best, among every item id except the held-out item and the history (ties count against it;
+   * `evaluateMmeSid`'s full-ranking protocol, the paper's HR/nDCG).
+   */
+  rank: number;
+  ms: number;
 }
 
 /** Page -> worker. */

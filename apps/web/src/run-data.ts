@@ -31,7 +31,9 @@ export function readRunData(files: ReadonlyMap<string, Uint8Array>, numItems: nu
     try {
       const parsed = parseAuthorsItems(dec.decode(itemsBytes), { file: DATA_FILES.items });
       if (parsed.numItems > numItems)
-        notes.push(`${DATA_FILES.items} lists items up to ${parsed.numItems} but the model has ${numItems}: titles ignored`);
+        notes.push(
+          `${DATA_FILES.items} lists items up to ${parsed.numItems} but the model has ${numItems}: titles ignored`,
+        );
       else {
         titles = [];
         imageUrls = [];
@@ -51,7 +53,11 @@ export function readRunData(files: ReadonlyMap<string, Uint8Array>, numItems: nu
     try {
       const parsed = parseAuthorsSequences(dec.decode(seqBytes), { file: DATA_FILES.sequences, numItems });
       const split = leaveOneOut({ sequences: parsed.sequences, numItems });
-      testUsers = split.test.map((e) => ({ user: parsed.userIds[e.user]!, history: Array.from(e.history), target: e.target }));
+      testUsers = split.test.map((e) => ({
+        user: parsed.userIds[e.user]!,
+        history: Array.from(e.history),
+        target: e.target,
+      }));
     } catch (e) {
       notes.push(`${DATA_FILES.sequences}: ${e instanceof Error ? e.message : String(e)}`);
     }

@@ -40,11 +40,24 @@ export function requiredFiles(manifest: RunManifest): string[] {
  *
  * @throws MmesidError when `run.json` or a required file is missing
  */
-export async function downloadRun(open: RunFileOpener, onProgress: (p: LoadProgress) => void): Promise<DownloadedRun> {
+export async function downloadRun(
+  open: RunFileOpener,
+  onProgress: (p: LoadProgress) => void,
+): Promise<DownloadedRun> {
   const t0 = performance.now();
-  onProgress({ phase: 'manifest', loaded: 0, total: 0, file: RUN_FILES.manifest, filesDone: 0, filesTotal: 1 });
+  onProgress({
+    phase: 'manifest',
+    loaded: 0,
+    total: 0,
+    file: RUN_FILES.manifest,
+    filesDone: 0,
+    filesTotal: 1,
+  });
   const m = await open(RUN_FILES.manifest);
-  if (!m) throw new MmesidError(`${RUN_FILES.manifest} not found: pick the folder written by exportRun (or a parent of it), or a URL of that folder`);
+  if (!m)
+    throw new MmesidError(
+      `${RUN_FILES.manifest} not found: pick the folder written by exportRun (or a parent of it), or a URL of that folder`,
+    );
   const manifestBytes = await readAll(m.stream, m.size, () => {});
   let manifest: RunManifest;
   try {
@@ -60,17 +73,26 @@ export async function downloadRun(open: RunFileOpener, onProgress: (p: LoadProgr
   paths.forEach((path, i) => {
     const file = opened[i];
     if (file) present.push({ path, file });
-    else if (required.includes(path)) throw new MmesidError(`${path} not found in the run folder; it is part of every merged run`);
+    else if (required.includes(path))
+      throw new MmesidError(`${path} not found in the run folder; it is part of every merged run`);
   });
   const files = new Map<string, Uint8Array>([[RUN_FILES.manifest, manifestBytes]]);
   // A server that sends no length (or a wrong one) makes the total grow with what arrives.
   const seen = present.map(() => 0);
-  const expected = () => present.reduce((a, p, i) => a + Math.max(p.file.size ?? 0, seen[i]!), manifestBytes.length);
+  const expected = () =>
+    present.reduce((a, p, i) => a + Math.max(p.file.size ?? 0, seen[i]!), manifestBytes.length);
   const received = () => seen.reduce((a, n) => a + n, manifestBytes.length);
   let done = 1;
   let current = '';
   const report = () =>
-    onProgress({ phase: 'download', loaded: received(), total: expected(), file: current, filesDone: done, filesTotal: present.length + 1 });
+    onProgress({
+      phase: 'download',
+      loaded: received(),
+      total: expected(),
+      file: current,
+      filesDone: done,
+      filesTotal: present.length + 1,
+    });
   report();
   await Promise.all(
     present.map(async ({ path, file }, i) => {

@@ -14,25 +14,6 @@ export interface OpenedFile {
 /** Opens a run's file by its path relative to the run folder; `null` when it does not exist. */
 export type RunFileOpener = (path: string) => Promise<OpenedFile | null>;
 
-/** A folder URL with a trailing slash; a URL that names `run.json` itself becomes its folder. */
-export function runFolderUrl(url: string, base?: string): string {
-  const u = new URL(url, base);
-  u.search = '';
-  u.hash = '';
-  if (u.pathname.endsWith('/run.json')) u.pathname = u.pathname.slice(0, -'run.json'.length);
-  if (!u.pathname.endsWith('/')) u.pathname += '/';
-  return u.href;
-}
-
-/**
- * The folders inside a picked directory that hold a `run.json`, shallowest first, as prefixes of
- * `webkitRelativePath` (e.g. `out/export/`). A user may pick the run folder itself or any parent.
- */
-export function findRunRoots(paths: readonly string[]): string[] {
-  const roots = paths.filter((p) => p === 'run.json' || p.endsWith('/run.json')).map((p) => p.slice(0, -'run.json'.length));
-  return roots.sort((a, b) => a.split('/').length - b.split('/').length || a.localeCompare(b));
-}
-
 function urlOpener(base: string): RunFileOpener {
   return async (path) => {
     const url = new URL(path, base).href;
@@ -40,7 +21,9 @@ function urlOpener(base: string): RunFileOpener {
     try {
       res = await fetch(url);
     } catch (e) {
-      throw new MmesidError(`${url}: the request failed (${e instanceof Error ? e.message : String(e)}); is the server up and does it allow this origin?`);
+      throw new MmesidError(
+        `${url}: the request failed (${e instanceof Error ? e.message : String(e)}); is the server up and does it allow this origin?`,
+      );
     }
     if (res.status === 404) return null;
     if (!res.ok || !res.body) throw new MmesidError(`${url}: HTTP ${res.status} ${res.statusText}`);

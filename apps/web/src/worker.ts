@@ -35,7 +35,10 @@ scope.onmessage = (e) => {
       const result = await engine.handle(request, throttled(id));
       scope.postMessage({ id, kind: 'result', result });
     } catch (err) {
-      const error = err instanceof Error ? { name: err.name, message: err.message } : { name: 'Error', message: String(err) };
+      const error =
+        err instanceof Error
+          ? { name: err.name, message: err.message }
+          : { name: 'Error', message: String(err) };
       scope.postMessage({ id, kind: 'error', error });
     }
   });
