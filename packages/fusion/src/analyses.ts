@@ -82,9 +82,12 @@ export async function embeddingSpectra(model: MmeSidModel, opts: { batch?: numbe
       t.dispose();
     }
   }
-  const target = (await model.head.targetTable.data()) as Float32Array;
+  // T is stored transposed ([d, N + 1]); take rows 1..N of T itself.
+  const tt = (await model.head.targetTableT.data()) as Float32Array;
+  const target = new Float32Array(N * d);
+  for (let c = 0; c < d; c++) for (let i = 1; i <= N; i++) target[(i - 1) * d + c] = tt[c * (N + 1) + i]!;
   return {
     itemTokens: await singularValues({ rows: N, cols: d, data: tokens }),
-    targetTable: await singularValues({ rows: N + 1, cols: d, data: target }, { fromRow: 1 }),
+    targetTable: await singularValues({ rows: N, cols: d, data: target }),
   };
 }

@@ -102,6 +102,33 @@ export class ItemTokenizer extends Module {
     return (this.getModule(`tables.${m}`) as FrozenTable).weight;
   }
 
+  /**
+   * A transposed copy E_m^T [d_m, N + 1] of a frozen table, for scoring all items (see `ScoreHead`).
+   * Cached; rebuilt when the table's data changes (`assign`, `loadStateDict`). Owned by this module.
+   */
+  tableT(m: string): tf.Tensor2D {
+    const table = this.table(m);
+    const hit = this.transposed.get(m);
+    if (hit && hit.source === table.dataId) return hit.t;
+    hit?.t.dispose();
+    const t = tf.keep(tf.transpose(table) as tf.Tensor2D);
+    this.transposed.set(m, { source: table.dataId, t });
+    return t;
+  }
+
+  /** Frees the cached transposed tables (they are rebuilt on demand). */
+  releaseCaches(): void {
+    for (const { t } of this.transposed.values()) t.dispose();
+    this.transposed.clear();
+  }
+
+  override dispose(): void {
+    this.releaseCaches();
+    super.dispose();
+  }
+
+  private readonly transposed = new Map<string, { source: object; t: tf.Tensor2D }>();
+
   /** The Linear d_m -> d of a modality, if it has one. */
   projection(m: string): Linear | undefined {
     return this.getModule(`proj.${m}`) as Linear | undefined;

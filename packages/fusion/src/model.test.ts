@@ -1,5 +1,5 @@
 import { LlamaModel } from '@mmesid/llama';
-import { AdamW, expectNoLeaks, Rng, tf, Trainer } from '@mmesid/tensor';
+import { AdamW, expectNoLeaks, gelu, Rng, tf, Trainer } from '@mmesid/tensor';
 import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
 import { TINY_LLAMA, tinyData, tinyModel } from './__fixtures__/tiny.js';
@@ -41,6 +41,27 @@ describeBackends('MmeSidModel: shapes and init', ({ tol }) => {
       const values = await s.data();
       expect(values.every(Number.isFinite)).toBe(true);
       tf.dispose([tokens, u, s, w]);
+    } finally {
+      model.dispose();
+    }
+  });
+
+  it('fusion weights from the distinct frequency values equal the MLPs run on every item, softmax(out / temperature)', async () => {
+    const model = await tinyModel({ fusion: { temperature: 0.5 } });
+    try {
+      const fusion = model.head.fusion!;
+      const direct = tf.tidy(() => {
+        const l = (p: string) => fusion.getModule(p) as unknown as { forward(x: tf.Tensor): tf.Tensor };
+        const meta = l('mlp_head.2').forward(gelu(l('mlp_head.0').forward(fusion.feature())));
+        return tf.softmax(tf.div(l('mlp_meta_embedding.2').forward(gelu(l('mlp_meta_embedding.0').forward(meta))), 0.5));
+      });
+      const w = model.fusionWeights();
+      expect(maxAbsDiff(await w.data(), await direct.data())).toBeLessThan(1e-6);
+      const feature = fusion.feature();
+      const f = await feature.data();
+      expect(new Set(f).size).toBeLessThan(f.length / 2); // items share frequencies: fewer MLP rows
+      expect(f[0]).toBe(0);
+      tf.dispose([direct, w, feature]);
     } finally {
       model.dispose();
     }
@@ -205,7 +226,7 @@ describeBackends('MmeSidModel: paper vs efficient, LoRA at init, gradients', ({ 
         'item_tokenizer.mlp.layers.0.bias',
         'item_tokenizer.mlp.layers.1.weight',
         'item_tokenizer.mlp.layers.1.bias',
-        'head.target_table.weight',
+        'head.target_table_t',
         'head.fusion.mlp_head.0.weight',
         'head.fusion.mlp_head.0.bias',
         'head.fusion.mlp_head.2.weight',
@@ -232,7 +253,7 @@ describeBackends('MmeSidModel: paper vs efficient, LoRA at init, gradients', ({ 
       expect(await norm('llm.layers.0.mlp.up_proj.lora_B.weight')).toBeGreaterThan(0);
       expect(await norm('llm.layers.0.mlp.up_proj.lora_A.weight')).toBe(0); // B = 0 blocks A's gradient at init
       expect(await norm('item_tokenizer.sid.visual.codes')).toBeGreaterThan(0);
-      expect(await norm('head.target_table.weight')).toBeGreaterThan(0);
+      expect(await norm('head.target_table_t')).toBeGreaterThan(0);
       tf.dispose([value, ...Object.values(grads)]);
       const s = model.parameterSummary();
       expect(s.groups.lora + s.groups.itemTokenizer + s.groups.head).toBe(s.trainable);
@@ -307,7 +328,7 @@ describeBackends('MmeSidModel: losses and options', () => {
         const w = (await wT.array()) as number[][];
         wT.dispose();
         const p = model.trainableParameters().get('head.fusion.mlp_meta_embedding.2.weight')!;
-        const t = model.trainableParameters().get('head.target_table.weight')!;
+        const t = model.trainableParameters().get('head.target_table_t')!;
         const g = tf.variableGrads(() => model.lossFromScores(model.score(b.map((e) => e.history)), b.map((e) => e.target)), [p, t]);
         const max = async (v: tf.Variable) => Math.max(...(await g.grads[v.name]!.data()).map(Math.abs));
         const out = { hard: w.filter((r) => Math.max(...r) > 0.99).length / w.length, fusionGrad: await max(p), tableGrad: await max(t) };

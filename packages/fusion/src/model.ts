@@ -324,6 +324,12 @@ export class MmeSidModel extends Module {
     });
   }
 
+  /** Frees every parameter, buffer and cache of the model (LLM included). */
+  override dispose(): void {
+    this.tokens.releaseCaches();
+    super.dispose();
+  }
+
   /** Trainable-parameter counts (PEFT's summary line plus a split by group). */
   parameterSummary(): ParameterSummary {
     const s = trainableSummary(this);

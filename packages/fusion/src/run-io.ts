@@ -21,7 +21,7 @@ export const RUN_FILES = Object.freeze({
   manifest: 'run.json',
   /**
    * Every tensor of the model outside the LLM, by model path (`item_tokenizer.tables.<m>.weight`,
-   * `item_tokenizer.sid.<m>.codes`, `item_tokenizer.sid.<m>.ids`, `head.target_table.weight`,
+   * `item_tokenizer.sid.<m>.codes`, `item_tokenizer.sid.<m>.ids`, `head.target_table_t` ([d, N + 1]),
    * `head.fusion.*`, `frequency_feature` [N + 1]).
    */
   fusion: 'fusion.safetensors',

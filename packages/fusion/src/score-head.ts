@@ -1,4 +1,4 @@
-import { Linear, Module, type Rng, ShapeError, tf } from '@mmesid/tensor';
+import { Module, type Rng, ShapeError, tf, uniform } from '@mmesid/tensor';
 import type { FusionConfig } from './config.js';
 import { FrequencyFusion } from './frequency-fusion.js';
 import type { ItemTokenizer } from './item-tokenizer.js';
@@ -19,13 +19,16 @@ export interface ScoreHeadOptions {
  *
  *   s_i = w_i,0 (u . T_i) + sum_m w_i,m (u . proj_m(e_m,i))
  *
- * with T the new target-item table (`target_table.weight`, [N + 1, d], the authors' `score` Linear
- * without bias), proj_m the item tokenizer's projection of modality m (shared with the tokens, as in
- * the authors' code) and w_i the item's fusion weights. Head `'target'` keeps only u . T_i;
- * `'equal'` averages the 1 + M terms.
+ * with T the new target-item table (the authors' `score` Linear without bias, initialised like it:
+ * U(-1/sqrt(d), 1/sqrt(d))), proj_m the item tokenizer's projection of modality m (shared with the
+ * tokens, as in the authors' code) and w_i the item's fusion weights. Head `'target'` keeps only
+ * u . T_i; `'equal'` averages the 1 + M terms.
  *
- * u . proj_m(e_m,i) is computed as (u W_m) e_m,i + u . b_m, which never forms the [N + 1, d]
- * projected table (cheaper when d_m < d, and never more memory).
+ * T is stored transposed, `target_table_t` [d, N + 1] (the authors' `score.weight` is its
+ * transpose): tfjs' WASM backend runs a matmul with a transposed operand about 10x slower, forward
+ * and backward, and this product over all items is the head's main cost. For the same reason
+ * u . proj_m(e_m,i) is computed as (u W_m) E_m^T + u . b_m with a cached transposed copy of the
+ * frozen table E_m (never forming the [N + 1, d] projected table).
  *
  * @see MME-SID frequency-aware fusion of the scores; the authors' `model.py` (`pooled_logits = fre[:,0]*score(u) + ...`)
  */
@@ -42,9 +45,10 @@ export class ScoreHead extends Module {
     this.modalities = config.modalities;
     if (opts.feature.length !== numItems + 1)
       throw new ShapeError(`ScoreHead: frequency feature has ${opts.feature.length} entries, expected ${numItems + 1}`);
-    this.setModule(
-      'target_table',
-      new Linear(hidden, numItems + 1, { bias: false, ...(opts.skipInit ? { skipInit: true } : { rng: opts.rng!.fork('target-table') }) }),
+    const bound = 1 / Math.sqrt(hidden);
+    this.param(
+      'target_table_t',
+      opts.skipInit ? tf.zeros([hidden, numItems + 1]) : uniform(-bound, bound)([hidden, numItems + 1], opts.rng!.fork('target-table')),
     );
     if (config.head === 'fusion')
       this.setModule(
@@ -58,9 +62,9 @@ export class ScoreHead extends Module {
       );
   }
 
-  /** The target-item table T [N + 1, d] (live variable). */
-  get targetTable(): tf.Variable {
-    return (this.childModule('target_table') as Linear).weight;
+  /** The target-item table, transposed: T^T [d, N + 1] (the live variable). */
+  get targetTableT(): tf.Variable {
+    return this._params.get('target_table_t')!;
   }
 
   /** Names of the score terms in order: `target`, then each modality. */
@@ -83,13 +87,13 @@ export class ScoreHead extends Module {
   /** The unweighted terms, each [B, N + 1]. */
   terms(u: tf.Tensor2D, tokens: ItemTokenizer): tf.Tensor2D[] {
     return tf.tidy(() => {
-      const out: tf.Tensor2D[] = [tf.matMul(u, this.targetTable as tf.Tensor2D, false, true)];
+      const out: tf.Tensor2D[] = [tf.matMul(u, this.targetTableT as tf.Tensor2D)];
       if (this.kind === 'target') return out;
       for (const m of this.modalities) {
         const proj = tokens.projection(m);
         if (!proj) throw new ShapeError(`ScoreHead: modality "${m}" has no projection to score with`);
         const uw = tf.matMul(u, proj.weight as tf.Tensor2D); // [B, d_m]
-        let t: tf.Tensor = tf.matMul(uw, tokens.table(m) as tf.Tensor2D, false, true); // [B, N + 1]
+        let t: tf.Tensor = tf.matMul(uw, tokens.tableT(m)); // [B, N + 1]
         if (proj.bias) t = tf.add(t, tf.matMul(u, tf.reshape(proj.bias, [-1, 1]) as tf.Tensor2D));
         out.push(t as tf.Tensor2D);
       }

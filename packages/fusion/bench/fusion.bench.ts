@@ -1,0 +1,117 @@
+// Throughput of MME-SID fine-tuning and evaluation at Beauty scale on this machine: the authors'
+// Amazon Beauty sequences (12,086 items, 22,363 users) with the authors' SASRec table as the
+// collaborative modality, stories260k as the LLM. Text/visual tables and semantic IDs are seeded
+// random stand-ins of the tiny preset's shapes (64-wide tables, L = 4, K = 256, eDim 64): the cost
+// does not depend on their values. Measures paper vs efficient training mode and both prompts,
+// writes benchmarks/results/fusion.json. Run: pnpm --filter @mmesid/fusion bench [-- --backend wasm --seconds 25]
+import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { itemFrequency, leaveOneOut, loadAuthorsDataset, loadEmbedding } from '@mmesid/datasets';
+import { type BackendName, initBackend, Rng, tf } from '@mmesid/tensor';
+import {
+  createMmeSid,
+  evaluateMmeSid,
+  type ItemTable,
+  type MmeSidModel,
+  type PromptStyle,
+  randomSemanticIds,
+  trainMmeSid,
+} from '../src/index.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    backend: { type: 'string', default: 'wasm' },
+    seconds: { type: 'string', default: '25' },
+    data: { type: 'string', default: resolve(here, '../../../../shared/datasets/beauty') },
+    llama: { type: 'string', default: resolve(here, '../../../../shared/models/stories260k') },
+    'eval-users': { type: 'string', default: '256' },
+  },
+});
+const budget = Number(args.seconds);
+
+await initBackend({ require: args.backend as BackendName, log: false });
+const dataset = await loadAuthorsDataset(args.data);
+const N = dataset.numItems;
+const split = leaveOneOut(dataset);
+const sasrec = await loadEmbedding(resolve(args.data, 'sasrec_item_emb.f32'));
+const rng = new Rng('fusion-bench');
+const standIn = (cols: number): ItemTable => ({ rows: N + 1, cols, data: rng.fillNormal(new Float32Array((N + 1) * cols), 0, 0.1) });
+const tables = { collaborative: sasrec, visual: standIn(64), text: standIn(64) };
+const sids = randomSemanticIds(Object.keys(tables), N, { levels: 4, codebookSize: 256, dim: 64, seed: 1 });
+const semanticIds = Object.fromEntries(
+  Object.entries(sids).map(([m, s]) => [m, { ...s, codebooks: rng.fillNormal(new Float32Array(4 * 256 * 64), 0, 0.1) }]),
+);
+const frequency = itemFrequency(split.train, N);
+
+async function build(style: PromptStyle, itemsAtEnd: boolean): Promise<MmeSidModel> {
+  return createMmeSid({
+    variant: 'MME-SID',
+    config: { itemsAtEnd },
+    numItems: N,
+    tables,
+    semanticIds,
+    frequency,
+    llama: args.llama,
+    promptStyle: style,
+  });
+}
+
+const results: Record<string, unknown>[] = [];
+for (const [style, mode] of [
+  ['plain', 'paper'],
+  ['minimal', 'paper'],
+  ['minimal', 'efficient'],
+] as const) {
+  const model = await build(style, mode === 'efficient');
+  const prompt = { prefix: model.prompt.prefix.length, suffix: model.prompt.suffix.length };
+  // One warm-up step outside the budget, then a fixed time budget of training (micro 4, effective 16).
+  const common = { mode, epochs: 1, microBatch: 4, effectiveBatch: 16, warmupSteps: 10, logEvery: 1000, seed: 1 } as const;
+  await trainMmeSid(model, split.train, { ...common, maxSteps: 1 }, { log: () => {} });
+  const r = await trainMmeSid(model, split.train, { ...common, maxSeconds: budget }, { log: () => {} });
+  const pairsPerSecond = r.examplesSeen / r.seconds;
+  const epochHours = r.pairs / pairsPerSecond / 3600;
+  const evalUsers = split.test.slice(0, Number(args['eval-users']));
+  const ev = await evaluateMmeSid(model, evalUsers, { batchSize: 16 });
+  const row = {
+    prompt: style,
+    promptTokens: prompt,
+    mode,
+    optimizerSteps: r.optimizerSteps,
+    pairsSeen: r.examplesSeen,
+    seconds: Number(r.seconds.toFixed(2)),
+    pairsPerSecond: Number(pairsPerSecond.toFixed(2)),
+    hoursPerEpoch: Number(epochHours.toFixed(2)),
+    forwardUnitsPerEpoch: r.forwardUnits,
+    evalUsersPerSecond: Number((evalUsers.length / ev.seconds).toFixed(2)),
+    hoursToEvaluateAllTestUsers: Number((split.test.length / (evalUsers.length / ev.seconds) / 3600).toFixed(3)),
+    trainable: r.parameters.text,
+    modeNote: r.modeNote,
+  };
+  results.push(row);
+  console.log(
+    `${style.padEnd(8)} ${mode.padEnd(9)} prompt ${prompt.prefix}+${prompt.suffix} tokens: ${row.pairsPerSecond} pairs/s (${row.hoursPerEpoch} h/epoch of ${r.pairs} pairs), eval ${row.evalUsersPerSecond} users/s`,
+  );
+  model.dispose();
+}
+
+const out = {
+  name: 'fusion',
+  command: `pnpm --filter @mmesid/fusion bench -- --backend ${args.backend} --seconds ${budget}`,
+  date: new Date().toISOString(),
+  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavg: loadavg() },
+  backend: tf.getBackend(),
+  dataset: { name: dataset.name, numItems: N, users: dataset.sequences.length, trainPairs: split.train.length, testUsers: split.test.length },
+  llm: 'stories260k (d 64, 5 layers)',
+  standIns: 'text/visual tables (64-wide, random) and semantic IDs (L 4, K 256, eDim 64, random) replace the real ones; cost does not depend on values',
+  trainingBudgetSeconds: budget,
+  results,
+};
+const file = resolve(here, '../../../benchmarks/results/fusion.json');
+mkdirSync(dirname(file), { recursive: true });
+writeFileSync(`${file}.tmp`, `${JSON.stringify(out, null, 2)}\n`);
+renameSync(`${file}.tmp`, file);
+console.log(`wrote ${file}`);
