@@ -179,6 +179,35 @@ describeBackends('MmeSidModel: paper vs efficient, LoRA at init, gradients', ({ 
     }
   });
 
+  it('sharing the prompt prefix across a batch (KV cache) changes neither scores nor gradients', async () => {
+    const model = await tinyModel({ lora: { dropout: 0 } });
+    const { t, dispose } = tracker();
+    try {
+      const { split } = tinyData();
+      const batch = [...split.train.slice(0, 3), { history: new Int32Array(0), target: 4 }];
+      const params = [...model.trainableParameters().values()];
+      // Make LoRA B non-zero so the prefix's hidden states depend on trainable weights.
+      for (const l of model.lora!.layers.values()) l.loraB.weight.assign(t(tf.randomNormal(l.loraB.weight.shape, 0, 0.05, 'float32', 9)));
+      const run = async (share: boolean) => {
+        model.sharePrefix = share;
+        const g = tf.variableGrads(() => model.lossFromScores(model.score(batch.map((e) => e.history)), batch.map((e) => e.target)), params);
+        t(g.value);
+        for (const v of Object.values(g.grads)) t(v);
+        return { loss: (await g.value.data())[0]!, grads: g.grads };
+      };
+      const shared = await run(true);
+      const whole = await run(false);
+      expect(Math.abs(shared.loss - whole.loss)).toBeLessThan(tol * 100);
+      for (const p of params) expect(maxAbsDiff(await shared.grads[p.name]!.data(), await whole.grads[p.name]!.data()), p.name).toBeLessThan(tol * 100);
+      const loraA = model.trainableParameters().get('llm.layers.0.mlp.gate_proj.lora_A.weight')!;
+      expect(Math.max(...(await shared.grads[loraA.name]!.data()).map(Math.abs))).toBeGreaterThan(0);
+    } finally {
+      model.sharePrefix = true;
+      dispose();
+      model.dispose();
+    }
+  });
+
   it('refuses the efficient path when a response header follows the items', async () => {
     const model = await tinyModel();
     try {

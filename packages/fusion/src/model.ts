@@ -1,4 +1,4 @@
-import type { LlamaModel } from '@mmesid/llama';
+import { KVCache, type LlamaModel } from '@mmesid/llama';
 import { applyLora, getLora, type LoraModel, trainableSummary } from '@mmesid/lora';
 import { MmesidError, Module, Rng, ShapeError, stopGradient, tf } from '@mmesid/tensor';
 import type { FusionConfig } from './config.js';
@@ -77,6 +77,11 @@ export class MmeSidModel extends Module {
   /** The LLM width d. */
   readonly hidden: number;
   readonly lora: LoraModel<LlamaModel> | null;
+  /**
+   * Run a batch's shared prompt prefix once and reuse its keys/values (default true). The result is
+   * the same up to float rounding; false feeds every row its whole prompt (useful to cross-check).
+   */
+  sharePrefix = true;
 
   constructor(parts: MmeSidParts) {
     super();
@@ -192,15 +197,83 @@ export class MmeSidModel extends Module {
     return { embeds, mask, padding };
   }
 
-  /** The last hidden states [B, L, d] of a batch of prompts, plus its layout. */
-  private hiddenStates(sequences: readonly ArrayLike<number>[]): { hidden: tf.Tensor3D; padding: number[]; length: number } {
-    const { embeds, mask, padding } = this.embedPrompts(sequences);
-    try {
-      const { lastHiddenState } = this.llm.forward({ inputsEmbeds: embeds, attentionMask: mask });
-      return { hidden: lastHiddenState as tf.Tensor3D, padding, length: mask[0]!.length };
-    } finally {
-      embeds.dispose();
+  /**
+   * Runs the LLM over a batch of prompts and returns every needed hidden state as rows of one
+   * [R, d] tensor, with functions locating a row's last prefix token and its i-th token after the
+   * prefix (items, then suffix).
+   *
+   * With more than one prompt the shared prefix is run once (batch 1) and its keys/values are tiled
+   * to the batch through a KV cache; the rest of each prompt is left-padded after it. Positions count
+   * real tokens (the llama model's default with a mask), so every row computes what it would alone.
+   * Gradients flow through the cached prefix (tfjs keeps its own copies of what backprop needs, so the
+   * cache is freed right away).
+   */
+  private encode(sequences: readonly ArrayLike<number>[]): {
+    flat: tf.Tensor2D;
+    prefixLast: (b: number) => number;
+    token: (b: number, i: number) => number;
+  } {
+    if (sequences.length === 0) throw new ShapeError('encode: empty batch');
+    const P = this.prompt.prefix.length;
+    const S = this.prompt.suffix.length;
+    const d = this.hidden;
+    if (sequences.length === 1 || !this.sharePrefix) {
+      const { embeds, mask, padding } = this.embedPrompts(sequences);
+      const L = mask[0]!.length;
+      try {
+        const { lastHiddenState } = this.llm.forward({ inputsEmbeds: embeds, attentionMask: mask });
+        return {
+          flat: tf.tidy(() => tf.reshape(lastHiddenState, [-1, d]) as tf.Tensor2D),
+          prefixLast: (b) => b * L + padding[b]! + P - 1,
+          token: (b, i) => b * L + padding[b]! + P + i,
+        };
+      } finally {
+        embeds.dispose();
+      }
     }
+    sequences.forEach((s, b) => this.checkItems(s, `sequence ${b}`));
+    const B = sequences.length;
+    const lens = sequences.map((s) => s.length + S);
+    const T = Math.max(...lens);
+    const padding = lens.map((n) => T - n);
+    const flat = tf.tidy(() => {
+      const cache = new KVCache(this.llm.config.num_hidden_layers);
+      const batched = new KVCache(this.llm.config.num_hidden_layers);
+      try {
+        const pre = this.llm.forward({ inputIds: [[...this.prompt.prefix]], cache }).lastHiddenState;
+        const preRows = tf.reshape(pre, [P, d]);
+        if (T === 0) return preRows as tf.Tensor2D;
+        for (let i = 0; i < cache.numLayers; i++) {
+          const { key, value } = cache.layer(i)!;
+          batched.update(i, tf.tile(key, [B, 1, 1, 1]), tf.tile(value, [B, 1, 1, 1]));
+        }
+        const flatItems = new Int32Array(sequences.reduce((a, s) => a + s.length, 0));
+        let o = 0;
+        for (const s of sequences) for (let i = 0; i < s.length; i++) flatItems[o++] = s[i]!;
+        const tokens = flatItems.length ? this.tokens.forward(tf.tensor1d(flatItems, 'int32')) : null;
+        const suf = S ? tf.reshape(this.llm.embedTokens([[...this.prompt.suffix]]), [S, d]) : null;
+        let off = 0;
+        const rows = sequences.map((s, b) => {
+          const parts: tf.Tensor[] = [];
+          if (padding[b]! > 0) parts.push(tf.zeros([padding[b]!, d]));
+          if (s.length) parts.push(tf.slice(tokens!, [off, 0], [s.length, d]));
+          off += s.length;
+          if (suf) parts.push(suf);
+          return parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
+        });
+        const mask = lens.map((n) => {
+          const row = new Array<number>(P + T).fill(1);
+          row.fill(0, P, P + T - n);
+          return row;
+        });
+        const rest = this.llm.forward({ inputsEmbeds: tf.stack(rows), attentionMask: mask, cache: batched }).lastHiddenState;
+        return tf.concat([preRows, tf.reshape(rest, [B * T, d])], 0) as tf.Tensor2D;
+      } finally {
+        cache.dispose();
+        batched.dispose();
+      }
+    });
+    return { flat, prefixLast: () => P - 1, token: (b, i) => P + b * T + padding[b]! + i };
   }
 
   /**
@@ -208,10 +281,11 @@ export class MmeSidModel extends Module {
    * prompt (the paper's one-prompt-per-history path).
    */
   userRepresentations(histories: readonly ArrayLike<number>[]): tf.Tensor2D {
+    const S = this.prompt.suffix.length;
     return tf.tidy(() => {
-      const { hidden, length } = this.hiddenStates(histories);
-      const B = histories.length;
-      return tf.reshape(tf.slice(hidden, [0, length - 1, 0], [B, 1, this.hidden]), [B, this.hidden]) as tf.Tensor2D;
+      const { flat, prefixLast, token } = this.encode(histories);
+      const rows = histories.map((h, b) => (h.length + S > 0 ? token(b, h.length + S - 1) : prefixLast(b)));
+      return tf.gather(flat, tf.tensor1d(rows, 'int32')) as tf.Tensor2D;
     });
   }
 
@@ -226,18 +300,14 @@ export class MmeSidModel extends Module {
       throw new MmesidError(
         'prefixRepresentations: the prompt has a response header after the items, so the hidden state at an item is not a user representation; build the model with itemsAtEnd: true',
       );
-    const P = this.prompt.prefix.length;
+    requests.forEach((r, b) => {
+      for (const t of r.prefixLengths)
+        if (!Number.isInteger(t) || t < 0 || t > r.items.length)
+          throw new ShapeError(`prefixRepresentations: prefix length ${t} outside 0..${r.items.length} in request ${b}`);
+    });
     return tf.tidy(() => {
-      const { hidden, padding, length } = this.hiddenStates(requests.map((r) => r.items));
-      const rows: number[] = [];
-      requests.forEach((r, b) => {
-        for (const t of r.prefixLengths) {
-          if (!Number.isInteger(t) || t < 0 || t > r.items.length)
-            throw new ShapeError(`prefixRepresentations: prefix length ${t} outside 0..${r.items.length} in request ${b}`);
-          rows.push(b * length + padding[b]! + P - 1 + t);
-        }
-      });
-      const flat = tf.reshape(hidden, [-1, this.hidden]);
+      const { flat, prefixLast, token } = this.encode(requests.map((r) => r.items));
+      const rows = requests.flatMap((r, b) => r.prefixLengths.map((t) => (t === 0 ? prefixLast(b) : token(b, t - 1))));
       return tf.gather(flat, tf.tensor1d(rows, 'int32')) as tf.Tensor2D;
     });
   }
