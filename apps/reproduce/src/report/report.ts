@@ -8,6 +8,8 @@ export interface VariantResult {
   /** HR@k / NDCG@k ... as flattened by @mmesid/metrics (keys like "HR@10"). */
   metrics: Record<string, number>;
   mode?: string;
+  /** The fusion package's sentence on what the training mode does (quoted once in the notes). */
+  modeNote?: string;
   trainExamples?: number;
   trainSeconds?: number;
   trainableParameters?: number;
@@ -150,7 +152,9 @@ export function writeReport(dir: string, input: ReportInput, datasetKey: string)
     ),
   );
   lines.push('', '## nDCG', '', '![nDCG](ndcg.svg)');
-  if (input.notes.length) lines.push('', '## Notes', '', ...input.notes.map((n) => `- ${n}`));
+  const modeNotes = [...new Set(input.variants.map((v) => v.modeNote).filter((n): n is string => !!n))];
+  const notes = [...input.notes, ...modeNotes.map((n) => `Training mode: ${n}`)];
+  if (notes.length) lines.push('', '## Notes', '', ...notes.map((n) => `- ${n}`));
   const md = `${lines.join('\n')}\n`;
   const path = resolve(dir, 'report.md');
   writeFileAtomic(path, md);

@@ -135,7 +135,8 @@ export async function runFinetune(
     return {
       variant,
       metrics: flattenRankingMetrics(evalRes.metrics),
-      mode: `${train.mode} (${train.modeNote})`,
+      mode: train.mode,
+      modeNote: train.modeNote,
       trainExamples: train.examplesSeen,
       trainSeconds: train.seconds,
       trainableParameters: train.parameters.trainable,
