@@ -169,7 +169,9 @@ for (const b of backends) {
   gflopsBy[b] = mm.gflops;
   log(`[${b}] matmul ${mm.n}^3: ${round(mm.gflops, 2)} GFLOP/s`);
 
-  const sample = beauty.slice(0, slow ? 48 : 384);
+  // tfjs's cpu backend runs stories260k at well under 1 title/s here (53 tokens per title with its
+  // 512-piece vocabulary), and SwiftShader WebGPU is slower still: small samples there.
+  const sample = beauty.slice(0, b === 'wasm' ? 256 : 32);
   const model = await loadLlamaModel(storiesDir, { log: false });
   const meanPool = new LlamaMeanPoolTextEncoder(model, tokenizer, { modelName: 'stories260k' });
   const tokensPerTitle = sample.reduce((a, it) => a + meanPool.tokenize(it.title!).length, 0) / sample.length;
@@ -273,6 +275,13 @@ const paperScale = {
   flopsPerTitleLlm: Number(textFlops.toExponential(3)),
   flopsPerTitleAdapter: Number(adapterFlops.toExponential(3)),
   flopsPerImage: Number(imageFlops.toExponential(3)),
+  totalFlopsText: Number((N * (textFlops + adapterFlops)).toExponential(3)),
+  totalFlopsImages: Number((N * imageFlops).toExponential(3)),
+  // Arithmetic, not a measurement: divide by the sustained TFLOP/s of the machine you plan to use.
+  hoursAtOneTflopPerSecond: {
+    text: round((N * (textFlops + adapterFlops)) / 1e12 / 3600, 3),
+    images: round((N * imageFlops) / 1e12 / 3600, 3),
+  },
   projectedOnThisMachine: projected,
 };
 log(

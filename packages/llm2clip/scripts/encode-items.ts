@@ -70,10 +70,17 @@ async function run(kind: string, encoder: ModalityEncoder, file: string): Promis
   console.log(`${kind}: ${encoder.name} -> ${file}`);
   const bar = progressPrinter(process.stderr);
   const ac = new AbortController();
-  const stop = () => ac.abort(new Error('interrupted: the partial table is saved; run the same command again to resume'));
+  const stop = () =>
+    ac.abort(new Error('interrupted: the partial table is saved; run the same command again to resume'));
   process.once('SIGINT', stop);
   try {
-    const r = await encodeItems(items, encoder, { cacheFile: file, batchSize, rows, onProgress: bar.update, signal: ac.signal });
+    const r = await encodeItems(items, encoder, {
+      cacheFile: file,
+      batchSize,
+      rows,
+      onProgress: bar.update,
+      signal: ac.signal,
+    });
     bar.finish();
     console.log(
       `${kind}: ${r.encoded} encoded, ${r.fromCache} from cache, ${r.missing.size} missing, ${r.seconds.toFixed(1)} s` +
@@ -93,7 +100,11 @@ if (text === 'llm2clip') {
   });
   await run('text', enc, `${out}.text.safetensors`);
 } else if (text === 'llama-mean-pool') {
-  await run('text', await LlamaMeanPoolTextEncoder.fromPretrained(need('llama')), `${out}.text-llama-mean-pool.safetensors`);
+  await run(
+    'text',
+    await LlamaMeanPoolTextEncoder.fromPretrained(need('llama')),
+    `${out}.text-llama-mean-pool.safetensors`,
+  );
 } else if (text === 'tfidf') {
   const dim = Number(args.get('tfidf-dim') ?? 128);
   const model = `${out}.text-tfidf${dim}.model.safetensors`;
@@ -108,7 +119,9 @@ if (text === 'llm2clip') {
       { dim, seed: 0 },
     );
     await enc.save(model);
-    console.log(`text: fitted TF-IDF + SVD in ${((performance.now() - t0) / 1000).toFixed(1)} s, saved ${model}`);
+    console.log(
+      `text: fitted TF-IDF + SVD in ${((performance.now() - t0) / 1000).toFixed(1)} s, saved ${model}`,
+    );
   }
   await run('text', enc, `${out}.text-tfidf${dim}.safetensors`);
 } else if (text !== 'none') {

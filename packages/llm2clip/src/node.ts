@@ -5,6 +5,7 @@
 import type * as NodeFs from 'node:fs/promises';
 import type * as NodePath from 'node:path';
 
+/** The Node built-ins this package loads lazily. */
 export interface NodeModules {
   readonly fs: typeof NodeFs;
   readonly path: typeof NodePath;

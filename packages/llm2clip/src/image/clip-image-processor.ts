@@ -15,10 +15,12 @@ export const ClipImageProcessorConfigSchema = z.object({
   imageStd: z.tuple([z.number().positive(), z.number().positive(), z.number().positive()]),
 });
 
+/** Validated preprocessing settings (see {@link ClipImageProcessorConfigSchema}). */
 export type ClipImageProcessorConfig = z.infer<typeof ClipImageProcessorConfigSchema>;
 
-/** OpenAI CLIP's mean and std per RGB channel. */
+/** OpenAI CLIP's per-channel (RGB) mean, used by every CLIP / LLM2CLIP processor. */
 export const CLIP_IMAGE_MEAN: readonly [number, number, number] = [0.48145466, 0.4578275, 0.40821073];
+/** OpenAI CLIP's per-channel (RGB) standard deviation. */
 export const CLIP_IMAGE_STD: readonly [number, number, number] = [0.26862954, 0.26130258, 0.27577711];
 
 /** The processor of CLIP ViT-L/14-336 (and LLM2CLIP-Openai-L-14-336): 336 px. */

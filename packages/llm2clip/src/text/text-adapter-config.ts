@@ -24,6 +24,7 @@ export const TextAdapterConfigSchema = z.object({
   normalizeOutput: z.boolean(),
 });
 
+/** Validated adapter shape (see {@link TextAdapterConfigSchema}). */
 export type TextAdapterConfig = z.infer<typeof TextAdapterConfigSchema>;
 
 /** Paper scale: 4096 -> 4 x (4096 -> 8192 -> 4096) -> LayerNorm -> 1280. */

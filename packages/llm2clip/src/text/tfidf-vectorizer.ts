@@ -14,6 +14,7 @@ export const TfidfConfigSchema = z.object({
   sublinearTf: z.boolean(),
 });
 
+/** Validated TF-IDF settings (see {@link TfidfConfigSchema}). */
 export type TfidfConfig = z.infer<typeof TfidfConfigSchema>;
 
 /** Word 1-2-grams and char_wb 3-5-grams, sublinear tf, every n-gram kept. */
@@ -50,7 +51,8 @@ export function charWbNgrams(text: string, [lo, hi]: readonly [number, number]):
     const units = !SURROGATE.test(padded);
     const w: string | string[] = units ? padded : Array.from(padded);
     const len = w.length;
-    const gram = (o: number, n: number) => (units ? (w as string).slice(o, o + n) : (w as string[]).slice(o, o + n).join(''));
+    const gram = (o: number, n: number) =>
+      units ? (w as string).slice(o, o + n) : (w as string[]).slice(o, o + n).join('');
     for (let n = lo; n <= hi; n++) {
       let offset = 0;
       out.push(gram(offset, n));

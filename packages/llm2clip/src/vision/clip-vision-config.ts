@@ -25,6 +25,7 @@ export const ClipVisionConfigSchema = z
     message: 'hiddenSize must be a multiple of numAttentionHeads',
   });
 
+/** Validated vision tower shape (see {@link ClipVisionConfigSchema}). */
 export type ClipVisionConfig = z.infer<typeof ClipVisionConfigSchema>;
 
 /** ViT-L/14 at 336 px with LLM2CLIP's 1280-d projection (LLM2CLIP-Openai-L-14-336). */
