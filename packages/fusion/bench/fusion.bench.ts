@@ -39,11 +39,18 @@ const N = dataset.numItems;
 const split = leaveOneOut(dataset);
 const sasrec = await loadEmbedding(resolve(args.data, 'sasrec_item_emb.f32'));
 const rng = new Rng('fusion-bench');
-const standIn = (cols: number): ItemTable => ({ rows: N + 1, cols, data: rng.fillNormal(new Float32Array((N + 1) * cols), 0, 0.1) });
+const standIn = (cols: number): ItemTable => ({
+  rows: N + 1,
+  cols,
+  data: rng.fillNormal(new Float32Array((N + 1) * cols), 0, 0.1),
+});
 const tables = { collaborative: sasrec, visual: standIn(64), text: standIn(64) };
 const sids = randomSemanticIds(Object.keys(tables), N, { levels: 4, codebookSize: 256, dim: 64, seed: 1 });
 const semanticIds = Object.fromEntries(
-  Object.entries(sids).map(([m, s]) => [m, { ...s, codebooks: rng.fillNormal(new Float32Array(4 * 256 * 64), 0, 0.1) }]),
+  Object.entries(sids).map(([m, s]) => [
+    m,
+    { ...s, codebooks: rng.fillNormal(new Float32Array(4 * 256 * 64), 0, 0.1) },
+  ]),
 );
 const frequency = itemFrequency(split.train, N);
 
@@ -69,7 +76,15 @@ for (const [style, mode] of [
   const model = await build(style, mode === 'efficient');
   const prompt = { prefix: model.prompt.prefix.length, suffix: model.prompt.suffix.length };
   // One warm-up step outside the budget, then a fixed time budget of training (micro 4, effective 16).
-  const common = { mode, epochs: 1, microBatch: 4, effectiveBatch: 16, warmupSteps: 10, logEvery: 1000, seed: 1 } as const;
+  const common = {
+    mode,
+    epochs: 1,
+    microBatch: 4,
+    effectiveBatch: 16,
+    warmupSteps: 10,
+    logEvery: 1000,
+    seed: 1,
+  } as const;
   await trainMmeSid(model, split.train, { ...common, maxSteps: 1 }, { log: () => {} });
   const r = await trainMmeSid(model, split.train, { ...common, maxSeconds: budget }, { log: () => {} });
   const pairsPerSecond = r.examplesSeen / r.seconds;
@@ -87,7 +102,9 @@ for (const [style, mode] of [
     hoursPerEpoch: Number(epochHours.toFixed(2)),
     forwardUnitsPerEpoch: r.forwardUnits,
     evalUsersPerSecond: Number((evalUsers.length / ev.seconds).toFixed(2)),
-    hoursToEvaluateAllTestUsers: Number((split.test.length / (evalUsers.length / ev.seconds) / 3600).toFixed(3)),
+    hoursToEvaluateAllTestUsers: Number(
+      (split.test.length / (evalUsers.length / ev.seconds) / 3600).toFixed(3),
+    ),
     trainable: r.parameters.text,
     modeNote: r.modeNote,
   };
@@ -104,9 +121,16 @@ const out = {
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavg: loadavg() },
   backend: tf.getBackend(),
-  dataset: { name: dataset.name, numItems: N, users: dataset.sequences.length, trainPairs: split.train.length, testUsers: split.test.length },
+  dataset: {
+    name: dataset.name,
+    numItems: N,
+    users: dataset.sequences.length,
+    trainPairs: split.train.length,
+    testUsers: split.test.length,
+  },
   llm: 'stories260k (d 64, 5 layers)',
-  standIns: 'text/visual tables (64-wide, random) and semantic IDs (L 4, K 256, eDim 64, random) replace the real ones; cost does not depend on values',
+  standIns:
+    'text/visual tables (64-wide, random) and semantic IDs (L 4, K 256, eDim 64, random) replace the real ones; cost does not depend on values',
   trainingBudgetSeconds: budget,
   results,
 };

@@ -16,7 +16,8 @@ import type { MmeSidModel } from './model.js';
  */
 export async function sidEmbeddingTable(model: MmeSidModel, modality = 'collaborative'): Promise<ItemTable> {
   const sid = model.tokens.sidEmbedding(modality);
-  if (!sid) throw new MmesidError(`sidEmbeddingTable: the model has no semantic-ID embeddings for "${modality}"`);
+  if (!sid)
+    throw new MmesidError(`sidEmbeddingTable: the model has no semantic-ID embeddings for "${modality}"`);
   const t = tf.tidy(() => sid.summed(tf.range(0, model.numItems + 1, 1, 'int32')));
   try {
     return { rows: t.shape[0], cols: t.shape[1], data: (await t.data()) as Float32Array };
@@ -68,7 +69,10 @@ export interface EmbeddingSpectra {
  * const { itemTokens, targetTable } = await embeddingSpectra(model);
  * itemTokens.log10; // for the plot
  */
-export async function embeddingSpectra(model: MmeSidModel, opts: { batch?: number } = {}): Promise<EmbeddingSpectra> {
+export async function embeddingSpectra(
+  model: MmeSidModel,
+  opts: { batch?: number } = {},
+): Promise<EmbeddingSpectra> {
   const N = model.numItems;
   const d = model.hidden;
   const batch = opts.batch ?? 1024;

@@ -45,8 +45,11 @@ export async function saveCheckpoint(
   const { join } = await import('node:path');
   const opt = optimizer.stateDict();
   await writeDirAtomic(dir, async (tmp) => {
-    if (model.lora) await saveAdapter(model.lora, join(tmp, CHECKPOINT_FILES.adapter), { taskType: 'FEATURE_EXTRACTION' });
-    await saveSafetensors(join(tmp, CHECKPOINT_FILES.trainable), ownTrainable(model), { metadata: { format: 'pt' } });
+    if (model.lora)
+      await saveAdapter(model.lora, join(tmp, CHECKPOINT_FILES.adapter), { taskType: 'FEATURE_EXTRACTION' });
+    await saveSafetensors(join(tmp, CHECKPOINT_FILES.trainable), ownTrainable(model), {
+      metadata: { format: 'pt' },
+    });
     await saveSafetensors(join(tmp, CHECKPOINT_FILES.optimizer), opt.tensors, { metadata: { format: 'pt' } });
     await writeJson(join(tmp, CHECKPOINT_FILES.state), { ...state, optimizerStep: opt.step });
   });
@@ -80,11 +83,14 @@ export async function loadCheckpoint(
   try {
     const mine = ownTrainable(model);
     const missing = Object.keys(mine).filter((k) => !own.has(k));
-    if (missing.length) throw new MmesidError(`${join(dir, CHECKPOINT_FILES.trainable)}: missing ${missing.join(', ')}`);
+    if (missing.length)
+      throw new MmesidError(`${join(dir, CHECKPOINT_FILES.trainable)}: missing ${missing.join(', ')}`);
     for (const [k, v] of Object.entries(mine)) {
       const t = own.get(k)!;
       if (t.shape.join() !== v.shape.join())
-        throw new MmesidError(`${join(dir, CHECKPOINT_FILES.trainable)} [${k}]: shape [${t.shape}], the model has [${v.shape}]`);
+        throw new MmesidError(
+          `${join(dir, CHECKPOINT_FILES.trainable)} [${k}]: shape [${t.shape}], the model has [${v.shape}]`,
+        );
       v.assign(t);
     }
   } finally {

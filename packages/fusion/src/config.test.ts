@@ -12,22 +12,41 @@ describe('fusion config', () => {
     expect(FUSION_DEFAULTS.head).toBe('fusion');
     expect(FUSION_DEFAULTS.fusion.temperature).toBe(1e-3);
     expect(FUSION_DEFAULTS.loss.kind).toBe('ce');
-    expect(FUSION_DEFAULTS.lora).toEqual({ r: 8, alpha: 16, dropout: 0.05, targetModules: ['gate_proj', 'up_proj', 'down_proj'] });
+    expect(FUSION_DEFAULTS.lora).toEqual({
+      r: 8,
+      alpha: 16,
+      dropout: 0.05,
+      targetModules: ['gate_proj', 'up_proj', 'down_proj'],
+    });
   });
 
   it('rejects combinations that cannot work, naming the field', () => {
     expect(() => parseFusionConfig({ itemToken: { embeddings: 'none', sid: false } })).toThrow(/no part/);
-    expect(() => parseFusionConfig({ itemToken: { embeddings: 'raw', combine: 'sum' } })).toThrow(ConfigError);
-    expect(() => parseFusionConfig({ itemToken: { embeddings: 'raw' }, head: 'fusion' })).toThrow(/projected/);
+    expect(() => parseFusionConfig({ itemToken: { embeddings: 'raw', combine: 'sum' } })).toThrow(
+      ConfigError,
+    );
+    expect(() => parseFusionConfig({ itemToken: { embeddings: 'raw' }, head: 'fusion' })).toThrow(
+      /projected/,
+    );
     expect(() => parseFusionConfig({ sid: { source: 'random' } })).toThrow(/sid.init/);
     expect(() => parseFusionConfig({ modalities: ['text', 'text'] })).toThrow(/twice/);
     expect(() => parseFusionConfig({ modalities: ['a.b'] })).toThrow(/modalities.0/);
-    expect(() => parseFusionConfig({ alignment: { weight: 1 }, modalities: ['text', 'visual'] })).toThrow(/collaborative/);
+    expect(() => parseFusionConfig({ alignment: { weight: 1 }, modalities: ['text', 'visual'] })).toThrow(
+      /collaborative/,
+    );
     expect(() => parseFusionConfig({ fusion: { temperature: 0 } })).toThrow(/fusion.temperature/);
   });
 
   it('train config: the authors settings, and micro-batches must divide the effective batch', () => {
-    expect(TRAIN_DEFAULTS).toMatchObject({ mode: 'paper', lr: 3e-4, warmupSteps: 100, effectiveBatch: 16, weightDecay: 0, clipNorm: 1, epochs: 4 });
+    expect(TRAIN_DEFAULTS).toMatchObject({
+      mode: 'paper',
+      lr: 3e-4,
+      warmupSteps: 100,
+      effectiveBatch: 16,
+      weightDecay: 0,
+      clipNorm: 1,
+      epochs: 4,
+    });
     expect(() => parseTrainConfig({ microBatch: 3 })).toThrow(/divide/);
     expect(() => parseTrainConfig({ mode: 'fast' as never })).toThrow(/mode/);
   });
@@ -36,7 +55,18 @@ describe('fusion config', () => {
 describe('VARIANTS', () => {
   it('names all twelve comparisons, each with a description and a paper reference', () => {
     expect(VARIANT_NAMES).toEqual([
-      'E4SRec', 'ME', 'Concat', 'Concat&MLP', 'CTRL-MM', 'MME-SID', 'MME-SID-random', 'MME-random', 'SE-random', 'SE-SID-MMD', 'SE-SID-MSE', 'w/o Fusion',
+      'E4SRec',
+      'ME',
+      'Concat',
+      'Concat&MLP',
+      'CTRL-MM',
+      'MME-SID',
+      'MME-SID-random',
+      'MME-random',
+      'SE-random',
+      'SE-SID-MMD',
+      'SE-SID-MSE',
+      'w/o Fusion',
     ]);
     for (const name of VARIANT_NAMES) {
       expect(VARIANTS[name].name).toBe(name);
@@ -50,15 +80,37 @@ describe('VARIANTS', () => {
     const all = ['collaborative', 'text', 'visual'];
     const mme = variantConfig('MME-SID', {}, all);
     expect(mme.modalities).toEqual(['collaborative', 'text', 'visual']);
-    expect(mme).toMatchObject({ head: 'fusion', itemToken: { sid: true, combine: 'mlp', embeddings: 'projected' }, sid: { init: 'codebook', source: 'export' } });
-    expect(variantConfig('E4SRec', {}, all)).toMatchObject({ modalities: ['collaborative'], head: 'target', itemToken: { sid: false, combine: 'sum' } });
-    expect(variantConfig('ME', {}, all)).toMatchObject({ head: 'fusion', itemToken: { sid: false, combine: 'mlp' } });
-    expect(variantConfig('Concat', {}, all).itemToken).toEqual({ embeddings: 'raw', sid: false, combine: 'linear' });
-    expect(variantConfig('Concat&MLP', {}, all).itemToken).toEqual({ embeddings: 'raw', sid: false, combine: 'mlp' });
+    expect(mme).toMatchObject({
+      head: 'fusion',
+      itemToken: { sid: true, combine: 'mlp', embeddings: 'projected' },
+      sid: { init: 'codebook', source: 'export' },
+    });
+    expect(variantConfig('E4SRec', {}, all)).toMatchObject({
+      modalities: ['collaborative'],
+      head: 'target',
+      itemToken: { sid: false, combine: 'sum' },
+    });
+    expect(variantConfig('ME', {}, all)).toMatchObject({
+      head: 'fusion',
+      itemToken: { sid: false, combine: 'mlp' },
+    });
+    expect(variantConfig('Concat', {}, all).itemToken).toEqual({
+      embeddings: 'raw',
+      sid: false,
+      combine: 'linear',
+    });
+    expect(variantConfig('Concat&MLP', {}, all).itemToken).toEqual({
+      embeddings: 'raw',
+      sid: false,
+      combine: 'mlp',
+    });
     expect(variantConfig('CTRL-MM', {}, all).alignment.weight).toBeGreaterThan(0);
     expect(variantConfig('MME-SID-random', {}, all).sid).toMatchObject({ source: 'export', init: 'random' });
     expect(variantConfig('MME-random', {}, all).sid).toMatchObject({ source: 'random', init: 'random' });
-    expect(variantConfig('SE-random', {}, all)).toMatchObject({ modalities: ['collaborative'], sid: { source: 'random' } });
+    expect(variantConfig('SE-random', {}, all)).toMatchObject({
+      modalities: ['collaborative'],
+      sid: { source: 'random' },
+    });
     expect(VARIANTS['SE-SID-MSE'].sidReconstruction).toBe('mse');
     expect(variantConfig('SE-SID-MMD', {}, all).modalities).toEqual(['collaborative']);
     expect(variantConfig('w/o Fusion', {}, all)).toMatchObject({ head: 'target', itemToken: { sid: true } });

@@ -5,7 +5,10 @@ import { parseWith } from './internal/parse.js';
 /** A modality name: a key of the item tables and of the MM-RQ-VAE export (no dots: it is part of parameter names). */
 const ModalityName = z
   .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'a modality name is letters, digits, "_" or "-", starting with a letter or "_"');
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_-]*$/,
+    'a modality name is letters, digits, "_" or "-", starting with a letter or "_"',
+  );
 
 /**
  * The modalities in the authors' concatenation order (`model.py`: ID, picture, text), which is
@@ -114,7 +117,10 @@ export const FusionLoraConfigSchema = z.strictObject({
  */
 export const FusionConfigSchema = z.strictObject({
   /** Modalities used, in concatenation order; each must have an item table (and SIDs when `itemToken.sid`). */
-  modalities: z.array(ModalityName).min(1).default([...AUTHORS_MODALITY_ORDER]),
+  modalities: z
+    .array(ModalityName)
+    .min(1)
+    .default([...AUTHORS_MODALITY_ORDER]),
   itemToken: ItemTokenConfigSchema.default(ItemTokenConfigSchema.parse({})),
   sid: SidConfigSchema.default(SidConfigSchema.parse({})),
   /**
@@ -157,18 +163,26 @@ export function parseFusionConfig(input: FusionConfigInput = {}): FusionConfig {
   if (t.embeddings === 'none' && !t.sid)
     throw new ConfigError('fusion config: itemToken has no part (embeddings "none" and sid false)');
   if (t.combine === 'sum' && t.embeddings === 'raw')
-    throw new ConfigError('fusion config: itemToken.combine "sum" needs d-wide parts; raw embeddings are d_m wide (use "linear" or "mlp")');
+    throw new ConfigError(
+      'fusion config: itemToken.combine "sum" needs d-wide parts; raw embeddings are d_m wide (use "linear" or "mlp")',
+    );
   if (cfg.head !== 'target' && t.embeddings !== 'projected')
     throw new ConfigError(
       `fusion config: head "${cfg.head}" scores items with u.proj_m(e_m), which needs itemToken.embeddings "projected" (got "${t.embeddings}")`,
     );
   if (cfg.alignment.weight > 0) {
     if (t.embeddings !== 'projected')
-      throw new ConfigError('fusion config: the alignment loss compares projected embeddings; set itemToken.embeddings "projected"');
+      throw new ConfigError(
+        'fusion config: the alignment loss compares projected embeddings; set itemToken.embeddings "projected"',
+      );
     if (!cfg.modalities.includes('collaborative') || cfg.modalities.length < 2)
-      throw new ConfigError('fusion config: the alignment loss needs "collaborative" and at least one other modality');
+      throw new ConfigError(
+        'fusion config: the alignment loss needs "collaborative" and at least one other modality',
+      );
   }
   if (cfg.sid.source === 'random' && cfg.sid.init === 'codebook' && t.sid)
-    throw new ConfigError('fusion config: random semantic IDs have no codebook to start from; set sid.init "random"');
+    throw new ConfigError(
+      'fusion config: random semantic IDs have no codebook to start from; set sid.init "random"',
+    );
   return cfg;
 }

@@ -42,7 +42,10 @@ export interface CreateMmeSidOptions {
 }
 
 function isExport(x: SemanticIdExportLike | SemanticIds): x is SemanticIdExportLike {
-  return typeof (x as SemanticIdExportLike).config === 'object' && typeof (x as SemanticIdExportLike).modalities === 'object';
+  return (
+    typeof (x as SemanticIdExportLike).config === 'object' &&
+    typeof (x as SemanticIdExportLike).modalities === 'object'
+  );
 }
 
 /**
@@ -91,10 +94,14 @@ export function resolveSemanticIds(
     return out;
   }
   if (!fromExport)
-    throw new ConfigError('this variant uses semantic IDs from the MM-RQ-VAE: pass semanticIds (loadExport(dir) of @mmesid/rqvae)');
+    throw new ConfigError(
+      'this variant uses semantic IDs from the MM-RQ-VAE: pass semanticIds (loadExport(dir) of @mmesid/rqvae)',
+    );
   for (const m of config.modalities)
     if (!fromExport[m])
-      throw new ConfigError(`semantic IDs: the export has no modality "${m}" (it has ${Object.keys(fromExport).join(', ')})`);
+      throw new ConfigError(
+        `semantic IDs: the export has no modality "${m}" (it has ${Object.keys(fromExport).join(', ')})`,
+      );
   return fromExport;
 }
 
@@ -123,25 +130,37 @@ export async function createMmeSid(opts: CreateMmeSidOptions): Promise<MmeSidMod
 }
 
 /** {@link createMmeSid} with an explicit, already validated config (no variant). */
-export async function createFromConfig(opts: Omit<CreateMmeSidOptions, 'variant' | 'config'> & { config: FusionConfigInput }): Promise<MmeSidModel> {
+export async function createFromConfig(
+  opts: Omit<CreateMmeSidOptions, 'variant' | 'config'> & { config: FusionConfigInput },
+): Promise<MmeSidModel> {
   const config = parseFusionConfig(opts.config);
   const N = opts.numItems;
-  if (!Number.isInteger(N) || N < 2) throw new ConfigError(`createMmeSid: numItems must be an integer >= 2, got ${N}`);
+  if (!Number.isInteger(N) || N < 2)
+    throw new ConfigError(`createMmeSid: numItems must be an integer >= 2, got ${N}`);
   checkItemTables(opts.tables, config.modalities, N);
   const feature = frequencyFeature(opts.frequency, N);
   let prompt = opts.prompt;
   if (!prompt) {
-    const tokenizer = opts.tokenizer ?? (typeof opts.llama === 'string' ? await loadTokenizerFor(opts.llama) : undefined);
-    if (!tokenizer) throw new ConfigError('createMmeSid: pass { tokenizer } or { prompt } when llama is a loaded model');
-    prompt = buildPrompt(tokenizer, { ...(opts.promptStyle ? { style: opts.promptStyle } : {}), itemsAtEnd: config.itemsAtEnd });
+    const tokenizer =
+      opts.tokenizer ?? (typeof opts.llama === 'string' ? await loadTokenizerFor(opts.llama) : undefined);
+    if (!tokenizer)
+      throw new ConfigError('createMmeSid: pass { tokenizer } or { prompt } when llama is a loaded model');
+    prompt = buildPrompt(tokenizer, {
+      ...(opts.promptStyle ? { style: opts.promptStyle } : {}),
+      itemsAtEnd: config.itemsAtEnd,
+    });
   }
   const llm =
-    typeof opts.llama === 'string' ? await loadLlamaModel(opts.llama, { log: opts.log ?? false }) : opts.llama;
+    typeof opts.llama === 'string'
+      ? await loadLlamaModel(opts.llama, { log: opts.log ?? false })
+      : opts.llama;
   try {
     const semanticIds = resolveSemanticIds(config, N, llm.config.hidden_size, opts.semanticIds);
     for (const id of [...prompt.prefix, ...prompt.suffix])
       if (id >= llm.config.vocab_size)
-        throw new ConfigError(`createMmeSid: the tokenizer produced id ${id} but the model's vocabulary has ${llm.config.vocab_size} entries`);
+        throw new ConfigError(
+          `createMmeSid: the tokenizer produced id ${id} but the model's vocabulary has ${llm.config.vocab_size} entries`,
+        );
     return new MmeSidModel({
       config,
       llm,

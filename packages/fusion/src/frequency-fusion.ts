@@ -44,12 +44,19 @@ export class FrequencyFusion extends Module {
     const distinct = [...new Set(opts.feature)].sort((a, b) => a - b);
     const where = new Map(distinct.map((v, i) => [v, i]));
     this.buffer('feature_values', tf.tensor2d(Float32Array.from(distinct), [distinct.length, 1], 'float32'));
-    this.buffer('feature_index', tf.tensor1d(Int32Array.from(opts.feature, (v) => where.get(v)!), 'int32'));
+    this.buffer(
+      'feature_index',
+      tf.tensor1d(
+        Int32Array.from(opts.feature, (v) => where.get(v)!),
+        'int32',
+      ),
+    );
     const init = (label: string, bias = true) => ({
       bias,
       ...(opts.skipInit ? { skipInit: true } : { rng: opts.rng!.fork(label) }),
     });
-    if (!opts.skipInit && !opts.rng) throw new ShapeError('FrequencyFusion: pass { rng } or { skipInit: true }');
+    if (!opts.skipInit && !opts.rng)
+      throw new ShapeError('FrequencyFusion: pass { rng } or { skipInit: true }');
     const head = this.setModule('mlp_head', new Module());
     head.setModule('0', new Linear(1, opts.hidden, init('fusion-head-0')));
     head.setModule('2', new Linear(opts.hidden, opts.metaDim, init('fusion-head-2')));
@@ -93,6 +100,8 @@ export class FrequencyFusion extends Module {
 
   /** Each item's weights over the score terms, softmax(logits / temperature): [N + 1, terms], rows sum to 1. */
   weights(): tf.Tensor2D {
-    return tf.tidy(() => tf.gather(tf.softmax(tf.div(this.distinctLogits(), this.temperature)), this.index) as tf.Tensor2D);
+    return tf.tidy(
+      () => tf.gather(tf.softmax(tf.div(this.distinctLogits(), this.temperature)), this.index) as tf.Tensor2D,
+    );
   }
 }

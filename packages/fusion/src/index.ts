@@ -8,6 +8,9 @@
  * full-ranking evaluation, the forgetting and collapse analyses, and export/load of a run for
  * inference (also in a browser).
  */
+
+export { type EmbeddingSpectra, embeddingSpectra, sidDistanceTau, sidEmbeddingTable } from './analyses.js';
+export { CHECKPOINT_FILES, loadCheckpoint, saveCheckpoint, type TrainProgressState } from './checkpoint.js';
 export {
   AlignmentConfigSchema,
   AUTHORS_MODALITY_ORDER,
@@ -23,14 +26,19 @@ export {
   SidConfigSchema,
 } from './config.js';
 export {
-  AUTHORS_TRAINING,
-  parseTrainConfig,
-  TRAIN_DEFAULTS,
-  type TrainConfig,
-  type TrainConfigInput,
-  TrainConfigSchema,
-} from './train-config.js';
-export { isVariantName, VARIANT_NAMES, VARIANTS, type VariantName, type VariantSpec, variantConfig } from './variants.js';
+  type CreateMmeSidOptions,
+  createFromConfig,
+  createMmeSid,
+  loadTokenizerFor,
+  resolveSemanticIds,
+} from './create.js';
+export {
+  type EvaluateOptions,
+  type EvaluationPair,
+  type EvaluationResult,
+  evaluateMmeSid,
+} from './evaluate.js';
+export { FrequencyFusion, type FrequencyFusionOptions } from './frequency-fusion.js';
 export {
   checkItemTables,
   frequencyFeature,
@@ -41,6 +49,14 @@ export {
   type SemanticIds,
   semanticIdsFromExport,
 } from './item-data.js';
+export { FrozenTable, ItemTokenizer, type ItemTokenizerOptions } from './item-tokenizer.js';
+export {
+  FREQUENCY_KEY,
+  MmeSidModel,
+  type MmeSidParts,
+  type ParameterSummary,
+  type PrefixRequest,
+} from './model.js';
 export {
   AUTHORS_CODE_PROMPT,
   AUTHORS_INSTRUCTION,
@@ -52,17 +68,7 @@ export {
   type PromptTemplate,
   promptFromIds,
 } from './prompt.js';
-export { SidEmbedding, type SidEmbeddingOptions } from './sid-embedding.js';
-export { FrozenTable, ItemTokenizer, type ItemTokenizerOptions } from './item-tokenizer.js';
-export { FrequencyFusion, type FrequencyFusionOptions } from './frequency-fusion.js';
-export { ScoreHead, type ScoreHeadOptions } from './score-head.js';
-export { FREQUENCY_KEY, MmeSidModel, type MmeSidParts, type ParameterSummary, type PrefixRequest } from './model.js';
-export { type CreateMmeSidOptions, createFromConfig, createMmeSid, loadTokenizerFor, resolveSemanticIds } from './create.js';
-export { groupBySequence, type SequenceUnit, type TrainingPair } from './train-units.js';
-export { type TrainHooks, type TrainProgress, type TrainResult, trainMmeSid } from './train.js';
-export { CHECKPOINT_FILES, loadCheckpoint, saveCheckpoint, type TrainProgressState } from './checkpoint.js';
-export { type EvaluateOptions, type EvaluationPair, type EvaluationResult, evaluateMmeSid } from './evaluate.js';
-export { type EmbeddingSpectra, embeddingSpectra, sidDistanceTau, sidEmbeddingTable } from './analyses.js';
+export { type Recommendation, recommend } from './recommend.js';
 export {
   type ExportRunOptions,
   exportRun,
@@ -74,4 +80,23 @@ export {
   type RunManifest,
   serializeRun,
 } from './run-io.js';
-export { type Recommendation, recommend } from './recommend.js';
+export { ScoreHead, type ScoreHeadOptions } from './score-head.js';
+export { SidEmbedding, type SidEmbeddingOptions } from './sid-embedding.js';
+export { type TrainHooks, type TrainProgress, type TrainResult, trainMmeSid } from './train.js';
+export {
+  AUTHORS_TRAINING,
+  parseTrainConfig,
+  TRAIN_DEFAULTS,
+  type TrainConfig,
+  type TrainConfigInput,
+  TrainConfigSchema,
+} from './train-config.js';
+export { groupBySequence, type SequenceUnit, type TrainingPair } from './train-units.js';
+export {
+  isVariantName,
+  VARIANT_NAMES,
+  VARIANTS,
+  type VariantName,
+  type VariantSpec,
+  variantConfig,
+} from './variants.js';

@@ -54,7 +54,9 @@ describe('frequencyFeature and checkItemTables', () => {
     const good = { rows: 4, cols: 2, data: new Float32Array(8) };
     expect(() => checkItemTables({ text: good }, ['text'], 3)).not.toThrow();
     expect(() => checkItemTables({ text: good }, ['visual'], 3)).toThrow(/"visual"/);
-    expect(() => checkItemTables({ text: { ...good, rows: 3, data: new Float32Array(6) } }, ['text'], 3)).toThrow(/numItems \+ 1 = 4/);
+    expect(() =>
+      checkItemTables({ text: { ...good, rows: 3, data: new Float32Array(6) } }, ['text'], 3),
+    ).toThrow(/numItems \+ 1 = 4/);
     const nan = new Float32Array(8);
     nan[5] = Number.NaN;
     expect(() => checkItemTables({ text: { ...good, data: nan } }, ['text'], 3)).toThrow(/item 2, column 1/);

@@ -73,7 +73,9 @@ export function semanticIdsFromExport(exp: SemanticIdExportLike, numItems: numbe
       for (let l = 0; l < L; l++) {
         const code = m.ids[r * L + l]!;
         if (!(code >= 0 && code < m.codebookSize))
-          throw new ShapeError(`semantic IDs of "${name}": item ${item} level ${l} has code ${code}, outside 0..${m.codebookSize - 1}`);
+          throw new ShapeError(
+            `semantic IDs of "${name}": item ${item} level ${l} has code ${code}, outside 0..${m.codebookSize - 1}`,
+          );
         ids[item * L + l] = code;
       }
     }
@@ -108,17 +110,30 @@ export function randomSemanticIds(
  * Checks that each listed modality has a table with `numItems + 1` rows of finite values.
  * @throws ShapeError naming the modality
  */
-export function checkItemTables(tables: Readonly<Record<string, ItemTable>>, modalities: readonly string[], numItems: number): void {
+export function checkItemTables(
+  tables: Readonly<Record<string, ItemTable>>,
+  modalities: readonly string[],
+  numItems: number,
+): void {
   for (const m of modalities) {
     const t = tables[m];
-    if (!t) throw new ShapeError(`no item table for modality "${m}" (have: ${Object.keys(tables).join(', ') || 'none'})`);
+    if (!t)
+      throw new ShapeError(
+        `no item table for modality "${m}" (have: ${Object.keys(tables).join(', ') || 'none'})`,
+      );
     if (t.rows !== numItems + 1)
-      throw new ShapeError(`item table "${m}" has ${t.rows} rows; expected numItems + 1 = ${numItems + 1} (row 0 is padding)`);
+      throw new ShapeError(
+        `item table "${m}" has ${t.rows} rows; expected numItems + 1 = ${numItems + 1} (row 0 is padding)`,
+      );
     if (t.data.length !== t.rows * t.cols)
-      throw new ShapeError(`item table "${m}": ${t.rows} x ${t.cols} needs ${t.rows * t.cols} values, has ${t.data.length}`);
+      throw new ShapeError(
+        `item table "${m}": ${t.rows} x ${t.cols} needs ${t.rows * t.cols} values, has ${t.data.length}`,
+      );
     for (let i = 0; i < t.data.length; i++)
       if (!Number.isFinite(t.data[i]!))
-        throw new ShapeError(`item table "${m}": non-finite value at item ${Math.floor(i / t.cols)}, column ${i % t.cols}`);
+        throw new ShapeError(
+          `item table "${m}": non-finite value at item ${Math.floor(i / t.cols)}, column ${i % t.cols}`,
+        );
   }
 }
 
@@ -134,6 +149,7 @@ export function frequencyFeature(freq: ArrayLike<number>, numItems: number): Flo
   if (freq.length !== numItems + 1)
     throw new ShapeError(`item frequencies: ${freq.length} entries, expected numItems + 1 = ${numItems + 1}`);
   for (let i = 1; i <= numItems; i++)
-    if (!(freq[i]! >= 0)) throw new ShapeError(`item frequencies: item ${i} has frequency ${freq[i]}; expected a count >= 0`);
+    if (!(freq[i]! >= 0))
+      throw new ShapeError(`item frequencies: item ${i} has frequency ${freq[i]}; expected a count >= 0`);
   return normalizedLogFrequency(freq);
 }

@@ -55,7 +55,8 @@ export class ItemTokenizer extends Module {
     this.modalities = config.modalities;
     this.hidden = hidden;
     this.cfg = config.itemToken;
-    const init = (label: string) => (opts.skipInit ? { skipInit: true } : { rng: needRng(opts.rng).fork(label) });
+    const init = (label: string) =>
+      opts.skipInit ? { skipInit: true } : { rng: needRng(opts.rng).fork(label) };
     const tables = this.setModule('tables', new Module());
     const proj = this.setModule('proj', new Module());
     const sid = this.setModule('sid', new Module());
@@ -65,14 +66,18 @@ export class ItemTokenizer extends Module {
       if (!t) throw new ShapeError(`ItemTokenizer: no item table for modality "${m}"`);
       tables.setModule(m, new FrozenTable(t));
       // Shared by the tokens and the fusion head's u.proj_m(e_m) terms, as in the authors' code.
-      if (this.cfg.embeddings === 'projected') proj.setModule(m, new Linear(t.cols, hidden, init(`proj:${m}`)));
+      if (this.cfg.embeddings === 'projected')
+        proj.setModule(m, new Linear(t.cols, hidden, init(`proj:${m}`)));
       if (this.cfg.embeddings === 'projected') width += hidden;
       else if (this.cfg.embeddings === 'raw') width += t.cols;
       if (this.cfg.sid) {
         const s = opts.semanticIds?.[m];
-        if (!s) throw new ShapeError(`ItemTokenizer: no semantic IDs for modality "${m}" (itemToken.sid is on)`);
+        if (!s)
+          throw new ShapeError(`ItemTokenizer: no semantic IDs for modality "${m}" (itemToken.sid is on)`);
         if (s.ids.length !== t.rows * s.levels)
-          throw new ShapeError(`ItemTokenizer: semantic IDs of "${m}" have ${s.ids.length / s.levels} rows, the item table ${t.rows}`);
+          throw new ShapeError(
+            `ItemTokenizer: semantic IDs of "${m}" have ${s.ids.length / s.levels} rows, the item table ${t.rows}`,
+          );
         sid.setModule(
           m,
           new SidEmbedding(s, hidden, {
@@ -94,7 +99,8 @@ export class ItemTokenizer extends Module {
           ...init('token-mlp'),
         }),
       );
-    else if (this.cfg.combine === 'linear') this.setModule('linear', new Linear(width, hidden, init('token-linear')));
+    else if (this.cfg.combine === 'linear')
+      this.setModule('linear', new Linear(width, hidden, init('token-linear')));
   }
 
   /** The frozen original table of a modality ([N + 1, d_m], the live variable). */
@@ -157,7 +163,9 @@ export class ItemTokenizer extends Module {
   /** One token per item: [n, d]. `items` is an int32 tensor [n] of ids in 0..N. */
   forward(items: tf.Tensor): tf.Tensor2D {
     if (items.rank !== 1 || items.dtype !== 'int32')
-      throw new ShapeError(`ItemTokenizer.forward: expected int32 item ids [n], got ${items.dtype} [${items.shape}]`);
+      throw new ShapeError(
+        `ItemTokenizer.forward: expected int32 item ids [n], got ${items.dtype} [${items.shape}]`,
+      );
     return tf.tidy(() => {
       if (this.cfg.combine === 'sum') {
         let acc: tf.Tensor | null = null;
@@ -181,6 +189,9 @@ export class ItemTokenizer extends Module {
 }
 
 function needRng(rng: Rng | undefined): Rng {
-  if (!rng) throw new ConfigError('ItemTokenizer: pass { rng } for a seeded init, or { skipInit: true } before loading weights');
+  if (!rng)
+    throw new ConfigError(
+      'ItemTokenizer: pass { rng } for a seeded init, or { skipInit: true } before loading weights',
+    );
   return rng;
 }

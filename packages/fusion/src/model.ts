@@ -91,11 +91,17 @@ export class MmeSidModel extends Module {
     this.numItems = numItems;
     this.hidden = llm.config.hidden_size;
     if (parts.frequencyFeature.length !== numItems + 1)
-      throw new ShapeError(`MmeSidModel: frequency feature has ${parts.frequencyFeature.length} entries, expected ${numItems + 1}`);
+      throw new ShapeError(
+        `MmeSidModel: frequency feature has ${parts.frequencyFeature.length} entries, expected ${numItems + 1}`,
+      );
     if (parts.prompt.prefix.length === 0)
-      throw new ShapeError('MmeSidModel: the prompt prefix is empty; an empty history would have nothing to represent');
+      throw new ShapeError(
+        'MmeSidModel: the prompt prefix is empty; an empty history would have nothing to represent',
+      );
     if (config.itemsAtEnd && parts.prompt.suffix.length > 0)
-      throw new ShapeError('MmeSidModel: config.itemsAtEnd is set but the prompt has a suffix; build it with buildPrompt(tok, { itemsAtEnd: true })');
+      throw new ShapeError(
+        'MmeSidModel: config.itemsAtEnd is set but the prompt has a suffix; build it with buildPrompt(tok, { itemsAtEnd: true })',
+      );
     this.buffer(FREQUENCY_KEY, tf.tensor1d(parts.frequencyFeature, 'float32'));
     const existing = getLora(llm);
     this.lora =
@@ -152,7 +158,9 @@ export class MmeSidModel extends Module {
     for (let i = 0; i < items.length; i++) {
       const id = items[i]!;
       if (!Number.isInteger(id) || id < 1 || id > this.numItems)
-        throw new MmesidError(`${what}: item ${id} at position ${i} is not an item id in 1..${this.numItems}`);
+        throw new MmesidError(
+          `${what}: item ${id} at position ${i} is not an item id in 1..${this.numItems}`,
+        );
     }
   }
 
@@ -161,9 +169,13 @@ export class MmeSidModel extends Module {
    * sequences[b], suffix]`. Returns the embeddings [B, L, d], the attention mask and each row's
    * padding length.
    */
-  embedPrompts(sequences: readonly ArrayLike<number>[]): { embeds: tf.Tensor3D; mask: number[][]; padding: number[] } {
+  embedPrompts(sequences: readonly ArrayLike<number>[]): {
+    embeds: tf.Tensor3D;
+    mask: number[][];
+    padding: number[];
+  } {
     if (sequences.length === 0) throw new ShapeError('embedPrompts: empty batch');
-    sequences.forEach((s, b) => this.checkItems(s, `sequence ${b}`));
+    for (const [b, s] of sequences.entries()) this.checkItems(s, `sequence ${b}`);
     const P = this.prompt.prefix.length;
     const S = this.prompt.suffix.length;
     const d = this.hidden;
@@ -231,7 +243,7 @@ export class MmeSidModel extends Module {
         embeds.dispose();
       }
     }
-    sequences.forEach((s, b) => this.checkItems(s, `sequence ${b}`));
+    for (const [b, s] of sequences.entries()) this.checkItems(s, `sequence ${b}`);
     const B = sequences.length;
     const lens = sequences.map((s) => s.length + S);
     const T = Math.max(...lens);
@@ -266,7 +278,11 @@ export class MmeSidModel extends Module {
           row.fill(0, P, P + T - n);
           return row;
         });
-        const rest = this.llm.forward({ inputsEmbeds: tf.stack(rows), attentionMask: mask, cache: batched }).lastHiddenState;
+        const rest = this.llm.forward({
+          inputsEmbeds: tf.stack(rows),
+          attentionMask: mask,
+          cache: batched,
+        }).lastHiddenState;
         return tf.concat([preRows, tf.reshape(rest, [B * T, d])], 0) as tf.Tensor2D;
       } finally {
         cache.dispose();
@@ -303,11 +319,15 @@ export class MmeSidModel extends Module {
     requests.forEach((r, b) => {
       for (const t of r.prefixLengths)
         if (!Number.isInteger(t) || t < 0 || t > r.items.length)
-          throw new ShapeError(`prefixRepresentations: prefix length ${t} outside 0..${r.items.length} in request ${b}`);
+          throw new ShapeError(
+            `prefixRepresentations: prefix length ${t} outside 0..${r.items.length} in request ${b}`,
+          );
     });
     return tf.tidy(() => {
       const { flat, prefixLast, token } = this.encode(requests.map((r) => r.items));
-      const rows = requests.flatMap((r, b) => r.prefixLengths.map((t) => (t === 0 ? prefixLast(b) : token(b, t - 1))));
+      const rows = requests.flatMap((r, b) =>
+        r.prefixLengths.map((t) => (t === 0 ? prefixLast(b) : token(b, t - 1))),
+      );
       return tf.gather(flat, tf.tensor1d(rows, 'int32')) as tf.Tensor2D;
     });
   }
@@ -332,21 +352,34 @@ export class MmeSidModel extends Module {
    * all items (`loss.kind 'ce'`), or BCE of the target against `negatives` [n][k] (`'bce'`). Plus the
    * alignment loss over `items` when its weight is positive.
    */
-  lossFromScores(scores: tf.Tensor2D, targets: readonly number[], negatives?: readonly ArrayLike<number>[], items?: ArrayLike<number>): tf.Scalar {
+  lossFromScores(
+    scores: tf.Tensor2D,
+    targets: readonly number[],
+    negatives?: readonly ArrayLike<number>[],
+    items?: ArrayLike<number>,
+  ): tf.Scalar {
     const n = targets.length;
     const cols = this.numItems + 1;
-    if (scores.shape[0] !== n) throw new ShapeError(`lossFromScores: ${scores.shape[0]} score rows for ${n} targets`);
+    if (scores.shape[0] !== n)
+      throw new ShapeError(`lossFromScores: ${scores.shape[0]} score rows for ${n} targets`);
     this.checkItems(targets, 'targets');
     return tf.tidy(() => {
       const flat = tf.reshape(scores, [-1]);
-      const pos = tf.gather(flat, tf.tensor1d(targets.map((t, b) => b * cols + t), 'int32'));
+      const pos = tf.gather(
+        flat,
+        tf.tensor1d(
+          targets.map((t, b) => b * cols + t),
+          'int32',
+        ),
+      );
       let loss: tf.Tensor;
       if (this.config.loss.kind === 'ce') {
         const m = stopGradient(tf.max(scores, 1, true));
         const lse = tf.add(tf.log(tf.sum(tf.exp(tf.sub(scores, m)), 1)), tf.reshape(m, [-1]));
         loss = tf.mean(tf.sub(lse, pos));
       } else {
-        if (!negatives || negatives.length !== n) throw new ShapeError('lossFromScores: BCE needs one list of negatives per target');
+        if (!negatives || negatives.length !== n)
+          throw new ShapeError('lossFromScores: BCE needs one list of negatives per target');
         const idx: number[] = [];
         negatives.forEach((neg, b) => {
           for (let k = 0; k < neg.length; k++) idx.push(b * cols + neg[k]!);
@@ -355,7 +388,8 @@ export class MmeSidModel extends Module {
         loss = tf.div(tf.add(tf.sum(tf.softplus(tf.neg(pos))), tf.sum(tf.softplus(neg))), n);
       }
       const a = this.config.alignment;
-      if (a.weight > 0 && items && items.length > 1) loss = tf.add(loss, tf.mul(this.alignmentLoss(items), a.weight));
+      if (a.weight > 0 && items && items.length > 1)
+        loss = tf.add(loss, tf.mul(this.alignmentLoss(items), a.weight));
       return loss as tf.Scalar;
     });
   }
@@ -408,6 +442,9 @@ export class MmeSidModel extends Module {
       for (const [name, p] of this.namedParameters()) if (p.trainable && name.startsWith(prefix)) n += p.size;
       return n;
     };
-    return { ...s, groups: { lora: count('llm.'), itemTokenizer: count('item_tokenizer.'), head: count('head.') } };
+    return {
+      ...s,
+      groups: { lora: count('llm.'), itemTokenizer: count('item_tokenizer.'), head: count('head.') },
+    };
   }
 }

@@ -1,4 +1,4 @@
-import { HfTokenizer, Llama2cTokenizer } from '@mmesid/llama';
+import { HfTokenizer, type Llama2cTokenizer } from '@mmesid/llama';
 import { ConfigError } from '@mmesid/tensor';
 
 /**
@@ -17,7 +17,8 @@ export interface PromptTemplate {
 /** The system message of the authors' Llama 3 prompt (`dataset/llama3.json`). */
 export const AUTHORS_SYSTEM = 'You are a helpful AI assistant for recommendations';
 /** The instruction of the authors' prompt (`dataset/llama3.json`, `utils/prompter.py`). */
-export const AUTHORS_INSTRUCTION = "Given the user's purchase history, predict next possible item to be purchased.";
+export const AUTHORS_INSTRUCTION =
+  "Given the user's purchase history, predict next possible item to be purchased.";
 
 /**
  * The authors' Llama 3 prompt as written in their template file `dataset/llama3.json` and README:
@@ -71,7 +72,10 @@ const MARK = '<<MMESID_ITEMS>>';
  * const prompt = buildPrompt(tok); // style 'plain'
  * const llama3 = buildPrompt(await HfTokenizer.fromDir('/models/Meta-Llama-3-8B-Instruct')); // 'authors-template'
  */
-export function buildPrompt(tokenizer: Llama2cTokenizer | HfTokenizer, opts: BuildPromptOptions = {}): PromptTemplate {
+export function buildPrompt(
+  tokenizer: Llama2cTokenizer | HfTokenizer,
+  opts: BuildPromptOptions = {},
+): PromptTemplate {
   const hf = tokenizer instanceof HfTokenizer;
   const style = opts.style ?? (hf ? 'authors-template' : 'plain');
   let prefix: string;
@@ -84,7 +88,10 @@ export function buildPrompt(tokenizer: Llama2cTokenizer | HfTokenizer, opts: Bui
       ({ prefix, suffix } = AUTHORS_CODE_PROMPT);
       break;
     case 'chat-template': {
-      if (!hf) throw new ConfigError('buildPrompt: style "chat-template" needs a Hugging Face tokenizer with a chat template');
+      if (!hf)
+        throw new ConfigError(
+          'buildPrompt: style "chat-template" needs a Hugging Face tokenizer with a chat template',
+        );
       const text = tokenizer.applyChatTemplate(
         [
           { role: 'system', content: AUTHORS_SYSTEM },
@@ -113,16 +120,31 @@ export function buildPrompt(tokenizer: Llama2cTokenizer | HfTokenizer, opts: Bui
   const encode = (s: string, first: boolean): number[] => {
     if (s === '') return [];
     // Plain renderings get the tokenizer's own BOS; the Llama 3 renderings write <|begin_of_text|> themselves.
-    if (hf) return tokenizer.encode(s, { addSpecialTokens: first && (style === 'plain' || style === 'minimal') });
-    if (style !== 'plain' && style !== 'minimal') throw new ConfigError(`buildPrompt: style "${style}" needs a Hugging Face tokenizer (Llama 3 special tokens)`);
+    if (hf)
+      return tokenizer.encode(s, { addSpecialTokens: first && (style === 'plain' || style === 'minimal') });
+    if (style !== 'plain' && style !== 'minimal')
+      throw new ConfigError(
+        `buildPrompt: style "${style}" needs a Hugging Face tokenizer (Llama 3 special tokens)`,
+      );
     return (tokenizer as Llama2cTokenizer).encode(s, { bos: first });
   };
-  return { prefix: encode(prefix, true), suffix: encode(suffix, false), text: `${prefix}{items}${suffix}`, style };
+  return {
+    prefix: encode(prefix, true),
+    suffix: encode(suffix, false),
+    text: `${prefix}{items}${suffix}`,
+    style,
+  };
 }
 
 /** A prompt from ids you already have (e.g. read back from an exported run). */
-export function promptFromIds(prefix: readonly number[], suffix: readonly number[], text = '', style: PromptStyle = 'plain'): PromptTemplate {
+export function promptFromIds(
+  prefix: readonly number[],
+  suffix: readonly number[],
+  text = '',
+  style: PromptStyle = 'plain',
+): PromptTemplate {
   for (const id of [...prefix, ...suffix])
-    if (!Number.isInteger(id) || id < 0) throw new ConfigError(`promptFromIds: token id ${id} is not a non-negative integer`);
+    if (!Number.isInteger(id) || id < 0)
+      throw new ConfigError(`promptFromIds: token id ${id} is not a non-negative integer`);
   return { prefix: [...prefix], suffix: [...suffix], text, style };
 }

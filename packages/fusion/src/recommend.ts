@@ -22,7 +22,11 @@ export interface Recommendation {
  * const rec = await recommend(model, [12, 40, 7], 10);
  * rec.items[0]; rec.weights[0]; // e.g. [0.02, 0.9, 0.05, 0.03] over ['target', 'collaborative', 'visual', 'text']
  */
-export async function recommend(model: MmeSidModel, history: ArrayLike<number>, k: number): Promise<Recommendation> {
+export async function recommend(
+  model: MmeSidModel,
+  history: ArrayLike<number>,
+  k: number,
+): Promise<Recommendation> {
   model.eval();
   const scores = model.score([history]);
   const weights = model.fusionWeights();

@@ -4,16 +4,16 @@ import {
   loadSafetensorsBytes,
   MmesidError,
   type Module,
+  ShapeError,
   saveSafetensors,
   serializeSafetensorsAsync,
-  ShapeError,
   tf,
 } from '@mmesid/tensor';
 import { type FusionConfig, parseFusionConfig } from './config.js';
 import { writeDirAtomic } from './internal/fs.js';
 import type { ItemTable, ModalitySemanticIds } from './item-data.js';
 import { FREQUENCY_KEY, MmeSidModel } from './model.js';
-import { promptFromIds, type PromptStyle } from './prompt.js';
+import { type PromptStyle, promptFromIds } from './prompt.js';
 
 /** The files of an exported run. */
 export const RUN_FILES = Object.freeze({
@@ -93,13 +93,19 @@ function mergedLlmWeights(model: MmeSidModel): { tensors: Record<string, tf.Tens
 
 function manifestOf(model: MmeSidModel, opts: ExportRunOptions): RunManifest {
   const kind = opts.llm ?? 'merged';
-  if (kind === 'adapter' && !model.lora) throw new MmesidError('exportRun: llm "adapter" needs a model with LoRA adapters');
+  if (kind === 'adapter' && !model.lora)
+    throw new MmesidError('exportRun: llm "adapter" needs a model with LoRA adapters');
   const semanticIds: RunManifest['semanticIds'] = {};
   const tables: RunManifest['tables'] = {};
   for (const m of model.config.modalities) {
     tables[m] = { cols: model.tokens.table(m).shape[1]! };
     const s = model.tokens.sidEmbedding(m);
-    if (s) semanticIds[m] = { levels: s.levels, codebookSize: s.codebookSize, dim: (model.tokens.sidEmbedding(m)!.codes.shape[2] as number) };
+    if (s)
+      semanticIds[m] = {
+        levels: s.levels,
+        codebookSize: s.codebookSize,
+        dim: model.tokens.sidEmbedding(m)!.codes.shape[2] as number,
+      };
   }
   return {
     format: 'mmesid-fusion-run',
@@ -107,7 +113,12 @@ function manifestOf(model: MmeSidModel, opts: ExportRunOptions): RunManifest {
     fusion: model.config,
     numItems: model.numItems,
     hidden: model.hidden,
-    prompt: { prefix: [...model.prompt.prefix], suffix: [...model.prompt.suffix], text: model.prompt.text, style: model.prompt.style },
+    prompt: {
+      prefix: [...model.prompt.prefix],
+      suffix: [...model.prompt.suffix],
+      text: model.prompt.text,
+      style: model.prompt.style,
+    },
     tables,
     semanticIds,
     terms: model.termNames,
@@ -127,7 +138,11 @@ function manifestOf(model: MmeSidModel, opts: ExportRunOptions): RunManifest {
  * await exportRun(model, 'runs/beauty/mme-sid', { metadata: { metrics } });
  * const again = await loadRun('runs/beauty/mme-sid');
  */
-export async function exportRun(model: MmeSidModel, dir: string, opts: ExportRunOptions = {}): Promise<RunManifest> {
+export async function exportRun(
+  model: MmeSidModel,
+  dir: string,
+  opts: ExportRunOptions = {},
+): Promise<RunManifest> {
   const { join } = await import('node:path');
   const { mkdir } = await import('node:fs/promises');
   const manifest = manifestOf(model, opts);
@@ -137,12 +152,17 @@ export async function exportRun(model: MmeSidModel, dir: string, opts: ExportRun
       const { tensors, created } = mergedLlmWeights(model);
       try {
         await mkdir(join(tmp, RUN_FILES.llmDir));
-        await saveSafetensors(join(tmp, RUN_FILES.llmDir, 'model.safetensors'), tensors, { metadata: { format: 'pt' } });
+        await saveSafetensors(join(tmp, RUN_FILES.llmDir, 'model.safetensors'), tensors, {
+          metadata: { format: 'pt' },
+        });
       } finally {
         for (const t of created) t.dispose();
       }
       const { writeFile } = await import('node:fs/promises');
-      await writeFile(join(tmp, RUN_FILES.llmDir, 'config.json'), `${JSON.stringify(hfConfig(model.llm.config), null, 2)}\n`);
+      await writeFile(
+        join(tmp, RUN_FILES.llmDir, 'config.json'),
+        `${JSON.stringify(hfConfig(model.llm.config), null, 2)}\n`,
+      );
     } else {
       await saveAdapter(model.lora!, join(tmp, RUN_FILES.adapterDir), {
         taskType: 'FEATURE_EXTRACTION',
@@ -158,24 +178,33 @@ export async function exportRun(model: MmeSidModel, dir: string, opts: ExportRun
 /**
  * {@link exportRun} in memory (browsers, uploads): file name -> bytes, same files and contents.
  */
-export async function serializeRun(model: MmeSidModel, opts: ExportRunOptions = {}): Promise<Map<string, Uint8Array>> {
+export async function serializeRun(
+  model: MmeSidModel,
+  opts: ExportRunOptions = {},
+): Promise<Map<string, Uint8Array>> {
   const manifest = manifestOf(model, opts);
   const enc = new TextEncoder();
   const files = new Map<string, Uint8Array>();
-  files.set(
-    RUN_FILES.fusion,
-    await serializeSafetensorsAsync(ownTensors(model), { format: 'pt' }),
-  );
+  files.set(RUN_FILES.fusion, await serializeSafetensorsAsync(ownTensors(model), { format: 'pt' }));
   if (manifest.llm.kind === 'merged') {
     const { tensors, created } = mergedLlmWeights(model);
     try {
-      files.set(`${RUN_FILES.llmDir}/model.safetensors`, await serializeSafetensorsAsync(tensors, { format: 'pt' }));
+      files.set(
+        `${RUN_FILES.llmDir}/model.safetensors`,
+        await serializeSafetensorsAsync(tensors, { format: 'pt' }),
+      );
     } finally {
       for (const t of created) t.dispose();
     }
-    files.set(`${RUN_FILES.llmDir}/config.json`, enc.encode(`${JSON.stringify(hfConfig(model.llm.config), null, 2)}\n`));
+    files.set(
+      `${RUN_FILES.llmDir}/config.json`,
+      enc.encode(`${JSON.stringify(hfConfig(model.llm.config), null, 2)}\n`),
+    );
   } else {
-    const a = await serializeAdapter(model.lora!, { taskType: 'FEATURE_EXTRACTION', ...(opts.baseModel ? { baseModelNameOrPath: opts.baseModel } : {}) });
+    const a = await serializeAdapter(model.lora!, {
+      taskType: 'FEATURE_EXTRACTION',
+      ...(opts.baseModel ? { baseModelNameOrPath: opts.baseModel } : {}),
+    });
     files.set(`${RUN_FILES.adapterDir}/adapter_config.json`, enc.encode(a.config));
     files.set(`${RUN_FILES.adapterDir}/adapter_model.safetensors`, a.weights);
   }
@@ -210,9 +239,14 @@ export async function loadRunFromFiles(read: RunFileReader, opts: LoadRunOptions
   const manifest = parseManifest(dec.decode(await read(RUN_FILES.manifest)));
   let llm: LlamaModel;
   if (manifest.llm.kind === 'merged') {
-    const cfg = parseLlamaConfig(JSON.parse(dec.decode(await read(`${RUN_FILES.llmDir}/config.json`))), `${RUN_FILES.llmDir}/config.json`);
+    const cfg = parseLlamaConfig(
+      JSON.parse(dec.decode(await read(`${RUN_FILES.llmDir}/config.json`))),
+      `${RUN_FILES.llmDir}/config.json`,
+    );
     llm = new LlamaModel(cfg, { skipInit: true });
-    const weights = loadSafetensorsBytes(await read(`${RUN_FILES.llmDir}/model.safetensors`), { file: `${RUN_FILES.llmDir}/model.safetensors` });
+    const weights = loadSafetensorsBytes(await read(`${RUN_FILES.llmDir}/model.safetensors`), {
+      file: `${RUN_FILES.llmDir}/model.safetensors`,
+    });
     try {
       llm.loadStateDict(Object.fromEntries(weights), { context: `${RUN_FILES.llmDir}/model.safetensors` });
     } catch (e) {
@@ -222,7 +256,10 @@ export async function loadRunFromFiles(read: RunFileReader, opts: LoadRunOptions
       tf.dispose([...weights.values()]);
     }
   } else {
-    if (!opts.baseModel) throw new MmesidError('loadRunFromFiles: this run holds a LoRA adapter; pass { baseModel } (the base LLM)');
+    if (!opts.baseModel)
+      throw new MmesidError(
+        'loadRunFromFiles: this run holds a LoRA adapter; pass { baseModel } (the base LLM)',
+      );
     llm = opts.baseModel;
     loadAdapterFromFiles(
       llm,
@@ -260,7 +297,10 @@ export async function loadRun(dir: string, opts: { llamaDir?: string } = {}): Pr
   const manifest = parseManifest(new TextDecoder().decode(await read(RUN_FILES.manifest)));
   if (manifest.llm.kind === 'merged') return loadRunFromFiles(read);
   const base = opts.llamaDir ?? manifest.llm.baseModel;
-  if (!base) throw new MmesidError(`${join(dir, RUN_FILES.manifest)}: an adapter run without a recorded base model; pass { llamaDir }`);
+  if (!base)
+    throw new MmesidError(
+      `${join(dir, RUN_FILES.manifest)}: an adapter run without a recorded base model; pass { llamaDir }`,
+    );
   return loadRunFromFiles(read, { baseModel: await loadLlamaModel(base, { log: false }) });
 }
 
@@ -272,17 +312,24 @@ function parseManifest(text: string): RunManifest {
     throw new MmesidError(`${RUN_FILES.manifest}: not valid JSON (${(e as Error).message})`);
   }
   if (m?.format !== 'mmesid-fusion-run' || m.version !== 1)
-    throw new MmesidError(`${RUN_FILES.manifest}: format "${m?.format}" version ${m?.version}, expected "mmesid-fusion-run" version 1`);
+    throw new MmesidError(
+      `${RUN_FILES.manifest}: format "${m?.format}" version ${m?.version}, expected "mmesid-fusion-run" version 1`,
+    );
   return { ...m, fusion: parseFusionConfig(m.fusion) };
 }
 
 function tensorData(t: tf.Tensor | undefined, key: string, shape: number[]): tf.Tensor {
   if (!t) throw new ShapeError(`${RUN_FILES.fusion}: no tensor "${key}"`);
-  if (t.shape.join() !== shape.join()) throw new ShapeError(`${RUN_FILES.fusion} [${key}]: shape [${t.shape}], expected [${shape}]`);
+  if (t.shape.join() !== shape.join())
+    throw new ShapeError(`${RUN_FILES.fusion} [${key}]: shape [${t.shape}], expected [${shape}]`);
   return t;
 }
 
-async function assemble(manifest: RunManifest, llm: LlamaModel, tensors: Map<string, tf.Tensor>): Promise<MmeSidModel> {
+async function assemble(
+  manifest: RunManifest,
+  llm: LlamaModel,
+  tensors: Map<string, tf.Tensor>,
+): Promise<MmeSidModel> {
   const N = manifest.numItems;
   const tables: Record<string, ItemTable> = {};
   const semanticIds: Record<string, ModalitySemanticIds> = {};
@@ -303,7 +350,12 @@ async function assemble(manifest: RunManifest, llm: LlamaModel, tensors: Map<str
   const model = new MmeSidModel({
     config: manifest.fusion,
     llm,
-    prompt: promptFromIds(manifest.prompt.prefix, manifest.prompt.suffix, manifest.prompt.text, manifest.prompt.style),
+    prompt: promptFromIds(
+      manifest.prompt.prefix,
+      manifest.prompt.suffix,
+      manifest.prompt.text,
+      manifest.prompt.style,
+    ),
     numItems: N,
     tables,
     semanticIds,

@@ -45,11 +45,15 @@ export class ScoreHead extends Module {
     this.numItems = numItems;
     this.modalities = config.modalities;
     if (opts.feature.length !== numItems + 1)
-      throw new ShapeError(`ScoreHead: frequency feature has ${opts.feature.length} entries, expected ${numItems + 1}`);
+      throw new ShapeError(
+        `ScoreHead: frequency feature has ${opts.feature.length} entries, expected ${numItems + 1}`,
+      );
     const bound = 1 / Math.sqrt(hidden);
     this.param(
       'target_table_t',
-      opts.skipInit ? tf.zeros([hidden, numItems + 1]) : uniform(-bound, bound)([hidden, numItems + 1], opts.rng!.fork('target-table')),
+      opts.skipInit
+        ? tf.zeros([hidden, numItems + 1])
+        : uniform(-bound, bound)([hidden, numItems + 1], opts.rng!.fork('target-table')),
     );
     if (config.head === 'fusion')
       this.setModule(

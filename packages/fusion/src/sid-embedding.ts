@@ -46,12 +46,14 @@ export class SidEmbedding extends Module {
     const { levels: L, codebookSize: K, dim: e } = sids;
     this.levels = L;
     this.codebookSize = K;
-    if (sids.ids.length % L !== 0) throw new ShapeError(`SidEmbedding: ${sids.ids.length} ids is not a multiple of L = ${L}`);
+    if (sids.ids.length % L !== 0)
+      throw new ShapeError(`SidEmbedding: ${sids.ids.length} ids is not a multiple of L = ${L}`);
     const rows = sids.ids.length / L;
     const offset = new Int32Array(sids.ids.length);
     for (let i = 0; i < offset.length; i++) {
       const code = sids.ids[i]!;
-      if (!(code >= 0 && code < K)) throw new ShapeError(`SidEmbedding: item ${Math.floor(i / L)} has code ${code} outside 0..${K - 1}`);
+      if (!(code >= 0 && code < K))
+        throw new ShapeError(`SidEmbedding: item ${Math.floor(i / L)} has code ${code} outside 0..${K - 1}`);
       offset[i] = (i % L) * K + code;
     }
     this.buffer('ids', tf.tensor2d(offset, [rows, L], 'int32'));
@@ -59,7 +61,13 @@ export class SidEmbedding extends Module {
     this.width = fixed ? outDim : e;
     this.codes = this.param('codes', this.initialCodes(sids, opts, fixed));
     if (e !== outDim && opts.projection === 'learned')
-      this.setModule('proj', new Linear(e, outDim, { bias: false, ...(opts.skipInit ? { skipInit: true } : { rng: need(opts.rng).fork('sid-proj') }) }));
+      this.setModule(
+        'proj',
+        new Linear(e, outDim, {
+          bias: false,
+          ...(opts.skipInit ? { skipInit: true } : { rng: need(opts.rng).fork('sid-proj') }),
+        }),
+      );
   }
 
   private initialCodes(sids: ModalitySemanticIds, opts: SidEmbeddingOptions, fixed: boolean): tf.Tensor {
@@ -69,9 +77,13 @@ export class SidEmbedding extends Module {
     let init: Float32Array;
     if (opts.init === 'codebook') {
       if (!sids.codebooks)
-        throw new ConfigError('SidEmbedding: init "codebook" needs the codebooks of the semantic IDs (random IDs have none; use init "random")');
+        throw new ConfigError(
+          'SidEmbedding: init "codebook" needs the codebooks of the semantic IDs (random IDs have none; use init "random")',
+        );
       if (sids.codebooks.length !== L * K * e)
-        throw new ShapeError(`SidEmbedding: codebooks hold ${sids.codebooks.length} values, expected L x K x dim = ${L} x ${K} x ${e}`);
+        throw new ShapeError(
+          `SidEmbedding: codebooks hold ${sids.codebooks.length} values, expected L x K x dim = ${L} x ${K} x ${e}`,
+        );
       init = sids.codebooks;
     } else {
       let std = 1;
@@ -89,9 +101,15 @@ export class SidEmbedding extends Module {
     }
     if (!fixed) return tf.tensor3d(Float32Array.from(init), [L, K, e]);
     // A seeded Gaussian map with N(0, 1/d) entries keeps squared norms (and distances) in expectation.
-    const R = rng.fork('sid-fixed-proj').fillNormal(new Float32Array(e * this.outDim), 0, 1 / Math.sqrt(this.outDim));
+    const R = rng
+      .fork('sid-fixed-proj')
+      .fillNormal(new Float32Array(e * this.outDim), 0, 1 / Math.sqrt(this.outDim));
     return tf.tidy(() =>
-      tf.reshape(tf.matMul(tf.tensor2d(init, [L * K, e]), tf.tensor2d(R, [e, this.outDim])), [L, K, this.outDim]),
+      tf.reshape(tf.matMul(tf.tensor2d(init, [L * K, e]), tf.tensor2d(R, [e, this.outDim])), [
+        L,
+        K,
+        this.outDim,
+      ]),
     );
   }
 
@@ -127,6 +145,9 @@ export class SidEmbedding extends Module {
 }
 
 function need(rng: Rng | undefined): Rng {
-  if (!rng) throw new ConfigError('SidEmbedding: pass { rng } for a seeded init, or { skipInit: true } before loading weights');
+  if (!rng)
+    throw new ConfigError(
+      'SidEmbedding: pass { rng } for a seeded init, or { skipInit: true } before loading weights',
+    );
   return rng;
 }

@@ -41,7 +41,12 @@ export function groupBySequence(pairs: readonly TrainingPair[]): SequenceUnit[] 
           throw new MmesidError(
             `efficient mode: user ${user} has a history that is not a prefix of their longest one (position ${i}); feed such data in paper mode`,
           );
-    units.push({ user, items: longest, prefixLengths: list.map((p) => p.history.length), targets: list.map((p) => p.target) });
+    units.push({
+      user,
+      items: longest,
+      prefixLengths: list.map((p) => p.history.length),
+      targets: list.map((p) => p.target),
+    });
   }
   return units;
 }

@@ -1,5 +1,5 @@
 import { SeededRandom, sampleNegatives } from '@mmesid/datasets';
-import { AdamW, MmesidError, Rng, type tf, Trainer, warmupCosineSchedule } from '@mmesid/tensor';
+import { AdamW, MmesidError, Rng, Trainer, type tf, warmupCosineSchedule } from '@mmesid/tensor';
 import { loadCheckpoint, saveCheckpoint, type TrainProgressState } from './checkpoint.js';
 import type { MmeSidModel, ParameterSummary } from './model.js';
 import { parseTrainConfig, type TrainConfig, type TrainConfigInput } from './train-config.js';
@@ -111,10 +111,17 @@ export async function trainMmeSid(
   const microPerEpoch = Math.ceil(units.length / cfg.microBatch);
   const totalMicro = Math.max(1, Math.ceil(cfg.epochs * microPerEpoch));
   // Optimiser steps: whole accumulations within each epoch, plus a partial one at each epoch's end.
-  const stepsIn = (micro: number) => Math.floor(micro / microPerEpoch) * Math.ceil(microPerEpoch / accumulation) + Math.ceil((micro % microPerEpoch) / accumulation);
+  const stepsIn = (micro: number) =>
+    Math.floor(micro / microPerEpoch) * Math.ceil(microPerEpoch / accumulation) +
+    Math.ceil((micro % microPerEpoch) / accumulation);
   const totalSteps = stepsIn(totalMicro);
   const params = model.trainableParameters();
-  const optimizer = new AdamW(params, { lr: cfg.lr, betas: cfg.betas, eps: cfg.eps, weightDecay: cfg.weightDecay });
+  const optimizer = new AdamW(params, {
+    lr: cfg.lr,
+    betas: cfg.betas,
+    eps: cfg.eps,
+    weightDecay: cfg.weightDecay,
+  });
   const trainer = new Trainer({
     optimizer,
     accumulationSteps: accumulation,
@@ -122,13 +129,28 @@ export async function trainMmeSid(
     schedule: warmupCosineSchedule(Math.min(cfg.warmupSteps, totalSteps), totalSteps),
   });
   const fusionCfg = model.config;
-  const trainCfgForCheck = { ...cfg, maxSteps: undefined, maxSeconds: undefined, logEvery: undefined, checkpointEvery: undefined };
-  let progress: TrainProgressState = { microBatches: 0, optimizerSteps: 0, examplesSeen: 0, seconds: 0, lossCurve: [] };
+  const trainCfgForCheck = {
+    ...cfg,
+    maxSteps: undefined,
+    maxSeconds: undefined,
+    logEvery: undefined,
+    checkpointEvery: undefined,
+  };
+  let progress: TrainProgressState = {
+    microBatches: 0,
+    optimizerSteps: 0,
+    examplesSeen: 0,
+    seconds: 0,
+    lossCurve: [],
+  };
   let ckptDir: string | undefined;
   if (cfg.checkpointDir) {
     const { join } = await import('node:path');
     ckptDir = join(cfg.checkpointDir, 'checkpoint');
-    const restored = await loadCheckpoint(ckptDir, model, optimizer, { fusion: fusionCfg, train: trainCfgForCheck });
+    const restored = await loadCheckpoint(ckptDir, model, optimizer, {
+      fusion: fusionCfg,
+      train: trainCfgForCheck,
+    });
     if (restored) {
       progress = restored;
       log(`[fusion] resumed from ${ckptDir} at step ${progress.optimizerSteps}/${totalSteps}`);
@@ -216,9 +238,11 @@ export async function trainMmeSid(
       progress.seconds = (performance.now() - t0) / 1000;
       const last = micro === totalMicro - 1;
       if (progress.optimizerSteps % cfg.logEvery === 0 || last) report();
-      const overSteps = cfg.maxSteps !== undefined && progress.optimizerSteps - resumedFromStep >= cfg.maxSteps;
+      const overSteps =
+        cfg.maxSteps !== undefined && progress.optimizerSteps - resumedFromStep >= cfg.maxSteps;
       const overTime = cfg.maxSeconds !== undefined && progress.seconds >= cfg.maxSeconds;
-      if ((progress.optimizerSteps % cfg.checkpointEvery === 0 && !last) || overSteps || overTime) await writeCheckpoint();
+      if ((progress.optimizerSteps % cfg.checkpointEvery === 0 && !last) || overSteps || overTime)
+        await writeCheckpoint();
       if (overSteps || overTime) {
         stoppedBy = overSteps ? 'maxSteps' : 'maxSeconds';
         if (windowCount) report();
@@ -255,7 +279,11 @@ export async function trainMmeSid(
 }
 
 /** The loss closure of one micro-batch, with its data prepared outside the gradient tape. */
-function lossFunction(model: MmeSidModel, batch: Unit[], rng: SeededRandom): { fn: () => tf.Scalar; pairs: number } {
+function lossFunction(
+  model: MmeSidModel,
+  batch: Unit[],
+  rng: SeededRandom,
+): { fn: () => tf.Scalar; pairs: number } {
   const bce = model.config.loss.kind === 'bce';
   const count = model.config.loss.negatives;
   const N = model.numItems;
@@ -263,7 +291,9 @@ function lossFunction(model: MmeSidModel, batch: Unit[], rng: SeededRandom): { f
     const pairs = batch.map((u) => (u as { pair: TrainingPair }).pair);
     const histories = pairs.map((p) => p.history);
     const targets = pairs.map((p) => p.target);
-    const negatives = bce ? pairs.map((p) => sampleNegatives(rng, p.target, { numItems: N, count, exclude: p.history })) : undefined;
+    const negatives = bce
+      ? pairs.map((p) => sampleNegatives(rng, p.target, { numItems: N, count, exclude: p.history }))
+      : undefined;
     const items = pairs.flatMap((p) => [...Array.from(p.history), p.target]);
     return {
       fn: () => model.lossFromScores(model.score(histories), targets, negatives, items),
@@ -274,12 +304,24 @@ function lossFunction(model: MmeSidModel, batch: Unit[], rng: SeededRandom): { f
   const targets = seqs.flatMap((s) => s.targets);
   const negatives = bce
     ? seqs.flatMap((s) =>
-        s.targets.map((t, j) => sampleNegatives(rng, t, { numItems: N, count, exclude: Array.from(s.items).slice(0, s.prefixLengths[j]) })),
+        s.targets.map((t, j) =>
+          sampleNegatives(rng, t, {
+            numItems: N,
+            count,
+            exclude: Array.from(s.items).slice(0, s.prefixLengths[j]),
+          }),
+        ),
       )
     : undefined;
   const items = seqs.flatMap((s) => [...Array.from(s.items), ...s.targets]);
   return {
-    fn: () => model.lossFromScores(model.scoreRepresentations(model.prefixRepresentations(seqs)), targets, negatives, items),
+    fn: () =>
+      model.lossFromScores(
+        model.scoreRepresentations(model.prefixRepresentations(seqs)),
+        targets,
+        negatives,
+        items,
+      ),
     pairs: targets.length,
   };
 }

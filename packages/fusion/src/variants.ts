@@ -51,7 +51,8 @@ const noSid = { embeddings: 'projected', sid: false } as const;
 export const VARIANTS: Readonly<Record<VariantName, VariantSpec>> = Object.freeze({
   E4SRec: {
     name: 'E4SRec',
-    description: 'collaborative (SASRec) ID embedding projected to one token per item; linear prediction head over all items',
+    description:
+      'collaborative (SASRec) ID embedding projected to one token per item; linear prediction head over all items',
     paperRef: 'Table 3 baseline (Li et al. 2023, E4SRec); the embedding-collapse case of the analysis',
     modalities: 'collaborative',
     config: { itemToken: { ...noSid, combine: 'sum' }, head: 'target' },
@@ -59,7 +60,8 @@ export const VARIANTS: Readonly<Record<VariantName, VariantSpec>> = Object.freez
   },
   ME: {
     name: 'ME',
-    description: 'multimodal embeddings only: projected collaborative/text/visual embeddings -> MLP token, fusion head, no SIDs',
+    description:
+      'multimodal embeddings only: projected collaborative/text/visual embeddings -> MLP token, fusion head, no SIDs',
     paperRef: 'ablation "ME" (MME-SID without semantic IDs); our reading',
     modalities: 'all',
     config: { itemToken: { ...noSid, combine: 'mlp' }, head: 'fusion' },
@@ -75,16 +77,20 @@ export const VARIANTS: Readonly<Record<VariantName, VariantSpec>> = Object.freez
   },
   'Concat&MLP': {
     name: 'Concat&MLP',
-    description: 'raw modality embeddings concatenated, MLP (ReLU, GELU out) to the token; linear prediction head',
-    paperRef: 'multimodal-fusion baseline "Concat&MLP"; our reading (the authors\' MLP on the raw concatenation)',
+    description:
+      'raw modality embeddings concatenated, MLP (ReLU, GELU out) to the token; linear prediction head',
+    paperRef:
+      'multimodal-fusion baseline "Concat&MLP"; our reading (the authors\' MLP on the raw concatenation)',
     modalities: 'all',
     config: { itemToken: { embeddings: 'raw', sid: false, combine: 'mlp' }, head: 'target' },
     needsSemanticIds: false,
   },
   'CTRL-MM': {
     name: 'CTRL-MM',
-    description: 'projected modality embeddings summed into the token, aligned to the collaborative one by InfoNCE; linear head',
-    paperRef: 'Table 3 baseline, CTRL (Li et al. 2023) extended to multimodal; our reading (joint InfoNCE, weight 0.1, tau 0.1)',
+    description:
+      'projected modality embeddings summed into the token, aligned to the collaborative one by InfoNCE; linear head',
+    paperRef:
+      'Table 3 baseline, CTRL (Li et al. 2023) extended to multimodal; our reading (joint InfoNCE, weight 0.1, tau 0.1)',
     modalities: 'all',
     config: {
       itemToken: { ...noSid, combine: 'sum' },
@@ -95,8 +101,9 @@ export const VARIANTS: Readonly<Record<VariantName, VariantSpec>> = Object.freez
   },
   'MME-SID': {
     name: 'MME-SID',
-    description: 'projected multimodal embeddings + SID embeddings initialised from the MM-RQ-VAE codebooks, MLP token, frequency-aware fusion',
-    paperRef: 'the proposed method (Table 3); the authors\' model.py',
+    description:
+      'projected multimodal embeddings + SID embeddings initialised from the MM-RQ-VAE codebooks, MLP token, frequency-aware fusion',
+    paperRef: "the proposed method (Table 3); the authors' model.py",
     modalities: 'all',
     config: {},
     needsSemanticIds: true,
@@ -113,7 +120,8 @@ export const VARIANTS: Readonly<Record<VariantName, VariantSpec>> = Object.freez
   },
   'MME-random': {
     name: 'MME-random',
-    description: 'MME-SID with random semantic IDs (uniform codes per item and level) and random code embeddings',
+    description:
+      'MME-SID with random semantic IDs (uniform codes per item and level) and random code embeddings',
     paperRef: 'ablation "MME-random"; our reading (random IDs, so the SID part carries no semantics)',
     modalities: 'all',
     config: { sid: { source: 'random', init: 'random' } },
@@ -121,7 +129,8 @@ export const VARIANTS: Readonly<Record<VariantName, VariantSpec>> = Object.freez
   },
   'SE-random': {
     name: 'SE-random',
-    description: 'single (collaborative) embedding + random semantic IDs with random code embeddings, fusion head',
+    description:
+      'single (collaborative) embedding + random semantic IDs with random code embeddings, fusion head',
     paperRef: 'ablation "SE-random"; our reading',
     modalities: 'collaborative',
     config: { sid: { source: 'random', init: 'random' } },
@@ -129,7 +138,8 @@ export const VARIANTS: Readonly<Record<VariantName, VariantSpec>> = Object.freez
   },
   'SE-SID-MMD': {
     name: 'SE-SID-MMD',
-    description: 'single (collaborative) embedding + its SIDs from an RQ-VAE trained with the MMD reconstruction, codebook init',
+    description:
+      'single (collaborative) embedding + its SIDs from an RQ-VAE trained with the MMD reconstruction, codebook init',
     paperRef: 'ablation of the reconstruction loss (tau 0.4436 for MMD); our reading of the SE-SID rows',
     modalities: 'collaborative',
     config: {},
@@ -138,7 +148,8 @@ export const VARIANTS: Readonly<Record<VariantName, VariantSpec>> = Object.freez
   },
   'SE-SID-MSE': {
     name: 'SE-SID-MSE',
-    description: 'single (collaborative) embedding + its SIDs from an RQ-VAE trained with the MSE reconstruction, codebook init',
+    description:
+      'single (collaborative) embedding + its SIDs from an RQ-VAE trained with the MSE reconstruction, codebook init',
     paperRef: 'ablation of the reconstruction loss (tau 0.3714 for MSE); our reading of the SE-SID rows',
     modalities: 'collaborative',
     config: {},
@@ -147,8 +158,10 @@ export const VARIANTS: Readonly<Record<VariantName, VariantSpec>> = Object.freez
   },
   'w/o Fusion': {
     name: 'w/o Fusion',
-    description: 'MME-SID scored by the new target-item table alone (no frequency-aware fusion of the modality terms)',
-    paperRef: 'ablation "w/o Fusion"; we drop the modality terms (head "target"); head "equal" is the equal-weights alternative',
+    description:
+      'MME-SID scored by the new target-item table alone (no frequency-aware fusion of the modality terms)',
+    paperRef:
+      'ablation "w/o Fusion"; we drop the modality terms (head "target"); head "equal" is the equal-weights alternative',
     modalities: 'all',
     config: { head: 'target' },
     needsSemanticIds: true,
@@ -180,7 +193,9 @@ export function variantConfig(
     throw new ConfigError(`unknown variant "${name}"; the variants are: ${VARIANT_NAMES.join(', ')}`);
   const spec = VARIANTS[name];
   if (!available.includes('collaborative'))
-    throw new ConfigError(`variant ${name}: needs a "collaborative" item table (have ${available.join(', ') || 'none'})`);
+    throw new ConfigError(
+      `variant ${name}: needs a "collaborative" item table (have ${available.join(', ') || 'none'})`,
+    );
   const modalities =
     overrides.modalities ??
     (spec.modalities === 'collaborative'

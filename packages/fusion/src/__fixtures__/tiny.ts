@@ -62,7 +62,13 @@ export function tinyData(): TinyData {
   for (const m of Object.keys(tables)) {
     const ids = new Int32Array((N + 1) * L);
     for (let i = L; i < ids.length; i++) ids[i] = rng.int(K);
-    semanticIds[m] = { ids, levels: L, codebookSize: K, dim: e, codebooks: rng.fillNormal(new Float32Array(L * K * e), 0, 0.3) };
+    semanticIds[m] = {
+      ids,
+      levels: L,
+      codebookSize: K,
+      dim: e,
+      codebooks: rng.fillNormal(new Float32Array(L * K * e), 0, 0.3),
+    };
   }
   const split = leaveOneOut(dataset);
   cached = { dataset, split, numItems: N, tables, semanticIds, frequency: itemFrequency(split.train, N) };

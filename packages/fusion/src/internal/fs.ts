@@ -7,7 +7,10 @@ import { MmesidError } from '@mmesid/tensor';
  * Writes a directory as one unit: files go to a sibling temporary directory, which then replaces
  * `target` by renames. A reader sees the old directory or the new one, never a mix.
  */
-export async function writeDirAtomic(target: string, write: (tmpDir: string) => Promise<void>): Promise<void> {
+export async function writeDirAtomic(
+  target: string,
+  write: (tmpDir: string) => Promise<void>,
+): Promise<void> {
   const { mkdir, rename, rm, stat } = await import('node:fs/promises');
   const { dirname, basename, join } = await import('node:path');
   const parent = dirname(target);

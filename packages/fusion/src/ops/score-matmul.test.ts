@@ -12,9 +12,15 @@ describeBackends('scoreMatMul', ({ tol }) => {
     const loss = (f: (x: tf.Tensor2D, y: tf.Tensor2D) => tf.Tensor) => () =>
       tf.sum(tf.mul(f(tf.mul(a, 2) as tf.Tensor2D, tf.add(b, 1) as tf.Tensor2D), w)) as tf.Scalar;
     const ours = tf.variableGrads(loss(scoreMatMul), [a, b]);
-    const ref = tf.variableGrads(loss((x, y) => tf.matMul(x, y)), [a, b]);
+    const ref = tf.variableGrads(
+      loss((x, y) => tf.matMul(x, y)),
+      [a, b],
+    );
     expect(Math.abs((await ours.value.data())[0]! - (await ref.value.data())[0]!)).toBeLessThan(tol * 10);
-    for (const v of [a, b]) expect(maxAbsDiff(await ours.grads[v.name]!.data(), await ref.grads[v.name]!.data())).toBeLessThan(tol * 10);
+    for (const v of [a, b])
+      expect(maxAbsDiff(await ours.grads[v.name]!.data(), await ref.grads[v.name]!.data())).toBeLessThan(
+        tol * 10,
+      );
     expect(Math.max(...(await ours.grads[a.name]!.data()).map(Math.abs))).toBeGreaterThan(0.1);
     tf.dispose([a, b, w, ours.value, ref.value, ...Object.values(ours.grads), ...Object.values(ref.grads)]);
   });
