@@ -47,7 +47,9 @@ export const TrainConfigSchema = z.strictObject({
   seed: z.number().int().default(0),
 });
 
+/** A validated training config, defaults filled in. */
 export type TrainConfig = z.output<typeof TrainConfigSchema>;
+/** What callers pass to `trainMmeSid`: every field optional. */
 export type TrainConfigInput = z.input<typeof TrainConfigSchema>;
 
 /** The defaults of {@link TrainConfigSchema}. */

@@ -17,6 +17,7 @@ export const VARIANT_NAMES = [
   'w/o Fusion',
 ] as const;
 
+/** One of {@link VARIANT_NAMES}. */
 export type VariantName = (typeof VARIANT_NAMES)[number];
 
 /** One named variant: a configuration of the same parts, plus what it needs from the pipeline. */
