@@ -2,7 +2,7 @@
 // next to the authors' own SASRec table read through the same scoring code; profiles a training
 // step; writes benchmarks/results/sasrec-beauty.json. Run: pnpm --filter @mmesid/sasrec bench:beauty
 //   [--loss bce|sampled-softmax|ce] [--epochs N] [--max-minutes M] [--dropout p] [--eval-every k]
-//   [--valid-users n] [--patience n] [--negatives n] [--run-dir dir] [--fresh] [--out name]
+//   [--valid-users n] [--patience n] [--negatives n] [--shared K] [--batch n] [--lr x] [--run-dir dir] [--fresh] [--out name]
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -35,6 +35,9 @@ const { values: args } = parseArgs({
     'valid-users': { type: 'string' },
     patience: { type: 'string', default: '8' },
     negatives: { type: 'string', default: '1' },
+    shared: { type: 'string', default: '0' },
+    batch: { type: 'string', default: '128' },
+    lr: { type: 'string', default: '1e-3' },
     'run-dir': { type: 'string', default: resolve(here, '../runs/beauty') },
     data: { type: 'string', default: resolve(here, '../../../../shared/datasets/beauty') },
     fresh: { type: 'boolean', default: false },
@@ -90,6 +93,9 @@ const train = {
   epochs: Number(args.epochs),
   loss: args.loss as 'bce',
   negatives: Number(args.negatives),
+  sharedNegatives: Number(args.shared),
+  batchSize: Number(args.batch),
+  lr: Number(args.lr),
   evalEvery: Number(args['eval-every']),
   patience: Number(args.patience),
   maxMinutes: Number(args['max-minutes']),

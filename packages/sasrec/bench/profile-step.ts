@@ -2,7 +2,7 @@
 // awaited read), then aggregates tf.profile kernel times by op. Used by the Beauty benchmark.
 import type { SequenceBatch } from '@mmesid/datasets';
 import { AdamW, tf } from '@mmesid/tensor';
-import { causalPaddingBias, matMul2d, type SASRec, sasrecLoss, seededDropout } from '../src/index.js';
+import { causalPaddingBias, gatherRows, matMul2d, type SASRec, sasrecLoss, seededDropout } from '../src/index.js';
 
 async function timed(repeats: number, f: () => tf.Tensor | tf.Tensor[] | Promise<unknown>): Promise<number> {
   const run = async () => {
@@ -36,7 +36,7 @@ export async function profileStep(model: SASRec, batch: SequenceBatch, repeats =
   const embed = () =>
     tf.tidy(() => {
       const [B, L] = ids.shape;
-      const items = tf.gather(model.itemEmbeddings, ids.reshape([-1])).reshape([B, L, d]);
+      const items = gatherRows(model.itemEmbeddings as tf.Tensor2D, ids.reshape([-1]) as tf.Tensor1D).reshape([B, L, d]);
       const pos = model.pos_emb.weight.slice([cfg.maxLen - L, 0], [L, d]);
       return tf.mul(seededDropout(tf.add(tf.mul(items, Math.sqrt(d)), pos), cfg.dropout, rng), 1) as tf.Tensor3D;
     });
@@ -59,8 +59,17 @@ export async function profileStep(model: SASRec, batch: SequenceBatch, repeats =
   ms['backward (difference)'] = ms['forward + backward (whole)']! - ms['forward + loss (whole)']!;
   // Embedding gradient alone: the scatter-add of the gathered rows' gradients into the table.
   const rows = tf.tensor1d(batch.inputs, 'int32');
-  ms['embedding gradient (gather backward)'] = await timed(repeats, () => {
-    const { grads } = tf.variableGrads(() => tf.sum(tf.gather(model.itemEmbeddings, rows)) as tf.Scalar, [model.itemEmbeddings]);
+  ms['item-table gather + gradient, gatherRows (GatherNd/ScatterNd)'] = await timed(repeats, () => {
+    const { grads } = tf.variableGrads(
+      () => tf.sum(gatherRows(model.itemEmbeddings as tf.Tensor2D, rows)) as tf.Scalar,
+      [model.itemEmbeddings],
+    );
+    return Object.values(grads);
+  });
+  ms['item-table gather + gradient, tf.gather (GatherV2/UnsortedSegmentSum)'] = await timed(repeats, () => {
+    const { grads } = tf.variableGrads(() => tf.sum(tf.gather(model.itemEmbeddings, rows)) as tf.Scalar, [
+      model.itemEmbeddings,
+    ]);
     return Object.values(grads);
   });
   const grads = tf.tidy(() => {

@@ -42,6 +42,25 @@ describe('epochBatches', () => {
     expect(bucketed).toBeLessThan(plain);
   });
 
+  it('draws distinct shared negatives per batch and marks the ones a row has interacted with', () => {
+    const batches = epochBatches(seqs, { ...opts, negatives: 0, sharedNegatives: 20 });
+    const byUser = new Map(seqs.sequences.map((s) => [s.user, new Set(s.items)]));
+    let marked = 0;
+    for (const b of batches) {
+      const ids = Array.from(b.shared!.ids);
+      expect(new Set(ids).size).toBe(20);
+      expect(ids.every((i) => i >= 1 && i <= data.numItems)).toBe(true);
+      for (let r = 0; r < b.size; r++) {
+        const seen = byUser.get(b.users[r]!)!;
+        for (let k = 0; k < 20; k++) {
+          expect(b.shared!.excluded[r * 20 + k]).toBe(seen.has(ids[k]!) ? 1 : 0);
+          marked += b.shared!.excluded[r * 20 + k]!;
+        }
+      }
+    }
+    expect(marked).toBeGreaterThan(0);
+  });
+
   it('is deterministic in (seed, epoch) and changes with the epoch', () => {
     const a = epochBatches(seqs, opts);
     const b = epochBatches(seqs, opts);

@@ -1,5 +1,18 @@
 import { type SequenceBatch, SeededRandom, sequenceBatches, type TrainingSequences } from '@mmesid/datasets';
 
+/**
+ * Negatives shared by every position of a batch (for the sampled softmax): `ids` are drawn
+ * uniformly from 1..numItems without repetition; `excluded[r * ids.length + k]` is 1 when `ids[k]`
+ * is one of row r's training items (its positives included), and such logits are masked out.
+ */
+export interface SharedNegatives {
+  readonly ids: Int32Array;
+  readonly excluded: Uint8Array;
+}
+
+/** A training batch: `@mmesid/datasets`' `SequenceBatch`, optionally with shared negatives. */
+export type SasrecBatch = SequenceBatch & { readonly shared?: SharedNegatives };
+
 /** Options of {@link epochBatches}. */
 export interface EpochBatchOptions {
   batchSize: number;
@@ -9,6 +22,8 @@ export interface EpochBatchOptions {
   negatives: number;
   seed: number;
   epoch: number;
+  /** Negatives shared by the whole batch (0: none); see {@link SharedNegatives}. */
+  sharedNegatives?: number;
   /**
    * Group users of similar length: users are shuffled, then sorted by length inside windows of
    * `bucketBatches * batchSize` users, cut into batches, and the batch order is shuffled. Each batch
@@ -26,7 +41,7 @@ export interface EpochBatchOptions {
  * Bucketing changes which users share a batch, not what any user contributes; because the model's
  * outputs do not depend on the amount of padding, a narrower batch computes the same numbers.
  */
-export function epochBatches(training: TrainingSequences, opts: EpochBatchOptions): SequenceBatch[] {
+export function epochBatches(training: TrainingSequences, opts: EpochBatchOptions): SasrecBatch[] {
   const { sequences, numItems } = training;
   const rng = new SeededRandom(`sasrec/batches/${opts.seed}/${opts.epoch}`);
   const order = Array.from(rng.permutation(sequences.length), (i) => sequences[i]!);
@@ -53,5 +68,26 @@ export function epochBatches(training: TrainingSequences, opts: EpochBatchOption
       },
     ),
   ];
-  return window > 0 ? rng.shuffle<SequenceBatch, SequenceBatch[]>(batches) : batches;
+  const ordered = window > 0 ? rng.shuffle<SequenceBatch, SequenceBatch[]>(batches) : batches;
+  const K = opts.sharedNegatives ?? 0;
+  if (K === 0) return ordered;
+  if (K > numItems) throw new RangeError(`epochBatches: ${K} shared negatives but only ${numItems} items`);
+  const itemsOf = new Map(sequences.map((s) => [s.user, s.items]));
+  const negRng = new SeededRandom(`sasrec/shared-negatives/${opts.seed}/${opts.epoch}`);
+  return ordered.map((b) => {
+    const drawn = new Set<number>();
+    const ids = new Int32Array(K);
+    for (let k = 0; k < K; ) {
+      const c = 1 + negRng.int(numItems);
+      if (drawn.has(c)) continue;
+      drawn.add(c);
+      ids[k++] = c;
+    }
+    const excluded = new Uint8Array(b.size * K);
+    for (let r = 0; r < b.size; r++) {
+      const items = new Set(itemsOf.get(b.users[r]!)!);
+      for (let k = 0; k < K; k++) if (items.has(ids[k]!)) excluded[r * K + k] = 1;
+    }
+    return { ...b, shared: { ids, excluded } };
+  });
 }

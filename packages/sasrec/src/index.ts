@@ -8,7 +8,7 @@
  * @packageDocumentation
  */
 export { CausalSelfAttention, causalPaddingBias } from './attention.js';
-export { type EpochBatchOptions, epochBatches } from './batches.js';
+export { type EpochBatchOptions, epochBatches, type SasrecBatch, type SharedNegatives } from './batches.js';
 export {
   type EpochRecord,
   type LoadedCheckpoint,
@@ -25,6 +25,7 @@ export {
   sasrecConfig,
 } from './config.js';
 export { seededDropout } from './dropout.js';
+export { gatherRows } from './gather.js';
 export { type EvaluateOptions, evaluateRanking } from './evaluate.js';
 export { PointWiseFeedForward } from './feed-forward.js';
 export {

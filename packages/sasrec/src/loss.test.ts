@@ -68,6 +68,28 @@ describeBackends('sasrecLoss', ({ tol }) => {
     model.dispose();
   });
 
+  it('computes the sampled softmax over shared negatives, masking each row\'s own items', async () => {
+    const model = new SASRec({ numItems: 6, hiddenUnits: 4, maxLen: 3 }, { seed: 13 }).eval();
+    const { h, table } = await parts(model);
+    const ids = [2, 5, 6];
+    // Row 0's items are 1, 2, 3: shared negative 2 is masked there; row 1 (3..6) masks 5 and 6.
+    const excluded = Uint8Array.from([1, 0, 0, 0, 1, 1]);
+    const shared = { ...batch, negatives: new Int32Array(0), shared: { ids: Int32Array.from(ids), excluded } };
+    const t = positionTargets(shared);
+    let expected = 0;
+    for (let j = 0; j < t.positions.length; j++) {
+      const row = Math.floor(t.positions[j]! / 3);
+      const hj = h[t.positions[j]!]!;
+      const pos = dot(hj, table[t.positives[j]!]!);
+      const negs = ids.filter((_, m) => !excluded[row * 3 + m]).map((id) => dot(hj, table[id]!));
+      expected += Math.log([pos, ...negs].reduce((s, z) => s + Math.exp(z), 0)) - pos;
+    }
+    const l = sasrecLoss(model, shared, 'sampled-softmax');
+    expect(Math.abs((await l.data())[0]! - expected / t.positions.length)).toBeLessThan(tol * 100);
+    l.dispose();
+    model.dispose();
+  });
+
   it('refuses a negative-sampling loss on a batch without negatives', () => {
     const model = new SASRec({ numItems: 6, hiddenUnits: 4, maxLen: 3 }, { seed: 12 });
     const none = { ...batch, negatives: new Int32Array(0) };

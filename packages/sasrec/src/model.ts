@@ -3,6 +3,7 @@ import { CausalSelfAttention, causalPaddingBias } from './attention.js';
 import { type SasrecConfig, type SasrecConfigInput, sasrecConfig } from './config.js';
 import { seededDropout } from './dropout.js';
 import { PointWiseFeedForward } from './feed-forward.js';
+import { gatherRows } from './gather.js';
 
 /** How a new {@link SASRec} gets its weights. */
 export interface SasrecInitOptions {
@@ -104,7 +105,7 @@ export class SASRec extends Module {
       const valid = tf.cast(tf.notEqual(ids, 0), 'float32') as tf.Tensor2D;
       const timeline = valid.reshape([B, L, 1]);
       // Padded rows contribute nothing and get no gradient: the timeline mask multiplies them by 0.
-      const items = (itemRows ?? tf.gather(this.item_emb.weight, ids.reshape([-1]))).reshape([B, L, d]);
+      const items = (itemRows ?? gatherRows(this.item_emb.weight as tf.Tensor2D, ids.reshape([-1]) as tf.Tensor1D)).reshape([B, L, d]);
       const pos = this.pos_emb.weight.slice([maxLen - L, 0], [L, d]);
       let x = tf.add(tf.mul(items, Math.sqrt(d)), pos) as tf.Tensor3D;
       x = seededDropout(x, dropout, rng) as tf.Tensor3D;

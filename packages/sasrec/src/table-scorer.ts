@@ -1,5 +1,6 @@
 import { padSequences } from '@mmesid/datasets';
 import { ShapeError, tf } from '@mmesid/tensor';
+import { gatherRows } from './gather.js';
 import type { HistoryScorer } from './scorer.js';
 
 /**
@@ -46,7 +47,7 @@ export function tableScorer(
       return tf.tidy(() => {
         const ids = tf.tensor2d(p.ids, [p.rows, p.cols], 'int32');
         const mask = tf.tensor2d(Float32Array.from(p.mask), [p.rows, p.cols]).reshape([p.rows, p.cols, 1]);
-        const rows = tf.gather(E, ids.reshape([-1])).reshape([p.rows, p.cols, table.cols]);
+        const rows = gatherRows(E, ids.reshape([-1]) as tf.Tensor1D).reshape([p.rows, p.cols, table.cols]);
         const count = tf.maximum(tf.sum(mask, 1), 1);
         const user = tf.div(tf.sum(tf.mul(rows, mask), 1), count) as tf.Tensor2D;
         return tf.matMul(user, Et);

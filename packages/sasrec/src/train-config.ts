@@ -26,6 +26,12 @@ export const TrainConfigSchema = z.strictObject({
   loss: z.enum(['bce', 'sampled-softmax', 'ce']).default('bce'),
   /** Negatives per position for `bce` and `sampled-softmax` (ignored by `ce`). */
   negatives: z.number().int().min(0).default(1),
+  /**
+   * With `sampled-softmax`: draw this many negatives per batch, shared by all its positions, instead
+   * of `negatives` per position (0: off). Far cheaper per negative (one matrix product), so many
+   * more negatives fit in a step.
+   */
+  sharedNegatives: z.number().int().min(0).default(0),
   /** Length bucketing window in batches (see `epochBatches`); 0 disables it. */
   bucketBatches: z.number().int().min(0).default(50),
   /** Validate every this many epochs (full ranking on the validation pairs). */

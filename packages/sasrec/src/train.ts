@@ -71,6 +71,7 @@ const FIXED_ON_RESUME = [
   'clipNorm',
   'loss',
   'negatives',
+  'sharedNegatives',
   'bucketBatches',
   'evalEvery',
   'validUsers',
@@ -109,6 +110,8 @@ function cloneWeights(model: SASRec): Record<string, tf.Tensor> {
  */
 export async function trainSasrec(options: TrainSasrecOptions): Promise<TrainSasrecResult> {
   const cfg = trainConfig(options.train);
+  if (cfg.sharedNegatives > 0 && cfg.loss !== 'sampled-softmax')
+    throw new ConfigError(`SASRec training config: sharedNegatives needs loss "sampled-softmax", not "${cfg.loss}"`);
   const modelCfg = sasrecConfig({ ...options.model, numItems: options.data.numItems });
   const training = trainingSequences(options.data);
   const valid = validationSample(leaveOneOut(options.data).valid, cfg.validUsers, cfg.seed);
@@ -169,7 +172,8 @@ export async function trainSasrec(options: TrainSasrecOptions): Promise<TrainSas
       const batches = epochBatches(training, {
         batchSize: cfg.batchSize,
         maxLen: modelCfg.maxLen,
-        negatives: cfg.loss === 'ce' ? 0 : cfg.negatives,
+        negatives: cfg.loss === 'ce' || (cfg.loss === 'sampled-softmax' && cfg.sharedNegatives > 0) ? 0 : cfg.negatives,
+        sharedNegatives: cfg.loss === 'sampled-softmax' ? cfg.sharedNegatives : 0,
         seed: cfg.seed,
         epoch,
         bucketBatches: cfg.bucketBatches,
