@@ -92,8 +92,8 @@ export class AdamW {
         throw new Error(`optimizer state ${name}.exp_avg: shape [${m.shape}] != [${p.shape}]`);
       this.m.get(name)?.dispose();
       this.v.get(name)?.dispose();
-      this.m.set(name, tf.variable(m.clone(), false));
-      this.v.set(name, tf.variable(v.clone(), false));
+      this.m.set(name, tf.variable(m, false));
+      this.v.set(name, tf.variable(v, false));
     }
   }
 

@@ -137,3 +137,27 @@ describe('schedules', () => {
     expect(s(12)).toBe(0);
   });
 });
+
+describeBackends('AdamW state', () => {
+  it('round-trips its moments through stateDict/loadStateDict without leaking', async () => {
+    const p0 = tf.tensor1d([1, 2, 3]);
+    const p = tf.variable(p0);
+    const q = tf.variable(p0);
+    p0.dispose();
+    const a = new AdamW(new Map([['p', p]]), { lr: 0.1 });
+    const g = tf.tensor1d([0.5, -1, 2]);
+    a.step(new Map([['p', g]]));
+    const b = new AdamW(new Map([['p', q]]), { lr: 0.1 });
+    const before = tf.memory().numTensors;
+    b.loadStateDict(a.stateDict());
+    expect(tf.memory().numTensors).toBe(before + 2);
+    // The same next step from the same state: identical parameters (q starts where p started).
+    q.assign(p);
+    a.step(new Map([['p', g]]));
+    b.step(new Map([['p', g]]));
+    expect(Array.from(await q.data())).toEqual(Array.from(await p.data()));
+    a.dispose();
+    b.dispose();
+    tf.dispose([p, q, g]);
+  });
+});
