@@ -72,7 +72,9 @@ async function run(kind: string, encoder: ModalityEncoder, file: string): Promis
   const ac = new AbortController();
   const stop = () =>
     ac.abort(new Error('interrupted: the partial table is saved; run the same command again to resume'));
+  // Ctrl-C reaches every process of the group; npm/pnpm wrappers may pass SIGTERM on.
   process.once('SIGINT', stop);
+  process.once('SIGTERM', stop);
   try {
     const r = await encodeItems(items, encoder, {
       cacheFile: file,
@@ -80,6 +82,11 @@ async function run(kind: string, encoder: ModalityEncoder, file: string): Promis
       rows,
       onProgress: bar.update,
       signal: ac.signal,
+    }).catch((e: unknown) => {
+      if (!ac.signal.aborted) throw e;
+      bar.finish();
+      console.error(`\n${(e as Error).message}`);
+      return process.exit(130);
     });
     bar.finish();
     console.log(
@@ -89,6 +96,7 @@ async function run(kind: string, encoder: ModalityEncoder, file: string): Promis
     return r;
   } finally {
     process.off('SIGINT', stop);
+    process.off('SIGTERM', stop);
     encoder.dispose();
   }
 }

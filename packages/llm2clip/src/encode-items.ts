@@ -227,6 +227,9 @@ export async function encodeItems(
   report();
   try {
     for (let start = 0; start < todo.length; start += batchSize) {
+      // Let the event loop run (signals such as Ctrl-C, timers, I/O): on the cpu and wasm backends
+      // `await tensor.data()` settles as a microtask, so a batch loop would otherwise never yield.
+      await new Promise<void>((r) => setTimeout(r, 0));
       if (options.signal?.aborted) {
         await save();
         throw options.signal.reason ?? new Error('encodeItems aborted');
