@@ -8,7 +8,12 @@ export default defineConfig({
   worker: { format: 'es' },
   build: { target: 'es2022', chunkSizeWarningLimit: 4096, sourcemap: true },
   optimizeDeps: {
+    // Only the page: test builds under test-artifacts/ hold HTML files too.
+    entries: ['index.html'],
     include: [
+      'zod',
+      '@mmesid/llama > @huggingface/jinja',
+      '@mmesid/llama > @huggingface/tokenizers',
       '@tensorflow/tfjs-core',
       '@tensorflow/tfjs-core/dist/register_all_gradients',
       '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops',

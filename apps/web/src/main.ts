@@ -118,6 +118,18 @@ function setControls(enabled: boolean): void {
   el.userRandom.disabled = !users;
 }
 
+/** The exporter's test metrics (`metadata.metrics`, e.g. from apps/reproduce), when there are any. */
+function testMetrics(meta: Record<string, unknown>): [string, string][] {
+  const m = meta.metrics as Record<string, unknown> | undefined;
+  if (!m || typeof m !== 'object') return [];
+  const parts = ['HR@10', 'NDCG@10']
+    .filter((k) => typeof m[k] === 'number')
+    .map((k) => `${k} ${(m[k] as number).toFixed(4)}`);
+  if (!parts.length) return [];
+  const users = typeof m.users === 'number' ? ` (${m.users} test users, in Node)` : '';
+  return [['test metrics', `${parts.join(' · ')}${users}`]];
+}
+
 function renderRunInfo(run: RunInfo): void {
   const meta = run.metadata;
   const variant = typeof meta.variant === 'string' ? meta.variant : undefined;
@@ -126,6 +138,7 @@ function renderRunInfo(run: RunInfo): void {
     ['run', run.origin],
     ...(variant ? ([['variant', variant]] as [string, string][]) : []),
     ...(dataset ? ([['dataset', dataset]] as [string, string][]) : []),
+    ...testMetrics(meta),
     ['items', String(run.numItems)],
     ['LLM', `${run.layers} layers, d = ${run.hidden}`],
     ['head', `${run.head} over ${run.terms.join(', ')}`],
@@ -135,6 +148,13 @@ function renderRunInfo(run: RunInfo): void {
     ['test users', run.testUsers ? String(run.testUsers.length) : 'none'],
   ];
   el.runInfo.replaceChildren(...rows.flatMap(([k, v]) => [h('dt', {}, k), h('dd', {}, v)]));
+  Object.assign(el.runInfo.dataset, {
+    bytes: String(run.bytes),
+    downloadMs: String(run.downloadMs),
+    buildMs: String(run.buildMs),
+    warmupMs: String(run.warmupMs),
+    numItems: String(run.numItems),
+  });
   if (run.dataNotes.length) el.runInfo.append(h('dt', {}, 'notes'), h('dd', {}, run.dataNotes.join('; ')));
 }
 
@@ -144,6 +164,9 @@ function historyChanged(keepTestUser = false): void {
     state.history.splice(i, 1);
     historyChanged();
   });
+  // What is shown no longer answers the history until the new request returns.
+  el.recs.dataset.status = 'pending';
+  renderHeldOut(state.testUser);
   requestRecommendations();
 }
 
@@ -182,6 +205,7 @@ function renderHeldOut(user: TestUser | undefined, r?: RankResult): void {
   const candidates = state.run!.numItems - new Set(r.history).size;
   el.heldOut.dataset.status = 'done';
   el.heldOut.dataset.rank = String(r.rank);
+  el.heldOut.dataset.ms = String(r.ms);
   el.heldOut.className = `held-out ${r.rank <= K ? 'held-out-hit' : 'held-out-miss'}`;
   el.heldOut.replaceChildren(
     ...head,
@@ -218,10 +242,12 @@ async function pump(): Promise<void> {
       renderRecommendations(el.recs, r, state.catalog, state.run.imageUrls, user?.target);
       const where = state.backend?.inWorker ? 'worker' : 'page thread';
       el.timing.replaceChildren(
-        h('b', { id: 'inference-ms', 'data-ms': r.recommendMs }, formatMs(r.recommendMs)),
+        h('b', {}, formatMs(r.recommendMs)),
         ` per request: ${state.backend?.name} in the ${where}, scoring all ${state.run.numItems} items, top ${K} and fusion weights`,
         h('span', { class: 'muted' }, ` · round trip ${formatMs(roundTrip)}`),
       );
+      el.timing.dataset.recommendMs = String(r.recommendMs);
+      el.timing.dataset.roundTripMs = String(roundTrip);
       el.recs.dataset.history = r.history.join(',');
       el.recs.dataset.target = user ? String(user.target) : '';
       el.recs.dataset.liveTensors = String(r.liveTensors);
@@ -332,7 +358,9 @@ function wire(): void {
     });
   });
   el.userPick.addEventListener('click', () => pickTestUser(Number(el.userIndex.value)));
-  el.userIndex.addEventListener('change', () => pickTestUser(Number(el.userIndex.value)));
+  el.userIndex.addEventListener('keydown', (e) => {
+    if (e.key === 'Enter') pickTestUser(Number(el.userIndex.value));
+  });
   el.userRandom.addEventListener('click', () =>
     pickTestUser(1 + Math.floor(Math.random() * (state.run?.testUsers?.length ?? 1))),
   );

@@ -94,7 +94,7 @@ async function readRows(page: Page): Promise<Row[]> {
   );
 }
 
-/** Opens the page on the run and waits until the run is loaded; returns the page and its errors. */
+/** Opens the page with a URL query (e.g. `?run=run/`); returns it and the errors it logs. */
 async function openPage(
   browser: Browser,
   server: StaticServer,
@@ -106,19 +106,21 @@ async function openPage(
   page.on('console', (m) => {
     if (m.type() === 'error' && !/Failed to load resource/.test(m.text())) errors.push(m.text());
   });
-  await page.goto(`${server.origin}/?run=run/${query}`);
+  await page.goto(`${server.origin}/${query}`);
+  return { page, errors };
+}
+
+/** Waits until the page has loaded a run (or failed to), and expects success. */
+async function waitForRun(page: Page): Promise<void> {
   await page.waitForSelector(
     '#load-status[data-phase="done"], #load-status[data-phase="error"], #backend[data-backend="none"]',
-    {
-      timeout: TIMEOUT,
-    },
+    { timeout: TIMEOUT },
   );
   const status = await page.textContent('#load-status');
   expect(
     await page.getAttribute('#load-status', 'data-phase'),
     `load status: ${status}; backend: ${await page.textContent('#backend')}`,
   ).toBe('done');
-  return { page, errors };
 }
 
 /** Adds items to the history by typing each one's title into the search box and clicking the hit. */
@@ -167,6 +169,17 @@ describe.skipIf(unavailable !== undefined)('the page in headless Chromium', () =
     browser = await launchChromium();
   }, TIMEOUT);
 
+  let webgpu: { page: Page; errors: string[] } | undefined;
+
+  /** One WebGPU page for the WebGPU tests: the first load compiles every shader, which is the slow part. */
+  async function webgpuPage(): Promise<{ page: Page; errors: string[] }> {
+    if (!webgpu) {
+      webgpu = await openPage(browser, server, '?run=run/');
+      await waitForRun(webgpu.page);
+    }
+    return webgpu;
+  }
+
   afterAll(async () => {
     await browser?.close();
     await server?.close();
@@ -177,7 +190,7 @@ describe.skipIf(unavailable !== undefined)('the page in headless Chromium', () =
     'WebGPU in a worker: the top 10 for a history typed into the search box equals Node',
     { timeout: TIMEOUT },
     async () => {
-      const { page, errors } = await openPage(browser, server, '');
+      const { page, errors } = await webgpuPage();
       expect(
         await page.getAttribute('#backend', 'data-backend'),
         (await page.textContent('#backend')) ?? '',
@@ -191,16 +204,14 @@ describe.skipIf(unavailable !== undefined)('the page in headless Chromium', () =
       console.log(
         `[web e2e] webgpu/worker, history ${history}: top ${K} matches Node (cpu); max |score diff| ${diff.toExponential(2)}`,
       );
+      // One more item: a second request, whose live tensor count must equal the first's (no leak).
       const live = await page.getAttribute('#recs', 'data-live-tensors');
-      // A second request with one more item: the live tensor count must not grow between requests.
       const longer = [...history, node.rows[0]!.item];
-      await page.locator(`#search-hits button[data-item]`).first().waitFor();
       await enterHistory(page, [longer.at(-1)!], run.titles);
       await waitForResult(page, longer);
       expectSameTopK(await readRows(page), await nodeRanking(model, longer), terms);
       expect(await page.getAttribute('#recs', 'data-live-tensors')).toBe(live);
       expect(errors).toEqual([]);
-      await page.close();
     },
   );
 
@@ -208,7 +219,7 @@ describe.skipIf(unavailable !== undefined)('the page in headless Chromium', () =
     'WebGPU: a test user shows the same top 10 and the held-out rank of evaluateMmeSid',
     { timeout: TIMEOUT },
     async () => {
-      const { page, errors } = await openPage(browser, server, '');
+      const { page, errors } = await webgpuPage();
       const index = 5;
       const user = run.test[index - 1]!;
       await page.fill('#user-index', String(index));
@@ -222,29 +233,30 @@ describe.skipIf(unavailable !== undefined)('the page in headless Chromium', () =
         `[web e2e] webgpu, test user ${index}: top ${K} matches; held-out item ${user.target} rank ${ranks[0]}; max |score diff| ${diff.toExponential(2)}`,
       );
       expect(errors).toEqual([]);
-      await mkdir(ARTIFACTS, { recursive: true });
-      await page.screenshot({ path: join(ARTIFACTS, 'web-e2e-webgpu.png'), fullPage: true });
-      console.log(`[web e2e] screenshot: ${join(ARTIFACTS, 'web-e2e-webgpu.png')}`);
-      if (process.env.WEB_UPDATE_SCREENSHOT === '1')
-        await page.screenshot({ path: join(APP, 'docs', 'screenshot.png') });
-      await page.close();
+      const shot = join(ARTIFACTS, 'web-e2e-webgpu.png');
+      await page.screenshot({ path: shot, fullPage: true });
+      console.log(`[web e2e] screenshot: ${shot}`);
     },
   );
 
   it(
-    'WASM on the page thread (?backend=wasm&worker=0) gives the same top 10',
+    'WASM on the page thread (?backend=wasm&worker=0), run picked as a folder: the same top 10',
     { timeout: TIMEOUT },
     async () => {
-      const { page, errors } = await openPage(browser, server, '&backend=wasm&worker=0');
+      const { page, errors } = await openPage(browser, server, '?backend=wasm&worker=0');
+      await page.waitForSelector('#backend[data-backend]:not([data-backend=""])', { timeout: TIMEOUT });
       expect(await page.getAttribute('#backend', 'data-backend')).toBe('wasm');
       expect(await page.getAttribute('#backend', 'data-worker')).toBe('false');
+      // <input webkitdirectory>: the files arrive with paths below the picked folder (e2e-run/...).
+      await page.setInputFiles('#run-folder', RUN);
+      await waitForRun(page);
       const user = run.test[2]!;
       await page.fill('#user-index', '3');
       await page.click('#user-pick');
       await waitForResult(page, user.history, user.target);
       const diff = expectSameTopK(await readRows(page), await nodeRanking(model, user.history), terms);
       console.log(
-        `[web e2e] wasm/page thread, test user 3: top ${K} matches; max |score diff| ${diff.toExponential(2)}`,
+        `[web e2e] wasm/page thread, picked folder, test user 3: top ${K} matches; max |score diff| ${diff.toExponential(2)}`,
       );
       expect(errors).toEqual([]);
       await page.close();
