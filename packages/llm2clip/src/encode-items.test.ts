@@ -114,6 +114,15 @@ describe('encodeItems', () => {
     expect(again.fromCache).toBe(10);
   });
 
+  it('sees an abort from a timer even when every batch settles as a microtask (yields between batches)', async () => {
+    const many: Item[] = Array.from({ length: 500 }, (_, i) => ({ id: i + 1, title: `t${i}` }));
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(new Error('timer abort')), 0);
+    const enc = new FakeEncoder();
+    await expect(encodeItems(many, enc, { batchSize: 1, signal: ac.signal })).rejects.toThrow('timer abort');
+    expect(enc.calls).toBeLessThan(500);
+  });
+
   it('keeps finished batches when the encoder crashes, then finishes on the next run', async () => {
     const file = tmpFile('c.safetensors');
     await expect(
