@@ -357,6 +357,14 @@ function wire(): void {
       historyChanged();
     });
   });
+  el.search.addEventListener('keydown', (e) => {
+    if (e.key !== 'Enter') return;
+    const first = state.catalog.search(el.search.value, 1)[0];
+    if (first) {
+      state.history.push(first.id);
+      historyChanged();
+    }
+  });
   el.userPick.addEventListener('click', () => pickTestUser(Number(el.userIndex.value)));
   el.userIndex.addEventListener('keydown', (e) => {
     if (e.key === 'Enter') pickTestUser(Number(el.userIndex.value));
