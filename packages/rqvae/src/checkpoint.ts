@@ -30,7 +30,7 @@ const STATE_FILE = 'trainer_state.json';
  * (the weights of the best epoch so far, if any) and `trainer_state.json` (counters, configs).
  * The directory is replaced atomically.
  */
-export async function saveCheckpoint(
+export async function saveTrainingCheckpoint(
   dir: string,
   parts: {
     model: MMRQVAE;
@@ -62,7 +62,7 @@ export async function saveCheckpoint(
  * weights (the caller disposes them), or null when there is no checkpoint. A checkpoint whose
  * config differs from the model's is refused.
  */
-export async function loadCheckpoint(
+export async function loadTrainingCheckpoint(
   dir: string,
   model: MMRQVAE,
   optimizer: AdamW,
@@ -87,7 +87,9 @@ export async function loadCheckpoint(
   }
   const moments = await loadSafetensors(join(root, 'optimizer.safetensors'));
   try {
-    optimizer.loadStateDict({ step: meta.optimizerStep, tensors: Object.fromEntries(moments) });
+    // In a tidy: AdamW.loadStateDict makes a clone of each moment for its new variable and does not
+    // free it; the variables keep their data when the tidy frees the clones.
+    tf.tidy(() => optimizer.loadStateDict({ step: meta.optimizerStep, tensors: Object.fromEntries(moments) }));
   } finally {
     tf.dispose([...moments.values()]);
   }

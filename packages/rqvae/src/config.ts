@@ -29,6 +29,12 @@ export const RqvaeConfigSchema = z.strictObject({
   eDim: z.number().int().positive().default(64),
   /** Hidden widths of each encoder MLP (the decoder mirrors them). Authors: [4096, 4096, 4096]; their script's default [2048, 1024, 512, 256, 128, 64]. */
   hiddenLayers: z.array(z.number().int().positive()).default([512, 256, 128]),
+  /**
+   * Weight init of the MLPs: 'xavier_normal' with zero biases is what the authors' `MLPLayers`
+   * (from LC-Rec) does; 'kaiming_normal' (He, zero biases) keeps the activations' scale through
+   * ReLU layers; 'kaiming_uniform' is PyTorch's `nn.Linear` default.
+   */
+  init: z.enum(['xavier_normal', 'kaiming_normal', 'kaiming_uniform']).default('xavier_normal'),
   /** Activation between MLP layers (none after the last), as the authors' MLPLayers. */
   activation: z.enum(['relu', 'gelu', 'silu', 'tanh']).default('relu'),
   /** Dropout before every linear layer of the MLPs while training. Authors: 0. */

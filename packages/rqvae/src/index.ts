@@ -40,8 +40,8 @@ export { RQKMeans } from './rq-kmeans.js';
 export { type TrainHooks, type TrainResult, trainRqvae } from './train.js';
 export { type EpochReport, formatEpoch, progressPrinter } from './progress.js';
 export { resetDeadCodes } from './dead-codes.js';
-export { type ModalityReport, type ReportOptions, tokenizerReport } from './report.js';
-export { loadCheckpoint, saveCheckpoint, type TrainState } from './checkpoint.js';
+export { type ModalityReport, type ReportOptions, type TauPair, tokenizerReport } from './report.js';
+export { loadTrainingCheckpoint, saveTrainingCheckpoint, type TrainState } from './checkpoint.js';
 export {
   EXPORT_FILES,
   type ExportConfig,

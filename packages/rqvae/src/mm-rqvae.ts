@@ -1,4 +1,4 @@
-import { MLP, Module, Rng, ShapeError, tf } from '@mmesid/tensor';
+import { kaimingNormal, MLP, Module, Rng, ShapeError, tf, xavierNormal } from '@mmesid/tensor';
 import { alignmentLoss } from './alignment.js';
 import { parseRqvaeConfig, type RqvaeConfig, type RqvaeConfigInput } from './config.js';
 import { checkInputs, type EmbeddingMatrix, type ModalityInputs, sliceRows, toTensor } from './data.js';
@@ -16,12 +16,25 @@ export class ModalityBranch extends Module {
   constructor(inputDim: number, cfg: RqvaeConfig, rng: Rng | null) {
     super();
     const sizes = [inputDim, ...cfg.hiddenLayers, cfg.eDim];
-    const mlp = (s: number[], label: string) =>
-      new MLP(s, {
+    const mlp = (s: number[], label: string) => {
+      // Dropout masks need a seeded stream even when the weights will come from a state dict.
+      const r = rng ? rng.fork(label) : new Rng(`${cfg.seed}:${label}:dropout`);
+      const m = new MLP(s, {
         activation: cfg.activation,
         ...(cfg.dropout > 0 ? { dropout: cfg.dropout } : {}),
-        ...(rng ? { rng: rng.fork(label) } : { skipInit: true }),
+        rng: r,
+        ...(rng && cfg.init === 'kaiming_uniform' ? {} : { skipInit: true }),
       });
+      if (rng && cfg.init !== 'kaiming_uniform') {
+        const init = cfg.init === 'xavier_normal' ? xavierNormal() : kaimingNormal();
+        for (const layer of m.layers) {
+          const w = init(layer.weight.shape, r);
+          layer.weight.assign(w);
+          w.dispose();
+        }
+      }
+      return m;
+    };
     this.encoder = this.setModule('encoder', mlp(sizes, 'encoder'));
     this.rq = this.setModule(
       'rq',

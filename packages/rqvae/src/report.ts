@@ -10,8 +10,17 @@ export interface ReportOptions {
    * `behaviouralPairs(split.test)` shifted by `firstItemId`). Without them no tau is computed.
    */
   pairs?: ItemPairs;
+  /** More named pair sets; their taus go to `tauBy[name]`. */
+  extraPairs?: Record<string, ItemPairs>;
   /** Distance for the tau (default 'euclidean'). */
   metric?: DistanceMetric;
+}
+
+/** The two forgetting taus over one set of pairs. */
+export interface TauPair {
+  quantized: number;
+  reconstructed: number;
+  pairs: number;
 }
 
 /** The figures of one modality. */
@@ -37,6 +46,8 @@ export interface ModalityReport {
   tauReconstructed?: number;
   /** Pairs the taus were computed over. */
   pairs?: number;
+  /** The taus over each of `extraPairs`. */
+  tauBy?: Record<string, TauPair>;
 }
 
 /**
@@ -79,13 +90,19 @@ export async function tokenizerReport(
       maxBucketSize: stats.maxBucketSize,
       perLevel: [...stats.perLevel],
     };
+    const metric = opts.metric ?? 'euclidean';
+    const taus = (pairs: ItemPairs): TauPair => {
+      const tq = distanceOrderTau(x, quantized[name]!, pairs, { metric });
+      const reconstructed = tokenizer.kind === 'rq-kmeans' ? tq.tau : distanceOrderTau(x, xHat, pairs, { metric }).tau;
+      return { quantized: tq.tau, reconstructed, pairs: tq.pairs };
+    };
     if (opts.pairs) {
-      const metric = opts.metric ?? 'euclidean';
-      const tq = distanceOrderTau(x, quantized[name]!, opts.pairs, { metric });
-      report.tauQuantized = tq.tau;
-      report.tauReconstructed = tokenizer.kind === 'rq-kmeans' ? tq.tau : distanceOrderTau(x, xHat, opts.pairs, { metric }).tau;
-      report.pairs = tq.pairs;
+      const t = taus(opts.pairs);
+      report.tauQuantized = t.quantized;
+      report.tauReconstructed = t.reconstructed;
+      report.pairs = t.pairs;
     }
+    if (opts.extraPairs) report.tauBy = Object.fromEntries(Object.entries(opts.extraPairs).map(([k, p]) => [k, taus(p)]));
     out[name] = report;
   }
   return out;

@@ -1,5 +1,5 @@
 import { AdamW, Rng, Trainer, tf } from '@mmesid/tensor';
-import { loadCheckpoint, saveCheckpoint, type TrainState } from './checkpoint.js';
+import { loadTrainingCheckpoint, saveTrainingCheckpoint, type TrainState } from './checkpoint.js';
 import { checkInputs, type ModalityInputs, toTensor } from './data.js';
 import { resetDeadCodes } from './dead-codes.js';
 import type { MMRQVAE } from './mm-rqvae.js';
@@ -71,7 +71,7 @@ export async function trainRqvae(
   let initSeconds = 0;
 
   try {
-    const restored = opts.checkpointDir && opts.resume ? await loadCheckpoint(opts.checkpointDir, model, optimizer) : null;
+    const restored = opts.checkpointDir && opts.resume ? await loadTrainingCheckpoint(opts.checkpointDir, model, optimizer) : null;
     if (restored) {
       Object.assign(state, restored.state);
       if (state.bestLoss === null) state.bestLoss = Number.POSITIVE_INFINITY;
@@ -157,7 +157,7 @@ export async function trainRqvae(
       if ((await hooks.onEpoch?.(report)) === 'stop' && !stop) stop = 'callback';
       log?.(report, stop !== null);
       if (opts.checkpointDir && (stop !== null || state.epoch % opts.checkpointEvery === 0))
-        await saveCheckpoint(opts.checkpointDir, { model, optimizer, best, state, options: opts });
+        await saveTrainingCheckpoint(opts.checkpointDir, { model, optimizer, best, state, options: opts });
       if (stop) {
         stoppedBy = stop;
         break;

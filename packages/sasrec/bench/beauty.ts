@@ -8,7 +8,13 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { countInteractions, itemFrequency, leaveOneOut, loadAuthorsDataset, trainingSequences } from '@mmesid/datasets';
+import {
+  countInteractions,
+  itemFrequency,
+  leaveOneOut,
+  loadAuthorsDataset,
+  trainingSequences,
+} from '@mmesid/datasets';
 import { flattenRankingMetrics, type RankingMetrics } from '@mmesid/metrics';
 import { initBackend, tf } from '@mmesid/tensor';
 import {
@@ -18,6 +24,7 @@ import {
   loadItemEmbeddings,
   popularityScorer,
   SASRec,
+  type SasrecLossName,
   sasrecScorer,
   tableScorer,
   trainSasrec,
@@ -27,17 +34,17 @@ import { profileStep } from './profile-step.js';
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
   options: {
-    loss: { type: 'string', default: 'bce' },
+    loss: { type: 'string', default: 'sampled-softmax' },
     epochs: { type: 'string', default: '400' },
-    'max-minutes': { type: 'string', default: '48' },
+    'max-minutes': { type: 'string', default: '45' },
     dropout: { type: 'string', default: '0.5' },
     'eval-every': { type: 'string', default: '2' },
-    'valid-users': { type: 'string' },
-    patience: { type: 'string', default: '8' },
-    negatives: { type: 'string', default: '1' },
+    'valid-users': { type: 'string', default: '5000' },
+    patience: { type: 'string', default: '5' },
+    negatives: { type: 'string', default: '32' },
     shared: { type: 'string', default: '0' },
-    batch: { type: 'string', default: '128' },
-    lr: { type: 'string', default: '1e-3' },
+    batch: { type: 'string', default: '256' },
+    lr: { type: 'string', default: '2e-3' },
     'run-dir': { type: 'string', default: resolve(here, '../runs/beauty') },
     data: { type: 'string', default: resolve(here, '../../../../shared/datasets/beauty') },
     fresh: { type: 'boolean', default: false },
@@ -46,12 +53,22 @@ const { values: args } = parseArgs({
 });
 
 // The paper's SASRec row on Beauty (MME-SID, CIKM'25, Table 3).
-const PAPER = { 'HR@5': 0.0368, 'HR@10': 0.0578, 'HR@20': 0.0903, 'NDCG@5': 0.0243, 'NDCG@10': 0.031, 'NDCG@20': 0.0392 };
+const PAPER = {
+  'HR@5': 0.0368,
+  'HR@10': 0.0578,
+  'HR@20': 0.0903,
+  'NDCG@5': 0.0243,
+  'NDCG@10': 0.031,
+  'NDCG@20': 0.0392,
+};
 const pick = (m: RankingMetrics) => {
   const f = flattenRankingMetrics(m);
   return Object.fromEntries(Object.keys(PAPER).map((k) => [k, f[k]!]));
 };
-const fmt = (row: Record<string, number>) => Object.entries(row).map(([k, v]) => `${k} ${v.toFixed(4)}`).join('  ');
+const fmt = (row: Record<string, number>) =>
+  Object.entries(row)
+    .map(([k, v]) => `${k} ${v.toFixed(4)}`)
+    .join('  ');
 
 const wall0 = performance.now();
 const load0 = loadavg();
@@ -65,24 +82,49 @@ console.log(
   `Beauty: ${data.sequences.length} users, ${data.numItems} items, ${countInteractions(data)} interactions; ` +
     `${training.sequences.length} training sequences, ${positions} training positions; test ${split.test.length} users`,
 );
-console.log(`machine: ${cpus().length} cores, load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}`);
+console.log(
+  `machine: ${cpus().length} cores, load average at start ${load0.map((x) => x.toFixed(2)).join(' ')}`,
+);
 
 // 1. Profile one training step (fresh model, a batch of typical width), before training.
 const profModel = new SASRec({ numItems: data.numItems, dropout: Number(args.dropout) }, { seed: 1 });
-const batches = epochBatches(training, { batchSize: 128, maxLen: 50, negatives: 1, seed: 1, epoch: 1, bucketBatches: 50 });
+const profLoss = args.loss as SasrecLossName;
+const batches = epochBatches(training, {
+  batchSize: Number(args.batch),
+  maxLen: 50,
+  negatives: profLoss === 'ce' || Number(args.shared) > 0 ? 0 : Number(args.negatives),
+  sharedNegatives: profLoss === 'sampled-softmax' ? Number(args.shared) : 0,
+  seed: 1,
+  epoch: 1,
+  bucketBatches: 50,
+});
 const widths = batches.map((b) => b.length).sort((a, b) => a - b);
 const typical = batches.find((b) => b.length === widths[Math.floor(widths.length / 2)])!;
 const widest = batches.find((b) => b.length === widths[widths.length - 1])!;
 const profile = {
-  widthsPerEpoch: { batches: batches.length, median: widths[Math.floor(widths.length / 2)], max: widths[widths.length - 1] },
-  medianBatch: await profileStep(profModel, typical),
-  widestBatch: await profileStep(profModel, widest, 3),
+  widthsPerEpoch: {
+    batches: batches.length,
+    median: widths[Math.floor(widths.length / 2)],
+    max: widths[widths.length - 1],
+  },
+  medianBatch: await profileStep(profModel, typical, profLoss),
+  widestBatch: await profileStep(profModel, widest, profLoss, 3),
 };
 profModel.dispose();
-for (const [label, p] of [['median-width', profile.medianBatch], ['widest', profile.widestBatch]] as const) {
-  console.log(`profile (${label} batch: ${p.batch.users} users x ${p.batch.width} columns, ${p.batch.positions} positions):`);
+for (const [label, p] of [
+  ['median-width', profile.medianBatch],
+  ['widest', profile.widestBatch],
+] as const) {
+  console.log(
+    `profile (${label} batch: ${p.batch.users} users x ${p.batch.width} columns, ${p.batch.positions} positions):`,
+  );
   for (const [k, v] of Object.entries(p.ms)) console.log(`  ${k.padEnd(48)} ${v.toFixed(1)} ms`);
-  console.log(`  kernels by op: ${p.kernelsByOp.slice(0, 8).map((k) => `${k.op} ${k.ms.toFixed(1)}ms/${k.calls}`).join(', ')}`);
+  console.log(
+    `  kernels by op: ${p.kernelsByOp
+      .slice(0, 8)
+      .map((k) => `${k.op} ${k.ms.toFixed(1)}ms/${k.calls}`)
+      .join(', ')}`,
+  );
 }
 
 // 2. Train with validation and early stopping; resumes from run-dir unless --fresh.
@@ -91,7 +133,7 @@ if (args.fresh) rmSync(ckpt, { recursive: true, force: true });
 const train = {
   seed: 42,
   epochs: Number(args.epochs),
-  loss: args.loss as 'bce',
+  loss: profLoss,
   negatives: Number(args.negatives),
   sharedNegatives: Number(args.shared),
   batchSize: Number(args.batch),
@@ -101,7 +143,12 @@ const train = {
   maxMinutes: Number(args['max-minutes']),
   ...(args['valid-users'] ? { validUsers: Number(args['valid-users']) } : {}),
 };
-const result = await trainSasrec({ data, model: { dropout: Number(args.dropout) }, train, checkpointDir: ckpt });
+const result = await trainSasrec({
+  data,
+  model: { dropout: Number(args.dropout) },
+  train,
+  checkpointDir: ckpt,
+});
 const model = result.model;
 
 // 3. Test: SASRec, then the tables (ours and the authors') through the same ranking code.
@@ -113,7 +160,10 @@ const exported = await exportItemEmbeddings(model, args['run-dir'], { test, best
 const ours = await loadItemEmbeddings(exported.table);
 const authors = await loadItemEmbeddings(resolve(args.data, 'sasrec_item_emb.f32'));
 const tables: Record<string, Record<string, number>> = {};
-for (const [name, t] of [['ours', ours], ['authors', authors]] as const) {
+for (const [name, t] of [
+  ['ours', ours],
+  ['authors', authors],
+] as const) {
   for (const readout of ['mean', 'last'] as const) {
     const s = tableScorer(t.matrix, readout);
     tables[`${name} table, ${readout} of history`] = pick(await evaluateRanking(s, split.test));
@@ -133,7 +183,12 @@ const out = {
   date: new Date().toISOString(),
   command: `pnpm --filter @mmesid/sasrec bench:beauty ${process.argv.slice(2).join(' ')}`.trim(),
   backend: choice.name,
-  machine: { cores: cpus().length, cpu: cpus()[0]?.model, loadAverageStart: load0, loadAverageEnd: loadavg() },
+  machine: {
+    cores: cpus().length,
+    cpu: cpus()[0]?.model,
+    loadAverageStart: load0,
+    loadAverageEnd: loadavg(),
+  },
   dataset: {
     path: args.data,
     users: data.sequences.length,
@@ -166,7 +221,7 @@ const out = {
   tables,
   tableReadouts:
     'A bare table is not a SASRec model: "mean" scores items by the dot product with the mean of the ' +
-    "history's item embeddings, \"last\" by the dot product with the most recent item's embedding.",
+    'history\'s item embeddings, "last" by the dot product with the most recent item\'s embedding.',
   exported,
   profile,
   wallSeconds,
@@ -176,5 +231,7 @@ mkdirSync(resultsDir, { recursive: true });
 const target = resolve(resultsDir, `${args.out}.json`);
 writeFileSync(`${target}.tmp-${process.pid}`, `${JSON.stringify(out, null, 2)}\n`);
 renameSync(`${target}.tmp-${process.pid}`, target);
-console.log(`wall ${(wallSeconds / 60).toFixed(1)} min; meets the paper's row: ${JSON.stringify(meets)}; wrote ${target}`);
+console.log(
+  `wall ${(wallSeconds / 60).toFixed(1)} min; meets the paper's row: ${JSON.stringify(meets)}; wrote ${target}`,
+);
 tf.disposeVariables();

@@ -26,10 +26,14 @@ export class CausalSelfAttention extends Module {
     rng: Rng | null,
   ) {
     super();
-    if (dim % numHeads !== 0) throw new ShapeError(`attention: dim ${dim} is not divisible by numHeads ${numHeads}`);
+    if (dim % numHeads !== 0)
+      throw new ShapeError(`attention: dim ${dim} is not divisible by numHeads ${numHeads}`);
     // As the reference: xavier-normal on every matrix (its main.py), zero biases (MultiheadAttention's
     // own init). Without an rng everything starts at zero, to be loaded from a checkpoint.
-    this.in_proj_weight = this.param('in_proj_weight', rng ? xavierNormal()([3 * dim, dim], rng) : tf.zeros([3 * dim, dim]));
+    this.in_proj_weight = this.param(
+      'in_proj_weight',
+      rng ? xavierNormal()([3 * dim, dim], rng) : tf.zeros([3 * dim, dim]),
+    );
     this.in_proj_bias = this.param('in_proj_bias', tf.zeros([3 * dim]));
     this.out_proj = this.setModule('out_proj', new Linear(dim, dim, { skipInit: true }));
     if (rng) {
@@ -54,7 +58,10 @@ export class CausalSelfAttention extends Module {
       const wkv = this.in_proj_weight.slice([d, 0], [2 * d, d]) as tf.Tensor2D;
       const bq = this.in_proj_bias.slice([0], [d]);
       const bkv = this.in_proj_bias.slice([d], [2 * d]);
-      const q2 = tf.add(matMul2d(query.reshape([B * L, d]) as tf.Tensor2D, tf.transpose(wq)), bq) as tf.Tensor2D;
+      const q2 = tf.add(
+        matMul2d(query.reshape([B * L, d]) as tf.Tensor2D, tf.transpose(wq)),
+        bq,
+      ) as tf.Tensor2D;
       const kv = tf.add(matMul2d(x.reshape([B * L, d]) as tf.Tensor2D, tf.transpose(wkv)), bkv);
       const [k2, v2] = tf.split(kv, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
       const heads = (t: tf.Tensor2D) =>

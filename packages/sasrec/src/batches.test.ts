@@ -21,7 +21,9 @@ describe('epochBatches', () => {
         const tgt = Array.from(b.targets.subarray(r * b.length, (r + 1) * b.length));
         // Left padding, then the last n inputs and their next items.
         expect(row.slice(0, b.length - n).every((v) => v === 0)).toBe(true);
-        expect(row.slice(b.length - n)).toEqual(Array.from(items.subarray(items.length - 1 - n, items.length - 1)));
+        expect(row.slice(b.length - n)).toEqual(
+          Array.from(items.subarray(items.length - 1 - n, items.length - 1)),
+        );
         expect(tgt.slice(b.length - n)).toEqual(Array.from(items.subarray(items.length - n)));
         const seen = new Set(items);
         for (let c = b.length - n; c < b.length; c++) {

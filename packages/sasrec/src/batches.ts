@@ -1,4 +1,4 @@
-import { type SequenceBatch, SeededRandom, sequenceBatches, type TrainingSequences } from '@mmesid/datasets';
+import { SeededRandom, type SequenceBatch, sequenceBatches, type TrainingSequences } from '@mmesid/datasets';
 
 /**
  * Negatives shared by every position of a batch (for the sampled softmax): `ids` are drawn

@@ -1,8 +1,8 @@
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { describeBackends } from '@mmesid/test-utils';
 import { StateDictError, saveSafetensors, tf } from '@mmesid/tensor';
+import { describeBackends } from '@mmesid/test-utils';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { exportItemEmbeddings, loadItemEmbeddings } from './item-embeddings.js';
 import { SASRec } from './model.js';
@@ -17,14 +17,19 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
-const histories = [Int32Array.from([3, 1, 4]), Int32Array.from([5, 9, 2, 6, 5, 3, 5, 8]), Int32Array.from([7])];
+const histories = [
+  Int32Array.from([3, 1, 4]),
+  Int32Array.from([5, 9, 2, 6, 5, 3, 5, 8]),
+  Int32Array.from([7]),
+];
 
 describeBackends('SASRec files', ({ backend }) => {
   it('a saved model loads into a fresh model bit-for-bit, with identical scores', async () => {
     const m = new SASRec({ numItems: 9, hiddenUnits: 8, numHeads: 2, maxLen: 5 }, { seed: 21 }).eval();
     // Move the weights off their init so the test does not pass on a reproducible init alone.
     tf.tidy(() => {
-      for (const [, p] of m.namedParameters()) p.assign(tf.add(p, tf.randomNormal(p.shape, 0, 0.1, 'float32', 5)));
+      for (const [, p] of m.namedParameters())
+        p.assign(tf.add(p, tf.randomNormal(p.shape, 0, 0.1, 'float32', 5)));
     });
     const sub = join(dir, `model-${backend}`);
     await saveSasrec(sub, m);

@@ -75,12 +75,16 @@ export async function saveTrainingCheckpoint(
   await fsp.mkdir(epochDir, { recursive: true });
   await saveSasrec(epochDir, parts.model);
   const opt = parts.optimizer.stateDict();
-  await saveSafetensors(path.join(epochDir, OPTIMIZER_FILE), opt.tensors, { metadata: { step: String(opt.step) } });
-  if (parts.best) await saveSafetensors(path.join(epochDir, BEST_FILE), parts.best, { metadata: { format: 'pt' } });
+  await saveSafetensors(path.join(epochDir, OPTIMIZER_FILE), opt.tensors, {
+    metadata: { step: String(opt.step) },
+  });
+  if (parts.best)
+    await saveSafetensors(path.join(epochDir, BEST_FILE), parts.best, { metadata: { format: 'pt' } });
   await writeJsonAtomic(path.join(epochDir, STATE_FILE), parts.state);
   await writeJsonAtomic(path.join(dir, LATEST), { checkpoint: name });
   for (const entry of await fsp.readdir(dir)) {
-    if (/^epoch-\d+$/.test(entry) && entry !== name) await fsp.rm(path.join(dir, entry), { recursive: true, force: true });
+    if (/^epoch-\d+$/.test(entry) && entry !== name)
+      await fsp.rm(path.join(dir, entry), { recursive: true, force: true });
   }
   return epochDir;
 }
@@ -104,7 +108,9 @@ export async function loadTrainingCheckpoint(dir: string): Promise<LoadedCheckpo
   const stateFile = path.join(epochDir, STATE_FILE);
   const state = (await readJson(stateFile)) as TrainingState;
   if (state.format !== 'mmesid-sasrec-training' || state.version !== 1)
-    throw new MmesidError(`${stateFile}: not a SASRec training state (format ${state.format}, version ${state.version})`);
+    throw new MmesidError(
+      `${stateFile}: not a SASRec training state (format ${state.format}, version ${state.version})`,
+    );
   return { state, dir: epochDir };
 }
 
@@ -124,7 +130,9 @@ export async function restoreTrainingCheckpoint(
   try {
     // Inside tidy: AdamW.loadStateDict wraps clones in new variables without disposing the clones
     // (two leaked tensors per parameter otherwise); tidy frees them and keeps the variables.
-    tf.tidy(() => optimizer.loadStateDict({ step: loaded.state.optimizerStep, tensors: Object.fromEntries(moments) }));
+    tf.tidy(() =>
+      optimizer.loadStateDict({ step: loaded.state.optimizerStep, tensors: Object.fromEntries(moments) }),
+    );
   } finally {
     for (const t of moments.values()) t.dispose();
   }

@@ -63,6 +63,8 @@ export function parseConfig<S extends z.ZodType>(schema: S, value: unknown, what
 export function sasrecConfig(input: SasrecConfigInput): SasrecConfig {
   const cfg = parseConfig(SasrecConfigSchema, input, 'SASRec config');
   if (cfg.hiddenUnits % cfg.numHeads !== 0)
-    throw new ConfigError(`SASRec config: hiddenUnits ${cfg.hiddenUnits} is not divisible by numHeads ${cfg.numHeads}`);
+    throw new ConfigError(
+      `SASRec config: hiddenUnits ${cfg.hiddenUnits} is not divisible by numHeads ${cfg.numHeads}`,
+    );
   return cfg;
 }

@@ -1,5 +1,5 @@
-import { describeBackends } from '@mmesid/test-utils';
 import { Rng, tf } from '@mmesid/tensor';
+import { describeBackends } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
 import { seededDropout } from './dropout.js';
 

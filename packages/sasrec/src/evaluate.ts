@@ -38,7 +38,9 @@ export async function evaluateRanking(
   });
   // Users of similar history length share a batch, so a sequence model pads little; the metrics are
   // averages over users and do not depend on the order.
-  const order = examples.map((e, i) => [e.history.length, i] as const).sort((a, b) => a[0] - b[0] || a[1] - b[1]);
+  const order = examples
+    .map((e, i) => [e.history.length, i] as const)
+    .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   const sorted = order.map(([, i]) => examples[i]!);
   for (let start = 0; start < sorted.length; start += batchSize) {
     const part = sorted.slice(start, start + batchSize);

@@ -1,5 +1,5 @@
-import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { Rng, tf } from '@mmesid/tensor';
+import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
 import { gatherRows } from './gather.js';
 
@@ -18,7 +18,12 @@ describeBackends('gatherRows', ({ tol }) => {
     // Row 5 is gathered three times: its gradient is the sum of three rows of w.
     const wr = (await w.array()) as number[][];
     const g = (await g1.array()) as number[][];
-    expect(maxAbsDiff(g[5]!, [0, 1, 2, 3].map((c) => wr[0]![c]! + wr[4]![c]! + wr[5]![c]!))).toBeLessThan(tol);
+    expect(
+      maxAbsDiff(
+        g[5]!,
+        [0, 1, 2, 3].map((c) => wr[0]![c]! + wr[4]![c]! + wr[5]![c]!),
+      ),
+    ).toBeLessThan(tol);
     expect(g[1]).toEqual([0, 0, 0, 0]);
     tf.dispose([table, ids, w, ours, ref, g1, g2]);
   });

@@ -25,15 +25,15 @@ export {
   sasrecConfig,
 } from './config.js';
 export { seededDropout } from './dropout.js';
-export { gatherRows } from './gather.js';
 export { type EvaluateOptions, evaluateRanking } from './evaluate.js';
 export { PointWiseFeedForward } from './feed-forward.js';
+export { gatherRows } from './gather.js';
 export {
+  exportItemEmbeddings,
   ITEM_EMB_CONFIG,
   ITEM_EMB_FILE,
   ITEM_EMB_TENSOR,
   type ItemEmbeddingTable,
-  exportItemEmbeddings,
   loadItemEmbeddings,
 } from './item-embeddings.js';
 export { type PositionTargets, positionTargets, type SasrecLossName, sasrecLoss } from './loss.js';
@@ -46,4 +46,10 @@ export { historyIds, sasrecScorer } from './sasrec-scorer.js';
 export type { HistoryScorer } from './scorer.js';
 export { type DisposableScorer, type TableReadout, tableScorer } from './table-scorer.js';
 export { type TrainSasrecOptions, type TrainSasrecResult, trainSasrec } from './train.js';
-export { TRAIN_DEFAULTS, type TrainConfig, type TrainConfigInput, TrainConfigSchema, trainConfig } from './train-config.js';
+export {
+  TRAIN_DEFAULTS,
+  type TrainConfig,
+  type TrainConfigInput,
+  TrainConfigSchema,
+  trainConfig,
+} from './train-config.js';

@@ -1,5 +1,5 @@
 import { loadEmbedding, type Matrix } from '@mmesid/datasets';
-import { loadSafetensors, MmesidError, saveSafetensors, ShapeError, tf } from '@mmesid/tensor';
+import { loadSafetensors, MmesidError, ShapeError, saveSafetensors, tf } from '@mmesid/tensor';
 import { nodeFs, readJson, writeJsonAtomic } from './json-file.js';
 import type { SASRec } from './model.js';
 
@@ -77,7 +77,9 @@ export async function loadItemEmbeddings(file: string): Promise<ItemEmbeddingTab
     return { matrix, numItems: matrix.rows - 1, dim: matrix.cols, format: 'f32', meta };
   }
   if (!file.endsWith('.safetensors'))
-    throw new MmesidError(`${file}: expected a .safetensors table (with its .json) or an .f32 table (with its .json)`);
+    throw new MmesidError(
+      `${file}: expected a .safetensors table (with its .json) or an .f32 table (with its .json)`,
+    );
   const metaFile = path.join(path.dirname(file), ITEM_EMB_CONFIG);
   const meta = (await readJson(metaFile)) as Record<string, unknown>;
   const name = typeof meta.tensor === 'string' ? meta.tensor : ITEM_EMB_TENSOR;
@@ -85,12 +87,21 @@ export async function loadItemEmbeddings(file: string): Promise<ItemEmbeddingTab
   try {
     const t = tensors.get(name);
     if (!t) throw new ShapeError(`${file}: no tensor "${name}" (has ${[...tensors.keys()].join(', ')})`);
-    if (t.rank !== 2) throw new ShapeError(`${file} [${name}]: expected [rows, cols], got shape [${t.shape}]`);
+    if (t.rank !== 2)
+      throw new ShapeError(`${file} [${name}]: expected [rows, cols], got shape [${t.shape}]`);
     const [rows, cols] = t.shape as [number, number];
     if ((meta.rows !== undefined && meta.rows !== rows) || (meta.cols !== undefined && meta.cols !== cols))
-      throw new ShapeError(`${file} [${name}]: shape [${rows}, ${cols}] but ${metaFile} says ${meta.rows} x ${meta.cols}`);
+      throw new ShapeError(
+        `${file} [${name}]: shape [${rows}, ${cols}] but ${metaFile} says ${meta.rows} x ${meta.cols}`,
+      );
     const data = (await t.data()) as Float32Array;
-    return { matrix: { rows, cols, data: Float32Array.from(data) }, numItems: rows - 1, dim: cols, format: 'safetensors', meta };
+    return {
+      matrix: { rows, cols, data: Float32Array.from(data) },
+      numItems: rows - 1,
+      dim: cols,
+      format: 'safetensors',
+      meta,
+    };
   } finally {
     tf.dispose([...tensors.values()]);
   }

@@ -8,7 +8,9 @@ export async function nodeFs(): Promise<{ fsp: typeof NodeFsPromises; path: type
     const [fsp, path] = await Promise.all([import('node:fs/promises'), import('node:path')]);
     return { fsp, path };
   } catch (cause) {
-    throw new MmesidError('@mmesid/sasrec: checkpoints and exported tables are files and need Node.js', { cause });
+    throw new MmesidError('@mmesid/sasrec: checkpoints and exported tables are files and need Node.js', {
+      cause,
+    });
   }
 }
 

@@ -1,6 +1,6 @@
 import type { SequenceBatch } from '@mmesid/datasets';
-import { describeBackends } from '@mmesid/test-utils';
 import { ConfigError, tf } from '@mmesid/tensor';
+import { describeBackends } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
 import { positionTargets, sasrecLoss } from './loss.js';
 import { SASRec } from './model.js';
@@ -68,13 +68,17 @@ describeBackends('sasrecLoss', ({ tol }) => {
     model.dispose();
   });
 
-  it('computes the sampled softmax over shared negatives, masking each row\'s own items', async () => {
+  it("computes the sampled softmax over shared negatives, masking each row's own items", async () => {
     const model = new SASRec({ numItems: 6, hiddenUnits: 4, maxLen: 3 }, { seed: 13 }).eval();
     const { h, table } = await parts(model);
     const ids = [2, 5, 6];
     // Row 0's items are 1, 2, 3: shared negative 2 is masked there; row 1 (3..6) masks 5 and 6.
     const excluded = Uint8Array.from([1, 0, 0, 0, 1, 1]);
-    const shared = { ...batch, negatives: new Int32Array(0), shared: { ids: Int32Array.from(ids), excluded } };
+    const shared = {
+      ...batch,
+      negatives: new Int32Array(0),
+      shared: { ids: Int32Array.from(ids), excluded },
+    };
     const t = positionTargets(shared);
     let expected = 0;
     for (let j = 0; j < t.positions.length; j++) {

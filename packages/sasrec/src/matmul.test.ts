@@ -1,5 +1,5 @@
-import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { Linear, Rng, tf } from '@mmesid/tensor';
+import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
 import { linear, matMul2d } from './matmul.js';
 

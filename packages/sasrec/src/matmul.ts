@@ -14,7 +14,10 @@ const plainMatMul = tf.customGrad(((a: tf.Tensor2D, b: tf.Tensor2D, save: (t: tf
       return [tf.matMul(dy, tf.transpose(sb)), tf.matMul(tf.transpose(sa), dy)];
     },
   };
-}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (a: tf.Tensor2D, b: tf.Tensor2D) => tf.Tensor2D;
+}) as unknown as Parameters<typeof tf.customGrad>[0]) as unknown as (
+  a: tf.Tensor2D,
+  b: tf.Tensor2D,
+) => tf.Tensor2D;
 
 /**
  * `a @ b` for 2-D tensors, with a gradient made of plain (untransposed) products: the same

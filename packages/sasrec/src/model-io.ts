@@ -16,7 +16,11 @@ export const CONFIG_FILE = 'config.json';
  * await saveSasrec('runs/beauty/final', model);
  * const again = await loadSasrec('runs/beauty/final');
  */
-export async function saveSasrec(dir: string, model: SASRec, extra: Record<string, unknown> = {}): Promise<void> {
+export async function saveSasrec(
+  dir: string,
+  model: SASRec,
+  extra: Record<string, unknown> = {},
+): Promise<void> {
   const { fsp, path } = await nodeFs();
   await fsp.mkdir(dir, { recursive: true });
   await saveSafetensors(path.join(dir, MODEL_FILE), model.stateDict(), { metadata: { format: 'pt' } });
@@ -35,7 +39,15 @@ export async function loadSasrec(dir: string): Promise<SASRec> {
   const { numItems, hiddenUnits, numBlocks, numHeads, maxLen, dropout, layerNormEps } = raw;
   let cfg: SasrecConfig;
   try {
-    cfg = sasrecConfig({ numItems, hiddenUnits, numBlocks, numHeads, maxLen, dropout, layerNormEps } as never);
+    cfg = sasrecConfig({
+      numItems,
+      hiddenUnits,
+      numBlocks,
+      numHeads,
+      maxLen,
+      dropout,
+      layerNormEps,
+    } as never);
   } catch (e) {
     throw new MmesidError(`${cfgFile}: ${(e as Error).message}`, { cause: e });
   }

@@ -1,5 +1,5 @@
-import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { ConfigError, ShapeError, tf } from '@mmesid/tensor';
+import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
 import { causalPaddingBias } from './attention.js';
 import { SASRec } from './model.js';
@@ -50,7 +50,10 @@ describeBackends('SASRec model', ({ tol }) => {
     const narrow = await hidden(m, [[4, 7, 2]]);
     const wide = await hidden(m, [[0, 0, 0, 4, 7, 2]]);
     // Batched with a longer row, the short row is padded further; its real positions must not move.
-    const batched = await hidden(m, [[0, 0, 4, 7, 2], [1, 3, 5, 6, 8]]);
+    const batched = await hidden(m, [
+      [0, 0, 4, 7, 2],
+      [1, 3, 5, 6, 8],
+    ]);
     for (let t = 0; t < 3; t++) {
       expect(maxAbsDiff(narrow[0]![t]!, wide[0]![3 + t]!)).toBeLessThan(tol);
       expect(maxAbsDiff(narrow[0]![t]!, batched[0]![2 + t]!)).toBeLessThan(tol);

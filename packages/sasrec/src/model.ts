@@ -61,7 +61,11 @@ export class SASRec extends Module {
     const xavierStd = (rows: number) => Math.sqrt(2 / (rows + d));
     this.item_emb = this.setModule(
       'item_emb',
-      new Embedding(cfg.numItems + 1, d, rng ? { rng, paddingIdx: 0, std: xavierStd(cfg.numItems + 1) } : { skipInit: true, paddingIdx: 0 }),
+      new Embedding(
+        cfg.numItems + 1,
+        d,
+        rng ? { rng, paddingIdx: 0, std: xavierStd(cfg.numItems + 1) } : { skipInit: true, paddingIdx: 0 },
+      ),
     );
     this.pos_emb = this.setModule('pos_emb', new Embedding(cfg.maxLen, d, { skipInit: true }));
     if (rng) {
@@ -77,7 +81,9 @@ export class SASRec extends Module {
     const eps = cfg.layerNormEps;
     for (let i = 0; i < cfg.numBlocks; i++) {
       this.attention_layernorms.push(attnNorms.setModule(String(i), new LayerNorm(d, { eps })));
-      this.attention_layers.push(attn.setModule(String(i), new CausalSelfAttention(d, cfg.numHeads, cfg.dropout, rng)));
+      this.attention_layers.push(
+        attn.setModule(String(i), new CausalSelfAttention(d, cfg.numHeads, cfg.dropout, rng)),
+      );
       this.forward_layernorms.push(ffnNorms.setModule(String(i), new LayerNorm(d, { eps })));
       this.forward_layers.push(ffn.setModule(String(i), new PointWiseFeedForward(d, cfg.dropout, rng)));
     }
@@ -99,13 +105,17 @@ export class SASRec extends Module {
       throw new ShapeError(`SASRec input: expected int32 ids [B, L], got ${ids.dtype} [${ids.shape}]`);
     const [B, L] = ids.shape;
     if (L > maxLen)
-      throw new ShapeError(`SASRec input: ${L} positions but maxLen is ${maxLen}; keep the most recent ${maxLen} items`);
+      throw new ShapeError(
+        `SASRec input: ${L} positions but maxLen is ${maxLen}; keep the most recent ${maxLen} items`,
+      );
     const rng = this.training ? this.dropoutRng : null;
     return tf.tidy(() => {
       const valid = tf.cast(tf.notEqual(ids, 0), 'float32') as tf.Tensor2D;
       const timeline = valid.reshape([B, L, 1]);
       // Padded rows contribute nothing and get no gradient: the timeline mask multiplies them by 0.
-      const items = (itemRows ?? gatherRows(this.item_emb.weight as tf.Tensor2D, ids.reshape([-1]) as tf.Tensor1D)).reshape([B, L, d]);
+      const items = (
+        itemRows ?? gatherRows(this.item_emb.weight as tf.Tensor2D, ids.reshape([-1]) as tf.Tensor1D)
+      ).reshape([B, L, d]);
       const pos = this.pos_emb.weight.slice([maxLen - L, 0], [L, d]);
       let x = tf.add(tf.mul(items, Math.sqrt(d)), pos) as tf.Tensor3D;
       x = seededDropout(x, dropout, rng) as tf.Tensor3D;

@@ -1,6 +1,6 @@
 import type { Example } from '@mmesid/datasets';
-import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { tf } from '@mmesid/tensor';
+import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
 import { evaluateRanking } from './evaluate.js';
 import { popularityScorer } from './popularity.js';

@@ -35,7 +35,9 @@ export function tableScorer(
   window?: number,
 ): DisposableScorer {
   if (table.data.length !== table.rows * table.cols)
-    throw new ShapeError(`tableScorer: ${table.rows} x ${table.cols} table holds ${table.data.length} values`);
+    throw new ShapeError(
+      `tableScorer: ${table.rows} x ${table.cols} table holds ${table.data.length} values`,
+    );
   const E = tf.tensor2d(table.data, [table.rows, table.cols]);
   const Et = tf.transpose(E) as tf.Tensor2D;
   return {
@@ -43,7 +45,11 @@ export function tableScorer(
     numItems: table.rows - 1,
     score(histories) {
       const keep = readout === 'last' ? 1 : window;
-      const p = padSequences(histories, { side: 'right', minLength: 1, ...(keep ? { maxLength: keep } : {}) });
+      const p = padSequences(histories, {
+        side: 'right',
+        minLength: 1,
+        ...(keep ? { maxLength: keep } : {}),
+      });
       return tf.tidy(() => {
         const ids = tf.tensor2d(p.ids, [p.rows, p.cols], 'int32');
         const mask = tf.tensor2d(Float32Array.from(p.mask), [p.rows, p.cols]).reshape([p.rows, p.cols, 1]);

@@ -2,8 +2,8 @@ import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { generateSynthetic, itemFrequency, leaveOneOut, trainingSequences } from '@mmesid/datasets';
-import { describeBackends } from '@mmesid/test-utils';
 import { AdamW, ConfigError, liveTensors, Trainer, tf } from '@mmesid/tensor';
+import { describeBackends } from '@mmesid/test-utils';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { epochBatches } from './batches.js';
 import { evaluateRanking } from './evaluate.js';
@@ -14,8 +14,20 @@ import { sasrecScorer } from './sasrec-scorer.js';
 import { trainSasrec } from './train.js';
 
 // A small synthetic catalogue with strong sequential structure (items follow chains in clusters).
-const data = generateSynthetic({ seed: 11, numUsers: 500, numItems: 150, numClusters: 6, maxSequenceLength: 25 });
-const tiny = generateSynthetic({ seed: 12, numUsers: 40, numItems: 30, numClusters: 3, maxSequenceLength: 8 });
+const data = generateSynthetic({
+  seed: 11,
+  numUsers: 500,
+  numItems: 150,
+  numClusters: 6,
+  maxSequenceLength: 25,
+});
+const tiny = generateSynthetic({
+  seed: 12,
+  numUsers: 40,
+  numItems: 30,
+  numClusters: 3,
+  maxSequenceLength: 8,
+});
 const small = { hiddenUnits: 16, maxLen: 12, dropout: 0.2 };
 
 let dir = '';
@@ -88,18 +100,31 @@ describeBackends(
       });
       first.model.dispose();
       expect((await readdir(ckpt)).sort()).toEqual(['epoch-0002', 'latest.json']);
-      const resumed = await trainSasrec({ data: tiny, model: small, train, checkpointDir: ckpt, progress: null });
+      const resumed = await trainSasrec({
+        data: tiny,
+        model: small,
+        train,
+        checkpointDir: ckpt,
+        progress: null,
+      });
       expect(resumed.resumedFrom).toBe(2);
       expect(resumed.history.map((r) => r.epoch)).toEqual([1, 2, 3]);
       expect(resumed.history.map((r) => r.loss)).toEqual(straight.history.map((r) => r.loss));
       const a = straight.model.stateDict();
       const b = resumed.model.stateDict();
-      for (const k of Object.keys(a)) expect(Array.from(await b[k]!.data()), k).toEqual(Array.from(await a[k]!.data()));
+      for (const k of Object.keys(a))
+        expect(Array.from(await b[k]!.data()), k).toEqual(Array.from(await a[k]!.data()));
       straight.model.dispose();
       resumed.model.dispose();
       // A checkpoint made with another recipe is refused, naming the difference.
       await expect(
-        trainSasrec({ data: tiny, model: small, train: { ...train, lr: 0.01 }, checkpointDir: ckpt, progress: null }),
+        trainSasrec({
+          data: tiny,
+          model: small,
+          train: { ...train, lr: 0.01 },
+          checkpointDir: ckpt,
+          progress: null,
+        }),
       ).rejects.toThrow(ConfigError);
     });
 
@@ -123,7 +148,10 @@ describeBackends(
 
 describeBackends('SASRec forward/backward smoke test', () => {
   it('computes a finite loss and a gradient for every parameter on tiny shapes', async () => {
-    const model = new SASRec({ numItems: tiny.numItems, hiddenUnits: 8, numHeads: 2, maxLen: 6 }, { seed: 5 });
+    const model = new SASRec(
+      { numItems: tiny.numItems, hiddenUnits: 8, numHeads: 2, maxLen: 6 },
+      { seed: 5 },
+    );
     const [batch] = epochBatches(trainingSequences(tiny), {
       batchSize: 4,
       maxLen: 6,

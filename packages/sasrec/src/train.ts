@@ -1,10 +1,4 @@
-import {
-  type Dataset,
-  type Example,
-  leaveOneOut,
-  SeededRandom,
-  trainingSequences,
-} from '@mmesid/datasets';
+import { type Dataset, type Example, leaveOneOut, SeededRandom, trainingSequences } from '@mmesid/datasets';
 import { flattenRankingMetrics } from '@mmesid/metrics';
 import { AdamW, ConfigError, Rng, Trainer, tf } from '@mmesid/tensor';
 import { epochBatches } from './batches.js';
@@ -111,7 +105,9 @@ function cloneWeights(model: SASRec): Record<string, tf.Tensor> {
 export async function trainSasrec(options: TrainSasrecOptions): Promise<TrainSasrecResult> {
   const cfg = trainConfig(options.train);
   if (cfg.sharedNegatives > 0 && cfg.loss !== 'sampled-softmax')
-    throw new ConfigError(`SASRec training config: sharedNegatives needs loss "sampled-softmax", not "${cfg.loss}"`);
+    throw new ConfigError(
+      `SASRec training config: sharedNegatives needs loss "sampled-softmax", not "${cfg.loss}"`,
+    );
   const modelCfg = sasrecConfig({ ...options.model, numItems: options.data.numItems });
   const training = trainingSequences(options.data);
   const valid = validationSample(leaveOneOut(options.data).valid, cfg.validUsers, cfg.seed);
@@ -124,7 +120,10 @@ export async function trainSasrec(options: TrainSasrecOptions): Promise<TrainSas
     eps: cfg.eps,
     weightDecay: cfg.weightDecay,
   });
-  const trainer = new Trainer({ optimizer, ...(cfg.clipNorm !== undefined ? { clipNorm: cfg.clipNorm } : {}) });
+  const trainer = new Trainer({
+    optimizer,
+    ...(cfg.clipNorm !== undefined ? { clipNorm: cfg.clipNorm } : {}),
+  });
   let state: TrainingState = {
     format: 'mmesid-sasrec-training',
     version: 1,
@@ -132,7 +131,16 @@ export async function trainSasrec(options: TrainSasrecOptions): Promise<TrainSas
     train: cfg,
     epochsDone: 0,
     optimizerStep: 0,
-    rng: { seed: cfg.seed, nextEpoch: 1, streams: ['sasrec/init/<seed>', 'sasrec/batches/<seed>/<epoch>', 'negatives/<seed>/<epoch>', 'sasrec/dropout/<seed>/<epoch>'] },
+    rng: {
+      seed: cfg.seed,
+      nextEpoch: 1,
+      streams: [
+        'sasrec/init/<seed>',
+        'sasrec/batches/<seed>/<epoch>',
+        'negatives/<seed>/<epoch>',
+        'sasrec/dropout/<seed>/<epoch>',
+      ],
+    },
     best: null,
     badEvals: 0,
     history: [],
@@ -146,9 +154,13 @@ export async function trainSasrec(options: TrainSasrecOptions): Promise<TrainSas
       const found = await loadTrainingCheckpoint(options.checkpointDir);
       if (found) {
         const diff = Object.keys(modelCfg).filter(
-          (k) => JSON.stringify(modelCfg[k as keyof typeof modelCfg]) !== JSON.stringify(found.state.model[k as keyof typeof modelCfg]),
+          (k) =>
+            JSON.stringify(modelCfg[k as keyof typeof modelCfg]) !==
+            JSON.stringify(found.state.model[k as keyof typeof modelCfg]),
         );
-        diff.push(...FIXED_ON_RESUME.filter((k) => JSON.stringify(cfg[k]) !== JSON.stringify(found.state.train[k])));
+        diff.push(
+          ...FIXED_ON_RESUME.filter((k) => JSON.stringify(cfg[k]) !== JSON.stringify(found.state.train[k])),
+        );
         if (diff.length)
           throw new ConfigError(
             `${found.dir}: this checkpoint was made with a different ${diff.join(', ')}; ` +
@@ -172,7 +184,10 @@ export async function trainSasrec(options: TrainSasrecOptions): Promise<TrainSas
       const batches = epochBatches(training, {
         batchSize: cfg.batchSize,
         maxLen: modelCfg.maxLen,
-        negatives: cfg.loss === 'ce' || (cfg.loss === 'sampled-softmax' && cfg.sharedNegatives > 0) ? 0 : cfg.negatives,
+        negatives:
+          cfg.loss === 'ce' || (cfg.loss === 'sampled-softmax' && cfg.sharedNegatives > 0)
+            ? 0
+            : cfg.negatives,
         sharedNegatives: cfg.loss === 'sampled-softmax' ? cfg.sharedNegatives : 0,
         seed: cfg.seed,
         epoch,
@@ -184,7 +199,8 @@ export async function trainSasrec(options: TrainSasrecOptions): Promise<TrainSas
       for (let i = 0; i < batches.length; i++) {
         const b = batches[i]!;
         const r = await trainer.step(() => sasrecLoss(model, b, cfg.loss));
-        if (!Number.isFinite(r.loss)) throw new ConfigError(`epoch ${epoch} step ${i + 1}: the loss is ${r.loss}; lower lr`);
+        if (!Number.isFinite(r.loss))
+          throw new ConfigError(`epoch ${epoch} step ${i + 1}: the loss is ${r.loss}; lower lr`);
         lossSum += r.loss;
         for (let c = 0; c < b.mask.length; c++) examples += b.mask[c]!;
         progress.step(i + 1, lossSum / (i + 1), examples);
@@ -220,10 +236,13 @@ export async function trainSasrec(options: TrainSasrecOptions): Promise<TrainSas
       const v = record.valid;
       progress.line(
         `epoch ${epoch}: loss ${record.loss.toFixed(4)}, ${Math.round(record.examplesPerSecond)} ex/s, ${formatDuration(seconds)}` +
-          (v ? `; valid HR@10 ${v['HR@10']?.toFixed(4)} NDCG@10 ${v['NDCG@10']?.toFixed(4)} (best epoch ${state.best?.epoch})` : '') +
+          (v
+            ? `; valid HR@10 ${v['HR@10']?.toFixed(4)} NDCG@10 ${v['NDCG@10']?.toFixed(4)} (best epoch ${state.best?.epoch})`
+            : '') +
           `; elapsed ${formatDuration(state.elapsedSeconds)}`,
       );
-      if (options.checkpointDir) await saveTrainingCheckpoint(options.checkpointDir, { model, optimizer, state, best });
+      if (options.checkpointDir)
+        await saveTrainingCheckpoint(options.checkpointDir, { model, optimizer, state, best });
       await options.onEpoch?.(record);
       if (state.best && state.badEvals >= cfg.patience) stoppedBy = 'patience';
       else if (timeUp()) stoppedBy = 'time';

@@ -1,5 +1,5 @@
 import { resolve } from 'node:path';
-import { type Dataset, itemFrequency, leaveOneOut, type Matrix } from '@mmesid/datasets';
+import { type Dataset, itemFrequency, leaveOneOut, type Matrix, saveAuthorsDataset } from '@mmesid/datasets';
 import {
   createMmeSid,
   embeddingSpectra,
@@ -129,6 +129,8 @@ export async function runFinetune(
     await exportRun(model, resolve(ctx.workDir, 'export'), {
       metadata: { variant, dataset: dataset.name, metrics: flattenRankingMetrics(evalRes.metrics) },
     });
+    // Titles and test users for apps/web (after exportRun, which replaces the folder).
+    await saveAuthorsDataset(resolve(ctx.workDir, 'export', 'data'), dataset);
     ctx.log(
       `${variant}: test HR@10 ${evalRes.metrics.hr[10]?.toFixed(4)} nDCG@10 ${evalRes.metrics.ndcg[10]?.toFixed(4)}`,
     );
