@@ -58,8 +58,9 @@ const TF_NAME: Record<BackendName, string> = {
 };
 
 export function isBrowser(): boolean {
-  const g = globalThis as { window?: unknown; process?: { versions?: { node?: string } } };
-  return typeof g.window !== 'undefined' && !g.process?.versions?.node;
+  const g = globalThis as { window?: unknown; WorkerGlobalScope?: unknown; process?: { versions?: { node?: string } } };
+  // A page has `window`; a (module) worker has `WorkerGlobalScope` and no `window`.
+  return (typeof g.window !== 'undefined' || typeof g.WorkerGlobalScope !== 'undefined') && !g.process?.versions?.node;
 }
 
 function isNode(): boolean {
