@@ -113,7 +113,7 @@ describeBackends('ClipVisionModelWithProjection', ({ backend, tol }) => {
     b.dispose();
   });
 
-  it('the patch embedding trains: its kernel gradient is the analytic 2 Y^T P', async () => {
+  it('the patch embedding trains: its kernel gradient is the analytic 2 Y^T P, and flows end to end', async () => {
     const m = new ClipVisionModelWithProjection(tinyVisionConfig, { rng: new Rng(5) });
     const kernel = m.visionModel.embeddings.patchEmbedding.weight;
     const px = tf.tensor4d(tinyRef.pixels, [B, C, S, S]);
@@ -134,7 +134,14 @@ describeBackends('ClipVisionModelWithProjection', ({ backend, tol }) => {
     const ref = await expected.data();
     const scale = Math.max(...Array.from(ref, Math.abs));
     expect(maxAbsDiff(await g.data(), ref) / scale).toBeLessThan(10 * tol);
-    tf.dispose([px, value, g, expected]);
+    // And end to end: the loss on the projected embedding reaches the patch kernel through every layer.
+    const full = tf.variableGrads(() => tf.sum(tf.square(m.forward(px))) as tf.Scalar, [kernel]);
+    const gFull = full.grads[kernel.name]!;
+    const maxT = tf.tidy(() => tf.max(tf.abs(gFull)));
+    const absMax = (await maxT.data())[0]!;
+    maxT.dispose();
+    expect(Number.isFinite(absMax) && absMax > 0).toBe(true);
+    tf.dispose([px, value, g, expected, full.value, gFull]);
     m.dispose();
   });
 });
