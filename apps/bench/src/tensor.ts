@@ -1,7 +1,7 @@
 // `pnpm bench`: f32 matmul GFLOP/s at 256/1024/2048 and a Linear layer's forward+backward at
 // 64-d and 4096-d, on every backend that starts here, next to numpy on the same machine.
 import { execFileSync } from 'node:child_process';
-import { cpus, totalmem } from 'node:os';
+import { cpus, loadavg, totalmem } from 'node:os';
 import { type BackendName, checkBackend, initBackend, Linear, measureMatmul, Rng, tf } from '@mmesid/tensor';
 import { setupDawnDefaults } from './dawn-env.js';
 import { writeResult } from './write-result.js';
@@ -70,7 +70,16 @@ for (const name of candidates) {
   }
   await initBackend({ require: name, log: false, ignoreEnv: true });
   const matmul = [];
+  const tooSlow: Record<string, string> = {};
   for (const n of MATMUL_SIZES) {
+    // Three products (warm-up + 2 timed) at the rate of the previous size: skip what would take minutes.
+    const prev = matmul[matmul.length - 1];
+    const projected = prev ? (3 * 2 * n ** 3) / (prev.gflops * 1e9) : 0;
+    if (projected > 90) {
+      tooSlow[`matmul-${n}`] = `skipped: about ${projected.toFixed(0)} s at the ${prev!.gflops.toFixed(2)} GFLOP/s measured at ${prev!.n}`;
+      console.log(`${name} matmul ${n}: ${tooSlow[`matmul-${n}`]}`);
+      continue;
+    }
     const m = await measureMatmul(n, 300);
     console.log(`${name} matmul ${n}: ${m.gflops.toFixed(2)} GFLOP/s`);
     matmul.push(m);
@@ -81,7 +90,7 @@ for (const name of candidates) {
     console.log(`${name} ${s.name} fwd+bwd: ${l.gflops.toFixed(2)} GFLOP/s (${l.msPerStep.toFixed(1)} ms)`);
     linear.push({ name: s.name, ...l });
   }
-  backends[name] = { adapter: probe.adapter ?? null, matmul, linear };
+  backends[name] = { adapter: probe.adapter ?? null, matmul, linear, skipped: tooSlow };
 }
 
 const numpy = numpyFigures();
@@ -108,6 +117,7 @@ const target = writeResult('tensor', {
   skipped,
   numpy,
   ratioToNumpy: ratios,
+  loadAverage: loadavg(),
   target: 'WASM matmul at >= 0.5x numpy on these shapes (issue 2); see ratioToNumpy.wasm',
 });
 console.log(`wrote ${target}`);
