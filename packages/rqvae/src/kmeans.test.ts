@@ -19,7 +19,7 @@ function blobs(k: number, per: number, d: number, seed: number): { data: Float32
   return { data, label };
 }
 
-describeBackends('kmeans', () => {
+describeBackends('kmeans', ({ backend }) => {
   it('finds every blob of clustered data and leaves no cluster empty', async () => {
     const k = 8;
     const { data, label } = blobs(k, 12, 5, 1);
@@ -53,9 +53,15 @@ describeBackends('kmeans', () => {
     const x = tf.tensor2d(data, [40, 3]);
     const a = await kmeans(x, { k: 4, rng: new Rng(11) });
     const b = await kmeans(x, { k: 4, rng: new Rng(11) });
-    expect(maxAbsDiff(await a.centroids.data(), await b.centroids.data())).toBe(0);
-    expect(Array.from(a.assignments)).toEqual(Array.from(b.assignments));
-    tf.dispose([a.centroids, b.centroids, x]);
+    try {
+      // Bit-for-bit on cpu and wasm (DESIGN.md); WebGPU's parallel reductions may sum in another order.
+      const diff = maxAbsDiff(await a.centroids.data(), await b.centroids.data());
+      if (backend === 'webgpu') expect(diff).toBeLessThan(1e-5);
+      else expect(diff).toBe(0);
+      expect(Array.from(a.assignments)).toEqual(Array.from(b.assignments));
+    } finally {
+      tf.dispose([a.centroids, b.centroids, x]);
+    }
   });
 
   it('initialises every residual level so that no code is empty on clustered data', async () => {
