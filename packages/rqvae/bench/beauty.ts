@@ -23,7 +23,7 @@ import { mkdir, rename, writeFile } from 'node:fs/promises';
 import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { loadAuthorsDataset, leaveOneOut, loadEmbedding } from '@mmesid/datasets';
+import { leaveOneOut, loadAuthorsDataset, loadEmbedding } from '@mmesid/datasets';
 import { behaviouralPairs, type ItemPairs } from '@mmesid/metrics';
 import { initBackend } from '@mmesid/tensor';
 import {
@@ -45,6 +45,7 @@ const runs = (process.env.BENCH_RUNS ?? 'rq-kmeans,mse,mmd,multimodal').split(',
 const epochs = Number(process.env.BENCH_EPOCHS ?? 40);
 const maxSeconds = Number(process.env.BENCH_MAX_SECONDS ?? 780);
 const SEED = 42;
+const TEXT_DIM = 128;
 
 /**
  * The configuration every RQ-VAE run shares; only `reconstruction` differs between the MSE and
@@ -65,23 +66,44 @@ const BASE: Omit<RqvaeConfigInput, 'modalities'> = {
   sinkhornIters: 50,
   seed: SEED,
 };
-const TRAIN = { lr: 2e-4, weightDecay: 1e-4, batchSize: 1024, maxEpochs: epochs, patience: 0, maxSeconds, deadCodeEvery: 1, seed: SEED, logEvery: 5 };
+const TRAIN = {
+  lr: 2e-4,
+  weightDecay: 1e-4,
+  batchSize: 1024,
+  maxEpochs: epochs,
+  patience: 0,
+  maxSeconds,
+  deadCodeEvery: 1,
+  seed: SEED,
+  logEvery: 5,
+};
 
 interface RunResult {
   kind: string;
   status: 'done' | 'skipped' | 'failed';
   reason?: string;
   seconds?: { total: number; kmeansInit?: number; training?: number; report: number };
-  training?: { epochs: number; steps: number; stoppedBy: string; bestEpoch: number; bestLoss: number; firstLoss: number };
+  training?: {
+    epochs: number;
+    steps: number;
+    stoppedBy: string;
+    bestEpoch: number;
+    bestLoss: number;
+    firstLoss: number;
+  };
   /** Test-split behavioural pairs (last history item, target). */
   collaborative?: ModalityReport;
   text?: ModalityReport;
+  /** The text encoder of the multimodal run (an offline TF-IDF + SVD encoder, not LLM2CLIP). */
+  textEncoder?: string;
   config?: unknown;
 }
 
 const loadStart = loadavg();
 await initBackend({ require: (process.env.BENCH_BACKEND ?? 'wasm') as 'wasm' });
-console.log(`[bench] machine: ${cpus().length} cores, load average ${loadStart.map((v) => v.toFixed(2)).join(' ')} (shared with other engineers)`);
+console.log(
+  `[bench] machine: ${cpus().length} cores, load average ${loadStart.map((v) => v.toFixed(2)).join(' ')} (shared with other engineers)`,
+);
 
 if (!existsSync(beautyDir)) throw new Error(`Beauty data not found at ${beautyDir}; set BEAUTY_DIR`);
 const table = await loadEmbedding(join(beautyDir, 'sasrec_item_emb.f32'));
@@ -89,7 +111,10 @@ const dataset = await loadAuthorsDataset(beautyDir);
 const split = leaveOneOut(dataset);
 // Rows 1..12086 of the table are items 1..12086 (row 0 is padding): tokenizer row r = item r + 1.
 const items: EmbeddingMatrix = { rows: table.rows - 1, cols: table.cols, data: table.data.slice(table.cols) };
-const shift = (p: ItemPairs): ItemPairs => ({ first: p.first.map((v) => v - 1), second: p.second.map((v) => v - 1) });
+const shift = (p: ItemPairs): ItemPairs => ({
+  first: p.first.map((v) => v - 1),
+  second: p.second.map((v) => v - 1),
+});
 const test = behaviouralPairs(split.test);
 const pairs = shift(test);
 const allHistory = shift(historyTargetPairs(split.test));
@@ -105,29 +130,66 @@ for (const kind of runs) {
   const t0 = performance.now();
   try {
     if (kind === 'rq-kmeans') {
-      const rqk = new RQKMeans({ modalities: [{ name: 'collaborative', inputDim: 64 }], levels: 4, codebookSize: 256, kmeansIters: 100, seed: SEED });
+      const rqk = new RQKMeans({
+        modalities: [{ name: 'collaborative', inputDim: 64 }],
+        levels: 4,
+        codebookSize: 256,
+        kmeansIters: 100,
+        seed: SEED,
+      });
       const fit = await rqk.fit({ collaborative: items });
       const r = await report(rqk, { collaborative: items });
-      results.push({ kind, status: 'done', seconds: { total: sec(t0), kmeansInit: fit.seconds, report: r.seconds }, ...r.figures, config: rqk.config });
+      results.push({
+        kind,
+        status: 'done',
+        seconds: { total: sec(t0), kmeansInit: fit.seconds, report: r.seconds },
+        ...r.figures,
+        config: rqk.config,
+      });
       rqk.dispose();
     } else if (kind === 'mse' || kind === 'mmd') {
-      const model = new MMRQVAE({ ...BASE, modalities: [{ name: 'collaborative', inputDim: 64 }], reconstruction: kind });
-      const res = await trainRqvae(model, { collaborative: items }, TRAIN, { log: (e, last) => (last || (e.epoch + 1) % 5 === 0 ? console.log(`[${kind}] epoch ${e.epoch + 1} loss ${e.loss.toFixed(5)} (recon ${e.reconstruction.toFixed(5)}, quant ${e.quantization.toFixed(5)}) ${Math.round(e.itemsPerSecond)} items/s elapsed ${e.seconds.toFixed(0)}s`) : undefined) });
+      const model = new MMRQVAE({
+        ...BASE,
+        modalities: [{ name: 'collaborative', inputDim: 64 }],
+        reconstruction: kind,
+      });
+      const res = await trainRqvae(model, { collaborative: items }, TRAIN, {
+        log: (e, last) =>
+          last || (e.epoch + 1) % 5 === 0
+            ? console.log(
+                `[${kind}] epoch ${e.epoch + 1} loss ${e.loss.toFixed(5)} (recon ${e.reconstruction.toFixed(5)}, quant ${e.quantization.toFixed(5)}) ${Math.round(e.itemsPerSecond)} items/s elapsed ${e.seconds.toFixed(0)}s`,
+              )
+            : undefined,
+      });
       const r = await report(model, { collaborative: items });
       results.push({
         kind,
         status: 'done',
-        seconds: { total: sec(t0), kmeansInit: res.initSeconds, training: res.seconds - res.initSeconds, report: r.seconds },
-        training: { epochs: res.epochs, steps: res.steps, stoppedBy: res.stoppedBy, bestEpoch: res.bestEpoch, bestLoss: res.bestLoss, firstLoss: res.history[0]! },
+        seconds: {
+          total: sec(t0),
+          kmeansInit: res.initSeconds,
+          training: res.seconds - res.initSeconds,
+          report: r.seconds,
+        },
+        training: {
+          epochs: res.epochs,
+          steps: res.steps,
+          stoppedBy: res.stoppedBy,
+          bestEpoch: res.bestEpoch,
+          bestLoss: res.bestLoss,
+          firstLoss: res.history[0]!,
+        },
         ...r.figures,
         config: { model: model.config, training: TRAIN },
       });
       model.dispose();
     } else if (kind === 'multimodal') {
-      const text = await textEmbeddings();
-      if (typeof text === 'string') {
-        results.push({ kind, status: 'skipped', reason: text });
+      const textOut = await textEmbeddings();
+      if (typeof textOut === 'string') {
+        results.push({ kind, status: 'skipped', reason: textOut });
       } else {
+        const text = textOut.matrix;
+        console.log(`[bench] text modality: ${textOut.encoder}`);
         const model = new MMRQVAE({
           ...BASE,
           modalities: [
@@ -143,9 +205,22 @@ for (const kind of runs) {
         results.push({
           kind,
           status: 'done',
-          seconds: { total: sec(t0), kmeansInit: res.initSeconds, training: res.seconds - res.initSeconds, report: r.seconds },
-          training: { epochs: res.epochs, steps: res.steps, stoppedBy: res.stoppedBy, bestEpoch: res.bestEpoch, bestLoss: res.bestLoss, firstLoss: res.history[0]! },
+          seconds: {
+            total: sec(t0),
+            kmeansInit: res.initSeconds,
+            training: res.seconds - res.initSeconds,
+            report: r.seconds,
+          },
+          training: {
+            epochs: res.epochs,
+            steps: res.steps,
+            stoppedBy: res.stoppedBy,
+            bestEpoch: res.bestEpoch,
+            bestLoss: res.bestLoss,
+            firstLoss: res.history[0]!,
+          },
           ...r.figures,
+          textEncoder: textOut.encoder,
           config: { model: model.config, training: TRAIN },
         });
         model.dispose();
@@ -173,8 +248,12 @@ for (const kind of runs) {
 const mse = results.find((r) => r.kind === 'mse')?.collaborative?.tauQuantized;
 const mmd = results.find((r) => r.kind === 'mmd')?.collaborative?.tauQuantized;
 if (mse !== undefined && mmd !== undefined) {
-  console.log(`[bench] paper: tau 0.4436 (MMD) vs 0.3714 (MSE); here ${mmd.toFixed(4)} (MMD) vs ${mse.toFixed(4)} (MSE)`);
-  console.log(`[bench] bar: tau(MMD) >= 0.44: ${mmd >= 0.44 ? 'met' : 'NOT met'}; tau(MMD) > tau(MSE): ${mmd > mse ? 'met' : 'NOT met'}`);
+  console.log(
+    `[bench] paper: tau 0.4436 (MMD) vs 0.3714 (MSE); here ${mmd.toFixed(4)} (MMD) vs ${mse.toFixed(4)} (MSE)`,
+  );
+  console.log(
+    `[bench] bar: tau(MMD) >= 0.44: ${mmd >= 0.44 ? 'met' : 'NOT met'}; tau(MMD) > tau(MSE): ${mmd > mse ? 'met' : 'NOT met'}`,
+  );
 }
 
 async function report(tokenizer: SemanticIdTokenizer, inputs: Record<string, EmbeddingMatrix>) {
@@ -206,24 +285,40 @@ function historyTargetPairs(examples: readonly { history: ArrayLike<number>; tar
   return { first: Int32Array.from(first), second: Int32Array.from(second) };
 }
 
-/** Text embeddings of the item titles through @mmesid/llm2clip's offline encoder, or why not. */
-async function textEmbeddings(): Promise<EmbeddingMatrix | string> {
+/**
+ * Text embeddings of the item titles through @mmesid/llm2clip's offline encoder (TF-IDF over word
+ * and character n-grams, then a truncated SVD; NOT LLM2CLIP: its name says so in the JSON), or why
+ * there are none.
+ */
+async function textEmbeddings(): Promise<{ matrix: EmbeddingMatrix; encoder: string } | string> {
   let mod: Record<string, unknown>;
   try {
-    mod = (await import(/* @vite-ignore */ '@mmesid/llm2clip')) as Record<string, unknown>;
+    const spec = '@mmesid/llm2clip';
+    mod = (await import(/* @vite-ignore */ spec)) as Record<string, unknown>;
   } catch (e) {
-    return `@mmesid/llm2clip cannot be imported (${(e as Error).message.split('\n')[0]}); it is not a dependency of @mmesid/rqvae yet`;
+    return `@mmesid/llm2clip cannot be imported (${(e as Error).message.split('\n')[0]})`;
   }
   const Encoder = mod.TfidfSvdTextEncoder as
-    | (new (opts?: Record<string, unknown>) => { fit?(texts: string[]): unknown; encode(texts: string[]): unknown })
+    | {
+        fit(
+          texts: readonly string[],
+          opts: { dim: number; seed: number },
+        ): {
+          name: string;
+          dim: number;
+          encode(b: readonly string[]): Promise<Float32Array>;
+          dispose(): void;
+        };
+      }
     | undefined;
-  if (!Encoder) return '@mmesid/llm2clip does not export TfidfSvdTextEncoder (the offline text encoder) yet';
+  if (!Encoder) return '@mmesid/llm2clip does not export TfidfSvdTextEncoder (the offline text encoder)';
   const titles = dataset.items.slice(1).map((m) => m?.title ?? '');
-  const enc = new Encoder({ dim: 256, seed: SEED });
-  if (enc.fit) await enc.fit(titles);
-  const out = (await enc.encode(titles)) as EmbeddingMatrix;
-  if (!out || out.rows !== items.rows) return `TfidfSvdTextEncoder.encode returned ${out?.rows} rows for ${items.rows} titles`;
-  return out;
+  const enc = Encoder.fit(titles, { dim: TEXT_DIM, seed: SEED });
+  const data = await enc.encode(titles);
+  enc.dispose();
+  if (data.length !== items.rows * TEXT_DIM)
+    return `TfidfSvdTextEncoder.encode returned ${data.length} values for ${items.rows} titles x ${TEXT_DIM}`;
+  return { matrix: { rows: items.rows, cols: TEXT_DIM, data }, encoder: enc.name };
 }
 
 function sec(t0: number): number {
@@ -239,8 +334,19 @@ async function save(): Promise<void> {
     started,
     finished: new Date().toISOString(),
     backend: process.env.BENCH_BACKEND ?? 'wasm',
-    machine: { cores: cpus().length, loadAverageAtStart: loadStart, loadAverageNow: loadavg(), note: 'shared with other engineers running tests and benchmarks' },
-    data: { dir: beautyDir, items: items.rows, dim: items.cols, testPairs: pairs.first.length, allHistoryPairs: allHistory.first.length },
+    machine: {
+      cores: cpus().length,
+      loadAverageAtStart: loadStart,
+      loadAverageNow: loadavg(),
+      note: 'shared with other engineers running tests and benchmarks',
+    },
+    data: {
+      dir: beautyDir,
+      items: items.rows,
+      dim: items.cols,
+      testPairs: pairs.first.length,
+      allHistoryPairs: allHistory.first.length,
+    },
     paper: { tauMMD: 0.4436, tauMSE: 0.3714 },
     budget: { epochs, maxSecondsPerRun: maxSeconds, seed: SEED },
     runs: results,

@@ -4,7 +4,6 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { initBackend, Rng } from '@mmesid/tensor';
 import {
   type EmbeddingMatrix,
   exportSemanticIds,
@@ -14,6 +13,7 @@ import {
   tokenizerReport,
   trainRqvae,
 } from '@mmesid/rqvae';
+import { initBackend, Rng } from '@mmesid/tensor';
 
 await initBackend({ prefer: 'wasm' });
 
@@ -51,27 +51,53 @@ const model = new MMRQVAE({
   kmeansIters: 20,
   sinkhornEpsilons: [0, 0, 0.003],
 });
-const result = await trainRqvae(model, inputs, { maxEpochs: 30, batchSize: 200, lr: 1e-3, logEvery: 10, deadCodeEvery: 5 });
-console.log(`trained ${result.epochs} epochs, best loss ${result.bestLoss.toFixed(4)} at epoch ${result.bestEpoch + 1}`);
+const result = await trainRqvae(model, inputs, {
+  maxEpochs: 30,
+  batchSize: 200,
+  lr: 1e-3,
+  logEvery: 10,
+  deadCodeEvery: 5,
+});
+console.log(
+  `trained ${result.epochs} epochs, best loss ${result.bestLoss.toFixed(4)} at epoch ${result.bestEpoch + 1}`,
+);
 
 const ids = await model.assign(inputs); // { collaborative: Int32Array n x 3, text: Int32Array n x 3 }
-console.log('item 0 semantic IDs:', Array.from(ids.collaborative!.subarray(0, 3)), Array.from(ids.text!.subarray(0, 3)));
+console.log(
+  'item 0 semantic IDs:',
+  Array.from(ids.collaborative!.subarray(0, 3)),
+  Array.from(ids.text!.subarray(0, 3)),
+);
 
-const pairs = { first: Int32Array.from({ length: 300 }, (_, i) => i), second: Int32Array.from({ length: 300 }, (_, i) => i + 12) };
+const pairs = {
+  first: Int32Array.from({ length: 300 }, (_, i) => i),
+  second: Int32Array.from({ length: 300 }, (_, i) => i + 12),
+};
 const report = await tokenizerReport(model, inputs, { pairs });
 for (const [m, r] of Object.entries(report))
-  console.log(`${m}: collisions ${(100 * r.duplicateRate).toFixed(1)}%, usage ${r.perLevel.map((l) => l.usedCodes).join('/')}, tau ${r.tauQuantized?.toFixed(3)}`);
+  console.log(
+    `${m}: collisions ${(100 * r.duplicateRate).toFixed(1)}%, usage ${r.perLevel.map((l) => l.usedCodes).join('/')}, tau ${r.tauQuantized?.toFixed(3)}`,
+  );
 
 const dir = await mkdtemp(join(tmpdir(), 'rqvae-example-'));
 await exportSemanticIds(model, inputs, join(dir, 'sid'));
 const loaded = await loadExport(join(dir, 'sid'));
 const c = loaded.modalities.collaborative!;
-console.log(`exported ${c.rows} items: ids ${c.rows}x${c.levels}, codebooks ${c.levels}x${c.codebookSize}x${c.dim}`);
+console.log(
+  `exported ${c.rows} items: ids ${c.rows}x${c.levels}, codebooks ${c.levels}x${c.codebookSize}x${c.dim}`,
+);
 
-const baseline = new RQKMeans({ modalities: [{ name: 'collaborative', inputDim: 32 }], levels: 3, codebookSize: 16 });
+const baseline = new RQKMeans({
+  modalities: [{ name: 'collaborative', inputDim: 32 }],
+  levels: 3,
+  codebookSize: 16,
+});
 await baseline.fit({ collaborative: inputs.collaborative! });
-const rb = (await tokenizerReport(baseline, { collaborative: inputs.collaborative! }, { pairs })).collaborative!;
-console.log(`RQ-KMeans: collisions ${(100 * rb.duplicateRate).toFixed(1)}%, tau ${rb.tauQuantized?.toFixed(3)}`);
+const rb = (await tokenizerReport(baseline, { collaborative: inputs.collaborative! }, { pairs }))
+  .collaborative!;
+console.log(
+  `RQ-KMeans: collisions ${(100 * rb.duplicateRate).toFixed(1)}%, tau ${rb.tauQuantized?.toFixed(3)}`,
+);
 
 model.dispose();
 baseline.dispose();

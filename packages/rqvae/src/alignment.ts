@@ -23,5 +23,7 @@ export interface AlignmentOptions {
  * @see MME-SID Eq. 6
  */
 export function alignmentLoss(anchor: tf.Tensor2D, other: tf.Tensor2D, opts: AlignmentOptions): tf.Scalar {
-  return opts.kind === 'infonce' ? infoNce(anchor, other, opts.temperature) : gaussianMmd(anchor, other, opts.alpha, opts.estimator ?? 'unbiased');
+  return opts.kind === 'infonce'
+    ? infoNce(anchor, other, opts.temperature)
+    : gaussianMmd(anchor, other, opts.alpha, opts.estimator ?? 'unbiased');
 }

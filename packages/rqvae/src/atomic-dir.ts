@@ -5,7 +5,10 @@ import { MmesidError } from '@mmesid/tensor';
  * directory first, which then replaces the target by renames. A reader sees either the old
  * directory or the new one, never a mix; a crash leaves at most a `.tmp-` or `.old-` sibling.
  */
-export async function writeDirAtomic(target: string, write: (tmpDir: string) => Promise<void>): Promise<void> {
+export async function writeDirAtomic(
+  target: string,
+  write: (tmpDir: string) => Promise<void>,
+): Promise<void> {
   const { mkdir, rename, rm, stat } = await import('node:fs/promises');
   const { dirname, basename, join } = await import('node:path');
   const parent = dirname(target);

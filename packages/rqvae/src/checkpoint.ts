@@ -42,10 +42,15 @@ export async function saveTrainingCheckpoint(
 ): Promise<void> {
   const { join } = await import('node:path');
   await writeDirAtomic(join(dir, LATEST), async (tmp) => {
-    await saveSafetensors(join(tmp, 'model.safetensors'), parts.model.stateDict(), { metadata: { format: 'pt' } });
+    await saveSafetensors(join(tmp, 'model.safetensors'), parts.model.stateDict(), {
+      metadata: { format: 'pt' },
+    });
     const opt = parts.optimizer.stateDict();
-    await saveSafetensors(join(tmp, 'optimizer.safetensors'), opt.tensors, { metadata: { step: String(opt.step) } });
-    if (parts.best) await saveSafetensors(join(tmp, 'best.safetensors'), parts.best, { metadata: { format: 'pt' } });
+    await saveSafetensors(join(tmp, 'optimizer.safetensors'), opt.tensors, {
+      metadata: { step: String(opt.step) },
+    });
+    if (parts.best)
+      await saveSafetensors(join(tmp, 'best.safetensors'), parts.best, { metadata: { format: 'pt' } });
     await writeJson(join(tmp, STATE_FILE), {
       format: 'mmesid-rqvae-checkpoint',
       version: 1,
@@ -89,7 +94,9 @@ export async function loadTrainingCheckpoint(
   try {
     // In a tidy: AdamW.loadStateDict makes a clone of each moment for its new variable and does not
     // free it; the variables keep their data when the tidy frees the clones.
-    tf.tidy(() => optimizer.loadStateDict({ step: meta.optimizerStep, tensors: Object.fromEntries(moments) }));
+    tf.tidy(() =>
+      optimizer.loadStateDict({ step: meta.optimizerStep, tensors: Object.fromEntries(moments) }),
+    );
   } finally {
     tf.dispose([...moments.values()]);
   }

@@ -4,7 +4,10 @@ import { z } from 'zod';
 /** A modality name: used as a submodule name and a safetensors key prefix, so no dots or slashes. */
 const ModalityName = z
   .string()
-  .regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'a modality name is letters, digits, "_" or "-", starting with a letter or "_"');
+  .regex(
+    /^[A-Za-z_][A-Za-z0-9_-]*$/,
+    'a modality name is letters, digits, "_" or "-", starting with a letter or "_"',
+  );
 
 /** One input modality of the tokenizer: its name and the width of its item embeddings. */
 export const ModalitySchema = z.strictObject({

@@ -25,17 +25,28 @@ export function checkInputs(inputs: ModalityInputs, modalities: readonly Modalit
   let rows = -1;
   for (const m of modalities) {
     const x = inputs[m.name];
-    if (!x) throw new ShapeError(`${what}: no embeddings for modality "${m.name}" (got ${Object.keys(inputs).join(', ') || 'none'})`);
+    if (!x)
+      throw new ShapeError(
+        `${what}: no embeddings for modality "${m.name}" (got ${Object.keys(inputs).join(', ') || 'none'})`,
+      );
     if (x.cols !== m.inputDim)
-      throw new ShapeError(`${what}: modality "${m.name}" has ${x.cols} columns, the config says inputDim ${m.inputDim}`);
+      throw new ShapeError(
+        `${what}: modality "${m.name}" has ${x.cols} columns, the config says inputDim ${m.inputDim}`,
+      );
     if (x.data.length !== x.rows * x.cols)
-      throw new ShapeError(`${what}: modality "${m.name}" holds ${x.data.length} values, expected rows x cols = ${x.rows} x ${x.cols}`);
+      throw new ShapeError(
+        `${what}: modality "${m.name}" holds ${x.data.length} values, expected rows x cols = ${x.rows} x ${x.cols}`,
+      );
     if (rows >= 0 && x.rows !== rows)
-      throw new ShapeError(`${what}: modality "${m.name}" has ${x.rows} rows, the others have ${rows} (row i must be item i everywhere)`);
+      throw new ShapeError(
+        `${what}: modality "${m.name}" has ${x.rows} rows, the others have ${rows} (row i must be item i everywhere)`,
+      );
     rows = x.rows;
     for (let i = 0; i < x.data.length; i++) {
       if (!Number.isFinite(x.data[i]!))
-        throw new ShapeError(`${what}: modality "${m.name}" has a non-finite value at row ${Math.floor(i / x.cols)}, column ${i % x.cols}`);
+        throw new ShapeError(
+          `${what}: modality "${m.name}" has a non-finite value at row ${Math.floor(i / x.cols)}, column ${i % x.cols}`,
+        );
     }
   }
   if (rows <= 0) throw new ShapeError(`${what}: the embeddings have no rows`);

@@ -15,7 +15,11 @@ import type { MMRQVAE } from './mm-rqvae.js';
  * @example
  * const moved = await resetDeadCodes(model, { collaborative: table }, new Rng(1)); // { collaborative: [0, 3, 12, 40] }
  */
-export async function resetDeadCodes(model: MMRQVAE, inputs: ModalityInputs, rng: Rng): Promise<Record<string, number[]>> {
+export async function resetDeadCodes(
+  model: MMRQVAE,
+  inputs: ModalityInputs,
+  rng: Rng,
+): Promise<Record<string, number[]>> {
   const out: Record<string, number[]> = {};
   for (const name of model.modalities) {
     const rq = model.branch(name).rq;
@@ -42,7 +46,9 @@ export async function resetDeadCodes(model: MMRQVAE, inputs: ModalityInputs, rng
           pickedT.dispose();
           const values = Float32Array.from((await cb.data()) as Float32Array);
           const d = vq.eDim;
-          take.forEach((j, r) => values.set(picked.subarray(r * d, (r + 1) * d), j * d));
+          take.forEach((j, r) => {
+            values.set(picked.subarray(r * d, (r + 1) * d), j * d);
+          });
           const updated = tf.tensor2d(values, [k, d]);
           vq.codebook.assign(updated);
           updated.dispose();
@@ -51,7 +57,9 @@ export async function resetDeadCodes(model: MMRQVAE, inputs: ModalityInputs, rng
         } else {
           moved.push(0);
         }
-        const next = tf.tidy(() => tf.sub(residual, tf.gather(vq.codebook, tf.tensor1d(index, 'int32'))) as tf.Tensor2D);
+        const next = tf.tidy(
+          () => tf.sub(residual, tf.gather(vq.codebook, tf.tensor1d(index, 'int32'))) as tf.Tensor2D,
+        );
         residual.dispose();
         residual = next;
       }

@@ -68,7 +68,10 @@ export interface SemanticIdExport {
  * const { modalities } = await loadExport('out/beauty-sid');
  */
 export async function exportSemanticIds(
-  tokenizer: SemanticIdTokenizer & { stateDict(): Record<string, tf.Tensor>; config: RqvaeConfig | RqKMeansConfig },
+  tokenizer: SemanticIdTokenizer & {
+    stateDict(): Record<string, tf.Tensor>;
+    config: RqvaeConfig | RqKMeansConfig;
+  },
   inputs: ModalityInputs,
   dir: string,
   opts: { firstItemId?: number; metadata?: Record<string, unknown> } = {},
@@ -78,14 +81,19 @@ export async function exportSemanticIds(
   const rows = quantized[tokenizer.modalities[0]!]!.rows;
   const L = tokenizer.levels;
   const K = tokenizer.codebookSize;
-  const tensors: Record<string, { data: Int32Array | Float32Array; shape: number[]; dtype: 'I32' | 'F32' }> = {};
+  const tensors: Record<string, { data: Int32Array | Float32Array; shape: number[]; dtype: 'I32' | 'F32' }> =
+    {};
   const codebooks = tokenizer.codebooks();
   const modalities: ExportConfig['modalities'] = [];
   try {
     for (const name of tokenizer.modalities) {
       const d = tokenizer.latentDim(name);
       tensors[`${name}.ids`] = { data: ids[name]!, shape: [rows, L], dtype: 'I32' };
-      tensors[`${name}.codebooks`] = { data: (await codebooks[name]!.data()) as Float32Array, shape: [L, K, d], dtype: 'F32' };
+      tensors[`${name}.codebooks`] = {
+        data: (await codebooks[name]!.data()) as Float32Array,
+        shape: [L, K, d],
+        dtype: 'F32',
+      };
       tensors[`${name}.quantized`] = { data: quantized[name]!.data, shape: [rows, d], dtype: 'F32' };
       modalities.push({ name, inputDim: inputs[name]!.cols, latentDim: d });
     }
@@ -109,7 +117,9 @@ export async function exportSemanticIds(
     await saveSafetensors(join(tmp, EXPORT_FILES.semanticIds), tensors, {
       metadata: { format: 'mmesid-semantic-ids', kind: tokenizer.kind },
     });
-    await saveSafetensors(join(tmp, EXPORT_FILES.tokenizer), tokenizer.stateDict(), { metadata: { format: 'pt' } });
+    await saveSafetensors(join(tmp, EXPORT_FILES.tokenizer), tokenizer.stateDict(), {
+      metadata: { format: 'pt' },
+    });
     await writeJson(join(tmp, EXPORT_FILES.config), config);
   });
   return config;
@@ -122,7 +132,9 @@ async function readExportConfig(dir: string): Promise<ExportConfig> {
   const cfg = (await readJsonIfExists(path)) as ExportConfig | undefined;
   if (!cfg) throw new MmesidError(`${path}: not found; expected a directory written by exportSemanticIds`);
   if (cfg.format !== 'mmesid-semantic-ids' || cfg.version !== 1)
-    throw new MmesidError(`${path}: format "${cfg.format}" version ${cfg.version}, expected "mmesid-semantic-ids" version 1`);
+    throw new MmesidError(
+      `${path}: format "${cfg.format}" version ${cfg.version}, expected "mmesid-semantic-ids" version 1`,
+    );
   return cfg;
 }
 
@@ -144,7 +156,8 @@ export async function loadExport(dir: string): Promise<SemanticIdExport> {
       const get = async (key: string, shape: number[]) => {
         const t = tensors.get(key);
         if (!t) throw new ShapeError(`${file}: no tensor "${key}" (config.json lists modality "${m.name}")`);
-        if (t.shape.join() !== shape.join()) throw new ShapeError(`${file} [${key}]: shape [${t.shape}], config.json implies [${shape}]`);
+        if (t.shape.join() !== shape.join())
+          throw new ShapeError(`${file} [${key}]: shape [${t.shape}], config.json implies [${shape}]`);
         return t.data();
       };
       modalities[m.name] = {

@@ -18,7 +18,9 @@ import { ShapeError, tf } from '@mmesid/tensor';
  */
 export function infoNce(a: tf.Tensor2D, b: tf.Tensor2D, temperature = 0.1): tf.Scalar {
   if (a.rank !== 2 || b.rank !== 2 || a.shape[0] !== b.shape[0] || a.shape[1] !== b.shape[1])
-    throw new ShapeError(`infoNce: expected two [B, d] batches of the same shape, got [${a.shape}] and [${b.shape}]`);
+    throw new ShapeError(
+      `infoNce: expected two [B, d] batches of the same shape, got [${a.shape}] and [${b.shape}]`,
+    );
   if (!(temperature > 0)) throw new ShapeError(`infoNce: temperature must be > 0, got ${temperature}`);
   return tf.tidy(() => {
     const an = l2Normalize(a);

@@ -81,7 +81,9 @@ describeBackends('kmeans', ({ backend }) => {
     ];
     const rows: number[] = [];
     for (let rep = 0; rep < 5; rep++)
-      for (const c of coarse) for (const f of fine) rows.push(c[0]! + f[0]! + rng.normal(0, 0.02), c[1]! + f[1]! + rng.normal(0, 0.02));
+      for (const c of coarse)
+        for (const f of fine)
+          rows.push(c[0]! + f[0]! + rng.normal(0, 0.02), c[1]! + f[1]! + rng.normal(0, 0.02));
     const z = tf.tensor2d(rows, [rows.length / 2, 2]);
     const rq = new ResidualQuantizer({ levels: 2, codebookSize: 4, eDim: 2 });
     await rq.initFromData(z, new Rng(9), 50);

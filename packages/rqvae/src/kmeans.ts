@@ -66,7 +66,10 @@ export async function kmeans(x: tf.Tensor2D, opts: KMeansOptions): Promise<KMean
     const next = tf.tidy(() => {
       const idx = tf.tensor1d(assignments, 'int32');
       const sums = tf.unsortedSegmentSum(x, idx, k);
-      const c = tf.tensor2d(Float32Array.from(counts, (v) => Math.max(v, 1)), [k, 1]);
+      const c = tf.tensor2d(
+        Float32Array.from(counts, (v) => Math.max(v, 1)),
+        [k, 1],
+      );
       return tf.div(sums, c) as tf.Tensor2D;
     });
     centroids.dispose();

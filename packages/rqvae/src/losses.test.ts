@@ -20,8 +20,12 @@ describeBackends('losses', ({ tol }) => {
   it('MMD of a sample with itself is 0 (biased estimator) and positive for a shifted sample', async () => {
     const x = randn(16, 4, 1);
     const shifted = tf.add(x, 1) as tf.Tensor2D;
-    expect(Math.abs(await scalar(reconstructionLoss(x, x, { kind: 'mmd', alpha: 0.5, estimator: 'biased' })))).toBeLessThan(10 * tol);
-    expect(await scalar(reconstructionLoss(shifted, x, { kind: 'mmd', alpha: 0.5, estimator: 'biased' }))).toBeGreaterThan(0.05);
+    expect(
+      Math.abs(await scalar(reconstructionLoss(x, x, { kind: 'mmd', alpha: 0.5, estimator: 'biased' }))),
+    ).toBeLessThan(10 * tol);
+    expect(
+      await scalar(reconstructionLoss(shifted, x, { kind: 'mmd', alpha: 0.5, estimator: 'biased' })),
+    ).toBeGreaterThan(0.05);
     // The unbiased estimator (the authors' gradient) ranks them the same way.
     const same = await scalar(reconstructionLoss(x, x, { kind: 'mmd', alpha: 0.5 }));
     const apart = await scalar(reconstructionLoss(shifted, x, { kind: 'mmd', alpha: 0.5 }));
@@ -37,7 +41,11 @@ describeBackends('losses', ({ tol }) => {
     const y = tf.variable(y0);
     tf.dispose([x0, y0]);
     const { value, grads } = tf.variableGrads(
-      () => reconstructionLoss(x as unknown as tf.Tensor2D, y as unknown as tf.Tensor2D, { kind: 'mmd', alpha: 0.5 }),
+      () =>
+        reconstructionLoss(x as unknown as tf.Tensor2D, y as unknown as tf.Tensor2D, {
+          kind: 'mmd',
+          alpha: 0.5,
+        }),
       [x, y],
     );
     const gx = tf.norm(grads[x.name]!);

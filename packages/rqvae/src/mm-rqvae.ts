@@ -137,14 +137,19 @@ export class MMRQVAE extends Module implements SemanticIdTokenizer {
       const quantized: Record<string, tf.Tensor2D> = {};
       for (const m of cfg.modalities) {
         const x = batch[m.name];
-        if (!x) throw new ShapeError(`MMRQVAE.losses: the batch has no "${m.name}" (got ${Object.keys(batch).join(', ')})`);
+        if (!x)
+          throw new ShapeError(
+            `MMRQVAE.losses: the batch has no "${m.name}" (got ${Object.keys(batch).join(', ')})`,
+          );
         const b = this.branch(m.name);
         const z = b.encoder.forward(x) as tf.Tensor2D;
         const out = b.rq.forward(z, {
           beta: cfg.commitmentWeight,
           reduction: cfg.levelLossReduction,
           detachResidual: cfg.detachResidual,
-          ...(opts.sinkhorn ? { sinkhornEpsilons: cfg.sinkhornEpsilons, sinkhornIters: cfg.sinkhornIters } : {}),
+          ...(opts.sinkhorn
+            ? { sinkhornEpsilons: cfg.sinkhornEpsilons, sinkhornIters: cfg.sinkhornIters }
+            : {}),
         });
         const xHat = b.decoder.forward(out.quantized) as tf.Tensor2D;
         reconstruction[m.name] = reconstructionLoss(xHat, x, {
@@ -225,14 +230,19 @@ export class MMRQVAE extends Module implements SemanticIdTokenizer {
     const out: Record<string, EmbeddingMatrix> = {};
     for (const m of this.config.modalities) {
       const n = inputs[m.name]!.rows;
-      const q = tf.tidy(() => this.branch(m.name).rq.lookup(tf.tensor2d(ids[m.name]!, [n, this.levels], 'int32')));
+      const q = tf.tidy(() =>
+        this.branch(m.name).rq.lookup(tf.tensor2d(ids[m.name]!, [n, this.levels], 'int32')),
+      );
       out[m.name] = await readMatrix(q);
     }
     return out;
   }
 
   /** Decoder outputs from the quantised embeddings (N x inputDim) per modality. */
-  async reconstruct(inputs: ModalityInputs, opts: ReadOptions = {}): Promise<Record<string, EmbeddingMatrix>> {
+  async reconstruct(
+    inputs: ModalityInputs,
+    opts: ReadOptions = {},
+  ): Promise<Record<string, EmbeddingMatrix>> {
     const q = await this.quantize(inputs, opts);
     const out: Record<string, EmbeddingMatrix> = {};
     const bs = opts.batchSize ?? 4096;
@@ -273,7 +283,11 @@ export class MMRQVAE extends Module implements SemanticIdTokenizer {
     try {
       const parts: tf.Tensor2D[] = [];
       for (let s = 0; s < x.rows; s += bs) {
-        parts.push(tf.tidy(() => b.encoder.forward(toTensor(sliceRows(x, s, Math.min(x.rows, s + bs)))) as tf.Tensor2D));
+        parts.push(
+          tf.tidy(
+            () => b.encoder.forward(toTensor(sliceRows(x, s, Math.min(x.rows, s + bs)))) as tf.Tensor2D,
+          ),
+        );
       }
       if (parts.length === 1) return parts[0]!;
       const all = tf.concat(parts, 0);

@@ -46,8 +46,12 @@ export function formatEpoch(r: EpochReport, label = 'rqvae'): string {
  * A progress printer: on a TTY one line rewritten in place with a bar; otherwise a plain line
  * every `every` epochs (and the last).
  */
-export function progressPrinter(opts: { every: number; label?: string }): (r: EpochReport, last: boolean) => void {
-  const out = (globalThis as { process?: { stdout?: { isTTY?: boolean; write(s: string): void } } }).process?.stdout;
+export function progressPrinter(opts: {
+  every: number;
+  label?: string;
+}): (r: EpochReport, last: boolean) => void {
+  const out = (globalThis as { process?: { stdout?: { isTTY?: boolean; write(s: string): void } } }).process
+    ?.stdout;
   const tty = !!out?.isTTY;
   return (r, last) => {
     if (opts.every === 0) return;

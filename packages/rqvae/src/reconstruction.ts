@@ -28,9 +28,15 @@ export interface ReconstructionOptions {
  * @example
  * const loss = reconstructionLoss(decoded, batch, { kind: 'mmd', alpha: 0.5 });
  */
-export function reconstructionLoss(xHat: tf.Tensor2D, x: tf.Tensor2D, opts: ReconstructionOptions): tf.Scalar {
+export function reconstructionLoss(
+  xHat: tf.Tensor2D,
+  x: tf.Tensor2D,
+  opts: ReconstructionOptions,
+): tf.Scalar {
   if (xHat.shape.join() !== x.shape.join())
-    throw new ShapeError(`reconstructionLoss: decoded [${xHat.shape}] and original [${x.shape}] differ in shape`);
+    throw new ShapeError(
+      `reconstructionLoss: decoded [${xHat.shape}] and original [${x.shape}] differ in shape`,
+    );
   return tf.tidy(() => {
     const target = stopGradient(x);
     if (opts.kind === 'mse') return tf.mean(tf.square(tf.sub(xHat, target))) as tf.Scalar;
@@ -43,6 +49,11 @@ export function reconstructionLoss(xHat: tf.Tensor2D, x: tf.Tensor2D, opts: Reco
  * sigma^2 = alpha * mean squared distance of the pooled sample (no gradient through it), as a
  * differentiable scalar; computed by `@mmesid/metrics`' `mmdLoss`.
  */
-export function gaussianMmd(a: tf.Tensor2D, b: tf.Tensor2D, alpha: number, estimator: 'unbiased' | 'biased' = 'unbiased'): tf.Scalar {
+export function gaussianMmd(
+  a: tf.Tensor2D,
+  b: tf.Tensor2D,
+  alpha: number,
+  estimator: 'unbiased' | 'biased' = 'unbiased',
+): tf.Scalar {
   return mmdLoss(a, b, { kernels: [{ bandwidth: 'mean', alpha }], estimator });
 }

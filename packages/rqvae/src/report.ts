@@ -1,4 +1,10 @@
-import { type DistanceMetric, distanceOrderTau, type ItemPairs, type LevelStats, semanticIdStats } from '@mmesid/metrics';
+import {
+  type DistanceMetric,
+  distanceOrderTau,
+  type ItemPairs,
+  type LevelStats,
+  semanticIdStats,
+} from '@mmesid/metrics';
 import { ShapeError } from '@mmesid/tensor';
 import type { EmbeddingMatrix, ModalityInputs } from './data.js';
 import type { SemanticIdTokenizer } from './tokenizer.js';
@@ -80,8 +86,14 @@ export async function tokenizerReport(
   for (const name of tokenizer.modalities) {
     const x = inputs[name]!;
     const xHat = decoded[name]!;
-    if (xHat.cols !== x.cols) throw new ShapeError(`tokenizerReport: "${name}" decodes to ${xHat.cols} columns, the input has ${x.cols}`);
-    const stats = semanticIdStats({ rows: x.rows, levels: tokenizer.levels, data: ids[name]! }, tokenizer.codebookSize);
+    if (xHat.cols !== x.cols)
+      throw new ShapeError(
+        `tokenizerReport: "${name}" decodes to ${xHat.cols} columns, the input has ${x.cols}`,
+      );
+    const stats = semanticIdStats(
+      { rows: x.rows, levels: tokenizer.levels, data: ids[name]! },
+      tokenizer.codebookSize,
+    );
     const report: ModalityReport = {
       ...reconstructionErrors(x, xHat),
       collisionRate: stats.collisionRate,
@@ -93,7 +105,8 @@ export async function tokenizerReport(
     const metric = opts.metric ?? 'euclidean';
     const taus = (pairs: ItemPairs): TauPair => {
       const tq = distanceOrderTau(x, quantized[name]!, pairs, { metric });
-      const reconstructed = tokenizer.kind === 'rq-kmeans' ? tq.tau : distanceOrderTau(x, xHat, pairs, { metric }).tau;
+      const reconstructed =
+        tokenizer.kind === 'rq-kmeans' ? tq.tau : distanceOrderTau(x, xHat, pairs, { metric }).tau;
       return { quantized: tq.tau, reconstructed, pairs: tq.pairs };
     };
     if (opts.pairs) {
@@ -102,13 +115,17 @@ export async function tokenizerReport(
       report.tauReconstructed = t.reconstructed;
       report.pairs = t.pairs;
     }
-    if (opts.extraPairs) report.tauBy = Object.fromEntries(Object.entries(opts.extraPairs).map(([k, p]) => [k, taus(p)]));
+    if (opts.extraPairs)
+      report.tauBy = Object.fromEntries(Object.entries(opts.extraPairs).map(([k, p]) => [k, taus(p)]));
     out[name] = report;
   }
   return out;
 }
 
-function reconstructionErrors(x: EmbeddingMatrix, y: EmbeddingMatrix): { reconstructionMse: number; relativeReconstructionError: number } {
+function reconstructionErrors(
+  x: EmbeddingMatrix,
+  y: EmbeddingMatrix,
+): { reconstructionMse: number; relativeReconstructionError: number } {
   let se = 0;
   let rel = 0;
   const d = x.cols;

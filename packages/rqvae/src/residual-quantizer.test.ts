@@ -59,7 +59,17 @@ describeBackends('ResidualQuantizer', ({ tol }) => {
     expect((await out.loss.data())[0]).toBeCloseTo((l0 + l1) / 2, 4);
     const sum = rq.forward(z, { beta: 0.25, reduction: 'sum' });
     expect((await sum.loss.data())[0]).toBeCloseTo(l0 + l1, 4);
-    tf.dispose([z, out.codes, out.codeSum, out.quantized, out.loss, sum.codes, sum.codeSum, sum.quantized, sum.loss]);
+    tf.dispose([
+      z,
+      out.codes,
+      out.codeSum,
+      out.quantized,
+      out.loss,
+      sum.codes,
+      sum.codeSum,
+      sum.quantized,
+      sum.loss,
+    ]);
     rq.dispose();
   });
 
@@ -78,7 +88,10 @@ describeBackends('ResidualQuantizer', ({ tol }) => {
     });
     const x = tf.tensor2d(new Rng(3).fillNormal(new Float32Array(10 * 6)), [10, 6]);
     const params = model.trainableParameters();
-    const { value, grads } = tf.variableGrads(() => model.losses({ collaborative: x }).total, [...params.values()]);
+    const { value, grads } = tf.variableGrads(
+      () => model.losses({ collaborative: x }).total,
+      [...params.values()],
+    );
     const byName = new Map([...params].map(([n, v]) => [n, grads[v.name]]));
     const encoderWeights = [...params.keys()].filter((n) => n.startsWith('collaborative.encoder.'));
     expect(encoderWeights.length).toBe(4);

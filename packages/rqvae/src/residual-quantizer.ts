@@ -1,7 +1,7 @@
 import { Module, type Rng, ShapeError, stopGradient, tf } from '@mmesid/tensor';
 import { nearestCodes } from './distance.js';
-import { VectorQuantizer } from './vector-quantizer.js';
 import { sumAll } from './sum.js';
+import { VectorQuantizer } from './vector-quantizer.js';
 
 /** Options of {@link ResidualQuantizer}. */
 export interface ResidualQuantizerOptions {
@@ -61,7 +61,11 @@ export class ResidualQuantizer extends Module {
     this.eDim = opts.eDim;
     const holder = this.setModule('vq_layers', new Module());
     for (let l = 0; l < opts.levels; l++) {
-      const vq = new VectorQuantizer(opts.codebookSize, opts.eDim, opts.rng ? { rng: opts.rng.fork(`vq${l}`) } : {});
+      const vq = new VectorQuantizer(
+        opts.codebookSize,
+        opts.eDim,
+        opts.rng ? { rng: opts.rng.fork(`vq${l}`) } : {},
+      );
       holder.setModule(String(l), vq);
       this.vqLayers.push(vq);
     }
@@ -73,7 +77,8 @@ export class ResidualQuantizer extends Module {
    * @see MME-SID Eq. 2-3 (residual quantisation) and Eq. 5 (codebook + commitment loss)
    */
   forward(z: tf.Tensor2D, opts: QuantizeOptions): QuantizeOutput {
-    if (z.shape[1] !== this.eDim) throw new ShapeError(`ResidualQuantizer input: expected [B, ${this.eDim}], got [${z.shape}]`);
+    if (z.shape[1] !== this.eDim)
+      throw new ShapeError(`ResidualQuantizer input: expected [B, ${this.eDim}], got [${z.shape}]`);
     return tf.tidy(() => {
       let residual: tf.Tensor2D = z;
       const parts: tf.Tensor2D[] = [];
@@ -113,7 +118,9 @@ export class ResidualQuantizer extends Module {
         const { index } = await nearestCodes(residual, cb);
         for (let i = 0; i < n; i++) out[i * this.levels + l] = index[i]!;
         if (l + 1 < this.levels) {
-          const next = tf.tidy(() => tf.sub(residual, tf.gather(cb, tf.tensor1d(index, 'int32'))) as tf.Tensor2D);
+          const next = tf.tidy(
+            () => tf.sub(residual, tf.gather(cb, tf.tensor1d(index, 'int32'))) as tf.Tensor2D,
+          );
           residual.dispose();
           residual = next;
         }
@@ -126,7 +133,10 @@ export class ResidualQuantizer extends Module {
 
   /** q = sum_l e_{c_l} for int32 IDs [N, L]; the caller disposes the [N, eDim] result. */
   lookup(codes: tf.Tensor2D): tf.Tensor2D {
-    if (codes.shape[1] !== this.levels) throw new ShapeError(`ResidualQuantizer.lookup: expected [N, ${this.levels}] codes, got [${codes.shape}]`);
+    if (codes.shape[1] !== this.levels)
+      throw new ShapeError(
+        `ResidualQuantizer.lookup: expected [N, ${this.levels}] codes, got [${codes.shape}]`,
+      );
     return tf.tidy(() => {
       const cols = tf.unstack(codes, 1);
       return sumAll(this.vqLayers.map((vq, l) => tf.gather(vq.codebook, cols[l]!))) as tf.Tensor2D;

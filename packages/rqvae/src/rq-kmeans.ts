@@ -31,7 +31,11 @@ export class RQKMeans extends Module implements SemanticIdTokenizer {
     this.config = parseRqKMeansConfig(config);
     for (const m of this.config.modalities) {
       const holder = this.setModule(m.name, new Module());
-      const rq = new ResidualQuantizer({ levels: this.config.levels, codebookSize: this.config.codebookSize, eDim: m.inputDim });
+      const rq = new ResidualQuantizer({
+        levels: this.config.levels,
+        codebookSize: this.config.codebookSize,
+        eDim: m.inputDim,
+      });
       holder.setModule('rq', rq);
       rq.setTrainable(false);
       this.quantizers.set(m.name, rq);
@@ -102,7 +106,9 @@ export class RQKMeans extends Module implements SemanticIdTokenizer {
     const out: Record<string, EmbeddingMatrix> = {};
     for (const m of this.config.modalities) {
       const n = inputs[m.name]!.rows;
-      const q = tf.tidy(() => this.quantizer(m.name).lookup(tf.tensor2d(ids[m.name]!, [n, this.levels], 'int32')));
+      const q = tf.tidy(() =>
+        this.quantizer(m.name).lookup(tf.tensor2d(ids[m.name]!, [n, this.levels], 'int32')),
+      );
       out[m.name] = await readMatrix(q);
     }
     return out;
@@ -120,6 +126,7 @@ export class RQKMeans extends Module implements SemanticIdTokenizer {
   }
 
   private checkFitted(what: string): void {
-    if (!this.fitted) throw new MmesidError(`RQKMeans.${what}: call fit() (or load a state dict and markFitted()) first`);
+    if (!this.fitted)
+      throw new MmesidError(`RQKMeans.${what}: call fit() (or load a state dict and markFitted()) first`);
   }
 }

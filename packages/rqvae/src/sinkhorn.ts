@@ -25,7 +25,8 @@ export interface SinkhornOptions {
  * const codes = sinkhornAssign(squaredDistances(residual, codebook), { epsilon: 0.003, iters: 50 });
  */
 export function sinkhornAssign(distances: tf.Tensor2D, opts: SinkhornOptions): tf.Tensor1D {
-  if (distances.rank !== 2) throw new ShapeError(`sinkhornAssign: expected a [B, K] distance matrix, got shape [${distances.shape}]`);
+  if (distances.rank !== 2)
+    throw new ShapeError(`sinkhornAssign: expected a [B, K] distance matrix, got shape [${distances.shape}]`);
   if (!(opts.epsilon > 0)) throw new ShapeError(`sinkhornAssign: epsilon must be > 0, got ${opts.epsilon}`);
   const iters = opts.iters ?? 50;
   const [b, k] = distances.shape;

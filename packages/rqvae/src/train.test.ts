@@ -100,10 +100,13 @@ describeBackends(
       expect(res.epochs).toBe(4);
       const a = straight.stateDict();
       const b = resumed.stateDict();
-      for (const k of Object.keys(a)) expect(maxAbsDiff(await a[k]!.data(), await b[k]!.data()), k).toBeLessThan(10 * tol);
+      for (const k of Object.keys(a))
+        expect(maxAbsDiff(await a[k]!.data(), await b[k]!.data()), k).toBeLessThan(10 * tol);
       // A checkpoint of another config is refused.
       const other = new MMRQVAE({ ...CONFIG, eDim: 3 });
-      await expect(trainRqvae(other, items, { ...opts, maxEpochs: 4, checkpointDir: ckpt })).rejects.toThrow(/different config/);
+      await expect(trainRqvae(other, items, { ...opts, maxEpochs: 4, checkpointDir: ckpt })).rejects.toThrow(
+        /different config/,
+      );
       tf.dispose([]);
       straight.dispose();
       resumed.dispose();
@@ -142,7 +145,12 @@ describeBackends(
     });
 
     it('RQ-KMeans fits, reports and round-trips behind the same interface', async () => {
-      const rqk = new RQKMeans({ modalities: [{ name: 'collaborative', inputDim: 6 }], levels: 2, codebookSize: 4, kmeansIters: 20 });
+      const rqk = new RQKMeans({
+        modalities: [{ name: 'collaborative', inputDim: 6 }],
+        levels: 2,
+        codebookSize: 4,
+        kmeansIters: 20,
+      });
       await rqk.fit({ collaborative: items.collaborative });
       const report = await tokenizerReport(
         rqk,
@@ -165,5 +173,10 @@ describeBackends(
       rqk.dispose();
     });
   },
-  { exclude: { webgpu: 'trains for tens of steps: minutes on SwiftShader; the same ops are checked on webgpu by the quantiser and loss suites' } },
+  {
+    exclude: {
+      webgpu:
+        'trains for tens of steps: minutes on SwiftShader; the same ops are checked on webgpu by the quantiser and loss suites',
+    },
+  },
 );

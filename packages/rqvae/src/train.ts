@@ -4,8 +4,8 @@ import { checkInputs, type ModalityInputs, toTensor } from './data.js';
 import { resetDeadCodes } from './dead-codes.js';
 import type { MMRQVAE } from './mm-rqvae.js';
 import { type EpochReport, progressPrinter } from './progress.js';
-import { parseTrainOptions, type TrainOptionsInput } from './train-options.js';
 import { sumAll } from './sum.js';
+import { parseTrainOptions, type TrainOptionsInput } from './train-options.js';
 
 /** How a run ended and what it reached. */
 export interface TrainResult {
@@ -29,7 +29,7 @@ export interface TrainResult {
 /** Callbacks of {@link trainRqvae}. */
 export interface TrainHooks {
   /** Called after every epoch; return 'stop' to end training (the best weights are still restored). */
-  onEpoch?: (report: EpochReport) => void | 'stop' | Promise<void | 'stop'>;
+  onEpoch?: (report: EpochReport) => unknown;
   /** Replaces the default progress printer (`null` silences it). */
   log?: ((report: EpochReport, last: boolean) => void) | null;
 }
@@ -63,15 +63,29 @@ export async function trainRqvae(
   const log = hooks.log === undefined ? progressPrinter({ every: opts.logEvery }) : hooks.log;
 
   const optimizer = new AdamW(model.trainableParameters(), { lr: opts.lr, weightDecay: opts.weightDecay });
-  const trainer = new Trainer({ optimizer, ...(opts.clipNorm !== undefined ? { clipNorm: opts.clipNorm } : {}) });
+  const trainer = new Trainer({
+    optimizer,
+    ...(opts.clipNorm !== undefined ? { clipNorm: opts.clipNorm } : {}),
+  });
   const tables = new Map(names.map((m) => [m, toTensor(inputs[m]!)]));
   let best: Map<string, tf.Tensor> | null = null;
-  const state: TrainState = { epoch: 0, step: 0, bestLoss: Number.POSITIVE_INFINITY, bestEpoch: -1, sinceBest: 0, seconds: 0, history: [] };
+  const state: TrainState = {
+    epoch: 0,
+    step: 0,
+    bestLoss: Number.POSITIVE_INFINITY,
+    bestEpoch: -1,
+    sinceBest: 0,
+    seconds: 0,
+    history: [],
+  };
   let resumedFrom: number | undefined;
   let initSeconds = 0;
 
   try {
-    const restored = opts.checkpointDir && opts.resume ? await loadTrainingCheckpoint(opts.checkpointDir, model, optimizer) : null;
+    const restored =
+      opts.checkpointDir && opts.resume
+        ? await loadTrainingCheckpoint(opts.checkpointDir, model, optimizer)
+        : null;
     if (restored) {
       Object.assign(state, restored.state);
       if (state.bestLoss === null) state.bestLoss = Number.POSITIVE_INFINITY;
@@ -96,7 +110,9 @@ export async function trainRqvae(
       for (let s = 0; s < n; s += opts.batchSize) {
         const rows = order.slice(s, s + opts.batchSize);
         const idx = tf.tensor1d(rows, 'int32');
-        const batch = Object.fromEntries(names.map((m) => [m, tf.gather(tables.get(m)!, idx) as tf.Tensor2D]));
+        const batch = Object.fromEntries(
+          names.map((m) => [m, tf.gather(tables.get(m)!, idx) as tf.Tensor2D]),
+        );
         const kept: { parts?: tf.Tensor1D } = {};
         const { loss } = await trainer.step(() => {
           const l = model.losses(batch, { sinkhorn: opts.sinkhorn });
@@ -118,7 +134,8 @@ export async function trainRqvae(
         sums.alignment += p[2]! * w;
         state.step++;
       }
-      if (!Number.isFinite(sums.loss)) throw new Error(`trainRqvae: the training loss is ${sums.loss} at epoch ${state.epoch + 1}`);
+      if (!Number.isFinite(sums.loss))
+        throw new Error(`trainRqvae: the training loss is ${sums.loss} at epoch ${state.epoch + 1}`);
       state.history.push(sums.loss);
       if (sums.loss < state.bestLoss) {
         state.bestLoss = sums.loss;

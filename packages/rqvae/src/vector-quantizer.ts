@@ -39,7 +39,10 @@ export class VectorQuantizer extends Module {
   ) {
     super();
     const init = opts.rng
-      ? tf.tensor2d(opts.rng.fillUniform(new Float32Array(codebookSize * eDim), -1 / codebookSize, 1 / codebookSize), [codebookSize, eDim])
+      ? tf.tensor2d(
+          opts.rng.fillUniform(new Float32Array(codebookSize * eDim), -1 / codebookSize, 1 / codebookSize),
+          [codebookSize, eDim],
+        )
       : tf.zeros([codebookSize, eDim]);
     this.embedding = this.setModule('embedding', new CodebookTable(codebookSize, eDim, init));
   }
@@ -55,8 +58,12 @@ export class VectorQuantizer extends Module {
    *
    * @see MME-SID Eq. 5 (and TIGER, Rajput et al. 2023, Sec. 3.1)
    */
-  forward(r: tf.Tensor2D, opts: { beta: number; sinkhornEpsilon?: number; sinkhornIters?: number }): LevelOutput {
-    if (r.shape[1] !== this.eDim) throw new ShapeError(`VectorQuantizer input: expected [B, ${this.eDim}], got [${r.shape}]`);
+  forward(
+    r: tf.Tensor2D,
+    opts: { beta: number; sinkhornEpsilon?: number; sinkhornIters?: number },
+  ): LevelOutput {
+    if (r.shape[1] !== this.eDim)
+      throw new ShapeError(`VectorQuantizer input: expected [B, ${this.eDim}], got [${r.shape}]`);
     return tf.tidy(() => {
       const e = this.codebook as unknown as tf.Tensor2D;
       const { codes, quantized: q } = chooseCodes(r, e, opts.sinkhornEpsilon ?? 0, opts.sinkhornIters ?? 50);
@@ -103,7 +110,9 @@ function chooseCodes(
   const lookup = tf.customGrad(((rIn: tf.Tensor2D, eIn: tf.Tensor2D, save: tf.GradSaveFunc) => {
     const d = squaredDistances(rIn, eIn);
     const codes =
-      sinkhornEpsilon > 0 ? sinkhornAssign(d, { epsilon: sinkhornEpsilon, iters: sinkhornIters }) : (tf.argMin(d, 1) as tf.Tensor1D);
+      sinkhornEpsilon > 0
+        ? sinkhornAssign(d, { epsilon: sinkhornEpsilon, iters: sinkhornIters })
+        : (tf.argMin(d, 1) as tf.Tensor1D);
     // Kept: the forward pass runs inside a tidy of tfjs's that would free it; the caller disposes it.
     held.codes = tf.keep(codes);
     save([codes]);
