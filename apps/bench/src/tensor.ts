@@ -76,7 +76,8 @@ for (const name of candidates) {
     const prev = matmul[matmul.length - 1];
     const projected = prev ? (3 * 2 * n ** 3) / (prev.gflops * 1e9) : 0;
     if (projected > 90) {
-      tooSlow[`matmul-${n}`] = `skipped: about ${projected.toFixed(0)} s at the ${prev!.gflops.toFixed(2)} GFLOP/s measured at ${prev!.n}`;
+      tooSlow[`matmul-${n}`] =
+        `skipped: about ${projected.toFixed(0)} s at the ${prev!.gflops.toFixed(2)} GFLOP/s measured at ${prev!.n}`;
       console.log(`${name} matmul ${n}: ${tooSlow[`matmul-${n}`]}`);
       continue;
     }

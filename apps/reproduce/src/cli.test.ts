@@ -78,7 +78,10 @@ describe('stage cache', () => {
         's',
         {},
         {},
-        async (ctx) => ((resumedFrom = ctx.workDir), 1),
+        async (ctx) => {
+          resumedFrom = ctx.workDir;
+          return 1;
+        },
         () => {},
       );
       expect(resumedFrom.endsWith(`${r.hash}.partial`)).toBe(true);

@@ -58,9 +58,16 @@ const TF_NAME: Record<BackendName, string> = {
 };
 
 export function isBrowser(): boolean {
-  const g = globalThis as { window?: unknown; WorkerGlobalScope?: unknown; process?: { versions?: { node?: string } } };
+  const g = globalThis as {
+    window?: unknown;
+    WorkerGlobalScope?: unknown;
+    process?: { versions?: { node?: string } };
+  };
   // A page has `window`; a (module) worker has `WorkerGlobalScope` and no `window`.
-  return (typeof g.window !== 'undefined' || typeof g.WorkerGlobalScope !== 'undefined') && !g.process?.versions?.node;
+  return (
+    (typeof g.window !== 'undefined' || typeof g.WorkerGlobalScope !== 'undefined') &&
+    !g.process?.versions?.node
+  );
 }
 
 function isNode(): boolean {

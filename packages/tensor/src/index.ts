@@ -52,8 +52,8 @@ export { MLP, type MLPOptions } from './layers/mlp.js';
 export { LayerNorm, RMSNorm } from './layers/norm.js';
 export { expectNoLeaks, liveTensors } from './leaks.js';
 export { expectLastDim, Module } from './module.js';
-export { stopGradient } from './ops/stop-gradient.js';
 export { matMul } from './ops/matmul.js';
+export { stopGradient } from './ops/stop-gradient.js';
 export { AdamW, type AdamWOptions } from './optim/adamw.js';
 export { clipGradNorm } from './optim/clip.js';
 export {

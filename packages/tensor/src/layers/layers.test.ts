@@ -163,13 +163,21 @@ describeBackends('matMul', ({ tol }) => {
     const { matMul } = await import('../ops/matmul.js');
     const a = tf.randomNormal([2, 3, 4], 0, 1, 'float32', 1);
     const b = tf.randomNormal([2, 4, 5], 0, 1, 'float32', 2);
-    for (const [ta, tb] of [[false, false], [true, false], [false, true], [true, true]] as const) {
+    for (const [ta, tb] of [
+      [false, false],
+      [true, false],
+      [false, true],
+      [true, true],
+    ] as const) {
       const [ours, ref, gA, gB, wantA, wantB] = tf.tidy(() => {
         const A = ta ? tf.transpose(a, [0, 2, 1]) : a;
         const B = tb ? tf.transpose(b, [0, 2, 1]) : b;
         // Gradient of sum(A B * W) w.r.t. A and B, against the closed form dA = W B^T, dB = A^T W.
         const w = tf.randomNormal([2, 3, 5], 0, 1, 'float32', 3);
-        const [gA, gB] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(matMul(x, y, ta, tb), w)))([A, B]);
+        const [gA, gB] = tf.grads((x: tf.Tensor, y: tf.Tensor) => tf.sum(tf.mul(matMul(x, y, ta, tb), w)))([
+          A,
+          B,
+        ]);
         const dA = tf.matMul(w, tf.transpose(b, [0, 2, 1]));
         const dB = tf.matMul(tf.transpose(a, [0, 2, 1]), w);
         return [

@@ -18,7 +18,8 @@ function swapLast(x: tf.Tensor): tf.Tensor {
  * materialised first there. Other backends get `tf.matMul` unchanged. Returns a new tensor.
  */
 export function matMul(a: tf.Tensor, b: tf.Tensor, transposeA = false, transposeB = false): tf.Tensor {
-  if ((!transposeA && !transposeB) || tf.getBackend() !== 'wasm') return tf.matMul(a, b, transposeA, transposeB);
+  if ((!transposeA && !transposeB) || tf.getBackend() !== 'wasm')
+    return tf.matMul(a, b, transposeA, transposeB);
   return tf.tidy(() => tf.matMul(transposeA ? swapLast(a) : a, transposeB ? swapLast(b) : b));
 }
 
@@ -30,9 +31,12 @@ tf.registerGradient({
     const [a, b] = saved as [tf.Tensor, tf.Tensor];
     const { transposeA, transposeB } = attrs as unknown as { transposeA: boolean; transposeB: boolean };
     const g = dy as tf.Tensor;
-    if (!transposeA && !transposeB) return { a: () => matMul(g, b, false, true), b: () => matMul(a, g, true, false) };
-    if (!transposeA && transposeB) return { a: () => matMul(g, b, false, false), b: () => matMul(g, a, true, false) };
-    if (transposeA && !transposeB) return { a: () => matMul(b, g, false, true), b: () => matMul(a, g, false, false) };
+    if (!transposeA && !transposeB)
+      return { a: () => matMul(g, b, false, true), b: () => matMul(a, g, true, false) };
+    if (!transposeA && transposeB)
+      return { a: () => matMul(g, b, false, false), b: () => matMul(g, a, true, false) };
+    if (transposeA && !transposeB)
+      return { a: () => matMul(b, g, false, true), b: () => matMul(a, g, false, false) };
     return { a: () => matMul(b, g, true, true), b: () => matMul(g, a, true, true) };
   },
 });
