@@ -1,8 +1,9 @@
 // Scratch experiment (not the benchmark): trains one configuration on Beauty and prints tau.
+
+import { leaveOneOut, loadAuthorsDataset, loadEmbedding } from '@mmesid/datasets';
 import { behaviouralPairs, distanceOrderTau } from '@mmesid/metrics';
-import { loadAuthorsDataset, loadEmbedding, leaveOneOut } from '@mmesid/datasets';
 import { initBackend } from '@mmesid/tensor';
-import { MMRQVAE, RQKMeans, trainRqvae, tokenizerReport, type EmbeddingMatrix } from '../src/index.ts';
+import { type EmbeddingMatrix, MMRQVAE, RQKMeans, tokenizerReport, trainRqvae } from '../src/index.ts';
 
 const env = process.env;
 await initBackend({ require: (env.BACKEND ?? 'wasm') as 'wasm', log: false });
@@ -17,10 +18,20 @@ console.log('pairs', pairs.first.length);
 const kind = env.KIND ?? 'mmd';
 if (kind === 'rqk') {
   const t0 = performance.now();
-  const rqk = new RQKMeans({ modalities: [{ name: 'c', inputDim: 64 }], kmeansIters: Number(env.KITERS ?? 100) });
+  const rqk = new RQKMeans({
+    modalities: [{ name: 'c', inputDim: 64 }],
+    kmeansIters: Number(env.KITERS ?? 100),
+  });
   await rqk.fit({ c: items });
   const rep = await tokenizerReport(rqk, { c: items }, { pairs });
-  console.log(JSON.stringify({ kind, sec: (performance.now() - t0) / 1000, ...rep.c, perLevel: rep.c!.perLevel.map((l) => [l.usedCodes, +l.perplexity.toFixed(1)]) }));
+  console.log(
+    JSON.stringify({
+      kind,
+      sec: (performance.now() - t0) / 1000,
+      ...rep.c,
+      perLevel: rep.c!.perLevel.map((l) => [l.usedCodes, +l.perplexity.toFixed(1)]),
+    }),
+  );
 } else {
   const model = new MMRQVAE({
     modalities: [{ name: 'c', inputDim: 64 }],
@@ -35,20 +46,44 @@ if (kind === 'rqk') {
     sinkhornEpsilons: env.SK === '0' ? [] : [0, 0, 0, 0.003],
   });
   const t0 = performance.now();
-  const res = await trainRqvae(model, { c: items }, {
-    maxEpochs: Number(env.EPOCHS ?? 50), patience: Number(env.PATIENCE ?? 0), lr: Number(env.LR ?? 2e-4),
-    batchSize: Number(env.BS ?? 1024), logEvery: Number(env.LOG ?? 10), maxSeconds: Number(env.MAXSEC ?? 0), deadCodeEvery: Number(env.DEAD ?? 1),
-  }, { onEpoch: async (r) => {
-    if (env.EVAL && (r.epoch + 1) % Number(env.EVAL) === 0) {
-      const rep = await tokenizerReport(model, { c: items }, { pairs });
-      const z = await model.encode({ c: items });
-      console.log(`  eval@${r.epoch + 1} tauZ ${distanceOrderTau(items, z.c!, pairs).tau.toFixed(4)} tauQ ${rep.c!.tauQuantized!.toFixed(4)} tauR ${rep.c!.tauReconstructed!.toFixed(4)} coll ${rep.c!.duplicateRate.toFixed(4)} mse ${rep.c!.reconstructionMse.toFixed(4)}`);
-      model.train();
-    }
-  } });
+  const res = await trainRqvae(
+    model,
+    { c: items },
+    {
+      maxEpochs: Number(env.EPOCHS ?? 50),
+      patience: Number(env.PATIENCE ?? 0),
+      lr: Number(env.LR ?? 2e-4),
+      batchSize: Number(env.BS ?? 1024),
+      logEvery: Number(env.LOG ?? 10),
+      maxSeconds: Number(env.MAXSEC ?? 0),
+      deadCodeEvery: Number(env.DEAD ?? 1),
+    },
+    {
+      onEpoch: async (r) => {
+        if (env.EVAL && (r.epoch + 1) % Number(env.EVAL) === 0) {
+          const rep = await tokenizerReport(model, { c: items }, { pairs });
+          const z = await model.encode({ c: items });
+          console.log(
+            `  eval@${r.epoch + 1} tauZ ${distanceOrderTau(items, z.c!, pairs).tau.toFixed(4)} tauQ ${rep.c!.tauQuantized!.toFixed(4)} tauR ${rep.c!.tauReconstructed!.toFixed(4)} coll ${rep.c!.duplicateRate.toFixed(4)} mse ${rep.c!.reconstructionMse.toFixed(4)}`,
+          );
+          model.train();
+        }
+      },
+    },
+  );
   const rep = await tokenizerReport(model, { c: items }, { pairs });
   // Tau of the encoder output itself (no quantisation), to separate encoder and quantiser effects.
   const z = await model.encode({ c: items });
   const tz = distanceOrderTau(items, z.c!, pairs).tau;
-  console.log(JSON.stringify({ kind, sec: (performance.now() - t0) / 1000, epochs: res.epochs, best: res.bestEpoch, tauZ: tz, ...rep.c, perLevel: rep.c!.perLevel.map((l) => [l.usedCodes, +l.perplexity.toFixed(1)]) }));
+  console.log(
+    JSON.stringify({
+      kind,
+      sec: (performance.now() - t0) / 1000,
+      epochs: res.epochs,
+      best: res.bestEpoch,
+      tauZ: tz,
+      ...rep.c,
+      perLevel: rep.c!.perLevel.map((l) => [l.usedCodes, +l.perplexity.toFixed(1)]),
+    }),
+  );
 }
