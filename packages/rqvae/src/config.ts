@@ -70,11 +70,11 @@ export const RqvaeConfigSchema = z.strictObject({
   /** How per-level losses combine: 'mean' as the authors' code, 'sum' as Eq. 5 and TIGER write it. */
   levelLossReduction: z.enum(['mean', 'sum']).default('mean'),
   /**
-   * false (Eq. 5 literally): r_{l+1} = r_l - e_l carries gradients, so the commitment term of every
-   * level reaches the encoder. true (the authors' code): levels after the first see a detached
-   * residual, so only the first level's commitment term reaches the encoder.
+   * true (the authors' code, the default): levels after the first see a detached residual, so only
+   * the first level's commitment term reaches the encoder. false (Eq. 5 literally):
+   * r_{l+1} = r_l - e_l carries gradients, so every level's commitment term reaches the encoder.
    */
-  detachResidual: z.boolean().default(false),
+  detachResidual: z.boolean().default(true),
   /**
    * Alignment of each other modality's quantised embedding with the anchor's (the first modality):
    * 'infonce' (the paper's Eq. 6: cosine similarity, temperature, in-batch negatives, symmetric),

@@ -73,6 +73,26 @@ describeBackends('ResidualQuantizer', ({ tol }) => {
     rq.dispose();
   });
 
+  it('sends the commitment gradient of every level to z (Eq. 5) or of the first only (detachResidual)', async () => {
+    const rq = new ResidualQuantizer({ levels: 2, codebookSize: 4, eDim: 3 });
+    setCodebooks(rq);
+    const z0 = tf.tensor2d([[9, 1, 0]]); // r1 = (-1, 1, 0), r2 = (-1, 0.5, 0) as above
+    const z = tf.variable(z0);
+    z0.dispose();
+    const grad = async (detachResidual: boolean) => {
+      const { value, grads } = tf.variableGrads(() => rq.forward(z as unknown as tf.Tensor2D, { beta: 0.25, detachResidual }).loss, [z]);
+      const g = Array.from(await grads[z.name]!.data());
+      tf.dispose([value, ...Object.values(grads)]);
+      return g;
+    };
+    // Mean over 2 levels of beta * mean over 3 elements of r^2: d/dz = beta / 3 * (r1 [+ r2]).
+    const k = 0.25 / 3;
+    expect(maxAbsDiff(await grad(false), [-2 * k, 1.5 * k, 0])).toBeLessThan(tol);
+    expect(maxAbsDiff(await grad(true), [-1 * k, 1 * k, 0])).toBeLessThan(tol);
+    z.dispose();
+    rq.dispose();
+  });
+
   it('passes the straight-through gradient from the decoder to every encoder weight', async () => {
     // No quantisation loss: the only path from the loss to the encoder is x + sg(q - x).
     const model = new MMRQVAE({
