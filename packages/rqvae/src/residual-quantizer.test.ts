@@ -80,7 +80,10 @@ describeBackends('ResidualQuantizer', ({ tol }) => {
     const z = tf.variable(z0);
     z0.dispose();
     const grad = async (detachResidual: boolean) => {
-      const { value, grads } = tf.variableGrads(() => rq.forward(z as unknown as tf.Tensor2D, { beta: 0.25, detachResidual }).loss, [z]);
+      const { value, grads } = tf.variableGrads(
+        () => rq.forward(z as unknown as tf.Tensor2D, { beta: 0.25, detachResidual }).loss,
+        [z],
+      );
       const g = Array.from(await grads[z.name]!.data());
       tf.dispose([value, ...Object.values(grads)]);
       return g;
