@@ -32,8 +32,10 @@ export interface KMeansResult {
  * the draws come from `rng`, so the same seed gives the same clusters on cpu and wasm.
  *
  * Empty clusters: after each assignment, a cluster left without points takes the point farthest
- * from its centre among clusters that can spare one, so no code ends up empty unless the data has
- * fewer than K distinct points.
+ * from its centre among clusters that can spare one, and its centre then moves onto that point
+ * (also when this happens at the last allowed iteration: one more centre update, then a final
+ * assignment without refilling, so the returned `assignments` and `counts` are those of the
+ * returned centres). No code ends up empty unless the data has fewer than K distinct points.
  *
  * Used to initialise each level's codebook on the residuals of the encoded items (MME-SID,
  * following TIGER), and as the whole of RQ-KMeans.
@@ -62,7 +64,7 @@ export async function kmeans(x: tf.Tensor2D, opts: KMeansOptions): Promise<KMean
     const changed = moved > 0 || it === 0 || !sameArray(near.index, assignments);
     assignments = near.index;
     distance = near.distance;
-    if (!changed || it === iters) break;
+    if (!changed || (it === iters && moved === 0)) break;
     const next = tf.tidy(() => {
       const idx = tf.tensor1d(assignments, 'int32');
       const sums = tf.unsortedSegmentSum(x, idx, k);
@@ -75,6 +77,16 @@ export async function kmeans(x: tf.Tensor2D, opts: KMeansOptions): Promise<KMean
     centroids.dispose();
     centroids = next;
     iterations = it + 1;
+    if (it === iters) {
+      // Empty clusters were refilled at the last assignment: their centres have now moved onto
+      // the points they took (without this update those codes would sit where no point is nearest
+      // and stay unused). Re-assign once, without refilling, so that `assignments`, `counts` and
+      // `distance` are those of the returned centres.
+      const last = await nearestCodes(x, centroids);
+      assignments = last.index;
+      distance = last.distance;
+      counts = bincount(assignments, k);
+    }
   }
   let inertia = 0;
   for (const v of distance) inertia += v;
