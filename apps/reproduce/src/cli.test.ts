@@ -30,6 +30,18 @@ describe('parseCli', () => {
     expect(() => parseCli(['--dataset', 'toys'])).toThrow(/--data-dir/);
     expect(() => parseCli(['--llama', '/nonexistent/llama'])).toThrow(/no config\.json/);
     expect(() => parseCli(['--preset', 'paper'])).toThrow(/--preset paper needs --llama/);
+    expect(() => parseCli(['--collaborative', 'authors'])).toThrow(
+      /--collaborative authors needs a dataset folder/,
+    );
+    const empty = mkdtempSync(join(tmpdir(), 'reproduce-cli-'));
+    try {
+      expect(() =>
+        parseCli(['--dataset', 'beauty', '--data-dir', empty, '--collaborative', 'authors']),
+      ).toThrow(/sasrec_item_emb\.f32 does not exist/);
+    } finally {
+      rmSync(empty, { recursive: true });
+    }
+    expect(() => parseCli(['--collaborative', 'mine'])).toThrow(/--collaborative/);
   });
 });
 

@@ -1,7 +1,7 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { datasetDir, defaultLlamaDir, type Options, OptionsSchema, STAGES } from './options.js';
+import { authorsTable, datasetDir, defaultLlamaDir, type Options, OptionsSchema, STAGES } from './options.js';
 
 export const HELP = `pnpm reproduce [options]
 
@@ -19,6 +19,8 @@ every variant -> evaluation -> report. With no options: the synthetic dataset, t
   --backend wasm|cpu|webgpu|tfjs-node|tfjs-node-gpu   (default wasm)
   --seed <n>              (default 42)
   --out <dir>             run directory (default runs/default); finished stages are reused
+  --collaborative sasrec|authors   collaborative modality: the trained SASRec's table (default)
+                          or the authors' released table (<data-dir>/sasrec_item_emb.f32)
   --max-train-examples n  cap fine-tuning examples per epoch (quick runs)
   --help
 `;
@@ -43,6 +45,7 @@ export function parseCli(argv: string[]): Options | 'help' {
         seed: { type: 'string' },
         out: { type: 'string' },
         'max-train-examples': { type: 'string' },
+        collaborative: { type: 'string' },
         bench: { type: 'boolean' },
         help: { type: 'boolean' },
       },
@@ -80,6 +83,7 @@ export function parseCli(argv: string[]): Options | 'help' {
     out: values.out,
     bench: values.bench,
     maxTrainExamples: num('max-train-examples'),
+    collaborative: values.collaborative,
   };
   const parsed = OptionsSchema.safeParse(
     Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)),
@@ -92,6 +96,10 @@ export function parseCli(argv: string[]): Options | 'help' {
   const problems: string[] = [];
   const data = datasetDir(opts);
   if (data.problem) problems.push(data.problem);
+  else {
+    const authors = authorsTable(opts);
+    if (authors.problem) problems.push(authors.problem);
+  }
   if (opts.llama && !existsSync(resolve(opts.llama, 'config.json')))
     problems.push(`--llama ${opts.llama}: no config.json there (expected a Hugging Face Llama folder)`);
   if (opts.preset === 'paper') {

@@ -1,12 +1,12 @@
 // `pnpm reproduce`: the whole MME-SID pipeline with one command. See README.md.
 import { existsSync, mkdirSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { Matrix } from '@mmesid/datasets';
+import { loadEmbedding, type Matrix } from '@mmesid/datasets';
 import { loadItemEmbeddings } from '@mmesid/sasrec';
 import { initBackend, openSafetensors } from '@mmesid/tensor';
 import { runStage, writeFileAtomic } from './cache.js';
 import { HELP, parseCli, UsageError } from './cli.js';
-import { datasetDir, defaultLlamaDir, REPO_ROOT } from './options.js';
+import { authorsTable, datasetDir, defaultLlamaDir, REPO_ROOT } from './options.js';
 import { DEFAULT_VARIANTS, preset } from './presets.js';
 import { type ReportInput, type VariantResult, writeReport } from './report/report.js';
 import { loadStoredData, runData, syntheticConfig } from './stages/data.js';
@@ -82,7 +82,17 @@ async function main(): Promise<void> {
     (ctx) => runSasrec(ctx, p.sasrec, dataset),
     log,
   );
-  const collab = (await loadItemEmbeddings(resolve(sasrec.dir, 'sasrec_item_emb.safetensors'))).matrix;
+  const authors = authorsTable(opts).file;
+  const collab = authors
+    ? await loadEmbedding(authors)
+    : (await loadItemEmbeddings(resolve(sasrec.dir, 'sasrec_item_emb.safetensors'))).matrix;
+  if (collab.rows !== dataset.numItems + 1)
+    throw new Error(
+      `collaborative table ${authors ?? sasrec.dir} has ${collab.rows} rows, the dataset needs ${dataset.numItems + 1} (items + padding)`,
+    );
+  // What the downstream stages' cache keys depend on: the trained table or the authors' file.
+  const collabKey = authors ? `authors:${authors}` : sasrec.hash;
+  if (authors) log(`[reproduce] collaborative modality: the authors' SASRec table ${authors}`);
 
   // 3. text (and visual) embeddings.
   const embCfg = {
@@ -109,7 +119,7 @@ async function main(): Promise<void> {
     runDir,
     'rqvae',
     rqCfg,
-    { sasrec: sasrec.hash, embeddings: emb.hash },
+    { sasrec: collabKey, embeddings: emb.hash },
     (ctx) => runRqvae(ctx, rqCfg, dataset, tables),
     log,
   );
@@ -129,7 +139,7 @@ async function main(): Promise<void> {
         runDir,
         `finetune-${variant.replace(/[^A-Za-z0-9-]/g, '_')}`,
         ftCfg,
-        { data: data.hash, sasrec: sasrec.hash, embeddings: emb.hash, rqvae: rq.hash },
+        { data: data.hash, sasrec: collabKey, embeddings: emb.hash, rqvae: rq.hash },
         (ctx) =>
           runFinetune(ctx, ftCfg, {
             dataset,
@@ -161,6 +171,9 @@ async function main(): Promise<void> {
       backend: choice.name,
       seed: opts.seed,
       llm: llamaDir ?? 'seeded random tiny Llama',
+      'collaborative modality': authors
+        ? `the authors' released SASRec table (${authors})`
+        : 'the table of the SASRec trained in this run',
       'text encoder': emb.summary.text.encoder,
       visual:
         'missing' in emb.summary.visual && typeof emb.summary.visual.missing === 'string'

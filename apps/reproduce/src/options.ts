@@ -27,6 +27,12 @@ export const OptionsSchema = z.object({
   seed: z.number().int().nonnegative().default(42),
   out: z.string().default('runs/default'),
   bench: z.boolean().default(false),
+  /**
+   * The collaborative modality: `sasrec` (the table of the SASRec this run trains) or `authors`
+   * (the MME-SID authors' released SASRec table, `sasrec_item_emb.f32` in the data folder, which is
+   * what the paper's pipeline quantises). The SASRec row is the trained SASRec either way.
+   */
+  collaborative: z.enum(['sasrec', 'authors']).default('sasrec'),
   /** Cap on fine-tuning examples/epochs for quick runs (tiny preset); null = preset value. */
   maxTrainExamples: z.number().int().positive().optional(),
 });
@@ -36,6 +42,17 @@ export type Options = z.output<typeof OptionsSchema>;
 export function defaultLlamaDir(): string | undefined {
   const p = resolve(SHARED_DIR, 'models/stories260k');
   return existsSync(resolve(p, 'config.json')) ? p : undefined;
+}
+
+/** The authors' SASRec table of a dataset folder, or why it cannot be used. */
+export function authorsTable(opts: Options): { file?: string; problem?: string } {
+  if (opts.collaborative !== 'authors') return {};
+  const d = datasetDir(opts);
+  if (!d.dir) return { problem: '--collaborative authors needs a dataset folder (not --dataset synthetic)' };
+  const file = resolve(d.dir, 'sasrec_item_emb.f32');
+  return existsSync(file)
+    ? { file }
+    : { problem: `--collaborative authors: ${file} does not exist (the authors ship it for Beauty)` };
 }
 
 /** Where a dataset's files are, or why they are not there. */

@@ -38,6 +38,12 @@ export const TrainConfigSchema = z.strictObject({
   maxSeconds: z.number().positive().optional(),
   /** Use only the first N training pairs (after the seeded shuffle of epoch 0), for smoke runs and budgets. */
   maxExamples: z.number().int().positive().optional(),
+  /**
+   * Use only the pairs of N users (a seeded choice), every position of their sequences: the budget
+   * that suits the efficient mode, where a user's whole sequence costs one forward pass.
+   * Applied before `maxExamples`.
+   */
+  maxUsers: z.number().int().positive().optional(),
   /** Write a checkpoint here every `checkpointEvery` optimiser steps and at the end; resume from it if present. */
   checkpointDir: z.string().min(1).optional(),
   checkpointEvery: z.number().int().positive().default(200),

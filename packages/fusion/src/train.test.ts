@@ -67,6 +67,34 @@ describeBackends(
       }
     });
 
+    it('maxUsers keeps every pair of a seeded choice of users (whole sequences in efficient mode)', async () => {
+      const model = await tinyModel({ itemsAtEnd: true, lora: { dropout: 0 } });
+      try {
+        const train = tinyData().split.train;
+        const perUser = new Map<number, number>();
+        for (const p of train) perUser.set(p.user, (perUser.get(p.user) ?? 0) + 1);
+        const r = await trainMmeSid(
+          model,
+          train,
+          { ...base, mode: 'efficient', epochs: 1, maxExamples: undefined, maxUsers: 5, maxSteps: 1 },
+          { log: quiet },
+        );
+        expect(r.forwardUnits).toBe(5);
+        // The pairs are those of 5 whole users: the count is a sum of 5 users' pair counts.
+        const counts = [...perUser.values()];
+        expect(r.pairs).toBeGreaterThanOrEqual(5);
+        expect(r.pairs).toBeLessThanOrEqual(
+          counts
+            .sort((a, b) => b - a)
+            .slice(0, 5)
+            .reduce((a, b) => a + b, 0),
+        );
+        expect(r.pairs).toBeGreaterThan(5 * Math.min(...counts) - 1);
+      } finally {
+        model.dispose();
+      }
+    });
+
     it('efficient mode refuses a prompt with a response header after the items', async () => {
       const model = await tinyModel();
       try {

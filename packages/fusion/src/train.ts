@@ -58,10 +58,18 @@ type Unit = { kind: 'pair'; pair: TrainingPair } | { kind: 'sequence'; seq: Sequ
 
 function unitsOf(pairs: readonly TrainingPair[], cfg: TrainConfig): Unit[] {
   let chosen = pairs;
-  if (cfg.maxExamples !== undefined && cfg.maxExamples < pairs.length) {
-    const idx = new Rng(`subset:${cfg.seed}`).shuffle(Array.from(pairs.keys())).slice(0, cfg.maxExamples);
+  if (cfg.maxUsers !== undefined) {
+    const users = [...new Set(pairs.map((p) => p.user))];
+    if (cfg.maxUsers < users.length) {
+      const keep = new Set(new Rng(`users:${cfg.seed}`).shuffle(users).slice(0, cfg.maxUsers));
+      chosen = pairs.filter((p) => keep.has(p.user));
+    }
+  }
+  if (cfg.maxExamples !== undefined && cfg.maxExamples < chosen.length) {
+    const from = chosen;
+    const idx = new Rng(`subset:${cfg.seed}`).shuffle(Array.from(from.keys())).slice(0, cfg.maxExamples);
     idx.sort((a, b) => a - b);
-    chosen = idx.map((i) => pairs[i]!);
+    chosen = idx.map((i) => from[i]!);
   }
   if (cfg.mode === 'paper') return chosen.map((pair) => ({ kind: 'pair', pair }));
   return groupBySequence(chosen).map((seq) => ({ kind: 'sequence', seq }));

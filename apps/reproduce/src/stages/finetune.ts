@@ -26,6 +26,9 @@ export interface FinetuneConfig {
   effectiveBatch: number;
   lr: number;
   maxTrainExamples?: number;
+  maxUsers?: number;
+  maxSeconds?: number;
+  fusionTemperature?: number;
   seed: number;
   llama: string;
 }
@@ -87,7 +90,11 @@ export async function runFinetune(
   const random = inputs.llamaDir ? null : randomTinyLlama(cfg.seed);
   const model = await createMmeSid({
     variant,
-    config: { seed: cfg.seed, itemsAtEnd: cfg.mode === 'efficient' },
+    config: {
+      seed: cfg.seed,
+      itemsAtEnd: cfg.mode === 'efficient',
+      ...(cfg.fusionTemperature !== undefined ? { fusion: { temperature: cfg.fusionTemperature } } : {}),
+    },
     numItems: dataset.numItems,
     tables: inputs.tables,
     semanticIds,
@@ -115,6 +122,8 @@ export async function runFinetune(
         seed: cfg.seed,
         warmupSteps: 10,
         ...(cfg.maxTrainExamples ? { maxExamples: cfg.maxTrainExamples } : {}),
+        ...(cfg.maxUsers ? { maxUsers: cfg.maxUsers } : {}),
+        ...(cfg.maxSeconds ? { maxSeconds: cfg.maxSeconds } : {}),
         checkpointDir: resolve(ctx.workDir, 'checkpoint'),
       },
       { log: ctx.log },

@@ -9,6 +9,7 @@ import {
   type ModalityInputs,
   type ModalityReport,
   RQKMeans,
+  type RqvaeConfigInput,
   tokenizerReport,
   trainRqvae,
 } from '@mmesid/rqvae';
@@ -25,6 +26,8 @@ export interface RqvaeStageConfig {
   maxSeconds: number;
   batchSize: number;
   seed: number;
+  /** Further MM-RQ-VAE options (init, k-means iterations, loss weights, ...), passed as they are. */
+  model?: Partial<Omit<RqvaeConfigInput, 'modalities'>>;
   /** Also fit the MSE-reconstruction twin (SE-SID-MSE) and RQ-KMeans, for the report. */
   extras: boolean;
 }
@@ -63,6 +66,7 @@ export async function runRqvae(
   const seconds: Record<string, number> = {};
   const train = async (label: string, reconstruction: 'mmd' | 'mse') => {
     const model = new MMRQVAE({
+      ...(cfg.model ?? {}),
       modalities: modalities.map((name) => ({ name, inputDim: inputs[name]!.cols })),
       eDim: cfg.eDim,
       hiddenLayers: cfg.hiddenLayers,

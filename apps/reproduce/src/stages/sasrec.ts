@@ -18,6 +18,15 @@ export interface SasrecStageConfig {
   patience: number;
   maxMinutes: number;
   seed: number;
+  /** Training recipe beyond the reference defaults (BCE, one negative, batch 128, lr 1e-3). */
+  recipe?: {
+    loss: 'bce' | 'sampled-softmax';
+    negatives: number;
+    batchSize: number;
+    lr: number;
+    evalEvery: number;
+    validUsers?: number;
+  };
 }
 
 export interface SasrecSummary {
@@ -42,9 +51,20 @@ export async function runSasrec(
   const res = await trainSasrec({
     data: dataset,
     model: { hiddenUnits: cfg.d, numBlocks: cfg.blocks, dropout: cfg.dropout },
-    train: { seed: cfg.seed, epochs: cfg.epochs, patience: cfg.patience, maxMinutes: cfg.maxMinutes },
+    train: {
+      seed: cfg.seed,
+      epochs: cfg.epochs,
+      patience: cfg.patience,
+      maxMinutes: cfg.maxMinutes,
+      ...(cfg.recipe ?? {}),
+    },
     checkpointDir: resolve(ctx.workDir, 'checkpoint'),
-    progress: { write: (s: string) => (ctx.log(s.trimEnd()), true) },
+    progress: {
+      write: (s: string) => {
+        ctx.log(s.trimEnd());
+        return true;
+      },
+    },
   });
   const split = leaveOneOut(dataset);
   const test = await evaluateRanking(sasrecScorer(res.model), split.test);
