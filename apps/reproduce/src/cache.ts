@@ -1,5 +1,14 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  closeSync,
+  existsSync,
+  mkdirSync,
+  openSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { resolve } from 'node:path';
 
 /** Stable JSON (sorted keys) so that equal configs hash equally. */
@@ -36,8 +45,54 @@ export interface StageContext {
   log: (msg: string) => void;
 }
 
+/** The finished record of a stage with this config and inputs, or undefined (nothing is run). */
+export function cachedStage<S>(
+  runDir: string,
+  stage: string,
+  config: unknown,
+  inputs: Record<string, string>,
+): (StageRecord<S> & { dir: string }) | undefined {
+  const hash = hashOf({ stage, config, inputs });
+  const dir = resolve(runDir, stage, hash);
+  const recordFile = resolve(dir, 'stage.json');
+  if (!existsSync(recordFile)) return undefined;
+  return { ...(JSON.parse(readFileSync(recordFile, 'utf8')) as StageRecord<S>), dir };
+}
+
+function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (e) {
+    return (e as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
 /**
- * Runs a stage unless a finished copy with the same config and inputs exists. The key is a hash
+ * Takes `<stage>/<hash>.lock` (exclusive create, holding this process's pid). Returns false when
+ * another live process holds it; a lock left by a dead process is taken over.
+ */
+function tryLock(lockFile: string): boolean {
+  for (let attempt = 0; attempt < 2; attempt++) {
+    try {
+      const fd = openSync(lockFile, 'wx');
+      writeFileSync(fd, String(process.pid));
+      closeSync(fd);
+      return true;
+    } catch (e) {
+      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
+      const pid = Number(readFileSync(lockFile, 'utf8'));
+      if (Number.isInteger(pid) && pid > 0 && alive(pid)) return false;
+      rmSync(lockFile, { force: true });
+    }
+  }
+  return false;
+}
+
+/**
+ * Runs a stage unless a finished copy with the same config and inputs exists. When another
+ * process is running the same stage (same run directory and hash), waits for it to finish and
+ * reuses its result, so several invocations can share one run directory. The key is a hash
  * of the stage name, its config and the hashes of the stages it reads, so changing anything
  * upstream re-runs everything downstream, and re-running an unchanged pipeline skips to the end.
  */
@@ -58,6 +113,34 @@ export async function runStage<S>(
     log(`[${stage}] cached (${hash}), finished ${rec.finishedAt}`);
     return { ...rec, dir, cached: true };
   }
+  mkdirSync(base, { recursive: true });
+  const lockFile = resolve(base, `${hash}.lock`);
+  if (!tryLock(lockFile)) {
+    log(`[${stage}] another process is running it (${lockFile}); waiting`);
+    while (!existsSync(recordFile)) {
+      await new Promise((r) => setTimeout(r, 5000));
+      if (!existsSync(recordFile) && tryLock(lockFile)) break;
+    }
+    // Finished by the other process: read its record (no lock needed for that).
+    if (existsSync(recordFile)) return runStage(runDir, stage, config, inputs, fn, log);
+  }
+  try {
+    return await runLocked(dir, base, hash, stage, config, inputs, fn, log);
+  } finally {
+    rmSync(lockFile, { force: true });
+  }
+}
+
+async function runLocked<S>(
+  dir: string,
+  base: string,
+  hash: string,
+  stage: string,
+  config: unknown,
+  inputs: Record<string, string>,
+  fn: (ctx: StageContext) => Promise<S>,
+  log: (msg: string) => void,
+): Promise<StageRecord<S> & { dir: string; cached: boolean }> {
   const workDir = resolve(base, `${hash}.partial`);
   const resumed = existsSync(workDir);
   mkdirSync(workDir, { recursive: true });

@@ -1,8 +1,8 @@
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { hashOf, runStage, stableStringify } from './cache.js';
+import { cachedStage, hashOf, runStage, stableStringify } from './cache.js';
 import { parseCli, UsageError } from './cli.js';
 import { barChart, lineChart } from './report/svg.js';
 
@@ -119,5 +119,74 @@ describe('svg figures', () => {
       yLabel: 'v',
     });
     expect(bars.match(/<rect x="[^"]+" y="[^"]+" width="[^"]+" height="[^"]+" fill/g)).toHaveLength(1 + 1);
+  });
+});
+
+describe('stage cache across processes', () => {
+  it('cachedStage reads a finished stage and runs nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reproduce-cache-'));
+    try {
+      expect(cachedStage(dir, 's', { a: 1 }, {})).toBeUndefined();
+      await runStage(
+        dir,
+        's',
+        { a: 1 },
+        {},
+        async () => ({ v: 7 }),
+        () => {},
+      );
+      expect(cachedStage<{ v: number }>(dir, 's', { a: 1 }, {})?.summary.v).toBe(7);
+      expect(cachedStage(dir, 's', { a: 2 }, {})).toBeUndefined();
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('a second runner of the same stage waits for the first and reuses its result', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reproduce-cache-'));
+    try {
+      let runs = 0;
+      const slow = async () => {
+        runs++;
+        await new Promise((r) => setTimeout(r, 300));
+        return { v: runs };
+      };
+      const lines: string[] = [];
+      const [a, b] = await Promise.all([
+        runStage(dir, 's', { a: 1 }, {}, slow, (m) => lines.push(m)),
+        // Started while the first holds the lock (same process: the lock holds this pid, alive).
+        new Promise((r) => setTimeout(r, 50)).then(() =>
+          runStage(dir, 's', { a: 1 }, {}, slow, (m) => lines.push(m)),
+        ),
+      ]);
+      expect(runs).toBe(1);
+      expect(a.summary).toEqual(b.summary);
+      expect(b.cached).toBe(true);
+      expect(lines.some((l) => l.includes('another process is running it'))).toBe(true);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  }, 20_000);
+
+  it('takes over the lock of a process that died', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reproduce-cache-'));
+    try {
+      const hash = hashOf({ stage: 's', config: { a: 1 }, inputs: {} });
+      mkdirSync(join(dir, 's'), { recursive: true });
+      // A pid far above pid_max: no such process.
+      writeFileSync(join(dir, 's', `${hash}.lock`), '99999999');
+      const r = await runStage(
+        dir,
+        's',
+        { a: 1 },
+        {},
+        async () => ({ v: 1 }),
+        () => {},
+      );
+      expect(r.cached).toBe(false);
+      expect(existsSync(join(dir, 's', `${hash}.lock`))).toBe(false);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
   });
 });

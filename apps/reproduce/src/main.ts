@@ -4,7 +4,7 @@ import { resolve } from 'node:path';
 import { loadEmbedding, type Matrix } from '@mmesid/datasets';
 import { loadItemEmbeddings } from '@mmesid/sasrec';
 import { initBackend, openSafetensors } from '@mmesid/tensor';
-import { runStage, writeFileAtomic } from './cache.js';
+import { cachedStage, runStage, writeFileAtomic } from './cache.js';
 import { HELP, parseCli, UsageError } from './cli.js';
 import { authorsTable, datasetDir, defaultLlamaDir, REPO_ROOT } from './options.js';
 import { DEFAULT_VARIANTS, preset } from './presets.js';
@@ -12,8 +12,8 @@ import { type ReportInput, type VariantResult, writeReport } from './report/repo
 import { loadStoredData, runData, syntheticConfig } from './stages/data.js';
 import { runEmbeddings } from './stages/embeddings.js';
 import { runFinetune } from './stages/finetune.js';
-import { runRqvae } from './stages/rqvae.js';
-import { runSasrec } from './stages/sasrec.js';
+import { type RqvaeSummary, runRqvae } from './stages/rqvae.js';
+import { runSasrec, type SasrecSummary } from './stages/sasrec.js';
 
 function log(msg: string): void {
   const t = new Date().toISOString().slice(11, 19);
@@ -71,98 +71,126 @@ async function main(): Promise<void> {
   const data = await runStage(runDir, 'data', dataCfg, {}, (ctx) => runData(ctx, dataCfg), log);
   const { dataset, visual } = await loadStoredData(data.dir, data.summary.name);
 
-  // 2. SASRec: the collaborative modality and the SASRec row.
-  if (!want.has('sasrec'))
-    log('[reproduce] --stages excludes sasrec: it is still needed upstream and runs (or is read from cache)');
-  const sasrec = await runStage(
-    runDir,
-    'sasrec',
-    p.sasrec,
-    { data: data.hash },
-    (ctx) => runSasrec(ctx, p.sasrec, dataset),
-    log,
-  );
+  // Which stages run: the ones asked for, and whatever a later asked-for stage reads.
   const authors = authorsTable(opts).file;
-  const collab = authors
-    ? await loadEmbedding(authors)
-    : (await loadItemEmbeddings(resolve(sasrec.dir, 'sasrec_item_emb.safetensors'))).matrix;
-  if (collab.rows !== dataset.numItems + 1)
-    throw new Error(
-      `collaborative table ${authors ?? sasrec.dir} has ${collab.rows} rows, the dataset needs ${dataset.numItems + 1} (items + padding)`,
-    );
-  // What the downstream stages' cache keys depend on: the trained table or the authors' file.
-  const collabKey = authors ? `authors:${authors}` : sasrec.hash;
-  if (authors) log(`[reproduce] collaborative modality: the authors' SASRec table ${authors}`);
+  const needFinetune = want.has('finetune');
+  const needRqvae = want.has('rqvae') || needFinetune;
+  const needEmbeddings = want.has('embeddings') || needRqvae;
+  const needSasrec = want.has('sasrec') || (!authors && needRqvae);
 
-  // 3. text (and visual) embeddings.
-  const embCfg = {
-    text: { encoder: 'tfidf-svd' as const, dim: p.text.dim, seed: opts.seed },
-    visual: visual ? ('synthetic-features' as const) : ('missing' as const),
-  };
-  const emb = await runStage(
-    runDir,
-    'embeddings',
-    embCfg,
-    { data: data.hash },
-    (ctx) => runEmbeddings(ctx, embCfg, dataset, visual),
-    log,
-  );
-  const tables: Record<string, Matrix> = {
-    collaborative: collab,
-    text: await readTable(resolve(emb.dir, 'text.safetensors')),
-  };
-  if (visual) tables.visual = visual;
-
-  // 4. MM-RQ-VAE semantic IDs.
-  const rqCfg = { ...p.rqvae, seed: opts.seed, extras: true };
-  const rq = await runStage(
-    runDir,
-    'rqvae',
-    rqCfg,
-    { sasrec: collabKey, embeddings: emb.hash },
-    (ctx) => runRqvae(ctx, rqCfg, dataset, tables),
-    log,
-  );
-
-  // 5. fine-tuning and evaluation of every LLM variant.
-  const results: VariantResult[] = [];
-  if (want.has('finetune')) {
-    for (const variant of variants.filter((v) => v !== 'SASRec')) {
-      const ftCfg = {
-        variant,
-        ...p.finetune,
-        ...(opts.maxTrainExamples ? { maxTrainExamples: opts.maxTrainExamples } : {}),
-        seed: opts.seed,
-        llama: llamaDir ?? 'random-tiny',
-      };
-      const ft = await runStage(
+  // 2. SASRec: the SASRec row, and the collaborative modality unless the authors' table is used.
+  const sasrecInputs = { data: data.hash };
+  const sasrec = needSasrec
+    ? await runStage(
         runDir,
-        `finetune-${variant.replace(/[^A-Za-z0-9-]/g, '_')}`,
-        ftCfg,
-        { data: data.hash, sasrec: collabKey, embeddings: emb.hash, rqvae: rq.hash },
-        (ctx) =>
-          runFinetune(ctx, ftCfg, {
-            dataset,
-            tables,
-            rqvaeExportDir: resolve(rq.dir, 'mm-rqvae-mmd-export'),
-            mseExportDir: resolve(rq.dir, 'mm-rqvae-mse-export'),
-            llamaDir,
-          }),
+        'sasrec',
+        p.sasrec,
+        sasrecInputs,
+        (ctx) => runSasrec(ctx, p.sasrec, dataset),
+        log,
+      )
+    : cachedStage<SasrecSummary>(runDir, 'sasrec', p.sasrec, sasrecInputs);
+  if (!needSasrec)
+    log(
+      sasrec
+        ? '[sasrec] not asked for: its finished result is reused for the report'
+        : '[sasrec] not asked for and not finished in this run directory: the report has no SASRec row',
+    );
+  const results: VariantResult[] = [];
+  let rq: Awaited<ReturnType<typeof runStage<RqvaeSummary>>> | undefined;
+  let textEncoder = '–';
+  let visualNote = '–';
+  if (needEmbeddings) {
+    let collab: Matrix | undefined;
+    if (authors) collab = await loadEmbedding(authors);
+    else if (sasrec)
+      collab = (await loadItemEmbeddings(resolve(sasrec.dir, 'sasrec_item_emb.safetensors'))).matrix;
+    if (!collab) throw new Error('no collaborative table: the SASRec stage did not run');
+    if (collab.rows !== dataset.numItems + 1)
+      throw new Error(
+        `collaborative table ${authors ?? sasrec?.dir} has ${collab.rows} rows, the dataset needs ${dataset.numItems + 1} (items + padding)`,
+      );
+    // What the downstream stages' cache keys depend on: the trained table or the authors' file.
+    const collabKey = authors ? `authors:${authors}` : sasrec!.hash;
+    if (authors) log(`[reproduce] collaborative modality: the authors' SASRec table ${authors}`);
+
+    // 3. text (and visual) embeddings.
+    const embCfg = {
+      text: { encoder: 'tfidf-svd' as const, dim: p.text.dim, seed: opts.seed },
+      visual: visual ? ('synthetic-features' as const) : ('missing' as const),
+    };
+    const emb = await runStage(
+      runDir,
+      'embeddings',
+      embCfg,
+      { data: data.hash },
+      (ctx) => runEmbeddings(ctx, embCfg, dataset, visual),
+      log,
+    );
+    textEncoder = emb.summary.text.encoder;
+    visualNote =
+      'missing' in emb.summary.visual && typeof emb.summary.visual.missing === 'string'
+        ? emb.summary.visual.missing
+        : (emb.summary.visual as { encoder: string }).encoder;
+    const tables: Record<string, Matrix> = {
+      collaborative: collab,
+      text: await readTable(resolve(emb.dir, 'text.safetensors')),
+    };
+    if (visual) tables.visual = visual;
+
+    // 4. MM-RQ-VAE semantic IDs.
+    if (needRqvae) {
+      const rqCfg = { ...p.rqvae, seed: opts.seed, extras: true };
+      const rqStage = await runStage(
+        runDir,
+        'rqvae',
+        rqCfg,
+        { sasrec: collabKey, embeddings: emb.hash },
+        (ctx) => runRqvae(ctx, rqCfg, dataset, tables),
         log,
       );
-      results.push(ft.summary);
+      rq = rqStage;
+
+      // 5. fine-tuning and evaluation of every LLM variant.
+      if (needFinetune) {
+        for (const variant of variants.filter((v) => v !== 'SASRec')) {
+          const ftCfg = {
+            variant,
+            ...p.finetune,
+            ...(opts.maxTrainExamples ? { maxTrainExamples: opts.maxTrainExamples } : {}),
+            seed: opts.seed,
+            llama: llamaDir ?? 'random-tiny',
+          };
+          const ft = await runStage(
+            runDir,
+            `finetune-${variant.replace(/[^A-Za-z0-9-]/g, '_')}`,
+            ftCfg,
+            { data: data.hash, sasrec: collabKey, embeddings: emb.hash, rqvae: rqStage.hash },
+            (ctx) =>
+              runFinetune(ctx, ftCfg, {
+                dataset,
+                tables,
+                rqvaeExportDir: resolve(rqStage.dir, 'mm-rqvae-mmd-export'),
+                mseExportDir: resolve(rqStage.dir, 'mm-rqvae-mse-export'),
+                llamaDir,
+              }),
+            log,
+          );
+          results.push(ft.summary);
+        }
+      }
     }
   }
 
   // 6. report.
   const baselines: VariantResult[] = [];
-  if (variants.includes('SASRec'))
+  if (sasrec && variants.includes('SASRec'))
     baselines.push({
       variant: 'SASRec',
       metrics: sasrec.summary.test,
       trainSeconds: sasrec.summary.trainSeconds,
     });
-  baselines.push({ variant: 'Popularity', metrics: sasrec.summary.popularity });
+  if (sasrec) baselines.push({ variant: 'Popularity', metrics: sasrec.summary.popularity });
   const input: ReportInput = {
     title: `MME-SID reproduction: ${data.summary.name}`,
     dataset: data.summary,
@@ -174,17 +202,14 @@ async function main(): Promise<void> {
       'collaborative modality': authors
         ? `the authors' released SASRec table (${authors})`
         : 'the table of the SASRec trained in this run',
-      'text encoder': emb.summary.text.encoder,
-      visual:
-        'missing' in emb.summary.visual && typeof emb.summary.visual.missing === 'string'
-          ? emb.summary.visual.missing
-          : (emb.summary.visual as { encoder: string }).encoder,
+      'text encoder': textEncoder,
+      visual: visualNote,
       'fine-tuning mode': results[0]?.mode ?? '–',
     },
     variants: results,
     baselines,
-    rqvae: rq.summary.reports,
-    embeddings: { text: emb.summary.text.encoder },
+    ...(rq ? { rqvae: rq.summary.reports } : {}),
+    embeddings: { text: textEncoder },
     wallSeconds: (performance.now() - t0) / 1000,
     notes: [
       'Scores rank all items (index 0 included, as the authors do); items of the input history are excluded; ties count against the target.',
