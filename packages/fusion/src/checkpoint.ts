@@ -1,6 +1,14 @@
 import { loadAdapterWeights, saveAdapter } from '@mmesid/lora';
-import { type AdamW, loadSafetensors, MmesidError, saveSafetensors, tf } from '@mmesid/tensor';
-import { readJsonIfExists, writeDirAtomic, writeJson } from './internal/fs.js';
+import {
+  type AdamW,
+  loadSafetensors,
+  MmesidError,
+  readJsonIfExists,
+  saveSafetensors,
+  tf,
+  writeDirAtomic,
+  writeJsonAtomic,
+} from '@mmesid/tensor';
 import type { MmeSidModel } from './model.js';
 
 /** Where a training run stands, saved beside the weights. */
@@ -51,7 +59,7 @@ export async function saveCheckpoint(
       metadata: { format: 'pt' },
     });
     await saveSafetensors(join(tmp, CHECKPOINT_FILES.optimizer), opt.tensors, { metadata: { format: 'pt' } });
-    await writeJson(join(tmp, CHECKPOINT_FILES.state), { ...state, optimizerStep: opt.step });
+    await writeJsonAtomic(join(tmp, CHECKPOINT_FILES.state), { ...state, optimizerStep: opt.step });
   });
 }
 

@@ -1,7 +1,6 @@
 import { HfTokenizer, Llama2cTokenizer, type LlamaModel, loadLlamaModel } from '@mmesid/llama';
-import { ConfigError } from '@mmesid/tensor';
+import { ConfigError, pathExists } from '@mmesid/tensor';
 import { type FusionConfig, type FusionConfigInput, parseFusionConfig } from './config.js';
-import { exists } from './internal/fs.js';
 import {
   checkItemTables,
   frequencyFeature,
@@ -56,14 +55,14 @@ function isExport(x: SemanticIdExportLike | SemanticIds): x is SemanticIdExportL
  */
 export async function loadTokenizerFor(dir: string): Promise<Llama2cTokenizer | HfTokenizer> {
   const { join } = await import('node:path');
-  if (await exists(join(dir, 'tokenizer.json'))) {
+  if (await pathExists(join(dir, 'tokenizer.json'))) {
     const { readFile } = await import('node:fs/promises');
     const tj = JSON.parse(await readFile(join(dir, 'tokenizer.json'), 'utf8')) as { format?: string };
     if (tj.format !== 'llama2c-tokenizer') return HfTokenizer.fromDir(dir);
     return Llama2cTokenizer.fromJson(tj, join(dir, 'tokenizer.json'));
   }
   for (const name of ['tokenizer.llama2c.json', 'tok512.bin', 'tokenizer.bin'])
-    if (await exists(join(dir, name))) return Llama2cTokenizer.load(join(dir, name));
+    if (await pathExists(join(dir, name))) return Llama2cTokenizer.load(join(dir, name));
   throw new ConfigError(
     `${dir}: no tokenizer found (looked for tokenizer.json, tokenizer.llama2c.json, tok512.bin, tokenizer.bin); pass { tokenizer }`,
   );

@@ -8,9 +8,9 @@ import {
   saveSafetensors,
   serializeSafetensorsAsync,
   tf,
+  writeDirAtomic,
 } from '@mmesid/tensor';
 import { type FusionConfig, parseFusionConfig } from './config.js';
-import { writeDirAtomic } from './internal/fs.js';
 import type { ItemTable, ModalitySemanticIds } from './item-data.js';
 import { FREQUENCY_KEY, MmeSidModel } from './model.js';
 import { type PromptStyle, promptFromIds } from './prompt.js';

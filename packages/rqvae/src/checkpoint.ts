@@ -1,5 +1,13 @@
-import { type AdamW, loadSafetensors, MmesidError, saveSafetensors, tf } from '@mmesid/tensor';
-import { readJsonIfExists, writeDirAtomic, writeJson } from './atomic-dir.js';
+import {
+  type AdamW,
+  loadSafetensors,
+  MmesidError,
+  readJsonIfExists,
+  saveSafetensors,
+  tf,
+  writeDirAtomic,
+  writeJsonAtomic,
+} from '@mmesid/tensor';
 import type { RqvaeConfig } from './config.js';
 import type { MMRQVAE } from './mm-rqvae.js';
 import type { TrainOptions } from './train-options.js';
@@ -51,7 +59,7 @@ export async function saveTrainingCheckpoint(
     });
     if (parts.best)
       await saveSafetensors(join(tmp, 'best.safetensors'), parts.best, { metadata: { format: 'pt' } });
-    await writeJson(join(tmp, STATE_FILE), {
+    await writeJsonAtomic(join(tmp, STATE_FILE), {
       format: 'mmesid-rqvae-checkpoint',
       version: 1,
       state: parts.state,

@@ -1,5 +1,13 @@
-import { loadSafetensors, MmesidError, ShapeError, saveSafetensors, type tf } from '@mmesid/tensor';
-import { readJsonIfExists, writeDirAtomic, writeJson } from './atomic-dir.js';
+import {
+  loadSafetensors,
+  MmesidError,
+  readJsonIfExists,
+  ShapeError,
+  saveSafetensors,
+  type tf,
+  writeDirAtomic,
+  writeJsonAtomic,
+} from '@mmesid/tensor';
 import type { RqKMeansConfig, RqvaeConfig } from './config.js';
 import type { ModalityInputs } from './data.js';
 import { MMRQVAE } from './mm-rqvae.js';
@@ -120,7 +128,7 @@ export async function exportSemanticIds(
     await saveSafetensors(join(tmp, EXPORT_FILES.tokenizer), tokenizer.stateDict(), {
       metadata: { format: 'pt' },
     });
-    await writeJson(join(tmp, EXPORT_FILES.config), config);
+    await writeJsonAtomic(join(tmp, EXPORT_FILES.config), config);
   });
   return config;
 }

@@ -14,26 +14,5 @@ export async function nodeFs(): Promise<{ fsp: typeof NodeFsPromises; path: type
   }
 }
 
-/** Writes JSON to a temporary file beside `target`, then renames it over `target` (atomic on POSIX). */
-export async function writeJsonAtomic(target: string, value: unknown): Promise<void> {
-  const { fsp } = await nodeFs();
-  const tmp = `${target}.tmp-${process.pid}-${Math.random().toString(36).slice(2)}`;
-  try {
-    await fsp.writeFile(tmp, `${JSON.stringify(value, null, 2)}\n`);
-    await fsp.rename(tmp, target);
-  } catch (e) {
-    await fsp.rm(tmp, { force: true });
-    throw e;
-  }
-}
-
-/** Reads and parses a JSON file; the error names the file. */
-export async function readJson(file: string): Promise<unknown> {
-  const { fsp } = await nodeFs();
-  const text = await fsp.readFile(file, 'utf8');
-  try {
-    return JSON.parse(text);
-  } catch (cause) {
-    throw new MmesidError(`${file}: not valid JSON (${(cause as Error).message})`, { cause });
-  }
-}
+/** JSON helpers shared by every package (atomic write, read naming the file). */
+export { readJson, writeJsonAtomic } from '@mmesid/tensor';

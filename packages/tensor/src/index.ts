@@ -37,6 +37,13 @@ export {
   zeros,
 } from './init.js';
 export {
+  pathExists,
+  readJson,
+  readJsonIfExists,
+  writeDirAtomic,
+  writeJsonAtomic,
+} from './io/files.js';
+export {
   type ActivationName,
   activation,
   gelu,
