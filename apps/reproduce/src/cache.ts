@@ -125,19 +125,23 @@ export async function runStage<S>(
     if (existsSync(recordFile)) return runStage(runDir, stage, config, inputs, fn, log);
   }
   try {
-    return await runLocked(dir, base, hash, stage, config, inputs, fn, log);
+    return await runLocked({ dir, base, hash, stage, config, inputs }, fn, log);
   } finally {
     rmSync(lockFile, { force: true });
   }
 }
 
+interface LockedStage {
+  dir: string;
+  base: string;
+  hash: string;
+  stage: string;
+  config: unknown;
+  inputs: Record<string, string>;
+}
+
 async function runLocked<S>(
-  dir: string,
-  base: string,
-  hash: string,
-  stage: string,
-  config: unknown,
-  inputs: Record<string, string>,
+  { dir, base, hash, stage, config, inputs }: LockedStage,
   fn: (ctx: StageContext) => Promise<S>,
   log: (msg: string) => void,
 ): Promise<StageRecord<S> & { dir: string; cached: boolean }> {
