@@ -69,6 +69,7 @@ async function main(): Promise<void> {
     ...(opts.dataset === 'synthetic' ? { synthetic: syntheticConfig(opts.seed, opts.bench) } : {}),
   };
   const data = await runStage(runDir, 'data', dataCfg, {}, (ctx) => runData(ctx, dataCfg), log);
+  const stageSeconds: Record<string, number> = { data: data.seconds };
   const { dataset, visual } = await loadStoredData(data.dir, data.summary.name);
 
   // Which stages run: the ones asked for, and whatever a later asked-for stage reads.
@@ -90,6 +91,7 @@ async function main(): Promise<void> {
         log,
       )
     : cachedStage<SasrecSummary>(runDir, 'sasrec', p.sasrec, sasrecInputs);
+  if (sasrec) stageSeconds.sasrec = sasrec.seconds;
   if (!needSasrec)
     log(
       sasrec
@@ -127,6 +129,7 @@ async function main(): Promise<void> {
       (ctx) => runEmbeddings(ctx, embCfg, dataset, visual),
       log,
     );
+    stageSeconds.embeddings = emb.seconds;
     textEncoder = emb.summary.text.encoder;
     visualNote =
       'missing' in emb.summary.visual && typeof emb.summary.visual.missing === 'string'
@@ -150,6 +153,7 @@ async function main(): Promise<void> {
         log,
       );
       rq = rqStage;
+      stageSeconds.rqvae = rqStage.seconds;
 
       // 5. fine-tuning and evaluation of every LLM variant.
       if (needFinetune) {
@@ -176,6 +180,7 @@ async function main(): Promise<void> {
               }),
             log,
           );
+          stageSeconds[`finetune ${variant}`] = ft.seconds;
           results.push(ft.summary);
         }
       }
@@ -211,6 +216,7 @@ async function main(): Promise<void> {
     ...(rq ? { rqvae: rq.summary.reports } : {}),
     embeddings: { text: textEncoder },
     wallSeconds: (performance.now() - t0) / 1000,
+    stageSeconds,
     notes: [
       'Scores rank all items (index 0 included, as the authors do); items of the input history are excluded; ties count against the target.',
       `The LLM here is ${llamaDir ? 'stories260k (260K parameters)' : 'a random tiny Llama'}, not Llama3-8B: compare orderings, not magnitudes.`,

@@ -39,6 +39,8 @@ export interface ReportInput {
   >;
   embeddings?: Record<string, string>;
   wallSeconds: number;
+  /** Seconds each stage took when it ran (a cached stage keeps the figure of the run that made it). */
+  stageSeconds?: Record<string, number>;
   notes: string[];
 }
 
@@ -63,9 +65,17 @@ export function writeReport(dir: string, input: ReportInput, datasetKey: string)
   lines.push(`# ${input.title}`, '');
   lines.push(
     `Dataset **${input.dataset.name}**: ${input.dataset.users} users, ${input.dataset.items} items, ${input.dataset.interactions} interactions. ` +
-      `Wall time ${(input.wallSeconds / 60).toFixed(1)} min.`,
+      `Wall time of this invocation ${(input.wallSeconds / 60).toFixed(1)} min.`,
     '',
   );
+  if (input.stageSeconds && Object.keys(input.stageSeconds).length) {
+    const parts = Object.entries(input.stageSeconds).map(([k, v]) => `${k} ${(v / 60).toFixed(1)}`);
+    const total = Object.values(input.stageSeconds).reduce((a, b) => a + b, 0);
+    lines.push(
+      `Minutes per stage, as each ran (cached stages included): ${parts.join(', ')}; total ${(total / 60).toFixed(1)}.`,
+      '',
+    );
+  }
   lines.push('| setting | value |', '|---|---|');
   for (const [k, v] of Object.entries(input.settings)) lines.push(`| ${k} | ${v} |`);
   lines.push('', '## Results (test split, full ranking, history excluded)', '');
