@@ -43,6 +43,52 @@ describe('parseCli', () => {
     }
     expect(() => parseCli(['--collaborative', 'mine'])).toThrow(/--collaborative/);
   });
+
+  it('checks the --llm2clip layout (text/ and vision/ folders) and names what is missing', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reproduce-llm2clip-'));
+    try {
+      expect(() => parseCli(['--llm2clip', join(dir, 'nope')])).toThrow(/--llm2clip .*nope does not exist/);
+      const problems = () => {
+        try {
+          parseCli(['--llm2clip', dir]);
+          return '';
+        } catch (e) {
+          expect(e).toBeInstanceOf(UsageError);
+          return (e as Error).message;
+        }
+      };
+      let msg = problems();
+      expect(msg).toContain(`no ${join(dir, 'text')} (expected the LLM2Vec Llama folder`);
+      expect(msg).toContain(`no ${join(dir, 'vision')} (expected the LLM2CLIP CLIP folder`);
+      expect(msg).toMatch(/expects <dir>\/text .* and <dir>\/vision/);
+      mkdirSync(join(dir, 'text'));
+      mkdirSync(join(dir, 'vision'));
+      writeFileSync(join(dir, 'text', 'config.json'), '{}');
+      writeFileSync(join(dir, 'vision', 'model.safetensors'), '');
+      msg = problems();
+      expect(msg).toContain(
+        `no ${join(dir, 'text', 'model.safetensors')} or ${join(dir, 'text', 'model.safetensors.index.json')}`,
+      );
+      expect(msg).toContain(`no ${join(dir, 'text', 'tokenizer.json')}`);
+      expect(msg).toContain(`no ${join(dir, 'vision', 'config.json')}`);
+      expect(msg).not.toContain(join(dir, 'vision', 'model.safetensors'));
+      writeFileSync(join(dir, 'text', 'model.safetensors.index.json'), '{}');
+      writeFileSync(join(dir, 'text', 'tokenizer.json'), '{}');
+      writeFileSync(join(dir, 'vision', 'config.json'), '{}');
+      expect(problems()).toBe('');
+      expect(parseCli(['--llm2clip', dir])).toMatchObject({ preset: 'tiny', llm2clip: dir });
+      // The paper preset needs both folders; with them (and a Llama folder) it validates.
+      expect(() => parseCli(['--preset', 'paper', '--llama', join(dir, 'text')])).toThrow(
+        /--preset paper needs --llm2clip <dir> with <dir>\/text/,
+      );
+      expect(parseCli(['--preset', 'paper', '--llama', join(dir, 'text'), '--llm2clip', dir])).toMatchObject({
+        preset: 'paper',
+        llm2clip: dir,
+      });
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
 });
 
 describe('stage cache', () => {

@@ -1,7 +1,15 @@
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { authorsTable, datasetDir, defaultLlamaDir, type Options, OptionsSchema, STAGES } from './options.js';
+import {
+  authorsTable,
+  datasetDir,
+  defaultLlamaDir,
+  llm2clipProblems,
+  type Options,
+  OptionsSchema,
+  STAGES,
+} from './options.js';
 
 export const HELP = `pnpm reproduce [options]
 
@@ -13,7 +21,9 @@ every variant -> evaluation -> report. With no options: the synthetic dataset, t
   --data-dir <dir>        the authors' layout (sequences.txt, items.csv) or raw Amazon 2014 files
   --preset tiny|paper     paper: Llama3-8B-instruct and LLM2CLIP from --llama/--llm2clip (GPU)
   --llama <dir>           any Hugging Face Llama folder (config.json + safetensors)
-  --llm2clip <dir>        LLM2CLIP checkpoints (paper preset)
+  --llm2clip <dir>        LLM2CLIP checkpoints: <dir>/text = LLM2CLIP-Llama-3-8B-Instruct-CC-Finetuned,
+                          <dir>/vision = LLM2CLIP-Openai-L-14-336 (vision tower + text adapter); the
+                          text and visual modalities then come from LLM2CLIP (paper preset: required)
   --variants a,b,...      default: SASRec,E4SRec,MME-SID,MME-SID-random,w/o-Fusion
   --stages a,b,...        subset of ${STAGES.join(',')}
   --backend wasm|cpu|webgpu|tfjs-node|tfjs-node-gpu   (default wasm)
@@ -102,10 +112,13 @@ export function parseCli(argv: string[]): Options | 'help' {
   }
   if (opts.llama && !existsSync(resolve(opts.llama, 'config.json')))
     problems.push(`--llama ${opts.llama}: no config.json there (expected a Hugging Face Llama folder)`);
+  if (opts.llm2clip) problems.push(...llm2clipProblems(opts.llm2clip));
   if (opts.preset === 'paper') {
     if (!opts.llama) problems.push('--preset paper needs --llama <Llama3-8B-instruct folder>');
     if (!opts.llm2clip)
-      problems.push('--preset paper needs --llm2clip <folder with the LLM2CLIP checkpoints>');
+      problems.push(
+        '--preset paper needs --llm2clip <dir> with <dir>/text (LLM2CLIP-Llama-3-8B-Instruct-CC-Finetuned) and <dir>/vision (LLM2CLIP-Openai-L-14-336)',
+      );
   }
   if (!opts.llama && opts.preset === 'tiny' && !defaultLlamaDir())
     console.warn(

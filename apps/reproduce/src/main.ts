@@ -10,7 +10,7 @@ import { authorsTable, datasetDir, defaultLlamaDir, REPO_ROOT } from './options.
 import { DEFAULT_VARIANTS, preset } from './presets.js';
 import { type ReportInput, type VariantResult, writeReport } from './report/report.js';
 import { loadStoredData, runData, syntheticConfig } from './stages/data.js';
-import { runEmbeddings } from './stages/embeddings.js';
+import { embeddingsConfig, readVisualTable, runEmbeddings } from './stages/embeddings.js';
 import { runFinetune } from './stages/finetune.js';
 import { type RqvaeSummary, runRqvae } from './stages/rqvae.js';
 import { runSasrec, type SasrecSummary } from './stages/sasrec.js';
@@ -117,10 +117,7 @@ async function main(): Promise<void> {
     if (authors) log(`[reproduce] collaborative modality: the authors' SASRec table ${authors}`);
 
     // 3. text (and visual) embeddings.
-    const embCfg = {
-      text: { encoder: 'tfidf-svd' as const, dim: p.text.dim, seed: opts.seed },
-      visual: visual ? ('synthetic-features' as const) : ('missing' as const),
-    };
+    const embCfg = embeddingsConfig(opts, p.text.dim, visual !== null);
     const emb = await runStage(
       runDir,
       'embeddings',
@@ -139,7 +136,8 @@ async function main(): Promise<void> {
       collaborative: collab,
       text: await readTable(resolve(emb.dir, 'text.safetensors')),
     };
-    if (visual) tables.visual = visual;
+    const visualTable = await readVisualTable(emb.dir, emb.summary, visual);
+    if (visualTable) tables.visual = visualTable;
 
     // 4. MM-RQ-VAE semantic IDs.
     if (needRqvae) {

@@ -73,3 +73,57 @@ export function datasetDir(opts: Options): { dir?: string; problem?: string } {
     problem: `--dataset ${opts.dataset} needs its raw Amazon 2014 files: pass --data-dir <folder with reviews_<Category>_5.json.gz and meta_<Category>.json.gz> (this machine cannot download them)`,
   };
 }
+
+/**
+ * The `--llm2clip <dir>` layout: two Hugging Face folders side by side (real folders or symlinks).
+ *
+ * - `<dir>/text`: the LLM2Vec Llama (microsoft/LLM2CLIP-Llama-3-8B-Instruct-CC-Finetuned): config.json,
+ *   model.safetensors or model.safetensors.index.json + shards, and tokenizer.json (a llama2.c
+ *   tokenizer.llama2c.json / tokenizer.bin also loads, for tiny test models). Read by
+ *   `Llm2VecTextEncoder.fromPretrained(text, vision)`.
+ * - `<dir>/vision`: the LLM2CLIP CLIP checkpoint (microsoft/LLM2CLIP-Openai-L-14-336): config.json,
+ *   model.safetensors (or an index + shards) holding the vision tower (`vision_model.*`), its
+ *   projection (`visual_projection.weight`) and the text adapter (`text_adapter.adaptor.*`),
+ *   optionally preprocessor_config.json. Read by `ClipVisionEncoder.fromPretrained(vision)`; the text
+ *   adapter is loaded from the same checkpoint.
+ */
+export function llm2clipLayout(dir: string): { root: string; text: string; vision: string; adapter: string } {
+  const root = resolve(dir);
+  const vision = resolve(root, 'vision');
+  return { root, text: resolve(root, 'text'), vision, adapter: vision };
+}
+
+const WEIGHT_FILES = ['model.safetensors', 'model.safetensors.index.json'];
+const TOKENIZER_FILES = ['tokenizer.json', 'tokenizer.llama2c.json', 'tokenizer.bin'];
+
+/** What is missing from a `--llm2clip` folder (empty when the layout is complete). */
+export function llm2clipProblems(dir: string): string[] {
+  const l = llm2clipLayout(dir);
+  const flag = `--llm2clip ${dir}`;
+  if (!existsSync(l.root)) return [`${flag}: ${l.root} does not exist`];
+  const problems: string[] = [];
+  const oneOf = (folder: string, files: string[]) => files.some((f) => existsSync(resolve(folder, f)));
+  const check = (folder: string, what: string) => {
+    if (!existsSync(folder)) {
+      problems.push(`${flag}: no ${folder} (expected ${what}; a symlink to the downloaded folder is fine)`);
+      return false;
+    }
+    if (!existsSync(resolve(folder, 'config.json')))
+      problems.push(`${flag}: no ${resolve(folder, 'config.json')} (${what})`);
+    if (!oneOf(folder, WEIGHT_FILES))
+      problems.push(`${flag}: no ${WEIGHT_FILES.map((f) => resolve(folder, f)).join(' or ')} (${what})`);
+    return true;
+  };
+  const textWhat = 'the LLM2Vec Llama folder, microsoft/LLM2CLIP-Llama-3-8B-Instruct-CC-Finetuned';
+  if (check(l.text, textWhat) && !oneOf(l.text, TOKENIZER_FILES))
+    problems.push(`${flag}: no ${resolve(l.text, 'tokenizer.json')} (the tokenizer of ${textWhat})`);
+  check(
+    l.vision,
+    'the LLM2CLIP CLIP folder with the vision tower, its projection and the text adapter, microsoft/LLM2CLIP-Openai-L-14-336',
+  );
+  if (problems.length)
+    problems.push(
+      `  --llm2clip expects <dir>/text (LLM2Vec Llama: config.json, safetensors, tokenizer.json) and <dir>/vision (LLM2CLIP-Openai-L-14-336: config.json, model.safetensors); see apps/reproduce/README.md`,
+    );
+  return problems;
+}
