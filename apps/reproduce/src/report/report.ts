@@ -44,6 +44,9 @@ export interface ReportInput {
   notes: string[];
 }
 
+/** What the paper's row was trained with, for rows that are not LLM fine-tuning. */
+const PAPER_SETUP: Record<string, string> = { SASRec: 'SASRec (no LLM)', Popularity: '–' };
+
 const KS = [5, 10, 20];
 const COLS = [...KS.map((k) => `HR@${k}`), ...KS.map((k) => `NDCG@${k}`)];
 
@@ -94,7 +97,7 @@ export function writeReport(dir: string, input: ReportInput, datasetKey: string)
     const p = paper[r.variant] ?? paper[r.variant.replace('w/o Fusion', 'w/o fusion')];
     if (p)
       lines.push(
-        `| ${r.variant} (paper) | ${COLS.map((c) => fmt(p[c] ?? p[c.replace('NDCG', 'nDCG')])).join(' | ')} | Llama3-8B |`,
+        `| ${r.variant} (paper) | ${COLS.map((c) => fmt(p[c] ?? p[c.replace('NDCG', 'nDCG')])).join(' | ')} | ${PAPER_SETUP[r.variant] ?? 'Llama3-8B-instruct, LoRA'} |`,
       );
   }
   if (!Object.keys(paper).length)
