@@ -1,5 +1,6 @@
 // `pnpm reproduce`: the whole MME-SID pipeline with one command. See README.md.
-import { existsSync, mkdirSync } from 'node:fs';
+import { copyFileSync, existsSync, mkdirSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { loadEmbedding, type Matrix } from '@mmesid/datasets';
 import { loadItemEmbeddings } from '@mmesid/sasrec';
@@ -228,9 +229,26 @@ async function main(): Promise<void> {
     const file = resolve(resultsDir, `reproduce-${opts.dataset}.json`);
     writeFileAtomic(
       file,
-      `${JSON.stringify({ date: new Date().toISOString(), command: process.argv.slice(2).join(' '), runDir, ...input }, null, 2)}\n`,
+      `${JSON.stringify(
+        {
+          date: new Date().toISOString(),
+          command: process.argv.slice(2).join(' '),
+          runDir,
+          machine: { cores: cpus().length, cpu: cpus()[0]?.model, loadAverage: loadavg() },
+          // The budgets: SASRec minutes, RQ-VAE seconds and epochs, fine-tuning users and seconds.
+          preset: p,
+          ...input,
+        },
+        null,
+        2,
+      )}\n`,
     );
-    log(`[reproduce] benchmark figures: ${file}`);
+    // The report and its figures beside the JSON (run directories are not committed).
+    const copyDir = resolve(resultsDir, `reproduce-${opts.dataset}`);
+    mkdirSync(copyDir, { recursive: true });
+    for (const name of ['report.md', 'ndcg.svg', 'singular-values.svg'])
+      if (existsSync(resolve(runDir, name))) copyFileSync(resolve(runDir, name), resolve(copyDir, name));
+    log(`[reproduce] benchmark figures: ${file} (report in ${copyDir})`);
   }
   if (!existsSync(report)) throw new Error('report was not written');
 }
