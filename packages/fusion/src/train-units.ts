@@ -1,4 +1,4 @@
-import { MmesidError } from '@mmesid/tensor';
+import { MmesidError, Rng } from '@mmesid/tensor';
 
 /** One (history, target) training pair, e.g. `@mmesid/datasets`' `Example` from `leaveOneOut(dataset).train`. */
 export interface TrainingPair {
@@ -49,4 +49,29 @@ export function groupBySequence(pairs: readonly TrainingPair[]): SequenceUnit[] 
     });
   }
   return units;
+}
+
+/**
+ * The training budget of `trainMmeSid`: with `maxUsers`, every pair of a seeded choice of that many
+ * users; then, with `maxExamples`, a seeded choice of that many of those pairs (input order kept).
+ */
+export function selectTrainingPairs(
+  pairs: readonly TrainingPair[],
+  opts: { maxUsers?: number | undefined; maxExamples?: number | undefined; seed: number },
+): readonly TrainingPair[] {
+  let chosen = pairs;
+  if (opts.maxUsers !== undefined) {
+    const users = [...new Set(pairs.map((p) => p.user))];
+    if (opts.maxUsers < users.length) {
+      const keep = new Set(new Rng(`users:${opts.seed}`).shuffle(users).slice(0, opts.maxUsers));
+      chosen = pairs.filter((p) => keep.has(p.user));
+    }
+  }
+  if (opts.maxExamples !== undefined && opts.maxExamples < chosen.length) {
+    const from = chosen;
+    const idx = new Rng(`subset:${opts.seed}`).shuffle(Array.from(from.keys())).slice(0, opts.maxExamples);
+    idx.sort((a, b) => a - b);
+    chosen = idx.map((i) => from[i]!);
+  }
+  return chosen;
 }

@@ -5,7 +5,7 @@ import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
 import { tinyData, tinyModel } from './__fixtures__/tiny.js';
 import { trainMmeSid } from './train.js';
-import { groupBySequence } from './train-units.js';
+import { groupBySequence, selectTrainingPairs } from './train-units.js';
 
 const quiet = () => {};
 const base = {
@@ -67,12 +67,11 @@ describeBackends(
       }
     });
 
-    it('maxUsers keeps every pair of a seeded choice of users (whole sequences in efficient mode)', async () => {
+    it('maxUsers trains on whole user sequences: one forward unit per chosen user', async () => {
       const model = await tinyModel({ itemsAtEnd: true, lora: { dropout: 0 } });
       try {
         const train = tinyData().split.train;
-        const perUser = new Map<number, number>();
-        for (const p of train) perUser.set(p.user, (perUser.get(p.user) ?? 0) + 1);
+        const chosen = selectTrainingPairs(train, { maxUsers: 5, seed: base.seed });
         const r = await trainMmeSid(
           model,
           train,
@@ -80,16 +79,7 @@ describeBackends(
           { log: quiet },
         );
         expect(r.forwardUnits).toBe(5);
-        // The pairs are those of 5 whole users: the count is a sum of 5 users' pair counts.
-        const counts = [...perUser.values()];
-        expect(r.pairs).toBeGreaterThanOrEqual(5);
-        expect(r.pairs).toBeLessThanOrEqual(
-          counts
-            .sort((a, b) => b - a)
-            .slice(0, 5)
-            .reduce((a, b) => a + b, 0),
-        );
-        expect(r.pairs).toBeGreaterThan(5 * Math.min(...counts) - 1);
+        expect(r.pairs).toBe(chosen.length);
       } finally {
         model.dispose();
       }
@@ -171,4 +161,31 @@ it('groupBySequence feeds each user once and reads every pair at its prefix', ()
       { user: 0, history: [4], target: 5 },
     ]),
   ).toThrow(/not a prefix/);
+});
+
+it('selectTrainingPairs keeps every pair of exactly maxUsers users, seeded, then caps pairs', () => {
+  const train = tinyData().split.train;
+  const count = (ps: readonly { user: number }[]) => {
+    const m = new Map<number, number>();
+    for (const p of ps) m.set(p.user, (m.get(p.user) ?? 0) + 1);
+    return m;
+  };
+  const all = count(train);
+  const picked = selectTrainingPairs(train, { maxUsers: 5, seed: 3 });
+  const got = count(picked);
+  expect(got.size).toBe(5);
+  for (const [user, n] of got) expect(n).toBe(all.get(user));
+  // Input order kept; the same seed picks the same users, another seed (here) others.
+  expect(picked).toEqual(train.filter((p) => got.has(p.user)));
+  expect(selectTrainingPairs(train, { maxUsers: 5, seed: 3 })).toEqual(picked);
+  expect([...count(selectTrainingPairs(train, { maxUsers: 5, seed: 4 })).keys()].sort()).not.toEqual(
+    [...got.keys()].sort(),
+  );
+  // No cap, or a cap at least the number of users: everything.
+  expect(selectTrainingPairs(train, { seed: 3 })).toBe(train);
+  expect(selectTrainingPairs(train, { maxUsers: all.size, seed: 3 })).toBe(train);
+  // maxExamples after maxUsers: a subset of those users' pairs.
+  const capped = selectTrainingPairs(train, { maxUsers: 5, maxExamples: 3, seed: 3 });
+  expect(capped).toHaveLength(3);
+  for (const p of capped) expect(got.has(p.user)).toBe(true);
 });

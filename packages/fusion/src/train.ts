@@ -3,7 +3,7 @@ import { AdamW, MmesidError, Rng, Trainer, type tf, warmupCosineSchedule } from 
 import { loadCheckpoint, saveCheckpoint, type TrainProgressState } from './checkpoint.js';
 import type { MmeSidModel, ParameterSummary } from './model.js';
 import { parseTrainConfig, type TrainConfig, type TrainConfigInput } from './train-config.js';
-import { groupBySequence, type SequenceUnit, type TrainingPair } from './train-units.js';
+import { groupBySequence, type SequenceUnit, selectTrainingPairs, type TrainingPair } from './train-units.js';
 
 /** A progress report, sent every `logEvery` optimiser steps and at the end. */
 export interface TrainProgress {
@@ -57,20 +57,7 @@ export interface TrainResult {
 type Unit = { kind: 'pair'; pair: TrainingPair } | { kind: 'sequence'; seq: SequenceUnit };
 
 function unitsOf(pairs: readonly TrainingPair[], cfg: TrainConfig): Unit[] {
-  let chosen = pairs;
-  if (cfg.maxUsers !== undefined) {
-    const users = [...new Set(pairs.map((p) => p.user))];
-    if (cfg.maxUsers < users.length) {
-      const keep = new Set(new Rng(`users:${cfg.seed}`).shuffle(users).slice(0, cfg.maxUsers));
-      chosen = pairs.filter((p) => keep.has(p.user));
-    }
-  }
-  if (cfg.maxExamples !== undefined && cfg.maxExamples < chosen.length) {
-    const from = chosen;
-    const idx = new Rng(`subset:${cfg.seed}`).shuffle(Array.from(from.keys())).slice(0, cfg.maxExamples);
-    idx.sort((a, b) => a - b);
-    chosen = idx.map((i) => from[i]!);
-  }
+  const chosen = selectTrainingPairs(pairs, cfg);
   if (cfg.mode === 'paper') return chosen.map((pair) => ({ kind: 'pair', pair }));
   return groupBySequence(chosen).map((seq) => ({ kind: 'sequence', seq }));
 }
