@@ -4,14 +4,14 @@ import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { loadEmbedding, type Matrix } from '@mmesid/datasets';
 import { loadItemEmbeddings } from '@mmesid/sasrec';
-import { initBackend, openSafetensors } from '@mmesid/tensor';
+import { initBackend } from '@mmesid/tensor';
 import { cachedStage, runStage, writeFileAtomic } from './cache.js';
 import { HELP, parseCli, UsageError } from './cli.js';
 import { authorsTable, datasetDir, defaultLlamaDir, REPO_ROOT } from './options.js';
 import { DEFAULT_VARIANTS, preset } from './presets.js';
 import { type ReportInput, type VariantResult, writeReport } from './report/report.js';
 import { loadStoredData, runData, syntheticConfig } from './stages/data.js';
-import { embeddingsConfig, readVisualTable, runEmbeddings } from './stages/embeddings.js';
+import { embeddingsConfig, readTextTable, readVisualTable, runEmbeddings } from './stages/embeddings.js';
 import { runFinetune } from './stages/finetune.js';
 import { type RqvaeSummary, runRqvae } from './stages/rqvae.js';
 import { runSasrec, type SasrecSummary } from './stages/sasrec.js';
@@ -19,20 +19,6 @@ import { runSasrec, type SasrecSummary } from './stages/sasrec.js';
 function log(msg: string): void {
   const t = new Date().toISOString().slice(11, 19);
   console.log(`${t} ${msg}`);
-}
-
-async function readTable(file: string): Promise<Matrix> {
-  const f = await openSafetensors(file);
-  try {
-    const key = f.keys()[0]!;
-    const t = await f.readTensor(key);
-    const data = (await t.data()) as Float32Array;
-    const [rows, cols] = t.shape as [number, number];
-    t.dispose();
-    return { rows, cols, data };
-  } finally {
-    await f.close();
-  }
 }
 
 async function main(): Promise<void> {
@@ -135,7 +121,7 @@ async function main(): Promise<void> {
         : (emb.summary.visual as { encoder: string }).encoder;
     const tables: Record<string, Matrix> = {
       collaborative: collab,
-      text: await readTable(resolve(emb.dir, 'text.safetensors')),
+      text: await readTextTable(emb.dir),
     };
     const visualTable = await readVisualTable(emb.dir, emb.summary, visual);
     if (visualTable) tables.visual = visualTable;

@@ -237,6 +237,12 @@ async function runLlm2clip(
   return { text, visual: vis.table };
 }
 
+/** The stage's text table as a Matrix ((numItems + 1) x dim, row 0 padding). */
+export async function readTextTable(stageDir: string): Promise<Matrix> {
+  const t = await readEmbeddingTable(resolve(stageDir, 'text.safetensors'));
+  return { rows: t.rows, cols: t.dim, data: t.data };
+}
+
 /**
  * The visual table the later stages read, or undefined when the stage left the modality out: the
  * LLM2CLIP table from the stage folder (rows of items without an image are zero, listed in
