@@ -108,10 +108,10 @@ export async function runStage<S>(
   const base = resolve(runDir, stage);
   const dir = resolve(base, hash);
   const recordFile = resolve(dir, 'stage.json');
-  if (existsSync(recordFile)) {
-    const rec = JSON.parse(readFileSync(recordFile, 'utf8')) as StageRecord<S>;
-    log(`[${stage}] cached (${hash}), finished ${rec.finishedAt}`);
-    return { ...rec, dir, cached: true };
+  const done = cachedStage<S>(runDir, stage, config, inputs);
+  if (done) {
+    log(`[${stage}] cached (${hash}), finished ${done.finishedAt}`);
+    return { ...done, cached: true };
   }
   mkdirSync(base, { recursive: true });
   const lockFile = resolve(base, `${hash}.lock`);
