@@ -34,6 +34,7 @@ import { behaviouralPairs, type ItemPairs } from '@mmesid/metrics';
 import { initBackend, Rng } from '@mmesid/tensor';
 import {
   type EmbeddingMatrix,
+  type EpochReport,
   MMRQVAE,
   type ModalityReport,
   RQKMeans,
@@ -172,36 +173,9 @@ for (const kind of runs) {
         modalities: [{ name: 'collaborative', inputDim: 64 }],
         reconstruction: kind,
       });
-      const res = await trainRqvae(model, { collaborative: items }, TRAIN, {
-        log: (e, last) =>
-          last || (e.epoch + 1) % 5 === 0
-            ? console.log(
-                `[${kind}] epoch ${e.epoch + 1} loss ${e.loss.toFixed(5)} (recon ${e.reconstruction.toFixed(5)}, quant ${e.quantization.toFixed(5)}) ${Math.round(e.itemsPerSecond)} items/s elapsed ${e.seconds.toFixed(0)}s`,
-              )
-            : undefined,
-      });
-      const r = await report(model, { collaborative: items });
-      results.push({
-        kind,
-        seed: SEED,
-        status: 'done',
-        seconds: {
-          total: sec(t0),
-          kmeansInit: res.initSeconds,
-          training: res.seconds - res.initSeconds,
-          report: r.seconds,
-        },
-        training: {
-          epochs: res.epochs,
-          steps: res.steps,
-          stoppedBy: res.stoppedBy,
-          bestEpoch: res.bestEpoch,
-          bestLoss: res.bestLoss,
-          firstLoss: res.history[0]!,
-        },
-        ...r.figures,
-        config: { model: model.config, training: TRAIN },
-      });
+      const inputs = { collaborative: items };
+      const res = await trainRqvae(model, inputs, TRAIN, { log: epochLog(kind, false) });
+      results.push(trainedRun(kind, t0, res, await report(model, inputs), model));
       model.dispose();
     } else if (kind.startsWith('multimodal')) {
       textCache ??= await textEmbeddings();
@@ -223,14 +197,7 @@ for (const kind of runs) {
           alignmentWeight: kind === 'multimodal-w1' ? 1 : 0.01,
         });
         const inputs = { collaborative: items, text };
-        const res = await trainRqvae(model, inputs, TRAIN, {
-          log: (e, last) =>
-            last || (e.epoch + 1) % 5 === 0
-              ? console.log(
-                  `[${kind}] epoch ${e.epoch + 1} loss ${e.loss.toFixed(5)} (recon ${e.reconstruction.toFixed(5)}, quant ${e.quantization.toFixed(5)}, align ${e.alignment.toFixed(5)}) ${Math.round(e.itemsPerSecond)} items/s elapsed ${e.seconds.toFixed(0)}s`,
-                )
-              : undefined,
-        });
+        const res = await trainRqvae(model, inputs, TRAIN, { log: epochLog(kind, true) });
         const r = await report(model, inputs);
         const q = await model.quantize(inputs);
         const alignment = alignmentFigures(q.collaborative!, q.text!);
@@ -238,27 +205,9 @@ for (const kind of runs) {
           `[bench] ${kind}: collaborative -> own text among ${alignment.sample} items: recall@1 ${alignment.recallAt1.toFixed(4)}, recall@10 ${alignment.recallAt10.toFixed(4)} (chance ${(1 / alignment.sample).toFixed(4)}, ${(10 / alignment.sample).toFixed(4)}); cosine own ${alignment.meanCosineOwn.toFixed(4)} vs others ${alignment.meanCosineOthers.toFixed(4)}`,
         );
         results.push({
-          kind,
-          seed: SEED,
-          status: 'done',
-          seconds: {
-            total: sec(t0),
-            kmeansInit: res.initSeconds,
-            training: res.seconds - res.initSeconds,
-            report: r.seconds,
-          },
-          training: {
-            epochs: res.epochs,
-            steps: res.steps,
-            stoppedBy: res.stoppedBy,
-            bestEpoch: res.bestEpoch,
-            bestLoss: res.bestLoss,
-            firstLoss: res.history[0]!,
-          },
-          ...r.figures,
+          ...trainedRun(kind, t0, res, r, model),
           textEncoder: textOut.encoder,
           alignment,
-          config: { model: model.config, training: TRAIN },
         });
         model.dispose();
       }
@@ -426,6 +375,47 @@ async function readPrevious(): Promise<RunResult[]> {
   } catch {
     return [];
   }
+}
+
+/** Progress lines of an RQ-VAE run: every 5th epoch and the last. */
+function epochLog(kind: string, withAlignment: boolean) {
+  return (e: EpochReport, last: boolean) =>
+    last || (e.epoch + 1) % 5 === 0
+      ? console.log(
+          `[${kind}] epoch ${e.epoch + 1} loss ${e.loss.toFixed(5)} (recon ${e.reconstruction.toFixed(5)}, quant ${e.quantization.toFixed(5)}${withAlignment ? `, align ${e.alignment.toFixed(5)}` : ''}) ${Math.round(e.itemsPerSecond)} items/s elapsed ${e.seconds.toFixed(0)}s`,
+        )
+      : undefined;
+}
+
+/** The record of a finished MM-RQ-VAE run: times, training summary, figures, configs. */
+function trainedRun(
+  kind: string,
+  t0: number,
+  res: Awaited<ReturnType<typeof trainRqvae>>,
+  r: Awaited<ReturnType<typeof report>>,
+  model: MMRQVAE,
+) {
+  return {
+    kind,
+    seed: SEED,
+    status: 'done' as const,
+    seconds: {
+      total: sec(t0),
+      kmeansInit: res.initSeconds,
+      training: res.seconds - res.initSeconds,
+      report: r.seconds,
+    },
+    training: {
+      epochs: res.epochs,
+      steps: res.steps,
+      stoppedBy: res.stoppedBy,
+      bestEpoch: res.bestEpoch,
+      bestLoss: res.bestLoss,
+      firstLoss: res.history[0]!,
+    },
+    ...r.figures,
+    config: { model: model.config, training: TRAIN },
+  };
 }
 
 function sec(t0: number): number {
