@@ -1,5 +1,5 @@
 import { preset } from '@mmesid/tsup-config';
 
-// Keep the `node:` prefix on the lazily imported built-ins (and leave them unbundled) so bundlers
-// see them as Node-only; the parsers, splits and generator stay usable in a browser.
-export default preset({ removeNodeProtocol: false, external: [/^node:/] });
+// Node built-ins are imported lazily with their `node:` prefix, which the preset keeps (and leaves
+// unbundled), so browser bundles of this package need no Node polyfills and print no warnings.
+export default preset();

@@ -1,4 +1,4 @@
-import { afterEach, describe, expect, it } from 'vitest';
+import { afterEach, describe, expect, it, vi } from 'vitest';
 import { checkBackend, initBackend } from './backend.js';
 import { BackendError } from './errors.js';
 import { tf } from './tf.js';
@@ -29,6 +29,27 @@ describe('initBackend', () => {
     if (r.ok) return; // a CUDA machine: nothing to explain
     await expect(initBackend({ require: 'tfjs-node-gpu', log: false })).rejects.toThrow(BackendError);
     await expect(initBackend({ require: 'tfjs-node-gpu', log: false })).rejects.toThrow(/tfjs-node-gpu/);
+  });
+
+  it('never falls back from a preferred backend silently, and names the package to install without naming a package manager', async () => {
+    delete process.env.MMESID_BACKEND;
+    const r = await checkBackend('tfjs-node');
+    if (r.ok) return; // tfjs-node is installed here: no fallback to observe
+    const warn = vi.spyOn(console, 'warn').mockImplementation(() => {});
+    try {
+      const c = await initBackend({ log: false, prefer: ['tfjs-node', 'cpu'] });
+      expect(c.name).not.toBe('tfjs-node');
+      expect(warn).toHaveBeenCalledTimes(1);
+      expect(String(warn.mock.calls[0]?.[0])).toMatch(/not tfjs-node: /);
+      const reason = c.skipped.find((s) => s.name === 'tfjs-node')?.reason ?? '';
+      expect(reason).toMatch(/@tensorflow\/tfjs-node/);
+      expect(reason).not.toMatch(/pnpm add|yarn add/);
+      warn.mockClear();
+      await initBackend({ log: false, prefer: 'cpu' }); // nothing preferred was skipped: quiet
+      expect(warn).not.toHaveBeenCalled();
+    } finally {
+      warn.mockRestore();
+    }
   });
 
   it('obeys MMESID_BACKEND and rejects unknown names', async () => {

@@ -21,7 +21,10 @@ export interface InitBackendOptions {
   require?: BackendName;
   /** Where the WASM binaries are served from (browsers and bundlers; Node finds them itself). */
   wasmPaths?: string;
-  /** Print the choice and the reasons to the console (default true). */
+  /**
+   * Print the choice and the reasons to the console (default true). With `false`, a fallback away
+   * from a `prefer`red backend is still printed (console.warn): it never happens silently.
+   */
   log?: boolean;
   /** Ignore `MMESID_BACKEND` (test harnesses that visit every backend set this). */
   ignoreEnv?: boolean;
@@ -101,7 +104,7 @@ async function loadBackendPackage(name: BackendName, opts: InitBackendOptions): 
   if (loader) return loader();
   if (!isNode())
     throw new Error(
-      `Cannot find package ${PACKAGE[name]} in this bundle: import it in your app or pass initBackend({ loaders: { ${name}: () => import('${PACKAGE[name]}') } })`,
+      `Cannot find package ${PACKAGE[name]} in this bundle: add \`import '@mmesid/tensor/${name}'\` to your app (it registers the backend${name === 'wasm' ? ' and lets your bundler serve its .wasm files' : ''}), or pass initBackend({ loaders: { ${name}: () => import('${PACKAGE[name]}') } })`,
     );
   return importOptional(PACKAGE[name]);
 }
@@ -110,7 +113,7 @@ function describeImportError(pkg: string, e: unknown): string {
   const msg = e instanceof Error ? e.message : String(e);
   if (msg.includes('in this bundle')) return msg;
   if (/Cannot find (module|package)|ERR_MODULE_NOT_FOUND|Failed to resolve|Could not resolve/i.test(msg))
-    return `package ${pkg} is not installed (install it with \`pnpm add ${pkg}\`)`;
+    return `package ${pkg} is not installed (add it to your project's dependencies with your package manager, e.g. \`npm install ${pkg}\`)`;
   return `${pkg} failed to load: ${msg.split('\n')[0]}`;
 }
 
@@ -213,6 +216,11 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
         return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-wasm', e) };
       }
       const err = await activate('wasm');
+      if (err && /magic word/.test(err))
+        return {
+          ok: false,
+          reason: `${err} (the .wasm binary's URL served something else, often the app's index.html: in a bundled app add \`import '@mmesid/tensor/wasm'\`, or pass \`wasmPaths\` where the three tfjs-backend-wasm*.wasm files are served)`,
+        };
       return err ? { ok: false, reason: err } : { ok: true, tfName: 'wasm' };
     }
     case 'cpu': {
@@ -265,7 +273,8 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
   const base = isBrowser() ? BROWSER_BACKEND_ORDER : NODE_BACKEND_ORDER;
   const prefer =
     opts.prefer === undefined ? [] : Array.isArray(opts.prefer) ? opts.prefer : [opts.prefer as BackendName];
-  const order = required ? [required] : [...new Set([...prefer.map((p) => parseName(p, 'prefer')), ...base])];
+  const preferred = prefer.map((p) => parseName(p, 'prefer'));
+  const order = required ? [required] : [...new Set([...preferred, ...base])];
   const skipped: { name: BackendName; reason: string }[] = [];
   for (const name of order) {
     // A backend that started once is re-activated rather than probed again (Dawn and tfjs keep state).
@@ -285,7 +294,9 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
         ...(p.adapter ? { adapter: p.adapter } : {}),
         ...(env ? { fromEnv: true } : {}),
       };
+      // A backend the caller asked for that could not start is reported even with `log: false`.
       if (log) console.log(formatChoice(choice));
+      else if (skipped.some((x) => preferred.includes(x.name))) console.warn(formatChoice(choice));
       return choice;
     }
     skipped.push({ name, reason: p.reason });
