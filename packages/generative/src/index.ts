@@ -18,6 +18,7 @@ export {
   saveGenerative,
 } from './checkpoint.js';
 export { BeamSearchError, SidCollisionError, SidVocabularyMismatchError } from './errors.js';
+export { type EvaluateGenerativeOptions, evaluateGenerative, type GenerativeEvaluation } from './evaluate.js';
 export {
   embeddingStd,
   GENERATIVE_LORA,
