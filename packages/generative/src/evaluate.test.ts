@@ -38,7 +38,9 @@ describeBackends(
         expect(Array.from(ev.ranks)).toEqual(expected);
         expect(ev.found).toBe(expected.filter((r) => r <= 4).length);
         expect(ev.metrics.ndcg[4]).toBeCloseTo(metricsFromRanks(expected, [1, 4]).ndcg[4]!, 12);
-        await expect(evaluateGenerative(gen, ex, { beamWidth: 4 })).rejects.toThrow(/cut-offs 5, 10, 20 exceed beamWidth 4/);
+        await expect(evaluateGenerative(gen, ex, { beamWidth: 4 })).rejects.toThrow(
+          /cut-offs 5, 10, 20 exceed beamWidth 4/,
+        );
       } finally {
         gen.dispose();
       }
@@ -70,7 +72,9 @@ describe('TIGER-MM vocabulary from rqvae exports', () => {
     const v = tigerMmVocabulary(segs);
     expect(v.targetSegments).toEqual(['collaborative', 'text']);
     expect(v.targetLength).toBe(4 + (v.collisions.disambiguationSize > 0 ? 1 : 0));
-    expect(tigerMmVocabulary(segs, { target: ['collaborative'] }).targetLength).toBeLessThan(v.targetLength + 1);
+    expect(tigerMmVocabulary(segs, { target: ['collaborative'] }).targetLength).toBeLessThan(
+      v.targetLength + 1,
+    );
     expect(() => segmentsFromExports([{ config: cfg(2), modalities: { c: strip(text) } }], numItems)).toThrow(
       /covers items 2..11, the dataset has 1..10/,
     );

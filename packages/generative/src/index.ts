@@ -6,6 +6,23 @@
  */
 
 export {
+  collidingRows,
+  type LetterConfig,
+  type LetterIds,
+  type LetterLosses,
+  LetterTokenizer,
+  letterSemanticIds,
+  type TrainLetterOptions,
+  trainLetter,
+} from './baselines/letter.js';
+export {
+  balancedClusters,
+  collaborativeAlignmentLoss,
+  diversityLoss,
+  samplePositives,
+} from './baselines/letter-losses.js';
+export { segmentsFromExports, type TigerMmOptions, tigerMmVocabulary } from './baselines/tiger-mm.js';
+export {
   type BeamSearchOptions,
   type BeamSearchResult,
   beamSearch,
