@@ -23,6 +23,8 @@ describe('public entry point', () => {
       'diversityLoss',
       'balancedClusters',
       'samplePositives',
+      'MotorModel',
+      'trainMotor',
     ])
       expect(typeof (api as Record<string, unknown>)[name], name).toBe('function');
   });

@@ -21,6 +21,7 @@ export {
   diversityLoss,
   samplePositives,
 } from './baselines/letter-losses.js';
+export { MotorModel, type MotorOptions, type TrainMotorOptions, trainMotor } from './baselines/motor.js';
 export { segmentsFromExports, type TigerMmOptions, tigerMmVocabulary } from './baselines/tiger-mm.js';
 export {
   type BeamSearchOptions,
