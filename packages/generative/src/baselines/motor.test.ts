@@ -1,5 +1,5 @@
 import { trainingSequences } from '@mmesid/datasets';
-import { Rng, tf } from '@mmesid/tensor';
+import { Rng } from '@mmesid/tensor';
 import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
 import { randomCodes } from '../internal/test-fixtures.js';
