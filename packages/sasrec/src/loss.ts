@@ -54,10 +54,17 @@ export function positionTargets(batch: SasrecBatch): PositionTargets {
  * The scalar training loss of one all-positions batch (see {@link SasrecLossName}). Runs the model
  * forward in its current mode (call `model.train()` first for dropout). Scores are computed only at
  * positions that hold a target. Returns a scalar the caller owns; use it inside `Trainer.step`.
+ * `itemTable` [numItems + 1, d] replaces the model's own `item_emb` for inputs and outputs (a table
+ * computed from other parameters, e.g. MOTOR's sums of semantic-ID embeddings; gradients flow into it).
  * @see SASRec (Kang & McAuley 2018) Eq. 7
  * @throws ConfigError when the loss needs negatives and the batch has none.
  */
-export function sasrecLoss(model: SASRec, batch: SasrecBatch, loss: SasrecLossName = 'bce'): tf.Scalar {
+export function sasrecLoss(
+  model: SASRec,
+  batch: SasrecBatch,
+  loss: SasrecLossName = 'bce',
+  itemTable?: tf.Tensor2D,
+): tf.Scalar {
   const t = positionTargets(batch);
   const k = t.negativesPerPosition;
   const shared = loss === 'sampled-softmax' ? batch.shared : undefined;
@@ -75,7 +82,7 @@ export function sasrecLoss(model: SASRec, batch: SasrecBatch, loss: SasrecLossNa
     all.set(batch.inputs, 0);
     all.set(t.positives, cells);
     if (nNeg) all.set(shared ? shared.ids : t.negatives, cells + P);
-    const table = model.itemEmbeddings;
+    const table = itemTable ?? model.itemEmbeddings;
     const rows = gatherRows(table as tf.Tensor2D, tf.tensor1d(all, 'int32'));
     const h = model.forward(ids, rows.slice([0, 0], [cells, d])).reshape([-1, d]);
     const hp = gatherRows(h as tf.Tensor2D, tf.tensor1d(t.positions, 'int32')); // [P, d]

@@ -1,0 +1,3 @@
+import { preset } from '@mmesid/tsup-config';
+
+export default preset();
