@@ -98,7 +98,7 @@ function manifestOf(model: MmeSidModel, opts: ExportRunOptions): RunManifest {
   const semanticIds: RunManifest['semanticIds'] = {};
   const tables: RunManifest['tables'] = {};
   for (const m of model.config.modalities) {
-    tables[m] = { cols: model.tokens.table(m).shape[1]! };
+    if (model.tokens.hasTable(m)) tables[m] = { cols: model.tokens.table(m).shape[1]! };
     const s = model.tokens.sidEmbedding(m);
     if (s)
       semanticIds[m] = {
