@@ -123,20 +123,10 @@ export class ItemTokenizer extends Module {
     const proj = this.setModule('proj', new Module());
     const sid = this.setModule('sid', new Module());
     const ids = this.setModule('id', new Module());
-    let width = 0;
-    let parts = 0;
+    // Check every input before creating a tensor, so a refusal leaks nothing.
     for (const m of this.modalities) {
-      const t = opts.tables[m];
-      if (this.cfg.embeddings !== 'none') {
-        if (!t) throw new ShapeError(`ItemTokenizer: no item table for modality "${m}"`);
-        tables.setModule(m, new FrozenTable(t));
-        parts++;
-      }
-      // Shared by the tokens and the fusion head's u.proj_m(e_m) terms, as in the authors' code.
-      if (this.cfg.embeddings === 'projected') {
-        proj.setModule(m, new Linear(t!.cols, hidden, init(`proj:${m}`)));
-        width += hidden;
-      } else if (this.cfg.embeddings === 'raw') width += t!.cols;
+      if (this.cfg.embeddings !== 'none' && !opts.tables[m])
+        throw new ShapeError(`ItemTokenizer: no item table for modality "${m}"`);
       if (this.cfg.sid) {
         const s = opts.semanticIds?.[m];
         if (!s)
@@ -145,9 +135,29 @@ export class ItemTokenizer extends Module {
           throw new ShapeError(
             `ItemTokenizer: semantic IDs of "${m}" have ${s.ids.length / s.levels} rows, expected numItems + 1 = ${opts.numItems + 1}`,
           );
+      }
+      if (this.cfg.idTable === 'projected' && this.cfg.idDim === undefined && !opts.tables[m])
+        throw new ShapeError(
+          `ItemTokenizer: the ID table of "${m}" needs itemToken.idDim (no "${m}" table to take the width from)`,
+        );
+    }
+    let width = 0;
+    let parts = 0;
+    for (const m of this.modalities) {
+      const t = opts.tables[m];
+      if (this.cfg.embeddings !== 'none') {
+        tables.setModule(m, new FrozenTable(t!));
+        parts++;
+      }
+      // Shared by the tokens and the fusion head's u.proj_m(e_m) terms, as in the authors' code.
+      if (this.cfg.embeddings === 'projected') {
+        proj.setModule(m, new Linear(t!.cols, hidden, init(`proj:${m}`)));
+        width += hidden;
+      } else if (this.cfg.embeddings === 'raw') width += t!.cols;
+      if (this.cfg.sid) {
         sid.setModule(
           m,
-          new SidEmbedding(s, hidden, {
+          new SidEmbedding(opts.semanticIds![m]!, hidden, {
             init: config.sid.init,
             projection: config.sid.projection,
             ...init(`sid:${m}`),
@@ -158,11 +168,7 @@ export class ItemTokenizer extends Module {
       }
       if (this.cfg.idTable !== 'none') {
         const project = this.cfg.idTable === 'projected';
-        const w = project ? (this.cfg.idDim ?? t?.cols) : hidden;
-        if (w === undefined)
-          throw new ShapeError(
-            `ItemTokenizer: the ID table of "${m}" needs itemToken.idDim (no "${m}" table to take the width from)`,
-          );
+        const w = project ? (this.cfg.idDim ?? t!.cols) : hidden;
         ids.setModule(m, new IdTable(opts.numItems + 1, w, hidden, project, init(`id:${m}`)));
         width += hidden;
         parts++;

@@ -212,7 +212,9 @@ describeBackends(
         const paper = await t(model.score(prefixes.map((n) => seq.subarray(0, n)))).array();
         const eff = await t(
           tf.tidy(() =>
-            model.scoreRepresentations(model.prefixRepresentations([{ items: seq, prefixLengths: prefixes }])),
+            model.scoreRepresentations(
+              model.prefixRepresentations([{ items: seq, prefixLengths: prefixes }]),
+            ),
           ),
         ).array();
         for (let j = 0; j < prefixes.length; j++)
