@@ -53,7 +53,7 @@ export async function sidDistanceTau(
 
 /** The spectra of {@link embeddingSpectra}. */
 export interface EmbeddingSpectra {
-  /** Singular values of the input item tokens of items 1..N (what the LLM reads). */
+  /** Singular values of the input item tokens of items 1..N (what the LLM reads; N x tokensPerItem rows). */
   itemTokens: SingularValueSpectrum;
   /** Singular values of the target-item table rows 1..N. */
   targetTable: SingularValueSpectrum;
@@ -75,13 +75,14 @@ export async function embeddingSpectra(
 ): Promise<EmbeddingSpectra> {
   const N = model.numItems;
   const d = model.hidden;
+  const k = model.tokens.tokensPerItem;
   const batch = opts.batch ?? 1024;
-  const tokens = new Float32Array(N * d);
+  const tokens = new Float32Array(N * k * d);
   for (let start = 1; start <= N; start += batch) {
     const end = Math.min(N + 1, start + batch);
     const t = tf.tidy(() => model.tokens.forward(tf.range(start, end, 1, 'int32')));
     try {
-      tokens.set((await t.data()) as Float32Array, (start - 1) * d);
+      tokens.set((await t.data()) as Float32Array, (start - 1) * k * d);
     } finally {
       t.dispose();
     }
@@ -91,7 +92,7 @@ export async function embeddingSpectra(
   const target = new Float32Array(N * d);
   for (let c = 0; c < d; c++) for (let i = 1; i <= N; i++) target[(i - 1) * d + c] = tt[c * (N + 1) + i]!;
   return {
-    itemTokens: await singularValues({ rows: N, cols: d, data: tokens }),
+    itemTokens: await singularValues({ rows: N * k, cols: d, data: tokens }),
     targetTable: await singularValues({ rows: N, cols: d, data: target }),
   };
 }

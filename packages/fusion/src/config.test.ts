@@ -7,7 +7,12 @@ import { VARIANT_NAMES, VARIANTS, variantConfig } from './variants.js';
 describe('fusion config', () => {
   it('defaults to MME-SID as the authors run it', () => {
     expect(FUSION_DEFAULTS.modalities).toEqual(['collaborative', 'visual', 'text']);
-    expect(FUSION_DEFAULTS.itemToken).toEqual({ embeddings: 'projected', sid: true, combine: 'mlp' });
+    expect(FUSION_DEFAULTS.itemToken).toEqual({
+      embeddings: 'projected',
+      sid: true,
+      idTable: 'none',
+      combine: 'mlp',
+    });
     expect(FUSION_DEFAULTS.sid.init).toBe('codebook');
     expect(FUSION_DEFAULTS.head).toBe('fusion');
     expect(FUSION_DEFAULTS.fusion.temperature).toBe(1e-3);
@@ -91,25 +96,40 @@ describe('VARIANTS', () => {
       itemToken: { sid: false, combine: 'sum' },
     });
     expect(variantConfig('ME', {}, all)).toMatchObject({
-      head: 'fusion',
-      itemToken: { sid: false, combine: 'mlp' },
+      modalities: ['collaborative'],
+      head: 'target',
+      itemToken: { embeddings: 'projected', sid: false, idTable: 'projected', combine: 'sum' },
     });
     expect(variantConfig('Concat', {}, all).itemToken).toEqual({
-      embeddings: 'raw',
+      embeddings: 'projected',
       sid: false,
+      idTable: 'none',
       combine: 'linear',
     });
+    expect(variantConfig('Concat', {}, all, { reading: 'alternative' }).itemToken.combine).toBe('tokens');
     expect(variantConfig('Concat&MLP', {}, all).itemToken).toEqual({
-      embeddings: 'raw',
+      embeddings: 'projected',
       sid: false,
+      idTable: 'none',
       combine: 'mlp',
     });
-    expect(variantConfig('CTRL-MM', {}, all).alignment.weight).toBeGreaterThan(0);
+    const ctrl = variantConfig('CTRL-MM', {}, all);
+    expect(ctrl.itemToken).toEqual(variantConfig('Concat&MLP', {}, all).itemToken);
+    expect(ctrl.alignment.weight).toBeGreaterThan(0);
+    expect(variantConfig('Concat&MLP', {}, all).alignment.weight).toBe(0);
     expect(variantConfig('MME-SID-random', {}, all).sid).toMatchObject({ source: 'export', init: 'random' });
-    expect(variantConfig('MME-random', {}, all).sid).toMatchObject({ source: 'random', init: 'random' });
+    expect(variantConfig('MME-random', {}, all)).toMatchObject({
+      head: 'fusion',
+      itemToken: { embeddings: 'projected', sid: false, idTable: 'direct', combine: 'mlp' },
+    });
+    expect(variantConfig('MME-random', {}, all, { reading: 'alternative' }).sid).toMatchObject({
+      source: 'random',
+      init: 'random',
+    });
     expect(variantConfig('SE-random', {}, all)).toMatchObject({
       modalities: ['collaborative'],
-      sid: { source: 'random' },
+      head: 'target',
+      itemToken: { embeddings: 'none', sid: false, idTable: 'projected', idDim: 64 },
     });
     expect(VARIANTS['SE-SID-MSE'].sidReconstruction).toBe('mse');
     expect(variantConfig('SE-SID-MMD', {}, all).modalities).toEqual(['collaborative']);
@@ -121,5 +141,8 @@ describe('VARIANTS', () => {
     expect(c).toMatchObject({ seed: 5, itemsAtEnd: true, sid: { projection: 'fixed', init: 'random' } });
     expect(() => variantConfig('MME-SID++')).toThrow(/unknown variant "MME-SID\+\+"/);
     expect(() => variantConfig('E4SRec', {}, ['text'])).toThrow(/collaborative/);
+    expect(() => variantConfig('E4SRec', {}, undefined, { reading: 'alternative' })).toThrow(
+      /E4SRec has one reading/,
+    );
   });
 });

@@ -30,11 +30,23 @@ export const ItemTokenConfigSchema = z.strictObject({
   /** Add the summed semantic-ID embeddings of each modality as a part. */
   sid: z.boolean().default(true),
   /**
+   * A new, randomly initialised, trainable item-ID table per modality as a part (the paper's E'_m:
+   * ME's second table, SE-random's only one, MME-random's stand-in for the SID embeddings). `'none'`;
+   * `'projected'`: a table [N + 1, idDim] through its own Linear(idDim -> d) (ME, SE-random);
+   * `'direct'`: a table [N + 1, d] used as is (MME-random: the same width as the SID part it replaces).
+   * Initialised N(0, 1), PyTorch's `nn.Embedding` default.
+   */
+  idTable: z.enum(['none', 'projected', 'direct']).default('none'),
+  /** Width of a `'projected'` ID table; default the width of the modality's pre-trained table. */
+  idDim: z.number().int().positive().optional(),
+  /**
    * How the concatenated parts become one token: `'mlp'` is the authors' `Linear(P -> M d)`, ReLU,
    * `Linear(M d -> d)`, then GELU (6d -> 3d -> d for three modalities with SIDs); `'linear'` is one
-   * Linear(P -> d); `'sum'` adds parts that are already d wide.
+   * Linear(P -> d); `'sum'` adds parts that are already d wide; `'tokens'` feeds every part as its
+   * own LLM token (M parts -> M tokens per item, in part order; the "three tokens per item" reading
+   * of the Concat baseline).
    */
-  combine: z.enum(['mlp', 'linear', 'sum']).default('mlp'),
+  combine: z.enum(['mlp', 'linear', 'sum', 'tokens']).default('mlp'),
 });
 
 /** Where the semantic IDs and their embeddings come from. */
@@ -147,6 +159,15 @@ export type FusionConfig = z.output<typeof FusionConfigSchema>;
 /** What callers pass: every field optional. */
 export type FusionConfigInput = z.input<typeof FusionConfigSchema>;
 
+/**
+ * The modalities whose pre-trained item table the model reads (and keeps, frozen): every modality
+ * unless the item tokens use no original embedding (`itemToken.embeddings 'none'`, SE-random), in
+ * which case none: such a model holds no pre-trained table at all.
+ */
+export function tableModalities(cfg: FusionConfig): readonly string[] {
+  return cfg.itemToken.embeddings === 'none' ? [] : cfg.modalities;
+}
+
 /** The defaults: MME-SID as in the authors' code (three modalities, SIDs from codebooks, fusion head, CE). */
 export const FUSION_DEFAULTS: FusionConfig = FusionConfigSchema.parse({});
 
@@ -160,11 +181,17 @@ export function parseFusionConfig(input: FusionConfigInput = {}): FusionConfig {
   const dup = cfg.modalities.find((m, i) => cfg.modalities.indexOf(m) !== i);
   if (dup) throw new ConfigError(`fusion config: modality "${dup}" is listed twice`);
   const t = cfg.itemToken;
-  if (t.embeddings === 'none' && !t.sid)
-    throw new ConfigError('fusion config: itemToken has no part (embeddings "none" and sid false)');
-  if (t.combine === 'sum' && t.embeddings === 'raw')
+  if (t.embeddings === 'none' && !t.sid && t.idTable === 'none')
     throw new ConfigError(
-      'fusion config: itemToken.combine "sum" needs d-wide parts; raw embeddings are d_m wide (use "linear" or "mlp")',
+      'fusion config: itemToken has no part (embeddings "none", sid false and idTable "none")',
+    );
+  if (t.idTable === 'projected' && t.embeddings === 'none' && t.idDim === undefined)
+    throw new ConfigError(
+      'fusion config: itemToken.idTable "projected" without a pre-trained table needs itemToken.idDim (the ID table width)',
+    );
+  if ((t.combine === 'sum' || t.combine === 'tokens') && t.embeddings === 'raw')
+    throw new ConfigError(
+      `fusion config: itemToken.combine "${t.combine}" needs d-wide parts; raw embeddings are d_m wide (use "linear" or "mlp")`,
     );
   if (cfg.head !== 'target' && t.embeddings !== 'projected')
     throw new ConfigError(

@@ -1,6 +1,6 @@
 import { HfTokenizer, Llama2cTokenizer, type LlamaModel, loadLlamaModel } from '@mmesid/llama';
 import { ConfigError, pathExists } from '@mmesid/tensor';
-import { type FusionConfig, type FusionConfigInput, parseFusionConfig } from './config.js';
+import { type FusionConfig, type FusionConfigInput, parseFusionConfig, tableModalities } from './config.js';
 import {
   checkItemTables,
   frequencyFeature,
@@ -18,6 +18,8 @@ import { type VariantName, variantConfig } from './variants.js';
 export interface CreateMmeSidOptions {
   /** A named variant (see `VARIANTS`); default `'MME-SID'`. */
   variant?: VariantName;
+  /** The variant's chosen reading (default) or its `alternative` (see `VARIANTS`). */
+  reading?: 'chosen' | 'alternative';
   /** Fields applied over the variant (a seed, `itemsAtEnd`, the fusion temperature, ...). */
   config?: FusionConfigInput;
   /** The largest item id N (`dataset.numItems`). */
@@ -124,19 +126,21 @@ export function resolveSemanticIds(
  */
 export async function createMmeSid(opts: CreateMmeSidOptions): Promise<MmeSidModel> {
   const variant = opts.variant ?? 'MME-SID';
-  const config = variantConfig(variant, opts.config ?? {}, Object.keys(opts.tables));
+  const config = variantConfig(variant, opts.config ?? {}, Object.keys(opts.tables), {
+    ...(opts.reading ? { reading: opts.reading } : {}),
+  });
   return createFromConfig({ ...opts, config });
 }
 
 /** {@link createMmeSid} with an explicit, already validated config (no variant). */
 export async function createFromConfig(
-  opts: Omit<CreateMmeSidOptions, 'variant' | 'config'> & { config: FusionConfigInput },
+  opts: Omit<CreateMmeSidOptions, 'variant' | 'reading' | 'config'> & { config: FusionConfigInput },
 ): Promise<MmeSidModel> {
   const config = parseFusionConfig(opts.config);
   const N = opts.numItems;
   if (!Number.isInteger(N) || N < 2)
     throw new ConfigError(`createMmeSid: numItems must be an integer >= 2, got ${N}`);
-  checkItemTables(opts.tables, config.modalities, N);
+  checkItemTables(opts.tables, tableModalities(config), N);
   const feature = frequencyFeature(opts.frequency, N);
   let prompt = opts.prompt;
   if (!prompt) {

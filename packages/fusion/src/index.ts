@@ -24,6 +24,7 @@ export {
   LossConfigSchema,
   parseFusionConfig,
   SidConfigSchema,
+  tableModalities,
 } from './config.js';
 export {
   type CreateMmeSidOptions,
@@ -49,7 +50,7 @@ export {
   type SemanticIds,
   semanticIdsFromExport,
 } from './item-data.js';
-export { FrozenTable, ItemTokenizer, type ItemTokenizerOptions } from './item-tokenizer.js';
+export { FrozenTable, IdTable, ItemTokenizer, type ItemTokenizerOptions } from './item-tokenizer.js';
 export {
   FREQUENCY_KEY,
   MmeSidModel,
@@ -96,7 +97,9 @@ export {
   isVariantName,
   VARIANT_NAMES,
   VARIANTS,
+  type VariantConfigOptions,
   type VariantName,
+  type VariantReading,
   type VariantSpec,
   variantConfig,
 } from './variants.js';

@@ -3,6 +3,7 @@ import { AdamW, expectNoLeaks, gelu, Rng, Trainer, tf } from '@mmesid/tensor';
 import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
 import { TINY_LLAMA, tinyData, tinyModel } from './__fixtures__/tiny.js';
+import { VARIANT_NAMES, VARIANTS, variantConfig } from './variants.js';
 
 /** Collects tensors a test makes so it can free them all at the end. */
 function tracker() {
@@ -190,6 +191,38 @@ describeBackends(
         const ref = await t(model.score([other, seq.subarray(0, 1)])).array();
         expect(maxAbsDiff(both[0]!, ref[0]!)).toBeLessThan(tol * 100);
         expect(maxAbsDiff(both[1]!, ref[1]!)).toBeLessThan(tol * 100);
+      } finally {
+        dispose();
+        model.dispose();
+      }
+    });
+
+    it('several tokens per item (Concat, three tokens): the efficient path reads the last token of each item', async () => {
+      const cfg = variantConfig('Concat', { itemsAtEnd: true }, Object.keys(tinyData().tables), {
+        reading: 'alternative',
+      });
+      const model = await tinyModel(cfg);
+      const { t, dispose } = tracker();
+      try {
+        expect(model.tokens.tokensPerItem).toBe(3);
+        const tok = t(tf.tidy(() => model.tokens.forward(tf.tensor1d([4, 9], 'int32'))));
+        expect(tok.shape).toEqual([6, 32]);
+        const seq = tinyData().split.test[3]!.history;
+        const prefixes = [0, 1, 2, seq.length];
+        const paper = await t(model.score(prefixes.map((n) => seq.subarray(0, n)))).array();
+        const eff = await t(
+          tf.tidy(() =>
+            model.scoreRepresentations(
+              model.prefixRepresentations([{ items: seq, prefixLengths: prefixes }]),
+            ),
+          ),
+        ).array();
+        for (let j = 0; j < prefixes.length; j++)
+          expect(maxAbsDiff(paper[j]!, eff[j]!)).toBeLessThan(tol * 100);
+        model.sharePrefix = false;
+        const whole = await t(model.score(prefixes.map((n) => seq.subarray(0, n)))).array();
+        for (let j = 0; j < prefixes.length; j++)
+          expect(maxAbsDiff(paper[j]!, whole[j]!)).toBeLessThan(tol * 100);
       } finally {
         dispose();
         model.dispose();
@@ -386,11 +419,7 @@ describeBackends(
   () => {
     it('BCE with sampled negatives and the CTRL-MM alignment loss give finite losses and gradients', async () => {
       const bce = await tinyModel({ loss: { kind: 'bce', negatives: 3 } });
-      const ctrl = await tinyModel({
-        itemToken: { sid: false, combine: 'sum' },
-        head: 'target',
-        alignment: { weight: 0.1 },
-      });
+      const ctrl = await tinyModel(variantConfig('CTRL-MM', {}, Object.keys(tinyData().tables)));
       try {
         const { split } = tinyData();
         const batch = split.train.slice(0, 3);
@@ -417,7 +446,35 @@ describeBackends(
           (await plain.data())[0]! + 0.1 * (await align.data())[0]!,
           4,
         );
-        expect((await align.data())[0]).toBeGreaterThan(0);
+        // InfoNCE from its definition over the batch's distinct items, in plain JS: cosine
+        // similarities / 0.1, cross-entropy with the diagonal as the target, both directions,
+        // averaged over the text and visual modalities.
+        const unique = [...new Set(items)];
+        const projected = async (m: string) => {
+          const p = tf.tidy(() =>
+            ctrl.tokens.projection(m)!.forward(tf.gather(ctrl.tokens.table(m), tf.tensor1d(unique, 'int32'))),
+          );
+          const rows = (await p.array()) as number[][];
+          p.dispose();
+          return rows.map((r) => {
+            const n = Math.hypot(...r);
+            return r.map((v) => v / n);
+          });
+        };
+        const ce = (logits: number[][]) =>
+          logits.reduce((s, r, i) => {
+            const m = Math.max(...r);
+            return s + m + Math.log(r.reduce((z, v) => z + Math.exp(v - m), 0)) - r[i]!;
+          }, 0) / logits.length;
+        const anchor = await projected('collaborative');
+        let want = 0;
+        for (const m of ['visual', 'text']) {
+          const other = await projected(m);
+          const l = anchor.map((a) => other.map((o) => a.reduce((s, v, j) => s + v * o[j]!, 0) / 0.1));
+          const lt = l.map((_, i) => l.map((r) => r[i]!));
+          want += (ce(l) + ce(lt)) / 2 / 2;
+        }
+        expect(Math.abs((await align.data())[0]! - want)).toBeLessThan(1e-4);
         tf.dispose([a.value, ...Object.values(a.grads), plain, withAlign, align]);
       } finally {
         bce.dispose();
@@ -464,24 +521,14 @@ describeBackends(
       expect(soft.tableGrad).toBeGreaterThan(0);
     });
 
-    it('builds every variant that needs no MM-RQ-VAE beyond the fixture and scores with it', async () => {
-      const { numItems: N } = tinyData();
+    it('builds every variant (and each alternative reading) on the fixture and scores with it', async () => {
+      const { numItems: N, tables } = tinyData();
+      const all = Object.keys(tables);
       const configs = [
-        {
-          itemToken: { sid: false, combine: 'sum' as const },
-          head: 'target' as const,
-          modalities: ['collaborative'],
-        }, // E4SRec
-        {
-          itemToken: { embeddings: 'raw' as const, sid: false, combine: 'linear' as const },
-          head: 'target' as const,
-        }, // Concat
-        {
-          itemToken: { embeddings: 'raw' as const, sid: false, combine: 'mlp' as const },
-          head: 'target' as const,
-        }, // Concat&MLP
-        { sid: { source: 'random' as const, init: 'random' as const } }, // MME-random
-        { head: 'equal' as const },
+        ...VARIANT_NAMES.map((v) => variantConfig(v, {}, all)),
+        ...VARIANT_NAMES.filter((v) => VARIANTS[v].alternative).map((v) =>
+          variantConfig(v, {}, all, { reading: 'alternative' }),
+        ),
       ];
       for (const c of configs) {
         const m = await tinyModel(c);

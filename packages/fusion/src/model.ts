@@ -1,5 +1,6 @@
 import { KVCache, type LlamaModel } from '@mmesid/llama';
 import { applyLora, getLora, type LoraModel, trainableSummary } from '@mmesid/lora';
+import { infoNce } from '@mmesid/rqvae';
 import { MmesidError, Module, Rng, ShapeError, stopGradient, tf } from '@mmesid/tensor';
 import type { FusionConfig } from './config.js';
 import type { ItemTable, SemanticIds } from './item-data.js';
@@ -117,6 +118,7 @@ export class MmeSidModel extends Module {
       new ItemTokenizer({
         config,
         hidden: this.hidden,
+        numItems,
         tables: parts.tables,
         ...(parts.semanticIds ? { semanticIds: parts.semanticIds } : {}),
         ...(rng ? { rng: rng.fork('item-tokenizer') } : { skipInit: true }),
@@ -165,6 +167,49 @@ export class MmeSidModel extends Module {
   }
 
   /**
+   * The one place prompts are assembled. Row b is `[padding, prefix, tokens of sequences[b],
+   * suffix]` (without `prefix` when `withPrefix` is false: the shared-prefix path feeds it once,
+   * through the KV cache), left-padded with zeros to the longest row. Each item contributes
+   * `tokens.tokensPerItem` consecutive tokens. Returns the rows [B, L, d], each row's real length
+   * and its padding.
+   */
+  private assemblePrompts(
+    sequences: readonly ArrayLike<number>[],
+    withPrefix: boolean,
+  ): { rows: tf.Tensor3D; lens: number[]; padding: number[] } {
+    if (sequences.length === 0) throw new ShapeError('assemblePrompts: empty batch');
+    for (const [b, s] of sequences.entries()) this.checkItems(s, `sequence ${b}`);
+    const P = withPrefix ? this.prompt.prefix.length : 0;
+    const S = this.prompt.suffix.length;
+    const k = this.tokens.tokensPerItem;
+    const d = this.hidden;
+    const lens = sequences.map((s) => P + s.length * k + S);
+    const L = Math.max(...lens);
+    const padding = lens.map((n) => L - n);
+    const flat = new Int32Array(sequences.reduce((a, s) => a + s.length, 0));
+    let o = 0;
+    for (const s of sequences) for (let i = 0; i < s.length; i++) flat[o++] = s[i]!;
+    const rows = tf.tidy(() => {
+      const pre = P ? tf.reshape(this.llm.embedTokens([[...this.prompt.prefix]]), [P, d]) : null;
+      const suf = S ? tf.reshape(this.llm.embedTokens([[...this.prompt.suffix]]), [S, d]) : null;
+      const tokens = flat.length ? this.tokens.forward(tf.tensor1d(flat, 'int32')) : null;
+      let off = 0;
+      return tf.stack(
+        sequences.map((s, b) => {
+          const parts: tf.Tensor[] = [];
+          if (padding[b]! > 0) parts.push(tf.zeros([padding[b]!, d]));
+          if (pre) parts.push(pre);
+          if (s.length) parts.push(tf.slice(tokens!, [off * k, 0], [s.length * k, d]));
+          off += s.length;
+          if (suf) parts.push(suf);
+          return parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
+        }),
+      ) as tf.Tensor3D;
+    });
+    return { rows, lens, padding };
+  }
+
+  /**
    * Builds the left-padded prompt embeddings of a batch: row b is `[padding, prefix, tokens of
    * sequences[b], suffix]`. Returns the embeddings [B, L, d], the attention mask and each row's
    * padding length.
@@ -174,45 +219,20 @@ export class MmeSidModel extends Module {
     mask: number[][];
     padding: number[];
   } {
-    if (sequences.length === 0) throw new ShapeError('embedPrompts: empty batch');
-    for (const [b, s] of sequences.entries()) this.checkItems(s, `sequence ${b}`);
-    const P = this.prompt.prefix.length;
-    const S = this.prompt.suffix.length;
-    const d = this.hidden;
-    const lens = sequences.map((s) => P + s.length + S);
-    const L = Math.max(...lens);
-    const padding = lens.map((n) => L - n);
+    const { rows, lens, padding } = this.assemblePrompts(sequences, true);
+    const L = rows.shape[1];
     const mask = lens.map((n) => {
       const row = new Array<number>(L).fill(0);
       row.fill(1, L - n);
       return row;
     });
-    const flat = new Int32Array(sequences.reduce((a, s) => a + s.length, 0));
-    let o = 0;
-    for (const s of sequences) for (let i = 0; i < s.length; i++) flat[o++] = s[i]!;
-    const embeds = tf.tidy(() => {
-      const pre = tf.reshape(this.llm.embedTokens([[...this.prompt.prefix]]), [P, d]);
-      const suf = S ? tf.reshape(this.llm.embedTokens([[...this.prompt.suffix]]), [S, d]) : null;
-      const tokens = flat.length ? this.tokens.forward(tf.tensor1d(flat, 'int32')) : null;
-      let off = 0;
-      const rows = sequences.map((s, b) => {
-        const parts: tf.Tensor[] = [];
-        if (padding[b]! > 0) parts.push(tf.zeros([padding[b]!, d]));
-        parts.push(pre);
-        if (s.length) parts.push(tf.slice(tokens!, [off, 0], [s.length, d]));
-        off += s.length;
-        if (suf) parts.push(suf);
-        return parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
-      });
-      return tf.stack(rows) as tf.Tensor3D;
-    });
-    return { embeds, mask, padding };
+    return { embeds: rows, mask, padding };
   }
 
   /**
    * Runs the LLM over a batch of prompts and returns every needed hidden state as rows of one
    * [R, d] tensor, with functions locating a row's last prefix token and its i-th token after the
-   * prefix (items, then suffix).
+   * prefix (item tokens, then suffix).
    *
    * With more than one prompt the shared prefix is run once (batch 1) and its keys/values are tiled
    * to the batch through a KV cache; the rest of each prompt is left-padded after it. Positions count
@@ -227,7 +247,6 @@ export class MmeSidModel extends Module {
   } {
     if (sequences.length === 0) throw new ShapeError('encode: empty batch');
     const P = this.prompt.prefix.length;
-    const S = this.prompt.suffix.length;
     const d = this.hidden;
     if (sequences.length === 1 || !this.sharePrefix) {
       const { embeds, mask, padding } = this.embedPrompts(sequences);
@@ -243,11 +262,9 @@ export class MmeSidModel extends Module {
         embeds.dispose();
       }
     }
-    for (const [b, s] of sequences.entries()) this.checkItems(s, `sequence ${b}`);
     const B = sequences.length;
-    const lens = sequences.map((s) => s.length + S);
-    const T = Math.max(...lens);
-    const padding = lens.map((n) => T - n);
+    const { rows, lens, padding } = this.assemblePrompts(sequences, false);
+    const T = rows.shape[1];
     const flat = tf.tidy(() => {
       const cache = new KVCache(this.llm.config.num_hidden_layers);
       const batched = new KVCache(this.llm.config.num_hidden_layers);
@@ -259,27 +276,13 @@ export class MmeSidModel extends Module {
           const { key, value } = cache.layer(i)!;
           batched.update(i, tf.tile(key, [B, 1, 1, 1]), tf.tile(value, [B, 1, 1, 1]));
         }
-        const flatItems = new Int32Array(sequences.reduce((a, s) => a + s.length, 0));
-        let o = 0;
-        for (const s of sequences) for (let i = 0; i < s.length; i++) flatItems[o++] = s[i]!;
-        const tokens = flatItems.length ? this.tokens.forward(tf.tensor1d(flatItems, 'int32')) : null;
-        const suf = S ? tf.reshape(this.llm.embedTokens([[...this.prompt.suffix]]), [S, d]) : null;
-        let off = 0;
-        const rows = sequences.map((s, b) => {
-          const parts: tf.Tensor[] = [];
-          if (padding[b]! > 0) parts.push(tf.zeros([padding[b]!, d]));
-          if (s.length) parts.push(tf.slice(tokens!, [off, 0], [s.length, d]));
-          off += s.length;
-          if (suf) parts.push(suf);
-          return parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
-        });
         const mask = lens.map((n) => {
           const row = new Array<number>(P + T).fill(1);
           row.fill(0, P, P + T - n);
           return row;
         });
         const rest = this.llm.forward({
-          inputsEmbeds: tf.stack(rows),
+          inputsEmbeds: rows,
           attentionMask: mask,
           cache: batched,
         }).lastHiddenState;
@@ -287,6 +290,7 @@ export class MmeSidModel extends Module {
       } finally {
         cache.dispose();
         batched.dispose();
+        rows.dispose();
       }
     });
     return { flat, prefixLast: () => P - 1, token: (b, i) => P + b * T + padding[b]! + i };
@@ -300,7 +304,10 @@ export class MmeSidModel extends Module {
     const S = this.prompt.suffix.length;
     return tf.tidy(() => {
       const { flat, prefixLast, token } = this.encode(histories);
-      const rows = histories.map((h, b) => (h.length + S > 0 ? token(b, h.length + S - 1) : prefixLast(b)));
+      const k = this.tokens.tokensPerItem;
+      const rows = histories.map((h, b) =>
+        h.length * k + S > 0 ? token(b, h.length * k + S - 1) : prefixLast(b),
+      );
       return tf.gather(flat, tf.tensor1d(rows, 'int32')) as tf.Tensor2D;
     });
   }
@@ -323,10 +330,11 @@ export class MmeSidModel extends Module {
             `prefixRepresentations: prefix length ${t} outside 0..${r.items.length} in request ${b}`,
           );
     });
+    const k = this.tokens.tokensPerItem;
     return tf.tidy(() => {
       const { flat, prefixLast, token } = this.encode(requests.map((r) => r.items));
       const rows = requests.flatMap((r, b) =>
-        r.prefixLengths.map((t) => (t === 0 ? prefixLast(b) : token(b, t - 1))),
+        r.prefixLengths.map((t) => (t === 0 ? prefixLast(b) : token(b, t * k - 1))),
       );
       return tf.gather(flat, tf.tensor1d(rows, 'int32')) as tf.Tensor2D;
     });
@@ -395,36 +403,20 @@ export class MmeSidModel extends Module {
   }
 
   /**
-   * InfoNCE between the projected collaborative embedding and each other modality's projected
-   * embedding of the same items (cosine similarity / temperature, in-batch negatives, both
-   * directions), averaged over modalities. The CTRL-MM baseline trains with it.
+   * The CTRL-MM alignment: InfoNCE (`infoNce` of @mmesid/rqvae: cosine similarity / temperature,
+   * in-batch negatives, both directions) between the projected collaborative embedding and each
+   * other modality's projected embedding of the batch's distinct items, averaged over modalities.
    */
   alignmentLoss(items: ArrayLike<number>): tf.Scalar {
     const unique = [...new Set(Array.from(items))];
+    const others = this.config.modalities.filter((m) => m !== 'collaborative');
     return tf.tidy(() => {
       const ids = tf.tensor1d(unique, 'int32');
-      const embed = (m: string) => {
-        const p = this.tokens.projection(m)!.forward(tf.gather(this.tokens.table(m), ids));
-        return tf.div(p, tf.add(tf.norm(p, 'euclidean', 1, true), 1e-8));
-      };
+      const embed = (m: string) =>
+        this.tokens.projection(m)!.forward(tf.gather(this.tokens.table(m), ids)) as tf.Tensor2D;
       const anchor = embed('collaborative');
-      const n = unique.length;
-      const diag = tf.tensor1d(
-        unique.map((_, i) => i * n + i),
-        'int32',
-      );
-      const ce = (logits: tf.Tensor) => {
-        const m = stopGradient(tf.max(logits, 1, true));
-        const lse = tf.add(tf.log(tf.sum(tf.exp(tf.sub(logits, m)), 1)), tf.reshape(m, [-1]));
-        return tf.mean(tf.sub(lse, tf.gather(tf.reshape(logits, [-1]), diag)));
-      };
-      const others = this.config.modalities.filter((m) => m !== 'collaborative');
-      let total: tf.Tensor = tf.scalar(0);
-      for (const m of others) {
-        const logits = tf.div(tf.matMul(anchor, embed(m), false, true), this.config.alignment.temperature);
-        total = tf.add(total, tf.div(tf.add(ce(logits), ce(tf.transpose(logits))), 2));
-      }
-      return tf.div(total, others.length) as tf.Scalar;
+      const t = this.config.alignment.temperature;
+      return tf.div(tf.addN(others.map((m) => infoNce(anchor, embed(m), t))), others.length) as tf.Scalar;
     });
   }
 

@@ -1,5 +1,5 @@
 import { type LlamaConfig, LlamaModel, loadLlamaModel, parseLlamaConfig } from '@mmesid/llama';
-import { loadAdapterFromFiles, saveAdapter, serializeAdapter } from '@mmesid/lora';
+import { loadAdapterFromFiles, loraKeyKind, saveAdapter, serializeAdapter } from '@mmesid/lora';
 import {
   loadSafetensorsBytes,
   MmesidError,
@@ -74,15 +74,15 @@ function mergedLlmWeights(model: MmeSidModel): { tensors: Record<string, tf.Tens
   const tensors: Record<string, tf.Tensor> = {};
   const created: tf.Tensor[] = [];
   for (const [name, p] of model.llm.namedParameters()) {
-    if (/\.lora_[AB]\.weight$/.test(name)) continue;
-    const m = /^(.*)\.base_layer\.(weight|bias)$/.exec(name);
-    if (!m) {
+    const k = loraKeyKind(name);
+    if (k.kind === 'adapter') continue;
+    if (k.kind === 'other') {
       tensors[name] = p;
       continue;
     }
-    const layer = model.lora?.layers.get(m[1]!);
-    const key = `${m[1]}.${m[2]}`;
-    if (m[2] === 'weight' && layer && !layer.merged) {
+    const layer = model.lora?.layers.get(k.module);
+    const key = k.plainKey;
+    if (k.param === 'weight' && layer && !layer.merged) {
       const w = tf.tidy(() => tf.add(p, layer.deltaWeight()));
       created.push(w);
       tensors[key] = w;
@@ -98,7 +98,7 @@ function manifestOf(model: MmeSidModel, opts: ExportRunOptions): RunManifest {
   const semanticIds: RunManifest['semanticIds'] = {};
   const tables: RunManifest['tables'] = {};
   for (const m of model.config.modalities) {
-    tables[m] = { cols: model.tokens.table(m).shape[1]! };
+    if (model.tokens.hasTable(m)) tables[m] = { cols: model.tokens.table(m).shape[1]! };
     const s = model.tokens.sidEmbedding(m);
     if (s)
       semanticIds[m] = {

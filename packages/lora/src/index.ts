@@ -27,7 +27,7 @@ export {
   toPeftConfig,
 } from './peft/adapter-config.js';
 export { type AdapterFiles, loadAdapterFromFiles, serializeAdapter } from './peft/bytes.js';
-export { fromPeftKey, PEFT_PREFIX, toPeftKey } from './peft/keys.js';
+export { fromPeftKey, type LoraKeyKind, loraKeyKind, PEFT_PREFIX, toPeftKey } from './peft/keys.js';
 export {
   ADAPTER_CONFIG_FILE,
   ADAPTER_WEIGHTS_FILE,
