@@ -1,9 +1,8 @@
+import { nodeBuiltins, parseOptions } from '@mmesid/core';
 import { z } from 'zod';
 import type { Dataset, FilterRecord, ItemMeta, SourceFile } from './dataset.js';
 import { DataFormatError, DuplicateItemError, JsonLineError, PythonLiteralError } from './errors.js';
 import { readTextLines } from './lines.js';
-import { nodeBuiltins } from './node-builtins.js';
-import { parseOptions } from './options.js';
 import { type PythonLiteralSource, type PyValue, parsePythonLiteral } from './python-literal.js';
 
 /** The three Amazon 2014 categories the MME-SID paper uses. */

@@ -1,3 +1,4 @@
+import { nodeBuiltins } from '@mmesid/core';
 import { formatCsv, parseCsvTable } from './csv.js';
 import type { Dataset, ItemMeta, SourceFile } from './dataset.js';
 import {
@@ -8,7 +9,6 @@ import {
   InvalidIdError,
   UnknownItemError,
 } from './errors.js';
-import { nodeBuiltins } from './node-builtins.js';
 
 /** The user sequences of a `sequences.txt` file, in file order. */
 export interface AuthorsSequences {

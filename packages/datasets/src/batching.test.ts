@@ -1,9 +1,9 @@
+import { Rng } from '@mmesid/core';
 import { describe, expect, it } from 'vitest';
 import { batchCount, exampleBatches, sequenceBatches } from './batching.js';
 import { ConfigError } from './errors.js';
 import { sampleNegatives } from './negatives.js';
 import { padSequences } from './padding.js';
-import { SeededRandom } from './rng.js';
 import { leaveOneOut, trainingSequences } from './split.js';
 import { generateSynthetic } from './synthetic.js';
 
@@ -29,7 +29,7 @@ describe('padSequences', () => {
 
 describe('sampleNegatives', () => {
   it('never returns padding, the positive or (if asked) a history item', () => {
-    const rng = new SeededRandom(1);
+    const rng = new Rng(1);
     for (let trial = 0; trial < 200; trial++) {
       const history = [1 + rng.int(20), 1 + rng.int(20), 1 + rng.int(20)];
       const positive = 1 + rng.int(20);
@@ -44,7 +44,7 @@ describe('sampleNegatives', () => {
   });
 
   it('falls back to the allowed list when almost everything is excluded, and fails when nothing is left', () => {
-    const rng = new SeededRandom(2);
+    const rng = new Rng(2);
     const exclude = Array.from({ length: 97 }, (_, i) => i + 1); // leaves 98, 99 and 100 minus the positive
     const neg = sampleNegatives(rng, 100, { numItems: 100, count: 50, exclude });
     expect(new Set(neg)).toEqual(new Set([98, 99]));
@@ -57,7 +57,7 @@ describe('sampleNegatives', () => {
   });
 
   it('is uniform over the allowed items', () => {
-    const rng = new SeededRandom(3);
+    const rng = new Rng(3);
     const counts = new Array(11).fill(0);
     for (let i = 0; i < 20_000; i++)
       for (const n of sampleNegatives(rng, 5, { numItems: 10, count: 1 })) counts[n]++;

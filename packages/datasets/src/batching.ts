@@ -1,9 +1,8 @@
+import { parseOptions, Rng } from '@mmesid/core';
 import { z } from 'zod';
 import { ConfigError } from './errors.js';
 import { sampleNegatives } from './negatives.js';
-import { parseOptions } from './options.js';
 import { type PaddedBatch, padSequences } from './padding.js';
-import { SeededRandom } from './rng.js';
 import type { Example, TrainingSequences, UserSequence } from './split.js';
 
 const common = {
@@ -57,7 +56,7 @@ export interface ExampleBatch {
 
 function visitOrder(n: number, shuffle: boolean, seed: number, epoch: number): Int32Array {
   if (!shuffle) return Int32Array.from({ length: n }, (_, i) => i);
-  return new SeededRandom(`order/${seed}/${epoch}`).permutation(n);
+  return new Rng(`order/${seed}/${epoch}`).permutation(n);
 }
 
 /**
@@ -78,7 +77,7 @@ export function* exampleBatches(
     throw new ConfigError('exampleBatches options: numItems is required to draw negatives');
   }
   const order = visitOrder(examples.length, opts.shuffle, opts.seed, opts.epoch);
-  const rng = new SeededRandom(`negatives/${opts.seed}/${opts.epoch}`);
+  const rng = new Rng(`negatives/${opts.seed}/${opts.epoch}`);
   for (let start = 0; start < order.length; start += opts.batchSize) {
     const end = Math.min(order.length, start + opts.batchSize);
     if (opts.dropLast && end - start < opts.batchSize) return;
@@ -157,7 +156,7 @@ export function* sequenceBatches(
   const opts = parseOptions(SequenceBatchOptionsSchema, options, 'sequenceBatches options');
   const { sequences, numItems } = training;
   const order = visitOrder(sequences.length, opts.shuffle, opts.seed, opts.epoch);
-  const rng = new SeededRandom(`negatives/${opts.seed}/${opts.epoch}`);
+  const rng = new Rng(`negatives/${opts.seed}/${opts.epoch}`);
   const k = opts.negatives;
   for (let start = 0; start < order.length; start += opts.batchSize) {
     const end = Math.min(order.length, start + opts.batchSize);

@@ -1,7 +1,7 @@
+import { Rng } from '@mmesid/core';
 import { describe, expect, it } from 'vitest';
 import { formatCsv, parseCsv, parseCsvTable } from './csv.js';
 import { CsvFieldCountError, CsvSyntaxError } from './errors.js';
-import { SeededRandom } from './rng.js';
 
 const fields = (text: string) => parseCsv(text, 't.csv').map((r) => r.fields);
 
@@ -70,7 +70,7 @@ describe('parseCsv (RFC 4180)', () => {
   });
 
   it('round-trips random tables through formatCsv', () => {
-    const rng = new SeededRandom(3);
+    const rng = new Rng(3);
     const alphabet = ['a', 'b', ',', '"', '\n', '\r\n', ' ', 'é', '★', ''];
     for (let trial = 0; trial < 200; trial++) {
       const cols = 1 + rng.int(4);

@@ -1,8 +1,8 @@
+import { nodeBuiltins } from '@mmesid/core';
 import { type Amazon2014Options, type LoadAmazon2014Options, loadAmazon2014 } from './amazon2014.js';
 import { loadAuthorsDataset } from './authors.js';
 import type { Dataset } from './dataset.js';
 import { DatasetError } from './errors.js';
-import { nodeBuiltins } from './node-builtins.js';
 
 /** Options of {@link loadDataDir}. */
 export interface LoadDataDirOptions extends Amazon2014Options {

@@ -5,15 +5,15 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { Rng } from '@mmesid/core';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { loadAmazon2014 } from './amazon2014.js';
 import { amazon2014Sources, type DownloadProgress, download } from './download.js';
 import { ChecksumError, DownloadError, OfflineError } from './errors.js';
 import { datasetReport } from './report.js';
-import { SeededRandom } from './rng.js';
 
 const fixtures = fileURLToPath(new URL('../fixtures/amazon2014/', import.meta.url));
-const rng = new SeededRandom(11);
+const rng = new Rng(11);
 const payload = {
   'a.bin': Uint8Array.from({ length: 300_000 }, () => rng.int(256)),
   'b.bin': Uint8Array.from({ length: 70_000 }, () => rng.int(256)),

@@ -1,8 +1,7 @@
+import { nodeBuiltins, parseOptions } from '@mmesid/core';
 import { z } from 'zod';
 import { AMAZON_2014_CATEGORIES, amazon2014FileNames } from './amazon2014.js';
 import { ChecksumError, ConfigError, DownloadError, OfflineError } from './errors.js';
-import { nodeBuiltins } from './node-builtins.js';
-import { parseOptions } from './options.js';
 import { createProgressPrinter, type ProgressEvent, type ProgressStream } from './progress.js';
 
 /** A file to fetch, and what it should be when it arrives (when known). */

@@ -1,7 +1,7 @@
+import { nodeBuiltins } from '@mmesid/core';
 import { z } from 'zod';
 import type { Matrix } from './dataset.js';
 import { EmbeddingFileError } from './errors.js';
-import { nodeBuiltins } from './node-builtins.js';
 
 /**
  * The JSON that describes a bare `*.f32` matrix file, e.g. the authors' SASRec table

@@ -2,13 +2,15 @@
  * Typed errors of @mmesid/datasets. Every error about a file names the file and, where it has one,
  * the 1-based line, so a user can open the file at the fault. Nothing in this package skips a bad
  * record silently: it either throws one of these or counts what a documented filter removed.
+ * All of them extend `MmesidError` (from @mmesid/core), the base of every typed error of mmesid.
  */
-export class DatasetError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+import { MmesidError } from '@mmesid/core';
+
+/** An option object does not validate against its zod schema (the one `ConfigError` of mmesid). */
+export { ConfigError } from '@mmesid/core';
+
+/** The base of this package's errors about data (files, records, downloads). */
+export class DatasetError extends MmesidError {}
 
 /** Where a fault is: a file and, when the file is line-oriented, a 1-based line (and column). */
 export interface SourceLocation {
@@ -114,6 +116,3 @@ export class OfflineError extends DatasetError {
     super(message, options);
   }
 }
-
-/** An option object does not validate against its zod schema. */
-export class ConfigError extends DatasetError {}

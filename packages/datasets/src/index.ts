@@ -122,8 +122,8 @@ export {
   type SplitReport,
   splitReport,
 } from './report.js';
-// Seeded batching.
-export { SeededRandom } from './rng.js';
+// The seeded generator (one for the whole project, from @mmesid/core).
+export { Rng, SeededRandom } from './seeded-random.js';
 // Splits and item frequency.
 export {
   type Example,

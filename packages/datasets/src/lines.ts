@@ -1,5 +1,5 @@
+import { nodeBuiltins } from '@mmesid/core';
 import { DataFormatError } from './errors.js';
-import { nodeBuiltins } from './node-builtins.js';
 
 /** One line of a text file, without its line break, and its 1-based number. */
 export interface TextLine {

@@ -1,4 +1,4 @@
-import type { SeededRandom } from './rng.js';
+import type { Rng } from '@mmesid/core';
 
 /** Options of {@link sampleNegatives}. */
 export interface NegativeSamplingOptions {
@@ -24,11 +24,7 @@ export interface NegativeSamplingOptions {
  * @example
  * sampleNegatives(rng, 7, { numItems: 100, count: 4, exclude: history });
  */
-export function sampleNegatives(
-  rng: SeededRandom,
-  positive: number,
-  options: NegativeSamplingOptions,
-): Int32Array {
+export function sampleNegatives(rng: Rng, positive: number, options: NegativeSamplingOptions): Int32Array {
   const { numItems, count } = options;
   const out = new Int32Array(count);
   if (count === 0) return out;

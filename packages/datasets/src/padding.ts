@@ -1,5 +1,5 @@
+import { parseOptions } from '@mmesid/core';
 import { z } from 'zod';
-import { parseOptions } from './options.js';
 
 /** Options of {@link padSequences}. */
 export const PadOptionsSchema = z.strictObject({

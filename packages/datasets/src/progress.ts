@@ -1,3 +1,5 @@
+import { formatDuration, type ProgressStream, progressBar, StatusLine } from '@mmesid/core';
+
 /** A progress event: `done` of `total` units (bytes, rows...) of the task `label`. */
 export interface ProgressEvent {
   readonly label: string;
@@ -7,18 +9,13 @@ export interface ProgressEvent {
 }
 
 /** Where progress is written: anything with `write`, and `isTTY` when it is a terminal. */
-export interface ProgressStream {
-  write(text: string): unknown;
-  readonly isTTY?: boolean;
-}
+export type { ProgressStream } from '@mmesid/core';
 
 /** A progress printer: call `update` as work advances and `finish` once at the end. */
 export interface ProgressPrinter {
   update(event: ProgressEvent): void;
   finish(event: ProgressEvent): void;
 }
-
-const BAR = 24;
 
 function bytes(n: number): string {
   if (n < 1024) return `${n} B`;
@@ -32,12 +29,6 @@ function bytes(n: number): string {
   return `${v.toFixed(1)} ${units[u]}`;
 }
 
-function duration(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  const m = Math.floor(s / 60);
-  return m > 0 ? `${m}m${String(Math.round(s % 60)).padStart(2, '0')}s` : `${Math.round(s)}s`;
-}
-
 /**
  * Prints byte progress the project's way: on a terminal a bar redrawn in place with rate and ETA;
  * elsewhere (CI logs, pipes) a plain line at most every `intervalMs` and at every 10 %.
@@ -48,10 +39,11 @@ export function createProgressPrinter(
   options: { readonly intervalMs?: number; readonly now?: () => number } = {},
 ): ProgressPrinter {
   const now = options.now ?? Date.now;
-  const interval = options.intervalMs ?? (stream.isTTY ? 100 : 5000);
+  const status = new StatusLine(stream, {
+    intervalMs: options.intervalMs ?? (stream.isTTY ? 100 : 5000),
+    now,
+  });
   const started = new Map<string, { t: number; done: number }>();
-  let lastPrint = 0;
-  let lastDecile = -1;
   const line = (e: ProgressEvent): string => {
     const s = started.get(e.label) ?? { t: now(), done: e.done };
     const secs = Math.max(1e-3, (now() - s.t) / 1000);
@@ -59,24 +51,19 @@ export function createProgressPrinter(
     if (e.total === undefined || e.total <= 0) return `${e.label} ${bytes(e.done)} ${bytes(rate)}/s`;
     const f = Math.min(1, e.done / e.total);
     const eta = rate > 0 ? (e.total - e.done) / rate : Number.POSITIVE_INFINITY;
-    const bar = stream.isTTY ? ` [${'#'.repeat(Math.round(f * BAR)).padEnd(BAR, '.')}]` : '';
-    return `${e.label}${bar} ${(f * 100).toFixed(1)}% ${bytes(e.done)}/${bytes(e.total)} ${bytes(rate)}/s ETA ${duration(eta)}`;
+    const bar = status.tty ? ` ${progressBar(f)}` : '';
+    return `${e.label}${bar} ${(f * 100).toFixed(1)}% ${bytes(e.done)}/${bytes(e.total)} ${bytes(rate)}/s ETA ${formatDuration(eta)}`;
   };
   return {
     update(e) {
       if (!started.has(e.label)) {
         started.set(e.label, { t: now(), done: e.done });
-        lastDecile = -1;
+        status.restart();
       }
-      const t = now();
-      const decile = e.total ? Math.floor((10 * e.done) / e.total) : -1;
-      if (t - lastPrint < interval && (stream.isTTY || decile === lastDecile)) return;
-      lastPrint = t;
-      lastDecile = decile;
-      stream.write(stream.isTTY ? `\r${line(e)}\x1b[K` : `${line(e)}\n`);
+      status.update(line(e), e.total ? { fraction: e.done / e.total } : {});
     },
     finish(e) {
-      stream.write(stream.isTTY ? `\r${line(e)}\x1b[K\n` : `${line(e)}\n`);
+      status.finish(line(e));
       started.delete(e.label);
     },
   };

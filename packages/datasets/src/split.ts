@@ -1,6 +1,6 @@
+import { parseOptions } from '@mmesid/core';
 import { z } from 'zod';
 import type { Dataset } from './dataset.js';
-import { parseOptions } from './options.js';
 
 /**
  * One (history, target) pair. `history` is a read-only view into the dataset's sequence (no

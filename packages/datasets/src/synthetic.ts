@@ -1,7 +1,6 @@
+import { parseOptions, Rng } from '@mmesid/core';
 import { z } from 'zod';
 import type { Dataset, ItemMeta, Matrix } from './dataset.js';
-import { parseOptions } from './options.js';
-import { SeededRandom } from './rng.js';
 
 /** The configuration of {@link generateSynthetic}. Every field has a default. */
 export const SyntheticConfigSchema = z
@@ -138,7 +137,7 @@ const CODAS = ['', '', 'n', 'r', 's', 'l', 'x', 'm'];
 export function generateSynthetic(config: SyntheticConfig = {}): SyntheticDataset {
   const cfg = parseOptions(SyntheticConfigSchema, config, 'generateSynthetic config');
   const { numItems, numClusters, numUsers } = cfg;
-  const root = new SeededRandom(`synthetic/${cfg.seed}`);
+  const root = new Rng(`synthetic/${cfg.seed}`);
 
   // Clusters of about equal size, assigned through a random permutation.
   const clusters = new Int32Array(numItems + 1).fill(-1);
@@ -248,11 +247,7 @@ export function generateSynthetic(config: SyntheticConfig = {}): SyntheticDatase
   };
 }
 
-function makeVisual(
-  cfg: z.output<typeof SyntheticConfigSchema>,
-  clusters: Int32Array,
-  rng: SeededRandom,
-): Matrix {
+function makeVisual(cfg: z.output<typeof SyntheticConfigSchema>, clusters: Int32Array, rng: Rng): Matrix {
   const d = cfg.visualDim;
   const centroids = new Float32Array(cfg.numClusters * d);
   for (let i = 0; i < centroids.length; i++) centroids[i] = rng.normal(0, 1 / Math.sqrt(d));
@@ -265,7 +260,7 @@ function makeVisual(
   return { rows: cfg.numItems + 1, cols: d, data };
 }
 
-function makeWord(rng: SeededRandom): string {
+function makeWord(rng: Rng): string {
   const syllables = rng.intBetween(2, 3);
   let w = '';
   for (let s = 0; s < syllables; s++) {
@@ -277,7 +272,7 @@ function makeWord(rng: SeededRandom): string {
 function makeTitles(
   cfg: z.output<typeof SyntheticConfigSchema>,
   clusters: Int32Array,
-  rng: SeededRandom,
+  rng: Rng,
 ): (ItemMeta | null)[] {
   const used = new Set<string>(SHARED_WORDS);
   const vocab: string[][] = [];

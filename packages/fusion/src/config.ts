@@ -1,6 +1,6 @@
+import { parseOptions } from '@mmesid/core';
 import { ConfigError } from '@mmesid/tensor';
 import { z } from 'zod';
-import { parseWith } from './internal/parse.js';
 
 /** A modality name: a key of the item tables and of the MM-RQ-VAE export (no dots: it is part of parameter names). */
 const ModalityName = z
@@ -177,7 +177,7 @@ export const FUSION_DEFAULTS: FusionConfig = FusionConfigSchema.parse({});
  * @throws ConfigError naming every bad field
  */
 export function parseFusionConfig(input: FusionConfigInput = {}): FusionConfig {
-  const cfg = parseWith(FusionConfigSchema, input, 'fusion config');
+  const cfg = parseOptions(FusionConfigSchema, input, 'fusion config');
   const dup = cfg.modalities.find((m, i) => cfg.modalities.indexOf(m) !== i);
   if (dup) throw new ConfigError(`fusion config: modality "${dup}" is listed twice`);
   const t = cfg.itemToken;

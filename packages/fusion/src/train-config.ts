@@ -1,6 +1,6 @@
+import { parseOptions } from '@mmesid/core';
 import { ConfigError } from '@mmesid/tensor';
 import { z } from 'zod';
-import { parseWith } from './internal/parse.js';
 
 /**
  * Fine-tuning hyper-parameters. Defaults follow the authors' run (`MME-SID.py` + `finetune.py`
@@ -76,7 +76,7 @@ export const AUTHORS_TRAINING = Object.freeze({
 
 /** Validates a training config and fills defaults. @throws ConfigError listing every bad field */
 export function parseTrainConfig(input: TrainConfigInput = {}): TrainConfig {
-  const cfg = parseWith(TrainConfigSchema, input, 'train config');
+  const cfg = parseOptions(TrainConfigSchema, input, 'train config');
   if (cfg.effectiveBatch % cfg.microBatch !== 0)
     throw new ConfigError(
       `train config: microBatch ${cfg.microBatch} must divide effectiveBatch ${cfg.effectiveBatch} (gradient accumulation runs whole micro-batches)`,

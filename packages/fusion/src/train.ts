@@ -1,4 +1,5 @@
-import { SeededRandom, sampleNegatives } from '@mmesid/datasets';
+import { formatDuration } from '@mmesid/core';
+import { sampleNegatives } from '@mmesid/datasets';
 import { AdamW, MmesidError, Rng, Trainer, type tf, warmupCosineSchedule } from '@mmesid/tensor';
 import { loadCheckpoint, saveCheckpoint, type TrainProgressState } from './checkpoint.js';
 import type { MmeSidModel, ParameterSummary } from './model.js';
@@ -198,7 +199,7 @@ export async function trainMmeSid(
     hooks.onProgress?.(p);
     log(
       `[fusion] step ${p.step}/${totalSteps} epoch ${p.epoch.toFixed(2)} loss ${loss.toFixed(4)} lr ${lastLr.toExponential(2)}` +
-        `${lastNorm !== undefined ? ` |g| ${lastNorm.toFixed(3)}` : ''} ${rate.toFixed(1)} pairs/s eta ${formatSeconds(p.etaSeconds)}`,
+        `${lastNorm !== undefined ? ` |g| ${lastNorm.toFixed(3)}` : ''} ${rate.toFixed(1)} pairs/s eta ${formatDuration(p.etaSeconds)}`,
     );
   };
 
@@ -208,7 +209,7 @@ export async function trainMmeSid(
       const inEpoch = micro % microPerEpoch;
       const ord = epochOrder(epoch);
       const batch = ord.slice(inEpoch * cfg.microBatch, (inEpoch + 1) * cfg.microBatch).map((i) => units[i]!);
-      const negRng = new SeededRandom(`negatives:${cfg.seed}:${micro}`);
+      const negRng = new Rng(`negatives:${cfg.seed}:${micro}`);
       const lossFn = lossFunction(model, batch, negRng);
       const res = await trainer.step(lossFn.fn);
       windowLoss += res.loss;
@@ -274,11 +275,7 @@ export async function trainMmeSid(
 }
 
 /** The loss closure of one micro-batch, with its data prepared outside the gradient tape. */
-function lossFunction(
-  model: MmeSidModel,
-  batch: Unit[],
-  rng: SeededRandom,
-): { fn: () => tf.Scalar; pairs: number } {
+function lossFunction(model: MmeSidModel, batch: Unit[], rng: Rng): { fn: () => tf.Scalar; pairs: number } {
   const bce = model.config.loss.kind === 'bce';
   const count = model.config.loss.negatives;
   const N = model.numItems;
@@ -319,11 +316,4 @@ function lossFunction(
       ),
     pairs: targets.length,
   };
-}
-
-function formatSeconds(s: number): string {
-  if (!Number.isFinite(s)) return '?';
-  if (s < 60) return `${s.toFixed(0)}s`;
-  if (s < 3600) return `${(s / 60).toFixed(1)}m`;
-  return `${(s / 3600).toFixed(1)}h`;
 }

@@ -65,3 +65,7 @@ export class EmbeddingCacheError extends MmesidError {
     super(`${file}: ${message}`);
   }
 }
+
+/** What the file-reading parts of this package say outside Node (see `nodeBuiltins` in @mmesid/core). */
+export const NODE_ONLY =
+  '@mmesid/llm2clip: reading and writing files (checkpoints, images, the embedding cache)';

@@ -55,7 +55,6 @@ export {
 } from './modality-encoder.js';
 export {
   type EncodeProgress,
-  formatDuration,
   formatProgress,
   type ProgressStream,
   progressPrinter,

@@ -1,8 +1,7 @@
+import { formatDuration, type ProgressStream, progressBar, StatusLine } from '@mmesid/core';
+
 /** Where progress is written: anything with `write`, and `isTTY` when it is a terminal. */
-export interface ProgressStream {
-  write(text: string): unknown;
-  readonly isTTY?: boolean;
-}
+export type { ProgressStream } from '@mmesid/core';
 
 /** A snapshot of an encoding run, given to `onProgress` after every batch. */
 export interface EncodeProgress {
@@ -22,21 +21,10 @@ export interface EncodeProgress {
   readonly etaSeconds: number;
 }
 
-/** Formats seconds as `1h02m`, `3m05s` or `42s` (`?` when not finite). */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds) || seconds < 0) return '?';
-  const s = Math.round(seconds);
-  if (s >= 3600) return `${Math.floor(s / 3600)}h${String(Math.floor((s % 3600) / 60)).padStart(2, '0')}m`;
-  if (s >= 60) return `${Math.floor(s / 60)}m${String(s % 60).padStart(2, '0')}s`;
-  return `${s}s`;
-}
-
-const BAR = 24;
-
 /** One progress line: bar (TTY only), percentage, counts, rate and ETA. */
 export function formatProgress(p: EncodeProgress, tty: boolean): string {
   const f = p.total > 0 ? Math.min(1, p.done / p.total) : 1;
-  const bar = tty ? ` [${'#'.repeat(Math.round(f * BAR)).padEnd(BAR, '.')}]` : '';
+  const bar = tty ? ` ${progressBar(f)}` : '';
   const missing = p.missing ? ` ${p.missing} missing` : '';
   const rate = p.rate >= 100 ? p.rate.toFixed(0) : p.rate >= 10 ? p.rate.toFixed(1) : p.rate.toFixed(2);
   return `${p.label}${bar} ${(f * 100).toFixed(1)}% ${p.done}/${p.total}${missing} ${rate} items/s ETA ${formatDuration(p.etaSeconds)}`;
@@ -56,37 +44,19 @@ export function progressPrinter(
   stream: ProgressStream,
   options: { intervalMs?: number; now?: () => number } = {},
 ): { update: (p: EncodeProgress) => void; finish: () => void } {
-  const now = options.now ?? Date.now;
-  const tty = stream.isTTY === true;
-  const interval = options.intervalMs ?? (tty ? 200 : 10_000);
+  const status = new StatusLine(stream, {
+    intervalMs: options.intervalMs ?? (stream.isTTY ? 200 : 10_000),
+    ...(options.now ? { now: options.now } : {}),
+  });
   let last: EncodeProgress | undefined;
-  let printed: EncodeProgress | undefined;
-  let lastPrint = Number.NEGATIVE_INFINITY;
-  let lastDecile = -1;
-  let open = false;
   return {
     update(p) {
-      if (last && last.label !== p.label && open) {
-        stream.write(tty ? '\n' : '');
-        open = false;
-        lastDecile = -1;
-      }
+      if (last && last.label !== p.label) status.restart();
       last = p;
-      const t = now();
-      const decile = p.total ? Math.floor((10 * p.done) / p.total) : 10;
-      if (t - lastPrint < interval && decile === lastDecile) return;
-      lastPrint = t;
-      lastDecile = decile;
-      stream.write(tty ? `\r${formatProgress(p, true)}\x1b[K` : `${formatProgress(p, false)}\n`);
-      printed = p;
-      open = tty;
+      status.update(formatProgress(p, status.tty), { fraction: p.total ? p.done / p.total : 1 });
     },
     finish() {
-      if (!last) return;
-      if (tty) stream.write(`\r${formatProgress(last, true)}\x1b[K\n`);
-      else if (printed !== last) stream.write(`${formatProgress(last, false)}\n`);
-      printed = last;
-      open = false;
+      if (last) status.finish(formatProgress(last, status.tty));
     },
   };
 }

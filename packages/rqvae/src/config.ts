@@ -1,3 +1,4 @@
+import { parseOptions } from '@mmesid/core';
 import { ConfigError } from '@mmesid/tensor';
 import { z } from 'zod';
 
@@ -139,7 +140,7 @@ export const AUTHORS_RQVAE = {
 
 /** Validates an MM-RQ-VAE config, fills defaults, and checks fields that depend on each other. */
 export function parseRqvaeConfig(input: RqvaeConfigInput): RqvaeConfig {
-  const cfg = parseWith(RqvaeConfigSchema, input, 'MM-RQ-VAE config');
+  const cfg = parseOptions(RqvaeConfigSchema, input, 'MM-RQ-VAE config');
   const names = cfg.modalities.map((m) => m.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new ConfigError(`MM-RQ-VAE config: modality "${dup}" is listed twice`);
@@ -164,17 +165,9 @@ export type RqKMeansConfigInput = z.input<typeof RqKMeansConfigSchema>;
 
 /** Validates an RQ-KMeans config and fills defaults. */
 export function parseRqKMeansConfig(input: RqKMeansConfigInput): RqKMeansConfig {
-  const cfg = parseWith(RqKMeansConfigSchema, input, 'RQ-KMeans config');
+  const cfg = parseOptions(RqKMeansConfigSchema, input, 'RQ-KMeans config');
   const names = cfg.modalities.map((m) => m.name);
   const dup = names.find((n, i) => names.indexOf(n) !== i);
   if (dup) throw new ConfigError(`RQ-KMeans config: modality "${dup}" is listed twice`);
   return cfg;
-}
-
-/** Parses with a zod schema and turns its issues into one `ConfigError` that names each bad field. */
-export function parseWith<S extends z.ZodType>(schema: S, input: unknown, what: string): z.output<S> {
-  const r = schema.safeParse(input);
-  if (r.success) return r.data;
-  const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-  throw new ConfigError(`${what}: ${issues}`);
 }

@@ -1,3 +1,5 @@
+import { formatDuration, type ProgressStream, progressBar, StatusLine } from '@mmesid/core';
+
 /** One epoch's figures, passed to `onEpoch` and printed by the default progress printer. */
 export interface EpochReport {
   /** 0-based epoch just finished. */
@@ -19,18 +21,6 @@ export interface EpochReport {
   etaSeconds: number;
 }
 
-/** "1h02m", "3m05s", "12s". */
-export function formatDuration(seconds: number): string {
-  if (!Number.isFinite(seconds)) return '?';
-  const s = Math.max(0, Math.round(seconds));
-  const h = Math.floor(s / 3600);
-  const m = Math.floor((s % 3600) / 60);
-  const r = s % 60;
-  if (h) return `${h}h${String(m).padStart(2, '0')}m`;
-  if (m) return `${m}m${String(r).padStart(2, '0')}s`;
-  return `${r}s`;
-}
-
 /** The line the default printer writes for an epoch. */
 export function formatEpoch(r: EpochReport, label = 'rqvae'): string {
   const width = String(r.maxEpochs).length;
@@ -44,24 +34,19 @@ export function formatEpoch(r: EpochReport, label = 'rqvae'): string {
 
 /**
  * A progress printer: on a TTY one line rewritten in place with a bar; otherwise a plain line
- * every `every` epochs (and the last).
+ * every `every` epochs (and the last). Writes to `process.stdout` (nothing where there is none).
  */
 export function progressPrinter(opts: {
   every: number;
   label?: string;
 }): (r: EpochReport, last: boolean) => void {
-  const out = (globalThis as { process?: { stdout?: { isTTY?: boolean; write(s: string): void } } }).process
-    ?.stdout;
-  const tty = !!out?.isTTY;
+  const out = (globalThis as { process?: { stdout?: ProgressStream } }).process?.stdout ?? null;
+  const status = new StatusLine(out, { intervalMs: out?.isTTY ? 0 : Number.POSITIVE_INFINITY });
   return (r, last) => {
     if (opts.every === 0) return;
     const line = formatEpoch(r, opts.label);
-    if (tty && out) {
-      const frac = (r.epoch + 1) / r.maxEpochs;
-      const bar = '#'.repeat(Math.round(frac * 20)).padEnd(20, '.');
-      out.write(`\r[${bar}] ${line}\u001b[K${last ? '\n' : ''}`);
-    } else if (last || (r.epoch + 1) % opts.every === 0) {
-      console.log(line);
-    }
+    const text = status.tty ? `${progressBar((r.epoch + 1) / r.maxEpochs, 20)} ${line}` : line;
+    if (last) status.finish(text);
+    else status.update(text, { force: (r.epoch + 1) % opts.every === 0 });
   };
 }

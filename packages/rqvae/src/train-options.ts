@@ -1,5 +1,5 @@
+import { parseOptions } from '@mmesid/core';
 import { z } from 'zod';
-import { parseWith } from './config.js';
 
 /**
  * Training options of {@link trainRqvae}, with the authors' released values where they exist
@@ -50,5 +50,5 @@ export const TRAIN_DEFAULTS: TrainOptions = TrainOptionsSchema.parse({});
 
 /** Validates training options and fills defaults. */
 export function parseTrainOptions(input: TrainOptionsInput = {}): TrainOptions {
-  return parseWith(TrainOptionsSchema, input, 'MM-RQ-VAE training options');
+  return parseOptions(TrainOptionsSchema, input, 'MM-RQ-VAE training options');
 }

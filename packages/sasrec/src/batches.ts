@@ -1,4 +1,5 @@
-import { SeededRandom, type SequenceBatch, sequenceBatches, type TrainingSequences } from '@mmesid/datasets';
+import { type SequenceBatch, sequenceBatches, type TrainingSequences } from '@mmesid/datasets';
+import { Rng } from '@mmesid/tensor';
 
 /**
  * Negatives shared by every position of a batch (for the sampled softmax): `ids` are drawn
@@ -43,7 +44,7 @@ export interface EpochBatchOptions {
  */
 export function epochBatches(training: TrainingSequences, opts: EpochBatchOptions): SasrecBatch[] {
   const { sequences, numItems } = training;
-  const rng = new SeededRandom(`sasrec/batches/${opts.seed}/${opts.epoch}`);
+  const rng = new Rng(`sasrec/batches/${opts.seed}/${opts.epoch}`);
   const order = Array.from(rng.permutation(sequences.length), (i) => sequences[i]!);
   const window = opts.bucketBatches > 1 ? opts.bucketBatches * opts.batchSize : 0;
   if (window > 0) {
@@ -73,7 +74,7 @@ export function epochBatches(training: TrainingSequences, opts: EpochBatchOption
   if (K === 0) return ordered;
   if (K > numItems) throw new RangeError(`epochBatches: ${K} shared negatives but only ${numItems} items`);
   const itemsOf = new Map(sequences.map((s) => [s.user, s.items]));
-  const negRng = new SeededRandom(`sasrec/shared-negatives/${opts.seed}/${opts.epoch}`);
+  const negRng = new Rng(`sasrec/shared-negatives/${opts.seed}/${opts.epoch}`);
   return ordered.map((b) => {
     const drawn = new Set<number>();
     const ids = new Int32Array(K);

@@ -1,8 +1,8 @@
+import { nodeBuiltins, readJson, writeJsonAtomic } from '@mmesid/core';
 import { type AdamW, loadSafetensors, MmesidError, saveSafetensors, tf } from '@mmesid/tensor';
 import type { SasrecConfig } from './config.js';
-import { nodeFs, readJson, writeJsonAtomic } from './json-file.js';
 import type { SASRec } from './model.js';
-import { loadWeights, MODEL_FILE, saveSasrec } from './model-io.js';
+import { loadWeights, MODEL_FILE, NODE_ONLY, saveSasrec } from './model-io.js';
 import type { TrainConfig } from './train-config.js';
 
 /** One epoch of a training run, as kept in the checkpoint and returned by `trainSasrec`. */
@@ -69,7 +69,7 @@ export async function saveTrainingCheckpoint(
   dir: string,
   parts: { model: SASRec; optimizer: AdamW; state: TrainingState; best: Record<string, tf.Tensor> | null },
 ): Promise<string> {
-  const { fsp, path } = await nodeFs();
+  const { fsp, path } = await nodeBuiltins(NODE_ONLY);
   const name = `epoch-${String(parts.state.epochsDone).padStart(4, '0')}`;
   const epochDir = path.join(dir, name);
   await fsp.mkdir(epochDir, { recursive: true });
@@ -94,7 +94,7 @@ export async function saveTrainingCheckpoint(
  * when `dir` holds no checkpoint yet. Load the tensors with {@link restoreTrainingCheckpoint}.
  */
 export async function loadTrainingCheckpoint(dir: string): Promise<LoadedCheckpoint | null> {
-  const { fsp, path } = await nodeFs();
+  const { fsp, path } = await nodeBuiltins(NODE_ONLY);
   const latest = path.join(dir, LATEST);
   const exists = await fsp.access(latest).then(
     () => true,
@@ -123,7 +123,7 @@ export async function restoreTrainingCheckpoint(
   model: SASRec,
   optimizer: AdamW,
 ): Promise<Record<string, tf.Tensor> | null> {
-  const { fsp, path } = await nodeFs();
+  const { fsp, path } = await nodeBuiltins(NODE_ONLY);
   await loadWeights(model, path.join(loaded.dir, MODEL_FILE));
   const optFile = path.join(loaded.dir, OPTIMIZER_FILE);
   const moments = await loadSafetensors(optFile);

@@ -1,3 +1,4 @@
+import { parseOptions } from '@mmesid/core';
 import { ConfigError } from '@mmesid/tensor';
 import { z } from 'zod';
 
@@ -42,26 +43,13 @@ export const SASREC_DEFAULTS: Omit<SasrecConfig, 'numItems'> = {
 };
 
 /**
- * Validates a config against a zod schema and throws a `ConfigError` that names the field and
- * what was expected (instead of zod's own error).
- */
-export function parseConfig<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
-  const r = schema.safeParse(value);
-  if (!r.success) {
-    const issues = r.error.issues.map((i) => `${i.path.join('.') || '(root)'}: ${i.message}`).join('; ');
-    throw new ConfigError(`${what}: ${issues}`);
-  }
-  return r.data;
-}
-
-/**
  * Validates a SASRec architecture: fills in defaults and checks that d is divisible by the heads.
  * @throws ConfigError naming the field at fault.
  * @example
  * const cfg = sasrecConfig({ numItems: 12086 }); // d 64, 2 blocks, 1 head, n 50, dropout 0.5
  */
 export function sasrecConfig(input: SasrecConfigInput): SasrecConfig {
-  const cfg = parseConfig(SasrecConfigSchema, input, 'SASRec config');
+  const cfg = parseOptions(SasrecConfigSchema, input, 'SASRec config');
   if (cfg.hiddenUnits % cfg.numHeads !== 0)
     throw new ConfigError(
       `SASRec config: hiddenUnits ${cfg.hiddenUnits} is not divisible by numHeads ${cfg.numHeads}`,

@@ -41,7 +41,7 @@ export { linear, matMul2d } from './matmul.js';
 export { SASRec, type SasrecInitOptions } from './model.js';
 export { CONFIG_FILE, loadSasrec, loadWeights, MODEL_FILE, saveSasrec } from './model-io.js';
 export { popularityScorer } from './popularity.js';
-export { formatDuration, type ProgressSink, TrainingProgress } from './progress.js';
+export { TrainingProgress } from './progress.js';
 export { historyIds, sasrecScorer } from './sasrec-scorer.js';
 export type { HistoryScorer } from './scorer.js';
 export { type DisposableScorer, type TableReadout, tableScorer } from './table-scorer.js';

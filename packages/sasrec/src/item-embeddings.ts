@@ -1,7 +1,8 @@
+import { nodeBuiltins, readJson, writeJsonAtomic } from '@mmesid/core';
 import { loadEmbedding, type Matrix } from '@mmesid/datasets';
 import { loadSafetensors, MmesidError, ShapeError, saveSafetensors, tf } from '@mmesid/tensor';
-import { nodeFs, readJson, writeJsonAtomic } from './json-file.js';
 import type { SASRec } from './model.js';
+import { NODE_ONLY } from './model-io.js';
 
 /** The file names {@link exportItemEmbeddings} writes. */
 export const ITEM_EMB_FILE = 'sasrec_item_emb.safetensors';
@@ -37,7 +38,7 @@ export async function exportItemEmbeddings(
   dir: string,
   extra: Record<string, unknown> = {},
 ): Promise<{ table: string; config: string }> {
-  const { fsp, path } = await nodeFs();
+  const { fsp, path } = await nodeBuiltins(NODE_ONLY);
   await fsp.mkdir(dir, { recursive: true });
   const table = path.join(dir, ITEM_EMB_FILE);
   const config = path.join(dir, ITEM_EMB_CONFIG);
@@ -70,7 +71,7 @@ export async function exportItemEmbeddings(
  * @throws ShapeError when the tensor is not 2-D or disagrees with its JSON.
  */
 export async function loadItemEmbeddings(file: string): Promise<ItemEmbeddingTable> {
-  const { path } = await nodeFs();
+  const { path } = await nodeBuiltins(NODE_ONLY);
   if (file.endsWith('.f32')) {
     const matrix = await loadEmbedding(file);
     const meta = (await readJson(`${file.slice(0, -4)}.json`)) as Record<string, unknown>;

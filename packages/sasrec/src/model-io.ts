@@ -1,7 +1,10 @@
+import { nodeBuiltins, readJson, writeJsonAtomic } from '@mmesid/core';
 import { loadSafetensors, MmesidError, saveSafetensors, tf } from '@mmesid/tensor';
 import { type SasrecConfig, sasrecConfig } from './config.js';
-import { nodeFs, readJson, writeJsonAtomic } from './json-file.js';
 import { SASRec } from './model.js';
+
+/** What the file parts of this package say outside Node. */
+export const NODE_ONLY = '@mmesid/sasrec: checkpoints and exported tables';
 
 /** The file names of a saved model directory. */
 export const MODEL_FILE = 'model.safetensors';
@@ -21,7 +24,7 @@ export async function saveSasrec(
   model: SASRec,
   extra: Record<string, unknown> = {},
 ): Promise<void> {
-  const { fsp, path } = await nodeFs();
+  const { fsp, path } = await nodeBuiltins(NODE_ONLY);
   await fsp.mkdir(dir, { recursive: true });
   await saveSafetensors(path.join(dir, MODEL_FILE), model.stateDict(), { metadata: { format: 'pt' } });
   await writeJsonAtomic(path.join(dir, CONFIG_FILE), { model_type: 'sasrec', ...extra, ...model.config });
@@ -33,7 +36,7 @@ export async function saveSasrec(
  * mis-shaped tensor throws `StateDictError` naming it). The model starts in eval mode.
  */
 export async function loadSasrec(dir: string): Promise<SASRec> {
-  const { path } = await nodeFs();
+  const { path } = await nodeBuiltins(NODE_ONLY);
   const cfgFile = path.join(dir, CONFIG_FILE);
   const raw = (await readJson(cfgFile)) as Record<string, unknown>;
   const { numItems, hiddenUnits, numBlocks, numHeads, maxLen, dropout, layerNormEps } = raw;

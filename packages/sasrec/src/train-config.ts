@@ -1,5 +1,5 @@
+import { parseOptions } from '@mmesid/core';
 import { z } from 'zod';
-import { parseConfig } from './config.js';
 
 /**
  * How SASRec is trained. The defaults are the reference code's recipe (Adam, lr 1e-3,
@@ -58,5 +58,5 @@ export const TRAIN_DEFAULTS: TrainConfig = TrainConfigSchema.parse({});
 
 /** Validates a training config. @throws ConfigError naming the field at fault. */
 export function trainConfig(input: TrainConfigInput = {}): TrainConfig {
-  return parseConfig(TrainConfigSchema, input, 'SASRec training config');
+  return parseOptions(TrainConfigSchema, input, 'SASRec training config');
 }

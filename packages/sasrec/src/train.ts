@@ -1,4 +1,5 @@
-import { type Dataset, type Example, leaveOneOut, SeededRandom, trainingSequences } from '@mmesid/datasets';
+import { formatDuration, type ProgressStream } from '@mmesid/core';
+import { type Dataset, type Example, leaveOneOut, trainingSequences } from '@mmesid/datasets';
 import { flattenRankingMetrics } from '@mmesid/metrics';
 import { AdamW, ConfigError, Rng, Trainer, tf } from '@mmesid/tensor';
 import { epochBatches } from './batches.js';
@@ -13,7 +14,7 @@ import { type SasrecConfigInput, sasrecConfig } from './config.js';
 import { evaluateRanking } from './evaluate.js';
 import { sasrecLoss } from './loss.js';
 import { SASRec } from './model.js';
-import { formatDuration, type ProgressSink, TrainingProgress } from './progress.js';
+import { TrainingProgress } from './progress.js';
 import { sasrecScorer } from './sasrec-scorer.js';
 import { type TrainConfig, type TrainConfigInput, trainConfig } from './train-config.js';
 
@@ -30,7 +31,7 @@ export interface TrainSasrecOptions {
    */
   checkpointDir?: string;
   /** Progress lines (default: `process.stderr` in Node; null for silence). */
-  progress?: ProgressSink | null;
+  progress?: ProgressStream | null;
   /** Called after every epoch (after validation and checkpointing). */
   onEpoch?: (record: EpochRecord) => void | Promise<void>;
 }
@@ -71,14 +72,14 @@ const FIXED_ON_RESUME = [
   'validUsers',
 ] as const;
 
-function defaultSink(): ProgressSink | null {
-  const p = (globalThis as { process?: { stderr?: ProgressSink } }).process;
+function defaultSink(): ProgressStream | null {
+  const p = (globalThis as { process?: { stderr?: ProgressStream } }).process;
   return p?.stderr ?? null;
 }
 
 function validationSample(valid: Example[], users: number | undefined, seed: number): Example[] {
   if (users === undefined || users >= valid.length) return valid;
-  const pick = new SeededRandom(`sasrec/valid/${seed}`).permutation(valid.length).subarray(0, users);
+  const pick = new Rng(`sasrec/valid/${seed}`).permutation(valid.length).subarray(0, users);
   return Array.from(pick)
     .sort((a, b) => a - b)
     .map((i) => valid[i]!);

@@ -1,13 +1,12 @@
 /**
- * Typed errors shared by every @mmesid package. Each message names the file, line or tensor at
- * fault and what was expected, so a user can act on it without reading our source.
+ * Typed errors of @mmesid/tensor. The base class and `ConfigError` live in the dependency-free
+ * @mmesid/core (shared with @mmesid/datasets) and are re-exported here, so model packages import
+ * every error from one place. Each message names the file, line or tensor at fault and what was
+ * expected, so a user can act on it without reading our source.
  */
-export class MmesidError extends Error {
-  constructor(message: string, options?: { cause?: unknown }) {
-    super(message, options);
-    this.name = new.target.name;
-  }
-}
+import { MmesidError } from '@mmesid/core';
+
+export { ConfigError, MmesidError } from '@mmesid/core';
 
 /** A tensor has the wrong shape or dtype for the operation or the state dict key it is bound to. */
 export class ShapeError extends MmesidError {}
@@ -46,9 +45,6 @@ export class StateDictError extends MmesidError {
 
 /** A backend was required (or is the only choice) but cannot start; the message says why and how to fix it. */
 export class BackendError extends MmesidError {}
-
-/** A config object failed validation. */
-export class ConfigError extends MmesidError {}
 
 /** Tensors were allocated and not disposed inside a leak-checked region. */
 export class LeakError extends MmesidError {}

@@ -4,6 +4,16 @@
  * seeded RNG, safetensors I/O and leak checks, over one shared tfjs instance (`tf`).
  */
 
+// The seeded RNG and the atomic file helpers live in the dependency-free @mmesid/core (shared with
+// @mmesid/datasets); re-exported so model packages import them with the rest of the contract.
+export {
+  pathExists,
+  Rng,
+  readJson,
+  readJsonIfExists,
+  writeDirAtomic,
+  writeJsonAtomic,
+} from '@mmesid/core';
 export {
   type BackendChoice,
   type BackendName,
@@ -37,13 +47,6 @@ export {
   zeros,
 } from './init.js';
 export {
-  pathExists,
-  readJson,
-  readJsonIfExists,
-  writeDirAtomic,
-  writeJsonAtomic,
-} from './io/files.js';
-export {
   type ActivationName,
   activation,
   gelu,
@@ -71,7 +74,6 @@ export {
 } from './optim/schedule.js';
 export { type StepResult, Trainer, type TrainerOptions } from './optim/trainer.js';
 export { type BackendReport, backendReport, type MatmulFigure, measureMatmul } from './report.js';
-export { Rng } from './rng.js';
 export * from './safetensors/index.js';
 export type { DataType, NamedTensorMap, Rank, Tensor, Variable } from './tf.js';
 export { tf } from './tf.js';

@@ -1,3 +1,4 @@
+import { Rng } from '@mmesid/core';
 import { describeBackends } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
 import { StateDictError } from './errors.js';
@@ -5,7 +6,6 @@ import { Linear } from './layers/linear.js';
 import { MLP } from './layers/mlp.js';
 import { LayerNorm } from './layers/norm.js';
 import { Module } from './module.js';
-import { Rng } from './rng.js';
 import { tf } from './tf.js';
 
 class Block extends Module {

@@ -1,7 +1,7 @@
+import { nodeBuiltins } from '@mmesid/core';
 import { decodeSafetensor, openSafetensors, saveSafetensors } from '@mmesid/tensor';
-import { EmbeddingCacheError } from '../errors.js';
+import { EmbeddingCacheError, NODE_ONLY } from '../errors.js';
 import type { Modality } from '../modality-encoder.js';
-import { nodeModules } from '../node.js';
 
 /** The `format` value in every embedding table's metadata. */
 export const EMBEDDING_TABLE_FORMAT = 'mmesid-embeddings/1';
@@ -57,7 +57,7 @@ export function checkTablePath(file: string): void {
 }
 
 async function exists(file: string): Promise<boolean> {
-  const { fs } = await nodeModules();
+  const { fsp: fs } = await nodeBuiltins(NODE_ONLY);
   try {
     await fs.access(file);
     return true;
@@ -183,7 +183,7 @@ export async function writeEmbeddingTable(
       `data has ${t.data.length} values, expected rows*dim = ${t.rows}*${t.dim}`,
     );
   const summary = summarizeEmbeddingTable(t, complete);
-  const { fs, path } = await nodeModules();
+  const { fsp: fs, path } = await nodeBuiltins(NODE_ONLY);
   await fs.mkdir(path.dirname(path.resolve(file)), { recursive: true });
   await saveSafetensors(
     file,

@@ -1,5 +1,5 @@
-import { ImageLoadError } from '../errors.js';
-import { nodeModules } from '../node.js';
+import { nodeBuiltins } from '@mmesid/core';
+import { ImageLoadError, NODE_ONLY } from '../errors.js';
 import { decodeImage } from './decode-image.js';
 import type { RgbImage } from './rgb-image.js';
 
@@ -49,7 +49,7 @@ export async function loadImageBytes(source: string, options: LoadImageOptions =
     if (!res.ok) throw new ImageLoadError(source, `HTTP ${res.status} ${res.statusText}`.trim());
     return new Uint8Array(await res.arrayBuffer());
   }
-  const { fs } = await nodeModules();
+  const { fsp: fs } = await nodeBuiltins(NODE_ONLY);
   try {
     return new Uint8Array(await fs.readFile(source));
   } catch (e) {

@@ -1,5 +1,7 @@
+import { nodeBuiltins } from '@mmesid/core';
 import { HfTokenizer, Llama2cTokenizer, type LlamaModel, loadLlamaModel } from '@mmesid/llama';
 import { ConfigError, tf } from '@mmesid/tensor';
+import { NODE_ONLY } from '../errors.js';
 import {
   type BatchEncoding,
   type EncoderInput,
@@ -9,7 +11,6 @@ import {
   type ModalityEncoder,
   strictVectors,
 } from '../modality-encoder.js';
-import { nodeModules } from '../node.js';
 import { llama3UserTemplate } from './llama3-user-template.js';
 import { leftPad, maskedMeanPool } from './mean-pool.js';
 
@@ -95,7 +96,7 @@ export class LlamaMeanPoolTextEncoder implements ModalityEncoder {
   ): Promise<LlamaMeanPoolTextEncoder> {
     const tokenizer = await loadTokenizer(dir);
     const model = await loadLlamaModel(dir, { log: false, causal: options.causal ?? true });
-    const { path } = await nodeModules();
+    const { path } = await nodeBuiltins(NODE_ONLY);
     return new LlamaMeanPoolTextEncoder(model, tokenizer, {
       modelName: path.basename(path.resolve(dir)),
       ownsModel: true,
@@ -153,7 +154,7 @@ export class LlamaMeanPoolTextEncoder implements ModalityEncoder {
 
 /** The tokenizer of a model directory: HF `tokenizer.json`, else a llama2.c vocabulary (BOS prepended). */
 export async function loadTokenizer(dir: string): Promise<TextTokenizer> {
-  const { fs, path } = await nodeModules();
+  const { fsp: fs, path } = await nodeBuiltins(NODE_ONLY);
   const has = async (f: string) =>
     fs
       .access(path.join(dir, f))

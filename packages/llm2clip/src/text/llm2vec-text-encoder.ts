@@ -1,12 +1,13 @@
+import { nodeBuiltins } from '@mmesid/core';
 import { type LlamaModel, loadLlamaModel } from '@mmesid/llama';
 import { tf } from '@mmesid/tensor';
+import { NODE_ONLY } from '../errors.js';
 import {
   type BatchEncoding,
   type EncoderInput,
   type StagedEncoder,
   strictVectors,
 } from '../modality-encoder.js';
-import { nodeModules } from '../node.js';
 import { loadWeights } from '../weights/load-weights.js';
 import { LLM2CLIP_ADAPTER_NAMES } from '../weights/text-adapter-names.js';
 import {
@@ -92,7 +93,7 @@ export class Llm2VecTextEncoder implements StagedEncoder {
     adapterPath: string,
     options: Llm2VecTextEncoderOptions & { adapterConfig?: Partial<TextAdapterConfig> } = {},
   ): Promise<Llm2VecTextEncoder> {
-    const { path } = await nodeModules();
+    const { path } = await nodeBuiltins(NODE_ONLY);
     const tokenizer = await loadTokenizer(llmDir);
     const model = await loadLlamaModel(llmDir, { log: false, causal: false });
     const adapter = new Llm2ClipTextAdapter(

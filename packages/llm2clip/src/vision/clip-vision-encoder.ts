@@ -1,5 +1,6 @@
+import { nodeBuiltins } from '@mmesid/core';
 import { tf } from '@mmesid/tensor';
-import { ImageLoadError } from '../errors.js';
+import { ImageLoadError, NODE_ONLY } from '../errors.js';
 import {
   type ClipImageProcessorConfig,
   clipImageProcessorConfig,
@@ -16,7 +17,6 @@ import {
   type ModalityEncoder,
   strictVectors,
 } from '../modality-encoder.js';
-import { nodeModules } from '../node.js';
 import { CLIP_VISION_NAMES } from '../weights/clip-vision-names.js';
 import { loadWeights } from '../weights/load-weights.js';
 import { clipVisionConfigFromHf } from './clip-vision-config.js';
@@ -107,7 +107,7 @@ export class ClipVisionEncoder implements ModalityEncoder {
     dir: string,
     options: ClipVisionEncoderOptions = {},
   ): Promise<ClipVisionEncoder> {
-    const { fs, path } = await nodeModules();
+    const { fsp: fs, path } = await nodeBuiltins(NODE_ONLY);
     const readJson = async (f: string, required: boolean) => {
       try {
         return JSON.parse(await fs.readFile(path.join(dir, f), 'utf8')) as Record<string, unknown>;

@@ -1,5 +1,5 @@
+import { parseOptions } from '@mmesid/core';
 import { ShapeError, stopGradient, tf } from '@mmesid/tensor';
-import { parseOptions } from '../internal/options.js';
 import { type MmdOptions, MmdOptionsSchema } from './options.js';
 
 /**

@@ -1,6 +1,6 @@
+import { parseOptions } from '@mmesid/core';
 import { ShapeError } from '@mmesid/tensor';
 import { MetricsInputError } from '../errors.js';
-import { parseOptions } from '../internal/options.js';
 import { checkTable, type EmbeddingTable } from '../table.js';
 import { type MmdOptions, MmdOptionsSchema } from './options.js';
 

@@ -1,6 +1,6 @@
+import { parseOptions } from '@mmesid/core';
 import type { tf } from '@mmesid/tensor';
 import { MetricsInputError } from '../errors.js';
-import { parseOptions } from '../internal/options.js';
 import { type RankingOptions, RankingOptionsSchema } from './options.js';
 import { metricsFromRanks, normaliseKs, type RankingMetrics } from './rank-metrics.js';
 import { rankTargets } from './rank-targets.js';

@@ -1,6 +1,6 @@
+import { parseOptions } from '@mmesid/core';
 import { ShapeError, tf } from '@mmesid/tensor';
 import { MetricsInputError } from '../errors.js';
-import { parseOptions } from '../internal/options.js';
 import { type RankingOptions, RankingOptionsSchema } from './options.js';
 
 /** Ranks of one batch of users, in the batch's row order. */

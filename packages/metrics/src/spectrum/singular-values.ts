@@ -1,6 +1,6 @@
+import { parseOptions } from '@mmesid/core';
 import { MmesidError, tf } from '@mmesid/tensor';
 import { z } from 'zod';
-import { parseOptions } from '../internal/options.js';
 import { checkTable, type EmbeddingTable } from '../table.js';
 import { gramMatrix, resolveRange } from './gram.js';
 import { symmetricEigenvalues } from './symmetric-eigenvalues.js';

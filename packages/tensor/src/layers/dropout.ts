@@ -1,5 +1,5 @@
+import type { Rng } from '@mmesid/core';
 import { Module } from '../module.js';
-import type { Rng } from '../rng.js';
 import { tf } from '../tf.js';
 
 /** Inverted dropout, active only in training mode; masks come from a seeded Rng. */

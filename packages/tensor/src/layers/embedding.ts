@@ -1,7 +1,7 @@
+import type { Rng } from '@mmesid/core';
 import { ShapeError } from '../errors.js';
 import { Module } from '../module.js';
 import { stopGradient } from '../ops/stop-gradient.js';
-import type { Rng } from '../rng.js';
 import { tf } from '../tf.js';
 import { needRng } from './linear.js';
 

@@ -1,6 +1,6 @@
+import { Rng } from '@mmesid/core';
 import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
-import { Rng } from '../rng.js';
 import { tf } from '../tf.js';
 import { gelu, geluTanh, quickGelu, silu } from './activations.js';
 import { Dropout } from './dropout.js';

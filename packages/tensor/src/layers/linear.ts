@@ -1,7 +1,7 @@
+import type { Rng } from '@mmesid/core';
 import { kaimingUniform, uniform } from '../init.js';
 import { expectLastDim, Module } from '../module.js';
 import { matMul } from '../ops/matmul.js';
-import type { Rng } from '../rng.js';
 import { tf } from '../tf.js';
 
 export interface LinearOptions {

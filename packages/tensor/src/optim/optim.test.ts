@@ -1,7 +1,7 @@
+import { Rng } from '@mmesid/core';
 import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { describe, expect, it } from 'vitest';
 import { Linear } from '../layers/linear.js';
-import { Rng } from '../rng.js';
 import { tf } from '../tf.js';
 import { AdamW } from './adamw.js';
 import { clipGradNorm } from './clip.js';

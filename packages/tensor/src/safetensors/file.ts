@@ -4,9 +4,9 @@
  * package never pulls it in.
  */
 import type { FileHandle } from 'node:fs/promises';
+import { writeFileAtomic } from '@mmesid/core';
 import { SafetensorsError } from '../errors.js';
 import type { tf } from '../tf.js';
-import { IO_CHUNK_BYTES, writeAll, writeFileAtomic } from './atomic.js';
 import type { SafetensorsRawTensor, SafetensorsTfDtype } from './decode.js';
 import {
   parseSafetensorsHeader,
@@ -22,6 +22,7 @@ import {
   type SafetensorsPlan,
   type SafetensorsSerializeOptions,
 } from './write.js';
+import { IO_CHUNK_BYTES, writeAll } from './write-all.js';
 
 /** Options of `readTensor`. */
 export interface SafetensorsReadOptions {

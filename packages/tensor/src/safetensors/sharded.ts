@@ -2,9 +2,10 @@
  * Hugging Face checkpoints on disk (Node only): either one `model.safetensors` or shards listed in
  * `model.safetensors.index.json`, behind one per-tensor API; and the sharded writer.
  */
+
+import { type PendingFile, writeTemp } from '@mmesid/core';
 import { SafetensorsError } from '../errors.js';
 import type { tf } from '../tf.js';
-import { type PendingFile, writeAll, writeTemp } from './atomic.js';
 import type { SafetensorsRawTensor } from './decode.js';
 import { openSafetensors, type SafetensorsFile, type SafetensorsReadOptions, writePlan } from './file.js';
 import type { SafetensorsTensorInfo } from './header.js';
@@ -15,6 +16,7 @@ import {
   type SafetensorsInputs,
   type SafetensorsSerializeOptions,
 } from './write.js';
+import { writeAll } from './write-all.js';
 
 /** The single-file checkpoint name Hugging Face uses. */
 export const SAFETENSORS_SINGLE_FILE = 'model.safetensors';

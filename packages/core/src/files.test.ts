@@ -2,12 +2,12 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { MmesidError } from '../errors.js';
+import { MmesidError } from './errors.js';
 import { pathExists, readJson, readJsonIfExists, writeDirAtomic, writeJsonAtomic } from './files.js';
 
 let root: string;
 beforeEach(() => {
-  root = mkdtempSync(join(tmpdir(), 'tensor-files-'));
+  root = mkdtempSync(join(tmpdir(), 'core-files-'));
 });
 afterEach(() => rmSync(root, { recursive: true, force: true }));
 

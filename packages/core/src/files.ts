@@ -1,0 +1,160 @@
+/**
+ * Files written as one unit (Node only; `node:fs` is imported on first use). Every output of the
+ * project (a checkpoint, an export, a cache, a report) is written to a temporary name beside its
+ * target and renamed over it, so a reader sees the old contents or the complete new ones, never a
+ * prefix, and an interrupted run leaves at most a `*.tmp-*` sibling.
+ */
+import type { FileHandle } from 'node:fs/promises';
+import { MmesidError } from './errors.js';
+import { nodeBuiltins } from './node-builtins.js';
+
+const PURPOSE = 'writing and reading checkpoint and export files';
+
+/** `<pid>-<12 random hex digits>`: unique among concurrent writers of the same target. */
+function tempTag(): string {
+  const pid = (globalThis as { process?: { pid?: number } }).process?.pid ?? 0;
+  const rand = Array.from(globalThis.crypto.getRandomValues(new Uint8Array(6)), (b) =>
+    b.toString(16).padStart(2, '0'),
+  ).join('');
+  return `${pid}-${rand}`;
+}
+
+/** A fully written temporary file waiting to replace its target. */
+export interface PendingFile {
+  readonly target: string;
+  readonly tmp: string;
+  /** Renames the temporary file over the target. */
+  commit(): Promise<void>;
+  /** Deletes the temporary file (idempotent). */
+  abort(): Promise<void>;
+}
+
+/**
+ * Writes `target`'s future contents into a temporary file beside it through `write`, flushes it
+ * to disk, and returns it pending, for writers that must replace several files together (commit
+ * them all once all are written). If `write` or the flush fails, the temporary file is removed and
+ * the error rethrown.
+ */
+export async function writeTemp(
+  target: string,
+  write: (fh: FileHandle) => Promise<void>,
+): Promise<PendingFile> {
+  const { fsp } = await nodeBuiltins(PURPOSE);
+  const tmp = `${target}.tmp-${tempTag()}`;
+  // 'wx' fails instead of clobbering if the random name somehow exists.
+  const fh = await fsp.open(tmp, 'wx');
+  const abort = async () => {
+    await fsp.rm(tmp, { force: true });
+  };
+  try {
+    await write(fh);
+    // Flush before the rename: otherwise a crash right after it could leave the target empty.
+    await fh.datasync();
+    await fh.close();
+  } catch (e) {
+    await fh.close().catch(() => {});
+    await abort();
+    throw e;
+  }
+  return {
+    target,
+    tmp,
+    commit: async () => {
+      await fsp.rename(tmp, target);
+    },
+    abort,
+  };
+}
+
+/** Writes a file atomically: nothing at `target` changes unless `write` (and the flush) completes. */
+export async function writeFileAtomic(
+  target: string,
+  write: (fh: FileHandle) => Promise<void>,
+): Promise<void> {
+  const pending = await writeTemp(target, write);
+  try {
+    await pending.commit();
+  } catch (e) {
+    await pending.abort();
+    throw e;
+  }
+}
+
+/** Writes text or bytes to `target` atomically. */
+export async function writeBytesAtomic(target: string, data: string | Uint8Array): Promise<void> {
+  await writeFileAtomic(target, async (fh) => {
+    await fh.writeFile(data);
+  });
+}
+
+/** Writes pretty-printed JSON (trailing newline) to `target` atomically. */
+export async function writeJsonAtomic(target: string, value: unknown): Promise<void> {
+  await writeBytesAtomic(target, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/**
+ * Writes a directory as one unit: `write` fills a sibling temporary directory, which then
+ * replaces `target` by renames. A reader sees the old directory or the new one, never a mix; if
+ * `write` throws, the temporary directory is removed and `target` is untouched; a crash leaves at
+ * most a `.<name>.tmp-*` or `.<name>.old-*` sibling.
+ *
+ * @example
+ * await writeDirAtomic('runs/a/export', async (dir) => {
+ *   await writeJsonAtomic(`${dir}/meta.json`, { ok: true });
+ * });
+ */
+export async function writeDirAtomic(
+  target: string,
+  write: (tmpDir: string) => Promise<void>,
+): Promise<void> {
+  const { fsp, path } = await nodeBuiltins(PURPOSE);
+  const parent = path.dirname(target);
+  await fsp.mkdir(parent, { recursive: true });
+  const t = tempTag();
+  const tmp = path.join(parent, `.${path.basename(target)}.tmp-${t}`);
+  const old = path.join(parent, `.${path.basename(target)}.old-${t}`);
+  await fsp.mkdir(tmp, { recursive: true });
+  try {
+    await write(tmp);
+  } catch (e) {
+    await fsp.rm(tmp, { recursive: true, force: true });
+    throw e;
+  }
+  const existed = await pathExists(target);
+  if (existed) await fsp.rename(target, old);
+  await fsp.rename(tmp, target);
+  if (existed) await fsp.rm(old, { recursive: true, force: true });
+}
+
+/**
+ * Reads and parses a JSON file.
+ * @throws {MmesidError} naming the file when it is not valid JSON (a missing file throws ENOENT)
+ */
+export async function readJson(file: string): Promise<unknown> {
+  const { fsp } = await nodeBuiltins(PURPOSE);
+  const text = await fsp.readFile(file, 'utf8');
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (cause) {
+    throw new MmesidError(`${file}: not valid JSON (${(cause as Error).message})`, { cause });
+  }
+}
+
+/** {@link readJson}, or undefined when the file does not exist. */
+export async function readJsonIfExists(file: string): Promise<unknown> {
+  try {
+    return await readJson(file);
+  } catch (e) {
+    if ((e as { code?: string }).code === 'ENOENT') return undefined;
+    throw e;
+  }
+}
+
+/** True when `path` exists (file or directory). */
+export async function pathExists(path: string): Promise<boolean> {
+  const { fsp } = await nodeBuiltins(PURPOSE);
+  return fsp.stat(path).then(
+    () => true,
+    () => false,
+  );
+}

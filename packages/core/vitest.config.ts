@@ -1,0 +1,3 @@
+import { preset } from '@mmesid/vitest-config';
+
+export default preset();
