@@ -20,5 +20,15 @@ if ! command -v pnpm >/dev/null || [ "$(pnpm --version)" != "$PNPM_VERSION" ]; t
   as_root npm install -g "pnpm@$PNPM_VERSION" >/dev/null
 fi
 
+# Opt-in (benchmarks only, not needed by any test): the peers of `pnpm bench`'s speed rows,
+# PyTorch 1.13 (Debian's python3-torch) on OpenBLAS (without libopenblas0-pthread it runs on the
+# reference BLAS, ~30x slower on matmuls: a meaningless peer). MMESID_BENCH_PEERS=1 to install.
+if [ "${MMESID_BENCH_PEERS:-0}" = 1 ] && ! /usr/bin/python3 -c 'import torch' 2>/dev/null; then
+  echo "[bootstrap] installing python3-torch libopenblas0-pthread python3-numpy (apt, MMESID_BENCH_PEERS=1)"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends \
+    python3-torch libopenblas0-pthread python3-numpy >/dev/null
+fi
+
 echo "[bootstrap] pnpm install"
 pnpm install --frozen-lockfile

@@ -3,10 +3,7 @@
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
 import { type BackendName, checkBackend, initBackend, Linear, measureMatmul, Rng, tf } from '@mmesid/tensor';
-import { setupDawnDefaults } from './dawn-env.js';
 import { writeResult } from './write-result.js';
-
-setupDawnDefaults();
 
 const MATMUL_SIZES = [256, 1024, 2048];
 const LINEAR_SHAPES = [

@@ -1,7 +1,7 @@
 import { KVCache, type LlamaModel } from '@mmesid/llama';
 import { applyLora, getLora, type LoraModel, trainableSummary } from '@mmesid/lora';
 import { infoNce } from '@mmesid/rqvae';
-import { MmesidError, Module, Rng, ShapeError, stopGradient, tf } from '@mmesid/tensor';
+import { logSumExp, MmesidError, Module, Rng, ShapeError, tf } from '@mmesid/tensor';
 import type { FusionConfig } from './config.js';
 import type { ItemTable, SemanticIds } from './item-data.js';
 import { ItemTokenizer } from './item-tokenizer.js';
@@ -382,9 +382,8 @@ export class MmeSidModel extends Module {
       );
       let loss: tf.Tensor;
       if (this.config.loss.kind === 'ce') {
-        const m = stopGradient(tf.max(scores, 1, true));
-        const lse = tf.add(tf.log(tf.sum(tf.exp(tf.sub(scores, m)), 1)), tf.reshape(m, [-1]));
-        loss = tf.mean(tf.sub(lse, pos));
+        // The shift by the row maximum happens off the gradient tape, inside logSumExp.
+        loss = tf.mean(tf.sub(logSumExp(scores, 1), pos));
       } else {
         if (!negatives || negatives.length !== n)
           throw new ShapeError('lossFromScores: BCE needs one list of negatives per target');

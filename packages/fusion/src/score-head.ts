@@ -2,7 +2,6 @@ import { Module, type Rng, ShapeError, tf, uniform } from '@mmesid/tensor';
 import type { FusionConfig } from './config.js';
 import { FrequencyFusion } from './frequency-fusion.js';
 import type { ItemTokenizer } from './item-tokenizer.js';
-import { scoreMatMul } from './ops/score-matmul.js';
 
 /** Options of {@link ScoreHead}. */
 export interface ScoreHeadOptions {
@@ -92,13 +91,13 @@ export class ScoreHead extends Module {
   /** The unweighted terms, each [B, N + 1]. */
   terms(u: tf.Tensor2D, tokens: ItemTokenizer): tf.Tensor2D[] {
     return tf.tidy(() => {
-      const out: tf.Tensor2D[] = [scoreMatMul(u, this.targetTableT as tf.Tensor2D)];
+      const out: tf.Tensor2D[] = [tf.matMul(u, this.targetTableT as tf.Tensor2D)];
       if (this.kind === 'target') return out;
       for (const m of this.modalities) {
         const proj = tokens.projection(m);
         if (!proj) throw new ShapeError(`ScoreHead: modality "${m}" has no projection to score with`);
         const uw = tf.matMul(u, proj.weight as tf.Tensor2D); // [B, d_m]
-        let t: tf.Tensor = scoreMatMul(uw as tf.Tensor2D, tokens.tableT(m)); // [B, N + 1]
+        let t: tf.Tensor = tf.matMul(uw as tf.Tensor2D, tokens.tableT(m)); // [B, N + 1]
         if (proj.bias) t = tf.add(t, tf.matMul(u, tf.reshape(proj.bias, [-1, 1]) as tf.Tensor2D));
         out.push(t as tf.Tensor2D);
       }

@@ -38,11 +38,8 @@ const args = new Map(
 const only = args.get('only');
 const backends = (args.get('backends') ?? 'cpu,wasm,webgpu').split(',') as BackendName[];
 
-// Dawn (WebGPU in Node) needs a Vulkan driver; on CPU-only machines that is SwiftShader.
-const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD))
-  process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = os.tmpdir();
+// Dawn (WebGPU in Node): initBackend tries the machine's GPU first and falls back to SwiftShader
+// only when there is none; the adapter it used is printed and stored with the figures.
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
 const round = (x: number, d = 2) => Math.round(x * 10 ** d) / 10 ** d;
@@ -98,9 +95,10 @@ async function measure(
   };
 }
 
+let adapter: string | undefined;
 async function useBackend(b: BackendName): Promise<string | null> {
   try {
-    await initBackend({ require: b, log: false, ignoreEnv: true });
+    adapter = (await initBackend({ require: b, log: false, ignoreEnv: true })).adapter;
     return null;
   } catch (e) {
     return (e as Error).message.split('\n')[0]!;
@@ -108,6 +106,7 @@ async function useBackend(b: BackendName): Promise<string | null> {
 }
 
 function backendFlavour(b: BackendName): Record<string, unknown> {
+  if (b === 'webgpu') return { adapter };
   if (b !== 'wasm') return {};
   return {
     simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'),

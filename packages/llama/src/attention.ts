@@ -1,4 +1,4 @@
-import { Linear, type LinearOptions, Module, matMul, tf } from '@mmesid/tensor';
+import { Linear, type LinearOptions, Module, tf } from '@mmesid/tensor';
 import { callChild } from './child.js';
 import type { LlamaConfig } from './config.js';
 import type { KVCache } from './kv-cache.js';
@@ -58,7 +58,7 @@ export class LlamaAttention extends Module {
       const qg = tf.reshape(q, [B * KV, rep * T, D]) as tf.Tensor3D;
       const kg = tf.reshape(k, [B * KV, S, D]) as tf.Tensor3D;
       const vg = tf.reshape(v, [B * KV, S, D]) as tf.Tensor3D;
-      let scores = tf.reshape(tf.mul(matMul(qg, kg, false, true), 1 / Math.sqrt(D)), [B, KV, rep, T, S]);
+      let scores = tf.reshape(tf.mul(tf.matMul(qg, kg, false, true), 1 / Math.sqrt(D)), [B, KV, rep, T, S]);
       if (ctx.bias) scores = tf.add(scores, ctx.bias);
       const probs = tf.reshape(tf.softmax(scores), [B * KV, rep * T, S]) as tf.Tensor3D;
       const out = tf.reshape(tf.matMul(probs, vg), [B, H, T, D]);

@@ -1,4 +1,4 @@
-import { Linear, Module, matMul, tf } from '@mmesid/tensor';
+import { Linear, Module, tf } from '@mmesid/tensor';
 import { callChild } from './child.js';
 import type { LlamaConfig } from './config.js';
 import { type GenerateOptions, type GenerateResult, generate } from './generate.js';
@@ -78,7 +78,7 @@ export class LlamaForCausalLM extends Module {
       const w = this.model.embedWeight;
       const lead = hidden.shape.slice(0, -1);
       const flat = tf.reshape(hidden, [-1, this.config.hidden_size]) as tf.Tensor2D;
-      return tf.reshape(matMul(flat, w, false, true), [...lead, this.config.vocab_size]);
+      return tf.reshape(tf.matMul(flat, w, false, true), [...lead, this.config.vocab_size]);
     });
   }
 

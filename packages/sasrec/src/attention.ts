@@ -1,6 +1,4 @@
-import { Linear, Module, type Rng, ShapeError, tf, xavierNormal } from '@mmesid/tensor';
-import { seededDropout } from './dropout.js';
-import { linear, matMul2d } from './matmul.js';
+import { Linear, Module, type Rng, ShapeError, seededDropout, tf, xavierNormal } from '@mmesid/tensor';
 
 /**
  * Causal multi-head self-attention laid out as PyTorch's `nn.MultiheadAttention`, which the
@@ -58,11 +56,8 @@ export class CausalSelfAttention extends Module {
       const wkv = this.in_proj_weight.slice([d, 0], [2 * d, d]) as tf.Tensor2D;
       const bq = this.in_proj_bias.slice([0], [d]);
       const bkv = this.in_proj_bias.slice([d], [2 * d]);
-      const q2 = tf.add(
-        matMul2d(query.reshape([B * L, d]) as tf.Tensor2D, tf.transpose(wq)),
-        bq,
-      ) as tf.Tensor2D;
-      const kv = tf.add(matMul2d(x.reshape([B * L, d]) as tf.Tensor2D, tf.transpose(wkv)), bkv);
+      const q2 = tf.add(tf.matMul(query.reshape([B * L, d]), wq, false, true), bq) as tf.Tensor2D;
+      const kv = tf.add(tf.matMul(x.reshape([B * L, d]), wkv, false, true), bkv);
       const [k2, v2] = tf.split(kv, 2, 1) as [tf.Tensor2D, tf.Tensor2D];
       const heads = (t: tf.Tensor2D) =>
         h === 1 ? t.reshape([B, 1, L, d]) : t.reshape([B, L, h, dh]).transpose([0, 2, 1, 3]);
@@ -73,7 +68,7 @@ export class CausalSelfAttention extends Module {
       const weights = seededDropout(tf.softmax(scores, -1), this.dropout, rng) as tf.Tensor4D;
       const ctx = tf.matMul(weights, v);
       const merged = (h === 1 ? ctx : ctx.transpose([0, 2, 1, 3])).reshape([B * L, d]) as tf.Tensor2D;
-      return linear(merged, this.out_proj).reshape([B, L, d]) as tf.Tensor3D;
+      return this.out_proj.forward(merged).reshape([B, L, d]) as tf.Tensor3D;
     });
   }
 }

@@ -1,6 +1,4 @@
-import { Linear, Module, type Rng, tf, xavierNormal } from '@mmesid/tensor';
-import { seededDropout } from './dropout.js';
-import { linear } from './matmul.js';
+import { Linear, Module, type Rng, seededDropout, tf, xavierNormal } from '@mmesid/tensor';
 
 /**
  * SASRec's point-wise feed-forward network (Kang & McAuley 2018, Eq. 4):
@@ -35,8 +33,8 @@ export class PointWiseFeedForward extends Module {
   /** `x + Dropout(W2 ReLU(Dropout(W1 x + b1)) + b2)` for x [B, L, d]; `rng` null in evaluation. */
   forward(x: tf.Tensor3D, rng: Rng | null): tf.Tensor3D {
     return tf.tidy(() => {
-      const h = tf.relu(seededDropout(linear(x, this.conv1), this.dropout, rng));
-      const y = seededDropout(linear(h, this.conv2), this.dropout, rng);
+      const h = tf.relu(seededDropout(this.conv1.forward(x), this.dropout, rng));
+      const y = seededDropout(this.conv2.forward(h), this.dropout, rng);
       return tf.add(x, y) as tf.Tensor3D;
     });
   }

@@ -24,10 +24,8 @@ export {
   SasrecConfigSchema,
   sasrecConfig,
 } from './config.js';
-export { seededDropout } from './dropout.js';
 export { type EvaluateOptions, evaluateRanking } from './evaluate.js';
 export { PointWiseFeedForward } from './feed-forward.js';
-export { gatherRows } from './gather.js';
 export {
   exportItemEmbeddings,
   ITEM_EMB_CONFIG,
@@ -37,7 +35,6 @@ export {
   loadItemEmbeddings,
 } from './item-embeddings.js';
 export { type PositionTargets, positionTargets, type SasrecLossName, sasrecLoss } from './loss.js';
-export { linear, matMul2d } from './matmul.js';
 export { SASRec, type SasrecInitOptions } from './model.js';
 export { CONFIG_FILE, loadSasrec, loadWeights, MODEL_FILE, saveSasrec } from './model-io.js';
 export { popularityScorer } from './popularity.js';

@@ -1,7 +1,5 @@
-import { ConfigError, tf } from '@mmesid/tensor';
+import { ConfigError, gatherRows, tf } from '@mmesid/tensor';
 import type { SasrecBatch } from './batches.js';
-import { gatherRows } from './gather.js';
-import { matMul2d } from './matmul.js';
 import type { SASRec } from './model.js';
 
 /**
@@ -88,7 +86,7 @@ export function sasrecLoss(
     const hp = gatherRows(h as tf.Tensor2D, tf.tensor1d(t.positions, 'int32')); // [P, d]
     const posLogit = tf.sum(tf.mul(hp, rows.slice([cells, 0], [P, d])), -1); // [P]
     if (loss === 'ce') {
-      const logits = matMul2d(hp, tf.transpose(table) as tf.Tensor2D); // [P, N+1]
+      const logits = tf.matMul(hp, table, false, true); // [P, N+1]
       const padMask = tf.concat([tf.fill([1], -1e9), tf.zeros([table.shape[0] - 1])]);
       const lse = tf.logSumExp(tf.add(logits, padMask), -1);
       return tf.mean(tf.sub(lse, posLogit)) as tf.Scalar;
@@ -100,8 +98,8 @@ export function sasrecLoss(
         const row = Math.floor(t.positions[j]! / batch.length);
         for (let m = 0; m < K; m++) if (shared.excluded[row * K + m]) mask[j * K + m] = -1e9;
       }
-      const negT = tf.transpose(rows.slice([cells + P, 0], [K, d])) as tf.Tensor2D; // [d, K]
-      const negLogit = tf.add(matMul2d(hp, negT), tf.tensor2d(mask, [P, K])); // [P, K]
+      const neg = rows.slice([cells + P, 0], [K, d]); // [K, d]
+      const negLogit = tf.add(tf.matMul(hp, neg, false, true), tf.tensor2d(mask, [P, K])); // [P, K]
       const sampled = tf.concat([posLogit.reshape([P, 1]), negLogit], 1);
       return tf.mean(tf.sub(tf.logSumExp(sampled, -1), posLogit)) as tf.Scalar;
     }

@@ -1,9 +1,17 @@
-import { Embedding, LayerNorm, Module, Rng, ShapeError, tf, xavierNormal } from '@mmesid/tensor';
+import {
+  Embedding,
+  gatherRows,
+  LayerNorm,
+  Module,
+  Rng,
+  ShapeError,
+  seededDropout,
+  tf,
+  xavierNormal,
+} from '@mmesid/tensor';
 import { CausalSelfAttention, causalPaddingBias } from './attention.js';
 import { type SasrecConfig, type SasrecConfigInput, sasrecConfig } from './config.js';
-import { seededDropout } from './dropout.js';
 import { PointWiseFeedForward } from './feed-forward.js';
-import { gatherRows } from './gather.js';
 
 /** How a new {@link SASRec} gets its weights. */
 export interface SasrecInitOptions {

@@ -1,6 +1,5 @@
 import { padSequences } from '@mmesid/datasets';
-import { ShapeError, tf } from '@mmesid/tensor';
-import { gatherRows } from './gather.js';
+import { gatherRows, ShapeError, tf } from '@mmesid/tensor';
 import type { HistoryScorer } from './scorer.js';
 
 /**

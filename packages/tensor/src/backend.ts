@@ -1,5 +1,7 @@
 import { BackendError } from './errors.js';
+import { registerCountAtLeast } from './ops/count-at-least.js';
 import { registerMissingWasmKernels } from './ops/wasm-kernels.js';
+import { registerWasmMatMul } from './ops/wasm-matmul.js';
 import { tf } from './tf.js';
 
 /** Backends in the order we prefer them. `tfjs-node(-gpu)` register under tfjs's name `tensorflow`. */
@@ -119,7 +121,21 @@ function describeImportError(pkg: string, e: unknown): string {
 
 let dawnInstalled: { adapter?: string } | null = null;
 
-/** Makes `navigator.gpu` available in Node through Dawn's `webgpu` package. */
+/** Chromium's SwiftShader Vulkan driver (Debian's `chromium` package): a CPU fallback for Dawn. */
+export const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
+
+type DawnAdapter = {
+  info?: { description?: string; vendor?: string; architecture?: string; device?: string };
+};
+type DawnGpu = { requestAdapter(opts?: unknown): Promise<DawnAdapter | null> };
+
+/**
+ * Makes `navigator.gpu` available in Node through Dawn's `webgpu` package, on the machine's own
+ * Vulkan driver first (a real GPU). Only when that finds no adapter, and the user has not chosen a
+ * driver with VK_ICD_FILENAMES, it retries on Chromium's SwiftShader (a CPU implementation, for
+ * tests). The adapter description says which one was used. The one place in the project that
+ * decides this (the test harness and the benchmarks call `initBackend`).
+ */
 async function installDawn(): Promise<{ ok: true; adapter?: string } | { ok: false; reason: string }> {
   if (dawnInstalled) return { ok: true, ...dawnInstalled };
   let mod: { create: (opts: string[]) => unknown; globals: Record<string, unknown> };
@@ -128,17 +144,32 @@ async function installDawn(): Promise<{ ok: true; adapter?: string } | { ok: fal
   } catch (e) {
     return { ok: false, reason: describeImportError('webgpu', e) };
   }
-  const gpu = mod.create([]) as { requestAdapter(): Promise<unknown> };
-  const adapter = (await gpu.requestAdapter().catch(() => null)) as {
-    info?: { description?: string; vendor?: string; architecture?: string };
-  } | null;
+  const env = (globalThis as { process?: { env: Record<string, string | undefined> } }).process!.env;
+  if (!env.XDG_RUNTIME_DIR)
+    env.XDG_RUNTIME_DIR = ((await importOptional('node:os')) as typeof import('node:os')).tmpdir();
+  const open = async () => {
+    const gpu = mod.create([]) as DawnGpu;
+    const adapter = await gpu.requestAdapter({ powerPreference: 'high-performance' }).catch(() => null);
+    return { gpu, adapter };
+  };
+  let { gpu, adapter } = await open();
+  let fallback = false;
+  if (!adapter && !env.VK_ICD_FILENAMES) {
+    const { existsSync } = (await importOptional('node:fs')) as typeof import('node:fs');
+    if (existsSync(SWIFTSHADER_ICD)) {
+      env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
+      ({ gpu, adapter } = await open());
+      fallback = !!adapter;
+      if (!adapter) delete env.VK_ICD_FILENAMES;
+    }
+  }
   if (!adapter) {
     return {
       ok: false,
       reason:
-        'Dawn found no WebGPU adapter. On a machine without a GPU install a Vulkan driver such as SwiftShader ' +
-        '(Debian: `apt-get install chromium libvulkan1`) and set VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json ' +
-        'and XDG_RUNTIME_DIR',
+        `Dawn found no WebGPU adapter${env.VK_ICD_FILENAMES ? ` with VK_ICD_FILENAMES=${env.VK_ICD_FILENAMES}` : ''}. ` +
+        'On a machine without a GPU install a Vulkan driver such as SwiftShader ' +
+        `(Debian: \`apt-get install chromium libvulkan1\`, used automatically from ${SWIFTSHADER_ICD})`,
     };
   }
   Object.assign(globalThis, mod.globals);
@@ -149,8 +180,13 @@ async function installDawn(): Promise<{ ok: true; adapter?: string } | { ok: fal
     Object.defineProperty(globalThis, 'navigator', { value: { gpu }, configurable: true, writable: true });
   }
   const info = adapter.info ?? {};
-  const desc = [info.vendor, info.architecture, info.description].filter(Boolean).join(' ');
-  dawnInstalled = desc ? { adapter: desc } : {};
+  const desc = [info.vendor, info.architecture, info.device, info.description].filter(Boolean).join(' ');
+  const how = fallback
+    ? 'SwiftShader fallback: no hardware adapter found'
+    : env.VK_ICD_FILENAMES
+      ? `VK_ICD_FILENAMES=${env.VK_ICD_FILENAMES}`
+      : 'default Vulkan driver';
+  dawnInstalled = { adapter: `${desc || 'unnamed adapter'} (${how})` };
   return { ok: true, ...dawnInstalled };
 }
 
@@ -212,6 +248,8 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
         } | null;
         if (opts.wasmPaths) wasm?.setWasmPaths?.(opts.wasmPaths);
         registerMissingWasmKernels();
+        registerWasmMatMul();
+        registerCountAtLeast();
       } catch (e) {
         return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-wasm', e) };
       }
@@ -226,6 +264,7 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
     case 'cpu': {
       try {
         await loadBackendPackage('cpu', opts);
+        registerCountAtLeast();
       } catch (e) {
         return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-cpu', e) };
       }

@@ -62,8 +62,12 @@ export { MLP, type MLPOptions } from './layers/mlp.js';
 export { LayerNorm, RMSNorm } from './layers/norm.js';
 export { expectNoLeaks, liveTensors } from './leaks.js';
 export { expectLastDim, Module } from './module.js';
-export { matMul } from './ops/matmul.js';
+export { COUNT_AT_LEAST, countAtLeast, registerCountAtLeast } from './ops/count-at-least.js';
+export { gatherRows } from './ops/gather-rows.js';
+export { logSumExp } from './ops/log-sum-exp.js';
+export { seededDropout } from './ops/seeded-dropout.js';
 export { stopGradient } from './ops/stop-gradient.js';
+export { registerWasmMatMul, WASM_MATMUL_SMALL } from './ops/wasm-matmul.js';
 export { AdamW, type AdamWOptions } from './optim/adamw.js';
 export { clipGradNorm } from './optim/clip.js';
 export {

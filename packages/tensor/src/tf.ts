@@ -9,8 +9,6 @@ import * as tf from '@tensorflow/tfjs-core';
 // biome-ignore format: the order of these side-effect imports is significant (see above)
 import '@tensorflow/tfjs-core/dist/register_all_gradients';
 import '@tensorflow/tfjs-core/dist/public/chained_ops/register_all_chained_ops';
-// Must come after register_all_gradients: it replaces the BatchMatMul gradient (see ops/matmul.ts).
-import './ops/matmul.js';
 
 export { tf };
 export type { DataType, NamedTensorMap, Rank, Tensor, Variable } from '@tensorflow/tfjs-core';

@@ -60,16 +60,8 @@ async function probeAll(): Promise<void> {
   }
 }
 
-// Dawn needs a Vulkan driver; on CPU-only machines that is Chromium's SwiftShader (see CONTRIBUTING.md).
-const inNode = typeof process !== 'undefined' && !!process.versions?.node;
-if (inNode) {
-  const { existsSync } = await import('node:fs');
-  const { tmpdir } = await import('node:os');
-  const SWIFTSHADER_ICD = '/usr/lib/chromium/vk_swiftshader_icd.json';
-  if (!process.env.VK_ICD_FILENAMES && existsSync(SWIFTSHADER_ICD))
-    process.env.VK_ICD_FILENAMES = SWIFTSHADER_ICD;
-  if (!process.env.XDG_RUNTIME_DIR) process.env.XDG_RUNTIME_DIR = tmpdir();
-}
+// Dawn's Vulkan driver is chosen by initBackend (@mmesid/tensor): the machine's own GPU first,
+// Chromium's SwiftShader only when no adapter is found (see CONTRIBUTING.md).
 
 // Top-level await: the suites below are declared once we know which backends can start.
 await probeAll();

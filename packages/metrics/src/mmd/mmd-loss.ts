@@ -53,7 +53,7 @@ export function mmdLoss(x: tf.Tensor, y: tf.Tensor, options?: MmdOptions): tf.Sc
     const left = tf.concat([z, sq, one], 1);
     const right = tf.concat([tf.mul(z, -2), one, sq], 1);
     const offDiagonal = tf.sub(1, tf.eye(total));
-    const d2 = tf.mul(tf.relu(productWithTranspose(left, right)), offDiagonal);
+    const d2 = tf.mul(tf.relu(tf.matMul(left, right, false, true)), offDiagonal);
     const detached = stopGradient(d2);
     let meanD2: tf.Tensor | null = null;
     let medianD2: tf.Tensor | null = null;
@@ -89,24 +89,6 @@ export function mmdLoss(x: tf.Tensor, y: tf.Tensor, options?: MmdOptions): tf.Sc
     return tf.reshape(tf.sub(tf.add(xx, yy), cross), []) as tf.Scalar;
   });
 }
-
-/**
- * a b^T with a gradient that uses explicit transposes: tfjs's matMul gradient passes transpose
- * flags, which tfjs-backend-wasm 4.22 runs an order of magnitude slower than a plain product.
- */
-const productWithTranspose: (a: tf.Tensor, b: tf.Tensor) => tf.Tensor = tf.customGrad(
-  (...inputs: (tf.Tensor | tf.GradSaveFunc)[]) => {
-    const [a, b, save] = inputs as [tf.Tensor, tf.Tensor, tf.GradSaveFunc];
-    save([a, b]);
-    return {
-      value: tf.matMul(a, tf.transpose(b)),
-      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => [
-        tf.matMul(dy, saved[1]!),
-        tf.matMul(tf.transpose(dy), saved[0]!),
-      ],
-    };
-  },
-);
 
 /**
  * numpy's median of the distinct-pair squared distances, from the symmetric matrix with a zero

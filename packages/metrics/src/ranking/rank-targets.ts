@@ -1,5 +1,5 @@
 import { parseOptions } from '@mmesid/core';
-import { ShapeError, tf } from '@mmesid/tensor';
+import { countAtLeast, ShapeError, tf } from '@mmesid/tensor';
 import { MetricsInputError } from '../errors.js';
 import { type RankingOptions, RankingOptionsSchema } from './options.js';
 
@@ -80,11 +80,9 @@ export async function rankTargets(
   const [counts, targetScores, flags] = tf.tidy(() => {
     const flat = tf.reshape(scores, [batch * cols]);
     const ts = tf.gather(flat, tf.tensor1d(targetIdx, 'int32'));
-    // Each row's target score spread over the row as an exact outer product ts 1^T (x * 1 = x):
-    // broadcasting greaterEqual over [B, 1] takes tfjs's generic slow path on cpu and wasm.
-    const spread = tf.matMul(tf.reshape(tf.cast(ts, 'float32'), [batch, 1]), tf.ones([1, cols]));
-    const ge = tf.greaterEqual(tf.cast(scores, 'float32'), spread);
-    const count = tf.sum(tf.cast(ge, 'int32'), 1);
+    // One pass over the row per target on cpu and wasm (see countAtLeast).
+    const f32 = scores.dtype === 'float32' ? scores : tf.cast(scores, 'float32');
+    const count = countAtLeast(f32 as tf.Tensor2D, tf.cast(ts, 'float32') as tf.Tensor1D);
     const exFlags =
       excluded.flatIdx.length > 0
         ? tf.cast(

@@ -1,7 +1,6 @@
 import type { Rng } from '@mmesid/core';
 import { kaimingUniform, uniform } from '../init.js';
 import { expectLastDim, Module } from '../module.js';
-import { matMul } from '../ops/matmul.js';
 import { tf } from '../tf.js';
 
 export interface LinearOptions {
@@ -49,7 +48,7 @@ export class Linear extends Module {
     return tf.tidy(() => {
       const lead = x.shape.slice(0, -1);
       const x2 = x.rank === 2 ? x : x.reshape([-1, this.inFeatures]);
-      let y = matMul(x2, this.weight, false, true);
+      let y = tf.matMul(x2, this.weight, false, true);
       if (this.bias) y = tf.add(y, this.bias);
       return x.rank === 2 ? y : y.reshape([...lead, this.outFeatures]);
     });

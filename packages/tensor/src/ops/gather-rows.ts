@@ -1,4 +1,4 @@
-import { tf } from '@mmesid/tensor';
+import { tf } from '../tf.js';
 
 /**
  * Rows `ids` of a 2-D `table`: the same numbers as `tf.gather(table, ids)`, with the gradient

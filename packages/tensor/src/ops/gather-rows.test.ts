@@ -1,7 +1,8 @@
-import { Rng, tf } from '@mmesid/tensor';
 import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
-import { gatherRows } from './gather.js';
+import { Rng } from '../rng.js';
+import { tf } from '../tf.js';
+import { gatherRows } from './gather-rows.js';
 
 describeBackends('gatherRows', ({ tol }) => {
   it('equals tf.gather in values and in the table gradient, duplicates summed', async () => {

@@ -1,7 +1,8 @@
-import { Rng, tf } from '@mmesid/tensor';
 import { describeBackends } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
-import { seededDropout } from './dropout.js';
+import { Rng } from '../rng.js';
+import { tf } from '../tf.js';
+import { seededDropout } from './seeded-dropout.js';
 
 describeBackends('seededDropout', () => {
   it('zeroes about p of the units, scales the rest by 1/(1-p), and repeats for the same seed', async () => {

@@ -1,4 +1,5 @@
-import { type Rng, tf } from '@mmesid/tensor';
+import type { Rng } from '../rng.js';
+import { tf } from '../tf.js';
 
 /**
  * Inverted dropout whose mask is drawn on the host from `rng` (kept units scaled by 1/(1-p)), so a

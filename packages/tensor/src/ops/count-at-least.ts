@@ -1,0 +1,83 @@
+import { tf } from '../tf.js';
+
+/** tfjs kernel name of {@link countAtLeast}'s one-pass kernel (registered for cpu and wasm). */
+export const COUNT_AT_LEAST = 'MmesidCountAtLeast';
+
+interface CpuBackendLike {
+  data: { get(dataId: unknown): { values: ArrayLike<number> } };
+  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Int32Array): tf.TensorInfo;
+}
+
+interface WasmBackendLike {
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
+  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: Int32Array): tf.TensorInfo;
+}
+
+function count(x: ArrayLike<number>, t: ArrayLike<number>, rows: number, cols: number): Int32Array {
+  const out = new Int32Array(rows);
+  for (let r = 0; r < rows; r++) {
+    const th = t[r]!;
+    const base = r * cols;
+    let c = 0;
+    // Branch-free: with random scores a taken/not-taken branch mispredicts half the time.
+    for (let j = 0; j < cols; j++) c += +(x[base + j]! >= th);
+    out[r] = c;
+  }
+  return out;
+}
+
+/**
+ * Registers the one-pass kernel of {@link countAtLeast} for the cpu and wasm backends (JS loops
+ * over the backend's own buffers, no copies). Called by `initBackend`; safe to call more than once.
+ */
+export function registerCountAtLeast(): void {
+  if (!tf.getKernel(COUNT_AT_LEAST, 'wasm'))
+    tf.registerKernel({
+      kernelName: COUNT_AT_LEAST,
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, backend }) => {
+        const { x, t } = inputs as { x: tf.TensorInfo; t: tf.TensorInfo };
+        const b = backend as unknown as WasmBackendLike;
+        const [rows, cols] = x.shape as [number, number];
+        const res = count(b.typedArrayFromHeap(x), b.typedArrayFromHeap(t), rows, cols);
+        return b.makeOutput([rows], 'int32', undefined, res);
+      },
+    });
+  if (!tf.getKernel(COUNT_AT_LEAST, 'cpu'))
+    tf.registerKernel({
+      kernelName: COUNT_AT_LEAST,
+      backendName: 'cpu',
+      kernelFunc: ({ inputs, backend }) => {
+        const { x, t } = inputs as { x: tf.TensorInfo; t: tf.TensorInfo };
+        const b = backend as unknown as CpuBackendLike;
+        const [rows, cols] = x.shape as [number, number];
+        const res = count(b.data.get(x.dataId).values, b.data.get(t.dataId).values, rows, cols);
+        return b.makeTensorInfo([rows], 'int32', res);
+      },
+    });
+}
+
+/**
+ * For each row r of `x` [B, N] (float32), the number of entries `>= t[r]` (`t` [B], float32), as
+ * int32 [B]. NaN entries never count. One pass over `x` where the backend has the kernel (cpu,
+ * wasm); elsewhere greaterEqual against an exact outer product t 1^T, cast and sum (3-4 kernels
+ * over [B, N]). Not differentiable. The caller owns the result.
+ *
+ * @example
+ * const ranks = countAtLeast(scores, targetScores); // rank of each target counting ties against it
+ */
+export function countAtLeast(x: tf.Tensor2D, t: tf.Tensor1D): tf.Tensor1D {
+  if (x.rank !== 2 || t.rank !== 1 || t.shape[0] !== x.shape[0])
+    throw new RangeError(`countAtLeast: expected x [B, N] and t [B], got [${x.shape}] and [${t.shape}]`);
+  if (x.dtype !== 'float32' || t.dtype !== 'float32')
+    throw new RangeError(`countAtLeast: x and t must be float32, got ${x.dtype} and ${t.dtype}`);
+  if (tf.getKernel(COUNT_AT_LEAST, tf.getBackend()))
+    return tf.engine().runKernel(COUNT_AT_LEAST, { x, t }, {}) as tf.Tensor1D;
+  return tf.tidy(() => {
+    const [rows, cols] = x.shape;
+    // An exact outer product t 1^T (x * 1 = x): broadcasting greaterEqual over [B, 1] takes a
+    // generic slow path on several backends.
+    const spread = tf.matMul(tf.reshape(t, [rows, 1]), tf.ones([1, cols]));
+    return tf.sum(tf.cast(tf.greaterEqual(x, spread), 'int32'), 1) as tf.Tensor1D;
+  });
+}

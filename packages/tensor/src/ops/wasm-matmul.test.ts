@@ -1,0 +1,178 @@
+import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
+import { expect, it } from 'vitest';
+import { Rng } from '../rng.js';
+import { tf } from '../tf.js';
+
+// The products are checked against a float64 triple loop in plain JS (independent of every
+// backend), on each backend the harness runs; on wasm they go through the kernel override of
+// wasm-matmul.ts, which is what these tests are for.
+
+function randn(rng: Rng, shape: number[]): { t: tf.Tensor; v: Float64Array; shape: number[] } {
+  const size = shape.reduce((p, d) => p * d, 1);
+  const v = new Float64Array(size);
+  for (let i = 0; i < size; i++) v[i] = Math.fround(rng.uniform(-1, 1));
+  return { t: tf.tensor(Float32Array.from(v), shape), v, shape };
+}
+
+/** Reference batched product with tfjs's broadcasting of the batch dims and transpose flags. */
+function reference(
+  a: { v: Float64Array; shape: number[] },
+  b: { v: Float64Array; shape: number[] },
+  tA: boolean,
+  tB: boolean,
+): { v: Float64Array; shape: number[] } {
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const M = tA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+  const K = tA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+  const N = tB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+  const nA = a.shape.slice(0, -2).reduce((p, d) => p * d, 1);
+  const nB = b.shape.slice(0, -2).reduce((p, d) => p * d, 1);
+  // numpy's broadcast of the batch dims; flattened, a batch index is then o % nA and o % nB.
+  const bA = a.shape.slice(0, -2);
+  const bB = b.shape.slice(0, -2);
+  const rank = Math.max(bA.length, bB.length);
+  const batch: number[] = [];
+  for (let i = 0; i < rank; i++) {
+    const da = bA[bA.length - rank + i] ?? 1;
+    const db = bB[bB.length - rank + i] ?? 1;
+    batch.push(Math.max(da, db));
+  }
+  const nOut = batch.reduce((p, d) => p * d, 1);
+  const out = new Float64Array(nOut * M * N);
+  for (let o = 0; o < nOut; o++) {
+    const ao = (o % nA) * M * K;
+    const bo = (o % nB) * K * N;
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) {
+          const av = a.v[ao + (tA ? k * M + i : i * K + k)]!;
+          const bv = b.v[bo + (tB ? j * K + k : k * N + j)]!;
+          s += av * bv;
+        }
+        out[o * M * N + i * N + j] = s;
+      }
+  }
+  return { v: out, shape: [...batch, M, N] };
+}
+
+function operandShape(batch: number[], rows: number, cols: number, transposed: boolean): number[] {
+  return transposed ? [...batch, cols, rows] : [...batch, rows, cols];
+}
+
+describeBackends('matMul kernels (the wasm override against a float64 reference)', ({ backend, tol }) => {
+  const eps = backend === 'webgpu' ? 1e-3 : 1e-4;
+  void tol;
+  const flags: [boolean, boolean][] = [
+    [false, false],
+    [false, true],
+    [true, false],
+    [true, true],
+  ];
+  // [batchA, batchB, M, K, N]: plain, small (original kernel), batched, shared right operand
+  // (folded into rows), shared left operand, a broadcast batch of rank 2.
+  const cases: [number[], number[], number, number, number][] = [
+    [[], [], 37, 29, 41],
+    [[], [], 3, 5, 4],
+    [[3], [3], 13, 24, 17],
+    [[4], [], 9, 31, 12],
+    [[], [5], 7, 16, 11],
+    [[2, 3], [3], 6, 10, 8],
+    [[1], [4], 20, 33, 1],
+  ];
+  for (const [bA, bB, M, K, N] of cases)
+    for (const [tA, tB] of flags)
+      it(`[${bA}]x${M}x${K} @ [${bB}]x${K}x${N}, transposeA=${tA}, transposeB=${tB}`, async () => {
+        const rng = new Rng(`${bA}${bB}${M}${K}${N}${tA}${tB}`);
+        const a = randn(rng, operandShape(bA, M, K, tA));
+        const b = randn(rng, operandShape(bB, K, N, tB));
+        const y = tf.matMul(a.t, b.t, tA, tB);
+        const ref = reference(a, b, tA, tB);
+        expect(y.shape).toEqual(ref.shape);
+        expect(maxAbsDiff(await y.data(), ref.v)).toBeLessThan(eps);
+        tf.dispose([a.t, b.t, y]);
+      });
+
+  it('gradients of a transposed batched product equal the reference products', async () => {
+    const rng = new Rng(7);
+    const a = randn(rng, [3, 12, 20]);
+    const b = randn(rng, [3, 15, 20]);
+    const dy = randn(rng, [3, 12, 15]);
+    const [ga, gb] = tf.grads((x: tf.Tensor, w: tf.Tensor) =>
+      tf.sum(tf.mul(tf.matMul(x, w, false, true), dy.t)),
+    )([a.t, b.t]);
+    // dA = dY B, dB = dY^T A.
+    expect(maxAbsDiff(await ga!.data(), reference(dy, b, false, false).v)).toBeLessThan(eps);
+    expect(maxAbsDiff(await gb!.data(), reference(dy, a, true, false).v)).toBeLessThan(eps);
+    tf.dispose([a.t, b.t, dy.t, ga!, gb!]);
+  });
+
+  it('adds a fused bias to every row (the tfjs slow-path bug gives [33, 34, 37] for row 2)', async () => {
+    const a = tf.tensor2d([
+      [1, 0],
+      [0, 1],
+    ]);
+    const bT = tf.tensor2d([
+      [5, 3],
+      [6, 4],
+      [8, 7],
+    ]);
+    const bias = tf.tensor1d([10, 20, 30]);
+    const y = tf.fused.matMul({ a, b: bT, transposeB: true, bias });
+    expect(Array.from(await y.data())).toEqual([15, 26, 38, 13, 24, 37]);
+    tf.dispose([a, bT, bias, y]);
+  });
+
+  const activations: [string, (x: number) => number][] = [
+    ['linear', (x) => x],
+    ['relu', (x) => Math.max(0, x)],
+    ['relu6', (x) => Math.min(6, Math.max(0, x))],
+    ['elu', (x) => (x >= 0 ? x : Math.exp(x) - 1)],
+    ['sigmoid', (x) => 1 / (1 + Math.exp(-x))],
+    ['leakyrelu', (x) => (x >= 0 ? x : 0.1 * x)],
+    ['prelu', (x) => (x >= 0 ? x : 0.25 * x)],
+  ];
+  for (const [activation, f] of activations)
+    for (const biasShape of [[13], [9, 13], null] as (number[] | null)[])
+      it(`fused matMul with bias [${biasShape ?? 'none'}] and ${activation}, transposeA and batched`, async () => {
+        const rng = new Rng(`${activation}${biasShape}`);
+        const a = randn(rng, [2, 21, 9]);
+        const b = randn(rng, [2, 21, 13]);
+        const bias = biasShape ? randn(rng, biasShape) : null;
+        const alpha = activation === 'prelu' ? tf.fill([13], 0.25) : undefined;
+        const y = tf.fused.matMul({
+          a: a.t as tf.Tensor3D,
+          b: b.t as tf.Tensor3D,
+          transposeA: true,
+          ...(bias ? { bias: bias.t } : {}),
+          activation: activation as 'linear',
+          ...(alpha ? { preluActivationWeights: alpha } : {}),
+          ...(activation === 'leakyrelu' ? { leakyreluAlpha: 0.1 } : {}),
+        });
+        const ref = reference(a, b, true, false);
+        const want = ref.v.map((x, i) => {
+          const n = i % 13;
+          const m = Math.floor(i / 13) % 9;
+          const bv = biasShape === null ? 0 : biasShape.length === 1 ? bias!.v[n]! : bias!.v[m * 13 + n]!;
+          return f(x + bv);
+        });
+        expect(y.shape).toEqual([2, 9, 13]);
+        expect(maxAbsDiff(await y.data(), want)).toBeLessThan(eps);
+        tf.dispose([a.t, b.t, y, ...(bias ? [bias.t] : []), ...(alpha ? [alpha] : [])]);
+      });
+
+  if (backend === 'wasm')
+    it('is the registered wasm kernel and leaves no backend buffers behind', async () => {
+      expect(tf.getKernel('BatchMatMul', 'wasm')!.kernelFunc.name).toBe('batchMatMulKernel');
+      expect(tf.getKernel('_FusedMatMul', 'wasm')!.kernelFunc.name).toBe('fusedMatMulKernel');
+      const rng = new Rng(3);
+      const a = randn(rng, [4, 16, 24]);
+      const b = randn(rng, [4, 16, 24]);
+      const buffers = () => tf.backend().numDataIds();
+      const before = buffers();
+      for (let i = 0; i < 3; i++) tf.matMul(a.t, b.t, true, false).dispose();
+      expect(buffers()).toBe(before);
+      tf.dispose([a.t, b.t]);
+    });
+});

@@ -1,0 +1,378 @@
+// A BatchMatMul / _FusedMatMul kernel for tfjs-backend-wasm (4.22) that always takes XNNPACK's
+// fully-connected fast path.
+//
+// The backend's own kernel (batch_mat_mul_impl.cc) uses XNNPACK only when neither operand is
+// transposed and both batch sizes are 1; every other product (every matMul gradient, attention's
+// Q K^T, any batched product) runs a scalar loop at ~2.7 GFLOP/s, 10-40x slower. That loop also
+// indexes a rank-1 fused bias by `min(i * N + j, N - 1)`, so every row after the first gets the
+// last bias element. This kernel:
+//   1. materialises a transposed operand first (the backend's Transpose kernel),
+//   2. folds the batch of a shared right operand into rows ([batch*M, K] @ [K, N], one call),
+//   3. otherwise calls the fast path once per output batch on zero-copy views of the WASM heap
+//      (extra tensor ids registered over slices of the operands' memory, with broadcasting),
+//   4. adds a rank-1 [N] bias inside XNNPACK and any other bias with the Add kernel, and applies
+//      the fused activation exactly (relu/relu6 as XNNPACK's clamp; prelu, leakyrelu, sigmoid, elu
+//      with the backend's own kernels, which the original kernel left out for the last three),
+//   5. hands tiny unbatched-or-equal-batch products without a bias to the original kernel.
+import { tf } from '../tf.js';
+
+interface WasmModule {
+  cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
+  tfjs: {
+    registerTensor(id: number, size: number, memoryOffset: number): void;
+    disposeData(id: number): void;
+  };
+}
+
+interface WasmTensorData {
+  id: number;
+  memoryOffset: number;
+}
+
+interface WasmBackend {
+  wasm: WasmModule;
+  dataIdMap: { get(dataId: unknown): WasmTensorData };
+  dataIdNextNumber: number;
+  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  disposeData(dataId: unknown, force?: boolean): boolean;
+}
+
+type KernelArgs = { inputs: tf.NamedTensorInfoMap; backend: unknown; attrs?: tf.NamedAttrMap };
+
+// Must match FusableActivation in tfjs-backend-wasm's cc/fusable_activations.h.
+const ACTIVATION_CODE: Record<string, number> = { linear: 0, relu: 1, relu6: 2 };
+
+/** Products with fewer multiply-adds than this (per call) go to the original kernel, if it is exact for them. */
+export const WASM_MATMUL_SMALL = 4096;
+
+let fused: ((...args: unknown[]) => void) | null = null;
+let fusedFor: WasmModule | null = null;
+let originalBatchMatMul: tf.KernelConfig | null = null;
+let originalFused: tf.KernelConfig | null = null;
+
+function wasmFused(backend: WasmBackend): (...args: unknown[]) => void {
+  if (fused === null || fusedFor !== backend.wasm) {
+    fused = backend.wasm.cwrap('_FusedMatMul', null, [
+      'number', // a_id
+      'array', // a_shape
+      'number', // a_shape.length
+      'number', // b_id
+      'array', // b_shape
+      'number', // b_shape.length
+      'number', // transpose_a
+      'number', // transpose_b
+      'number', // activation
+      'number', // bias_id
+      'number', // prelu_weights_id
+      'number', // leakyrelu_alpha
+      'number', // out_id
+    ]);
+    fusedFor = backend.wasm;
+  }
+  return fused;
+}
+
+function shapeBytes(shape: number[]): Uint8Array {
+  return new Uint8Array(new Int32Array(shape).buffer);
+}
+
+function sizeOf(shape: readonly number[]): number {
+  let s = 1;
+  for (const d of shape) s *= d;
+  return s;
+}
+
+function runKernel(name: string, args: KernelArgs): tf.TensorInfo {
+  const k = tf.getKernel(name, 'wasm');
+  if (!k) throw new Error(`tfjs-backend-wasm has no ${name} kernel`);
+  return k.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+}
+
+function swapLast(x: tf.TensorInfo, backend: WasmBackend): tf.TensorInfo {
+  const perm = x.shape.map((_, i) => i);
+  const n = perm.length;
+  perm[n - 1] = n - 2;
+  perm[n - 2] = n - 1;
+  return runKernel('Transpose', { inputs: { x }, backend, attrs: { perm } });
+}
+
+/** Registers `size` float32 elements at byte `offset` under a fresh tensor id (no copy). */
+function view(backend: WasmBackend, offset: number, size: number): number {
+  const id = backend.dataIdNextNumber++;
+  backend.wasm.tfjs.registerTensor(id, size, offset);
+  return id;
+}
+
+/**
+ * The product of a [...batchA, M, K] and b [...batchB, K, N] (already untransposed, contiguous)
+ * into a new [...outBatch, M, N] output, through XNNPACK, with an optional rank-1 bias id and a
+ * clamp activation applied inside it.
+ */
+function plainProduct(
+  backend: WasmBackend,
+  a: tf.TensorInfo,
+  b: tf.TensorInfo,
+  outBatch: number[],
+  biasId: number,
+  activation: number,
+  modulo: boolean,
+): tf.TensorInfo {
+  const M = a.shape[a.shape.length - 2]!;
+  const K = a.shape[a.shape.length - 1]!;
+  const N = b.shape[b.shape.length - 1]!;
+  const batchA = a.shape.slice(0, -2);
+  const batchB = b.shape.slice(0, -2);
+  const nA = sizeOf(batchA);
+  const nB = sizeOf(batchB);
+  const nOut = sizeOf(outBatch);
+  const out = backend.makeOutput([...outBatch, M, N], 'float32');
+  if (nOut === 0 || M === 0 || N === 0) return out;
+  const call = wasmFused(backend);
+  const aData = backend.dataIdMap.get(a.dataId);
+  const bData = backend.dataIdMap.get(b.dataId);
+  const outData = backend.dataIdMap.get(out.dataId);
+  const bShape = shapeBytes([1, K, N]);
+  if (nB === 1 && nA === nOut) {
+    // One right operand for every batch: the batches of a are just more rows.
+    call(
+      aData.id,
+      shapeBytes([1, nA * M, K]),
+      3,
+      bData.id,
+      bShape,
+      3,
+      0,
+      0,
+      activation,
+      biasId,
+      0,
+      0,
+      outData.id,
+    );
+    return out;
+  }
+  const aShape = shapeBytes([1, M, K]);
+  // Strides of the output batch index in a's and b's batch (0 along a broadcast dimension).
+  const rank = outBatch.length;
+  const padA = [...new Array(rank - batchA.length).fill(1), ...batchA];
+  const padB = [...new Array(rank - batchB.length).fill(1), ...batchB];
+  const strideA = new Array<number>(rank).fill(0);
+  const strideB = new Array<number>(rank).fill(0);
+  for (let i = rank - 1, sa = 1, sb = 1; i >= 0; i--) {
+    strideA[i] = padA[i] === 1 ? 0 : sa;
+    strideB[i] = padB[i] === 1 ? 0 : sb;
+    sa *= padA[i]!;
+    sb *= padB[i]!;
+  }
+  for (let o = 0; o < nOut; o++) {
+    let ia = modulo ? o % nA : 0;
+    let ib = modulo ? o % nB : 0;
+    for (let i = rank - 1, rest = o; i >= 0 && !modulo; i--) {
+      const idx = rest % outBatch[i]!;
+      rest = Math.floor(rest / outBatch[i]!);
+      ia += idx * strideA[i]!;
+      ib += idx * strideB[i]!;
+    }
+    const av = view(backend, aData.memoryOffset + ia * M * K * 4, M * K);
+    const bv = view(backend, bData.memoryOffset + ib * K * N * 4, K * N);
+    const ov = view(backend, outData.memoryOffset + o * M * N * 4, M * N);
+    try {
+      call(av, aShape, 3, bv, bShape, 3, 0, 0, activation, biasId, 0, 0, ov);
+    } finally {
+      // Drops the ids (and the XNNPACK operator packed for bv); the memory stays with its owners.
+      backend.wasm.tfjs.disposeData(av);
+      backend.wasm.tfjs.disposeData(bv);
+      backend.wasm.tfjs.disposeData(ov);
+    }
+  }
+  return out;
+}
+
+interface MatMulCall {
+  a: tf.TensorInfo;
+  b: tf.TensorInfo;
+  transposeA: boolean;
+  transposeB: boolean;
+  bias?: tf.TensorInfo | undefined;
+  activation?: string;
+  preluActivationWeights?: tf.TensorInfo | undefined;
+  leakyreluAlpha?: number;
+}
+
+function matMulFast(backend: WasmBackend, c: MatMulCall): tf.TensorInfo {
+  const { a, b, transposeA, transposeB } = c;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const K = transposeA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+  const kB = transposeB ? b.shape[rb - 1]! : b.shape[rb - 2]!;
+  const N = transposeB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+  if (K !== kB)
+    throw new Error(
+      `Error in matMul: inner shapes (${K}) and (${kB}) of Tensors with shapes ${a.shape} and ${b.shape} and transposeA=${transposeA} and transposeB=${transposeB} must match.`,
+    );
+  const batchA = a.shape.slice(0, -2);
+  const batchB = b.shape.slice(0, -2);
+  const nA = sizeOf(batchA);
+  const nB = sizeOf(batchB);
+  // tfjs-core's matMul flattens the batch dims before calling the kernel ([2, 3] and [3] arrive as
+  // [6] and [3]); like the cpu kernel, pair output batch o with a's o % nA and b's o % nB then.
+  const modulo =
+    batchA.length === 1 &&
+    batchB.length === 1 &&
+    nA !== nB &&
+    nA > 1 &&
+    nB > 1 &&
+    Math.max(nA, nB) % Math.min(nA, nB) === 0;
+  const outBatch = modulo ? [Math.max(nA, nB)] : tf.broadcast_util.assertAndGetBroadcastShape(batchA, batchB);
+  const activation = c.activation ?? 'linear';
+  const bias = c.bias;
+  // A bias of N values along the last axis goes into XNNPACK; anything else is added afterwards.
+  const biasInline =
+    !!bias && bias.shape.length >= 1 && sizeOf(bias.shape) === N && bias.shape[bias.shape.length - 1] === N;
+  const clampInline = activation in ACTIVATION_CODE && (!bias || biasInline);
+  const temps: tf.TensorInfo[] = [];
+  try {
+    const a2 = transposeA ? swapLast(a, backend) : a;
+    if (a2 !== a) temps.push(a2);
+    const b2 = transposeB ? swapLast(b, backend) : b;
+    if (b2 !== b) temps.push(b2);
+    let out = plainProduct(
+      backend,
+      a2,
+      b2,
+      outBatch,
+      biasInline ? backend.dataIdMap.get(bias!.dataId).id : 0,
+      clampInline ? ACTIVATION_CODE[activation]! : 0,
+      modulo,
+    );
+    const step = (next: tf.TensorInfo) => {
+      temps.push(out);
+      out = next;
+    };
+    if (bias && !biasInline) step(runKernel('Add', { inputs: { a: out, b: bias }, backend }));
+    if (!clampInline) {
+      switch (activation) {
+        case 'linear':
+          break;
+        case 'relu':
+          step(runKernel('Relu', { inputs: { x: out }, backend }));
+          break;
+        case 'relu6':
+          step(runKernel('Relu6', { inputs: { x: out }, backend }));
+          break;
+        case 'prelu':
+          step(runKernel('Prelu', { inputs: { x: out, alpha: c.preluActivationWeights! }, backend }));
+          break;
+        case 'leakyrelu':
+          step(
+            runKernel('LeakyRelu', {
+              inputs: { x: out },
+              backend,
+              attrs: { alpha: c.leakyreluAlpha ?? 0.2 },
+            }),
+          );
+          break;
+        case 'sigmoid':
+          step(runKernel('Sigmoid', { inputs: { x: out }, backend }));
+          break;
+        case 'elu':
+          step(runKernel('Elu', { inputs: { x: out }, backend }));
+          break;
+        default:
+          throw new Error(`_FusedMatMul: unknown activation "${activation}"`);
+      }
+    }
+    return out;
+  } finally {
+    for (const t of temps) backend.disposeData(t.dataId);
+  }
+}
+
+/** Whether the original kernel is both exact and as fast for this product (tiny, no bias, no broadcast). */
+function originalWillDo(c: MatMulCall): boolean {
+  if (c.bias || c.preluActivationWeights || (c.activation ?? 'linear') !== 'linear') return false;
+  const batchA = c.a.shape.slice(0, -2);
+  const batchB = c.b.shape.slice(0, -2);
+  const nA = sizeOf(batchA);
+  if (nA !== sizeOf(batchB)) return false;
+  const ra = c.a.shape.length;
+  const rb = c.b.shape.length;
+  const M = c.transposeA ? c.a.shape[ra - 1]! : c.a.shape[ra - 2]!;
+  const K = c.transposeA ? c.a.shape[ra - 2]! : c.a.shape[ra - 1]!;
+  const N = c.transposeB ? c.b.shape[rb - 2]! : c.b.shape[rb - 1]!;
+  if (nA === 1 && !c.transposeA && !c.transposeB) return true; // already XNNPACK
+  return M * K * N * nA < WASM_MATMUL_SMALL;
+}
+
+function batchMatMulKernel(args: KernelArgs): tf.TensorInfo {
+  const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
+  const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
+  const call: MatMulCall = { a, b, transposeA, transposeB };
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || originalWillDo(call))
+    return originalBatchMatMul!.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  return matMulFast(args.backend as WasmBackend, call);
+}
+
+function fusedMatMulKernel(args: KernelArgs): tf.TensorInfo {
+  const { a, b, bias, preluActivationWeights } = args.inputs as {
+    a: tf.TensorInfo;
+    b: tf.TensorInfo;
+    bias?: tf.TensorInfo;
+    preluActivationWeights?: tf.TensorInfo;
+  };
+  const attrs = args.attrs as unknown as {
+    transposeA: boolean;
+    transposeB: boolean;
+    activation: string;
+    leakyreluAlpha?: number;
+  };
+  if (a.dtype !== 'float32' || b.dtype !== 'float32')
+    return originalFused!.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
+  return matMulFast(args.backend as WasmBackend, {
+    a,
+    b,
+    transposeA: attrs.transposeA,
+    transposeB: attrs.transposeB,
+    bias,
+    activation: attrs.activation,
+    preluActivationWeights,
+    ...(attrs.leakyreluAlpha !== undefined ? { leakyreluAlpha: attrs.leakyreluAlpha } : {}),
+  });
+}
+
+/**
+ * Replaces tfjs-backend-wasm's `BatchMatMul` and `_FusedMatMul` kernels with ones that take
+ * XNNPACK's fast path for transposed, batched and broadcast products and add a fused bias
+ * correctly (see the top of this file). Called by `initBackend` before the WASM backend starts;
+ * safe to call more than once. Returns false when the WASM backend's kernels are not registered.
+ */
+export function registerWasmMatMul(): boolean {
+  const current = tf.getKernel('BatchMatMul', 'wasm');
+  const currentFused = tf.getKernel('_FusedMatMul', 'wasm');
+  if (!current || !currentFused) return false;
+  if (current.kernelFunc === (batchMatMulKernel as unknown)) return true;
+  originalBatchMatMul = current;
+  originalFused = currentFused;
+  const setup = (backend: object) => {
+    // The original kernels keep their cwrapped functions in module state set up here.
+    originalBatchMatMul!.setupFunc?.(backend);
+    originalFused!.setupFunc?.(backend);
+  };
+  tf.unregisterKernel('BatchMatMul', 'wasm');
+  tf.unregisterKernel('_FusedMatMul', 'wasm');
+  tf.registerKernel({
+    kernelName: 'BatchMatMul',
+    backendName: 'wasm',
+    setupFunc: setup,
+    kernelFunc: batchMatMulKernel as unknown as tf.KernelFunc,
+  });
+  tf.registerKernel({
+    kernelName: '_FusedMatMul',
+    backendName: 'wasm',
+    kernelFunc: fusedMatMulKernel as unknown as tf.KernelFunc,
+  });
+  // Already running (the kernels were replaced after tf.setBackend('wasm')): set up now.
+  const running = tf.getBackend() === 'wasm' ? tf.findBackend('wasm') : null;
+  if (running) setup(running);
+  return true;
+}
