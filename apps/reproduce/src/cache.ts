@@ -1,15 +1,16 @@
 import { createHash } from 'node:crypto';
 import {
-  closeSync,
   existsSync,
   mkdirSync,
-  openSync,
+  readdirSync,
   readFileSync,
   renameSync,
   rmSync,
+  statSync,
   writeFileSync,
 } from 'node:fs';
 import { resolve } from 'node:path';
+import { type LockWaitOptions, release, tryLock, waitForLock } from './lock.js';
 
 /** Stable JSON (sorted keys) so that equal configs hash equally. */
 export function stableStringify(v: unknown): string {
@@ -38,6 +39,53 @@ export interface StageRecord<S> {
   seconds: number;
 }
 
+/** A file of the run directory cannot be read or written; the message names it and what to do. */
+export class RunDirError extends Error {
+  constructor(
+    readonly file: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(`${file}: ${message}`, options);
+    this.name = 'RunDirError';
+  }
+}
+
+const WRITE_REASONS: Record<string, string> = {
+  ENOSPC: 'no space left on the device',
+  EDQUOT: 'disk quota exceeded',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  EROFS: 'the file system is read-only',
+  EISDIR: 'it is a directory',
+  ENOTDIR: 'a parent of it is a file, not a directory',
+  EEXIST: 'it already exists and is not a directory',
+};
+
+/** Wraps a failed write in a {@link RunDirError} naming the path (Node's ENOSPC names none). */
+export function writeError(path: string, e: unknown): Error {
+  const code = (e as NodeJS.ErrnoException)?.code;
+  if (!code) return e as Error;
+  return new RunDirError(path, `cannot write: ${WRITE_REASONS[code] ?? code} (${code})`, { cause: e });
+}
+
+function readRecord<S>(recordFile: string): StageRecord<S> {
+  const text = readFileSync(recordFile, 'utf8');
+  try {
+    const rec = JSON.parse(text) as StageRecord<S>;
+    if (rec && typeof rec === 'object' && typeof rec.hash === 'string' && 'summary' in rec) return rec;
+  } catch (e) {
+    throw new RunDirError(
+      recordFile,
+      `the stage record is not valid JSON (${(e as Error).message}); delete its folder to run the stage again`,
+    );
+  }
+  throw new RunDirError(
+    recordFile,
+    'the stage record has no hash or summary; delete its folder to run the stage again',
+  );
+}
+
 export interface StageContext {
   /** The folder the stage writes into. It persists across interrupted runs (`<hash>.partial`), so a
    * stage can keep checkpoints there and resume; it becomes `<hash>/` once the stage finishes. */
@@ -56,43 +104,51 @@ export function cachedStage<S>(
   const dir = resolve(runDir, stage, hash);
   const recordFile = resolve(dir, 'stage.json');
   if (!existsSync(recordFile)) return undefined;
-  return { ...(JSON.parse(readFileSync(recordFile, 'utf8')) as StageRecord<S>), dir };
-}
-
-function alive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (e) {
-    return (e as NodeJS.ErrnoException).code === 'EPERM';
-  }
+  return { ...readRecord<S>(recordFile), dir };
 }
 
 /**
- * Takes `<stage>/<hash>.lock` (exclusive create, holding this process's pid). Returns false when
- * another live process holds it; a lock left by a dead process is taken over.
+ * Finished stages whose folder name starts with `prefix` (e.g. `finetune-`), read with the given
+ * inputs and a config that equals `config` once `project` has removed what differs by design
+ * (e.g. the variant name). Unreadable records are skipped: this only adds rows to a report.
  */
-function tryLock(lockFile: string): boolean {
-  for (let attempt = 0; attempt < 2; attempt++) {
-    try {
-      const fd = openSync(lockFile, 'wx');
-      writeFileSync(fd, String(process.pid));
-      closeSync(fd);
-      return true;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'EEXIST') throw e;
-      const pid = Number(readFileSync(lockFile, 'utf8'));
-      if (Number.isInteger(pid) && pid > 0 && alive(pid)) return false;
-      rmSync(lockFile, { force: true });
+export function finishedStages<S>(
+  runDir: string,
+  prefix: string,
+  inputs: Record<string, string>,
+  project: (config: unknown) => unknown,
+  config: unknown,
+): (StageRecord<S> & { dir: string })[] {
+  const out: (StageRecord<S> & { dir: string })[] = [];
+  if (!existsSync(runDir)) return out;
+  const want = stableStringify(config);
+  const wantInputs = stableStringify(inputs);
+  for (const stage of readdirSync(runDir)
+    .filter((d) => d.startsWith(prefix))
+    .sort()) {
+    const base = resolve(runDir, stage);
+    if (!statSync(base).isDirectory()) continue;
+    for (const hash of readdirSync(base)) {
+      const file = resolve(base, hash, 'stage.json');
+      if (!/^[0-9a-f]{12}$/.test(hash) || !existsSync(file)) continue;
+      let rec: StageRecord<S>;
+      try {
+        rec = readRecord<S>(file);
+      } catch {
+        continue;
+      }
+      if (stableStringify(rec.inputs) === wantInputs && stableStringify(project(rec.config)) === want)
+        out.push({ ...rec, dir: resolve(base, hash) });
     }
   }
-  return false;
+  return out;
 }
 
 /**
  * Runs a stage unless a finished copy with the same config and inputs exists. When another
  * process is running the same stage (same run directory and hash), waits for it to finish and
- * reuses its result, so several invocations can share one run directory. The key is a hash
+ * reuses its result, so several invocations can share one run directory (see `lock.ts` for how
+ * a lock names its owner, when it is taken over and how long a run waits). The key is a hash
  * of the stage name, its config and the hashes of the stages it reads, so changing anything
  * upstream re-runs everything downstream, and re-running an unchanged pipeline skips to the end.
  */
@@ -103,6 +159,7 @@ export async function runStage<S>(
   inputs: Record<string, string>,
   fn: (ctx: StageContext) => Promise<S>,
   log: (msg: string) => void,
+  lockOptions: LockWaitOptions = {},
 ): Promise<StageRecord<S> & { dir: string; cached: boolean }> {
   const hash = hashOf({ stage, config, inputs });
   const base = resolve(runDir, stage);
@@ -115,19 +172,20 @@ export async function runStage<S>(
   }
   mkdirSync(base, { recursive: true });
   const lockFile = resolve(base, `${hash}.lock`);
-  if (!tryLock(lockFile)) {
-    log(`[${stage}] another process is running it (${lockFile}); waiting`);
-    while (!existsSync(recordFile)) {
-      await new Promise((r) => setTimeout(r, 5000));
-      if (!existsSync(recordFile) && tryLock(lockFile)) break;
-    }
+  const what = `[${stage}] in ${runDir}`;
+  const stageLog = (m: string) => log(`[${stage}] ${m}`);
+  if (!tryLock(lockFile, what, stageLog)) {
+    const got = await waitForLock(lockFile, () => existsSync(recordFile), what, stageLog, lockOptions);
     // Finished by the other process: read its record (no lock needed for that).
-    if (existsSync(recordFile)) return runStage(runDir, stage, config, inputs, fn, log);
+    if (got === 'done') return runStage(runDir, stage, config, inputs, fn, log, lockOptions);
   }
   try {
+    // The other process may have finished between our look and our lock.
+    const now = cachedStage<S>(runDir, stage, config, inputs);
+    if (now) return { ...now, cached: true };
     return await runLocked({ dir, base, hash, stage, config, inputs }, fn, log);
   } finally {
-    rmSync(lockFile, { force: true });
+    release(lockFile);
   }
 }
 
@@ -162,16 +220,24 @@ async function runLocked<S>(
     finishedAt: finishedAt.toISOString(),
     seconds: (finishedAt.getTime() - startedAt.getTime()) / 1000,
   };
-  writeFileSync(resolve(workDir, 'stage.json'), `${JSON.stringify(rec, null, 2)}\n`);
+  writeFileAtomic(resolve(workDir, 'stage.json'), `${JSON.stringify(rec, null, 2)}\n`);
   if (existsSync(dir)) rmSync(dir, { recursive: true, force: true });
   renameSync(workDir, dir);
   log(`[${stage}] done in ${rec.seconds.toFixed(1)} s`);
   return { ...rec, dir, cached: false };
 }
 
-/** Writes a file atomically (temp file then rename). */
+/**
+ * Writes a file atomically (temp file then rename); a failure names the path and leaves no
+ * temporary file behind. @throws RunDirError
+ */
 export function writeFileAtomic(path: string, data: string | Uint8Array): void {
   const tmp = `${path}.tmp-${process.pid}`;
-  writeFileSync(tmp, data);
-  renameSync(tmp, path);
+  try {
+    writeFileSync(tmp, data);
+    renameSync(tmp, path);
+  } catch (e) {
+    rmSync(tmp, { force: true });
+    throw writeError(path, e);
+  }
 }

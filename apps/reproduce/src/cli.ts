@@ -1,13 +1,15 @@
-import { existsSync } from 'node:fs';
-import { resolve } from 'node:path';
+import { existsSync, mkdirSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { dirname, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import {
   authorsTable,
   datasetDir,
   defaultLlamaDir,
+  KNOWN_VARIANTS,
   llm2clipProblems,
   type Options,
   OptionsSchema,
+  REPO_ROOT,
   STAGES,
 } from './options.js';
 
@@ -32,6 +34,8 @@ every variant -> evaluation -> report. With no options: the synthetic dataset, t
   --collaborative sasrec|authors   collaborative modality: the trained SASRec's table (default)
                           or the authors' released table (<data-dir>/sasrec_item_emb.f32)
   --max-train-examples n  cap fine-tuning examples per epoch (quick runs)
+  --lock-wait <minutes>   how long to wait for another invocation running a stage this one needs
+                          (default 240), then give up with a message naming the lock
   --help
 `;
 
@@ -55,6 +59,7 @@ export function parseCli(argv: string[]): Options | 'help' {
         seed: { type: 'string' },
         out: { type: 'string' },
         'max-train-examples': { type: 'string' },
+        'lock-wait': { type: 'string' },
         collaborative: { type: 'string' },
         bench: { type: 'boolean' },
         help: { type: 'boolean' },
@@ -68,18 +73,21 @@ export function parseCli(argv: string[]): Options | 'help' {
   const num = (k: string) => {
     const v = values[k];
     if (v === undefined) return undefined;
-    const n = Number(v);
-    if (!Number.isInteger(n) || n < 0)
-      throw new UsageError(`--${k} must be a non-negative integer, got "${v}"`);
-    return n;
+    // Plain decimal digits only: Number('') is 0 and Number('1e3') is 1000, neither what was meant.
+    if (typeof v !== 'string' || !/^[0-9]+$/.test(v) || !Number.isSafeInteger(Number(v)))
+      throw new UsageError(`--${k} must be a non-negative integer, got "${String(v).slice(0, 80)}"`);
+    return Number(v);
   };
-  const list = (k: string) =>
-    typeof values[k] === 'string'
-      ? (values[k] as string)
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : undefined;
+  const list = (k: string) => {
+    if (typeof values[k] !== 'string') return undefined;
+    const items = (values[k] as string)
+      .split(',')
+      .map((s) => s.trim())
+      .filter(Boolean);
+    if (!items.length)
+      throw new UsageError(`--${k} names nothing (got "${values[k]}"); leave it out for the default`);
+    return items;
+  };
   const raw = {
     dataset: values.dataset,
     dataDir: values['data-dir'],
@@ -94,6 +102,7 @@ export function parseCli(argv: string[]): Options | 'help' {
     bench: values.bench,
     maxTrainExamples: num('max-train-examples'),
     collaborative: values.collaborative,
+    lockWait: num('lock-wait'),
   };
   const parsed = OptionsSchema.safeParse(
     Object.fromEntries(Object.entries(raw).filter(([, v]) => v !== undefined)),
@@ -104,6 +113,15 @@ export function parseCli(argv: string[]): Options | 'help' {
   }
   const opts = parsed.data;
   const problems: string[] = [];
+  const unknown = (opts.variants ?? []).filter((v) => !KNOWN_VARIANTS.includes(v));
+  if (unknown.length)
+    problems.push(
+      `--variants: unknown ${unknown.map((v) => `"${v.slice(0, 80)}"`).join(', ')}; known: ${KNOWN_VARIANTS.join(', ')}`,
+    );
+  if (opts.dataset === 'synthetic' && opts.dataDir)
+    problems.push(
+      `--data-dir ${opts.dataDir} is not read with --dataset synthetic (the generator makes the data); pass --dataset beauty|toys|sports with it`,
+    );
   const data = datasetDir(opts);
   if (data.problem) problems.push(data.problem);
   else {
@@ -125,5 +143,41 @@ export function parseCli(argv: string[]): Options | 'help' {
       '[reproduce] ../shared/models/stories260k not found: using a seeded random-weight tiny Llama',
     );
   if (problems.length) throw new UsageError(problems.join('\n'));
+  // Last, once everything else is valid: the run directory must be a writable folder.
+  const outProblem = runDirProblem(resolve(REPO_ROOT, opts.out));
+  if (outProblem) throw new UsageError(`--out ${opts.out}: ${outProblem}`);
   return opts;
+}
+
+/** Why `dir` cannot be the run directory (created here if absent), or undefined. */
+export function runDirProblem(dir: string): string | undefined {
+  if (existsSync(dir) && !statSync(dir).isDirectory()) return `${dir} is a file, not a directory`;
+  const probe = resolve(dir, `.write-test-${process.pid}`);
+  try {
+    // Level by level: mkdirSync({ recursive: true }) loops forever where a parent cannot be made (/proc).
+    const missing: string[] = [];
+    for (let d = dir; !existsSync(d); d = dirname(d)) {
+      missing.unshift(d);
+      if (dirname(d) === d) break;
+    }
+    const parent = missing.length ? dirname(missing[0]!) : dir;
+    if (existsSync(parent) && !statSync(parent).isDirectory())
+      return `cannot create or write ${missing[0] ?? dir}: ${parent} is a file (ENOTDIR)`;
+    for (const d of missing) mkdirSync(d);
+    writeFileSync(probe, '');
+    rmSync(probe, { force: true });
+    return undefined;
+  } catch (e) {
+    const err = e as NodeJS.ErrnoException;
+    const why: Record<string, string> = {
+      EACCES: 'permission denied',
+      EPERM: 'operation not permitted',
+      EROFS: 'the file system is read-only',
+      ENOSPC: 'no space left on the device',
+      ENOTDIR: 'a parent of it is a file',
+      EEXIST: 'a parent of it is a file',
+      ENOENT: 'a parent of it cannot be created',
+    };
+    return `cannot create or write ${err.path ?? dir}: ${why[err.code ?? ''] ?? err.message} (${err.code ?? 'error'})`;
+  }
 }

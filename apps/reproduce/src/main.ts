@@ -5,8 +5,9 @@ import { resolve } from 'node:path';
 import { loadEmbedding, type Matrix } from '@mmesid/datasets';
 import { loadItemEmbeddings } from '@mmesid/sasrec';
 import { initBackend } from '@mmesid/tensor';
-import { cachedStage, runStage, writeFileAtomic } from './cache.js';
+import { cachedStage, finishedStages, RunDirError, runStage, writeError, writeFileAtomic } from './cache.js';
 import { HELP, parseCli, UsageError } from './cli.js';
+import { LockWaitError } from './lock.js';
 import { authorsTable, datasetDir, defaultLlamaDir, REPO_ROOT } from './options.js';
 import { DEFAULT_VARIANTS, preset } from './presets.js';
 import { type ReportInput, type VariantResult, writeReport } from './report/report.js';
@@ -38,7 +39,12 @@ async function main(): Promise<void> {
   }
   const t0 = performance.now();
   const runDir = resolve(REPO_ROOT, opts.out);
-  mkdirSync(runDir, { recursive: true });
+  try {
+    mkdirSync(runDir, { recursive: true });
+  } catch (e) {
+    throw writeError(runDir, e);
+  }
+  const lockOpts = { maxWaitMs: opts.lockWait * 60_000 };
   const choice = await initBackend({ require: opts.backend, log: false });
   log(
     `[reproduce] backend ${choice.name}${choice.adapter ? ` (${choice.adapter})` : ''}; run directory ${runDir}`,
@@ -55,7 +61,7 @@ async function main(): Promise<void> {
     source,
     ...(opts.dataset === 'synthetic' ? { synthetic: syntheticConfig(opts.seed, opts.bench) } : {}),
   };
-  const data = await runStage(runDir, 'data', dataCfg, {}, (ctx) => runData(ctx, dataCfg), log);
+  const data = await runStage(runDir, 'data', dataCfg, {}, (ctx) => runData(ctx, dataCfg), log, lockOpts);
   const stageSeconds: Record<string, number> = { data: data.seconds };
   const { dataset, visual } = await loadStoredData(data.dir, data.summary.name);
 
@@ -76,6 +82,7 @@ async function main(): Promise<void> {
         sasrecInputs,
         (ctx) => runSasrec(ctx, p.sasrec, dataset),
         log,
+        lockOpts,
       )
     : cachedStage<SasrecSummary>(runDir, 'sasrec', p.sasrec, sasrecInputs);
   if (sasrec) stageSeconds.sasrec = sasrec.seconds;
@@ -86,6 +93,15 @@ async function main(): Promise<void> {
         : '[sasrec] not asked for and not finished in this run directory: the report has no SASRec row',
     );
   const results: VariantResult[] = [];
+  // Every fine-tuning stage of this pipeline reads these; the report also shows the variants that
+  // earlier invocations finished with them (a partial run must not drop them from the report).
+  let ftInputs: Record<string, string> | undefined;
+  const ftBase = {
+    ...p.finetune,
+    ...(opts.maxTrainExamples ? { maxTrainExamples: opts.maxTrainExamples } : {}),
+    seed: opts.seed,
+    llama: llamaDir ?? 'random-tiny',
+  };
   let rq: Awaited<ReturnType<typeof runStage<RqvaeSummary>>> | undefined;
   let textEncoder = '–';
   let visualNote = '–';
@@ -112,6 +128,7 @@ async function main(): Promise<void> {
       { data: data.hash },
       (ctx) => runEmbeddings(ctx, embCfg, dataset, visual),
       log,
+      lockOpts,
     );
     stageSeconds.embeddings = emb.seconds;
     textEncoder = emb.summary.text.encoder;
@@ -136,25 +153,21 @@ async function main(): Promise<void> {
         { sasrec: collabKey, embeddings: emb.hash },
         (ctx) => runRqvae(ctx, rqCfg, dataset, tables),
         log,
+        lockOpts,
       );
       rq = rqStage;
       stageSeconds.rqvae = rqStage.seconds;
 
+      ftInputs = { data: data.hash, sasrec: collabKey, embeddings: emb.hash, rqvae: rqStage.hash };
       // 5. fine-tuning and evaluation of every LLM variant.
       if (needFinetune) {
         for (const variant of variants.filter((v) => v !== 'SASRec')) {
-          const ftCfg = {
-            variant,
-            ...p.finetune,
-            ...(opts.maxTrainExamples ? { maxTrainExamples: opts.maxTrainExamples } : {}),
-            seed: opts.seed,
-            llama: llamaDir ?? 'random-tiny',
-          };
+          const ftCfg = { variant, ...ftBase };
           const ft = await runStage(
             runDir,
             `finetune-${variant.replace(/[^A-Za-z0-9-]/g, '_')}`,
             ftCfg,
-            { data: data.hash, sasrec: collabKey, embeddings: emb.hash, rqvae: rqStage.hash },
+            ftInputs,
             (ctx) =>
               runFinetune(ctx, ftCfg, {
                 dataset,
@@ -164,6 +177,7 @@ async function main(): Promise<void> {
                 llamaDir,
               }),
             log,
+            lockOpts,
           );
           stageSeconds[`finetune ${variant}`] = ft.seconds;
           results.push(ft.summary);
@@ -172,9 +186,50 @@ async function main(): Promise<void> {
     }
   }
 
+  if (!needEmbeddings) ftInputs = cachedFinetuneInputs();
+  if (ftInputs) {
+    const ran = new Set(results.map((r) => r.variant));
+    for (const rec of finishedStages<VariantResult>(
+      runDir,
+      'finetune-',
+      ftInputs,
+      (c) => {
+        const { variant: _v, ...rest } = c as Record<string, unknown>;
+        return rest;
+      },
+      ftBase,
+    ))
+      if (!ran.has(rec.summary.variant)) {
+        results.push(rec.summary);
+        stageSeconds[`finetune ${rec.summary.variant}`] = rec.seconds;
+        ran.add(rec.summary.variant);
+        log(
+          `[report] ${rec.summary.variant}: finished earlier in this run directory (${rec.dir}), kept in the report`,
+        );
+      }
+  }
+
+  /** The inputs of this pipeline's fine-tuning stages when its earlier stages finished before. */
+  function cachedFinetuneInputs(): Record<string, string> | undefined {
+    if (opts === 'help') return undefined;
+    const collabKey = authors ? `authors:${authors}` : sasrec?.hash;
+    if (!collabKey) return undefined;
+    const embCfg = embeddingsConfig(opts, p.text.dim, visual !== null);
+    const emb = cachedStage(runDir, 'embeddings', embCfg, { data: data.hash });
+    if (!emb) return undefined;
+    const rqCfg = { ...p.rqvae, seed: opts.seed, extras: true };
+    const rqs = cachedStage<RqvaeSummary>(runDir, 'rqvae', rqCfg, {
+      sasrec: collabKey,
+      embeddings: emb.hash,
+    });
+    if (!rqs) return undefined;
+    rq = { ...rqs, cached: true };
+    return { data: data.hash, sasrec: collabKey, embeddings: emb.hash, rqvae: rqs.hash };
+  }
+
   // 6. report.
   const baselines: VariantResult[] = [];
-  if (sasrec && variants.includes('SASRec'))
+  if (sasrec && (variants.includes('SASRec') || !opts.variants))
     baselines.push({
       variant: 'SASRec',
       metrics: sasrec.summary.test,
@@ -239,11 +294,26 @@ async function main(): Promise<void> {
   if (!existsSync(report)) throw new Error('report was not written');
 }
 
+/** Errors whose message says all a user needs (file, place, what to do): no stack trace. */
+function isTyped(e: unknown): e is Error {
+  if (!(e instanceof Error)) return false;
+  if (e instanceof RunDirError || e instanceof LockWaitError) return true;
+  // Typed errors of the @mmesid packages (MmesidError, DatasetError and their subclasses), and
+  // file-system errors, which name their path.
+  let proto = Object.getPrototypeOf(e);
+  while (proto && proto !== Error.prototype) {
+    if (['MmesidError', 'DatasetError'].includes(proto.constructor?.name)) return true;
+    proto = Object.getPrototypeOf(proto);
+  }
+  return typeof (e as NodeJS.ErrnoException).path === 'string';
+}
+
 try {
   await main();
   process.exit(0);
 } catch (e) {
   // The WASM runtime re-throws unhandled errors with its whole source attached: print ours plainly.
-  console.error(`reproduce failed: ${e instanceof Error ? (e.stack ?? e.message) : String(e)}`);
+  const text = isTyped(e) ? e.message : e instanceof Error ? (e.stack ?? e.message) : String(e);
+  console.error(`reproduce failed: ${text}`);
   process.exit(1);
 }

@@ -1,6 +1,7 @@
 import { existsSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { VARIANTS } from '@mmesid/fusion';
 import { z } from 'zod';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -11,6 +12,9 @@ export const SHARED_DIR = process.env.MMESID_SHARED ?? resolve(REPO_ROOT, '../sh
 
 export const STAGES = ['data', 'sasrec', 'embeddings', 'rqvae', 'finetune', 'report'] as const;
 export type Stage = (typeof STAGES)[number];
+
+/** What `--variants` accepts: the SASRec row and every fusion variant (`w/o-Fusion` spells `w/o Fusion` without a space). */
+export const KNOWN_VARIANTS: readonly string[] = ['SASRec', ...Object.keys(VARIANTS), 'w/o-Fusion'];
 
 export const DATASETS = ['synthetic', 'beauty', 'toys', 'sports'] as const;
 export const BACKENDS = ['wasm', 'cpu', 'webgpu', 'tfjs-node', 'tfjs-node-gpu'] as const;
@@ -35,6 +39,8 @@ export const OptionsSchema = z.object({
   collaborative: z.enum(['sasrec', 'authors']).default('sasrec'),
   /** Cap on fine-tuning examples/epochs for quick runs (tiny preset); null = preset value. */
   maxTrainExamples: z.number().int().positive().optional(),
+  /** Minutes to wait for another invocation's stage lock before giving up. */
+  lockWait: z.number().int().positive().default(240),
 });
 export type Options = z.output<typeof OptionsSchema>;
 

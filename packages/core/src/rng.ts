@@ -186,6 +186,30 @@ export class Rng {
     };
   }
 
+  /**
+   * The generator's whole state (four 32-bit words and the spare normal), to save in a checkpoint
+   * so that a resumed run draws the same numbers an uninterrupted one would.
+   */
+  getState(): { s: number[]; spareNormal: number | null } {
+    return { s: Array.from(this.s), spareNormal: this.spareNormal };
+  }
+
+  /** Restores a state from {@link Rng.getState}. @throws RangeError on a malformed state */
+  setState(state: { s: readonly number[]; spareNormal: number | null }): void {
+    if (
+      !Array.isArray(state?.s) ||
+      state.s.length !== 4 ||
+      !state.s.every((v) => Number.isInteger(v) && v >= 0 && v < 2 ** 32) ||
+      state.s.every((v) => v === 0) ||
+      !(state.spareNormal === null || Number.isFinite(state.spareNormal))
+    )
+      throw new RangeError(
+        `Rng.setState: expected { s: four uint32 (not all 0), spareNormal }, got ${JSON.stringify(state).slice(0, 80)}`,
+      );
+    this.s.set(state.s);
+    this.spareNormal = state.spareNormal;
+  }
+
   /** A seed for tfjs ops that take one (e.g. `tf.dropout`), drawn from this stream. */
   seed(): number {
     return this.nextU32();

@@ -1,7 +1,13 @@
 import { nodeBuiltins, parseOptions } from '@mmesid/core';
 import { z } from 'zod';
 import type { Dataset, FilterRecord, ItemMeta, SourceFile } from './dataset.js';
-import { DataFormatError, DuplicateItemError, JsonLineError, PythonLiteralError } from './errors.js';
+import {
+  DataFormatError,
+  DuplicateItemError,
+  JsonLineError,
+  PythonLiteralError,
+  quoteValue,
+} from './errors.js';
 import { readTextLines } from './lines.js';
 import { type PythonLiteralSource, type PyValue, parsePythonLiteral } from './python-literal.js';
 
@@ -46,7 +52,9 @@ export function parseAmazon2014Review(text: string, file: string, line: number):
   try {
     v = JSON.parse(text);
   } catch (cause) {
-    throw new JsonLineError({ file, line }, `not valid JSON: ${(cause as Error).message}`, { cause });
+    throw new JsonLineError({ file, line }, `not valid JSON: ${(cause as Error).message.slice(0, 160)}`, {
+      cause,
+    });
   }
   if (typeof v !== 'object' || v === null || Array.isArray(v)) {
     throw new JsonLineError({ file, line }, 'expected a JSON object per line');
@@ -56,13 +64,16 @@ export function parseAmazon2014Review(text: string, file: string, line: number):
     if (typeof o[key] !== 'string' || o[key] === '') {
       throw new JsonLineError(
         { file, line },
-        `"${key}" must be a non-empty string, got ${JSON.stringify(o[key])}`,
+        `"${key}" must be a non-empty string, got ${quoteValue(JSON.stringify(o[key]) ?? 'nothing')}`,
       );
     }
   }
   const t = o.unixReviewTime;
   if (typeof t !== 'number' || !Number.isInteger(t)) {
-    throw new JsonLineError({ file, line }, `"unixReviewTime" must be an integer, got ${JSON.stringify(t)}`);
+    throw new JsonLineError(
+      { file, line },
+      `"unixReviewTime" must be an integer, got ${quoteValue(JSON.stringify(t) ?? String(t))}`,
+    );
   }
   return { reviewerID: o.reviewerID as string, asin: o.asin as string, unixReviewTime: t, line };
 }
@@ -84,7 +95,10 @@ export function parseAmazon2014Meta(
     throw new DataFormatError({ file, line }, 'expected a dict literal per line');
   }
   if (typeof v.asin !== 'string' || v.asin === '') {
-    throw new DataFormatError({ file, line }, `"asin" must be a non-empty string, got ${String(v.asin)}`);
+    throw new DataFormatError(
+      { file, line },
+      `"asin" must be a non-empty string, got ${quoteValue(String(v.asin))}`,
+    );
   }
   const out: { asin: string; title?: string; imUrl?: string; line: number } = { asin: v.asin, line };
   for (const key of ['title', 'imUrl'] as const) {

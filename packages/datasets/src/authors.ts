@@ -7,6 +7,7 @@ import {
   DuplicateItemError,
   DuplicateUserError,
   InvalidIdError,
+  quoteValue,
   UnknownItemError,
 } from './errors.js';
 
@@ -40,7 +41,7 @@ const MAX_ID = 2 ** 31 - 1;
  * @throws {InvalidIdError} a field that is not a decimal integer, or item id 0.
  * @throws {UnknownItemError} an item id above `numItems`.
  * @throws {DuplicateUserError} a user id on a second line.
- * @throws {DataFormatError} an empty line or a user with no items.
+ * @throws {DataFormatError} an empty line, a user with no items, or a file with no users.
  */
 export function parseAuthorsSequences(text: string, options: ParseSequencesOptions = {}): AuthorsSequences {
   const file = options.file ?? 'sequences.txt';
@@ -74,11 +75,11 @@ export function parseAuthorsSequences(text: string, options: ParseSequencesOptio
       if (!/^[0-9]+$/.test(token)) {
         throw new InvalidIdError(
           loc,
-          `${userId === undefined ? 'user' : 'item'} id ${JSON.stringify(token)} is not a non-negative integer`,
+          `${userId === undefined ? 'user' : 'item'} id ${quoteValue(token)} is not a non-negative integer`,
         );
       }
       const value = Number(token);
-      if (value > MAX_ID) throw new InvalidIdError(loc, `id ${token} is larger than ${MAX_ID}`);
+      if (value > MAX_ID) throw new InvalidIdError(loc, `id ${quoteValue(token)} is larger than ${MAX_ID}`);
       if (userId === undefined) {
         userId = String(value);
         const first = seen.get(userId);
@@ -108,12 +109,18 @@ export function parseAuthorsSequences(text: string, options: ParseSequencesOptio
     lines.push(line);
     pos = end + 1;
   }
+  // An empty file would be cached as a dataset of 0 users and fail much later, inside training.
+  if (userIds.length === 0)
+    throw new DataFormatError(
+      { file, line: 1 },
+      'the file has no users (it is empty or blank); expected one line per user',
+    );
   return { userIds, sequences, lines: Int32Array.from(lines), maxItemId };
 }
 
 /** The item table of an `items.csv` file. */
 export interface AuthorsItems {
-  /** Indexed by item id; `items[0]` is `null` (padding), as is any id the table skips. */
+  /** Indexed by item id; `items[0]` is `null` (padding); ids 1..numItems are all present. */
   readonly items: (ItemMeta | null)[];
   /** The largest id in the table. */
   readonly numItems: number;
@@ -131,7 +138,7 @@ const ITEM_COLUMNS = ['asin', 'title', 'imUrl', 'id'] as const;
  * @throws {CsvFieldCountError} a row whose field count differs from the header's.
  * @throws {InvalidIdError} an id that is not a positive integer.
  * @throws {DuplicateItemError} an id or asin on a second row.
- * @throws {DataFormatError} a missing column.
+ * @throws {DataFormatError} a missing or repeated column, no items, or a gap in the ids (they must run 1..N).
  */
 export function parseAuthorsItems(text: string, options: { readonly file?: string } = {}): AuthorsItems {
   const file = options.file ?? 'items.csv';
@@ -156,10 +163,7 @@ export function parseAuthorsItems(text: string, options: { readonly file?: strin
     const idText = f[col.id]!;
     const loc = { file, line: row.line };
     if (!/^[0-9]+$/.test(idText) || Number(idText) === 0 || Number(idText) > MAX_ID) {
-      throw new InvalidIdError(
-        loc,
-        `item id ${JSON.stringify(idText)} is not a positive integer (0 is padding)`,
-      );
+      throw new InvalidIdError(loc, `item id ${quoteValue(idText)} is not a positive integer (0 is padding)`);
     }
     const id = Number(idText);
     const prev = idLine.get(id);
@@ -168,15 +172,23 @@ export function parseAuthorsItems(text: string, options: { readonly file?: strin
     const asin = f[col.asin]!;
     const prevAsin = asinLine.get(asin);
     if (prevAsin !== undefined) {
-      throw new DuplicateItemError(
-        loc,
-        `asin ${JSON.stringify(asin)} appears again (first on line ${prevAsin})`,
-      );
+      throw new DuplicateItemError(loc, `asin ${quoteValue(asin)} appears again (first on line ${prevAsin})`);
     }
     idLine.set(id, row.line);
     asinLine.set(asin, row.line);
     byId.set(id, { asin, title: f[col.title]!, imageUrl: f[col.imUrl]! });
     if (id > numItems) numItems = id;
+  }
+  if (byId.size === 0) throw new DataFormatError({ file, line: 2 }, 'the table has a header but no items');
+  // Ids run 1..N without gaps (the authors' tables do; saveAuthorsDataset writes them so): a gap is
+  // an item with no title or image that every consumer would have to special-case.
+  if (byId.size !== numItems) {
+    let missing = 1;
+    while (byId.has(missing)) missing++;
+    throw new DataFormatError(
+      { file, line: idLine.get(numItems) ?? 1 },
+      `item ids have gaps: ${numItems - byId.size} of 1..${numItems} are missing, the first is ${missing}; expected every id from 1 to the largest`,
+    );
   }
   const items: (ItemMeta | null)[] = new Array(numItems + 1).fill(null);
   for (const [id, meta] of byId) items[id] = meta;

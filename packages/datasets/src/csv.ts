@@ -1,4 +1,4 @@
-import { CsvFieldCountError, CsvSyntaxError } from './errors.js';
+import { CsvFieldCountError, CsvSyntaxError, quoteValue } from './errors.js';
 
 /** One CSV record and the 1-based line of the file on which it starts. */
 export interface CsvRecord {
@@ -119,6 +119,15 @@ export function parseCsvTable(text: string, file = '<csv>'): CsvTable {
   const head = records[0];
   if (head === undefined)
     throw new CsvSyntaxError({ file, line: 1 }, 'the file is empty; expected a header line');
+  const seen = new Set<string>();
+  for (const name of head.fields) {
+    if (seen.has(name))
+      throw new CsvSyntaxError(
+        { file, line: head.line },
+        `the header names column ${quoteValue(name)} twice; columns are found by name, so each must be unique`,
+      );
+    seen.add(name);
+  }
   for (let r = 1; r < records.length; r++) {
     const rec = records[r]!;
     if (rec.fields.length !== head.fields.length) {

@@ -12,6 +12,15 @@ export { ConfigError } from '@mmesid/core';
 /** The base of this package's errors about data (files, records, downloads). */
 export class DatasetError extends MmesidError {}
 
+/**
+ * A value quoted for an error message: JSON-quoted, cut to `max` characters with the full length
+ * said, so a 10 MB bad token does not become a 10 MB message.
+ */
+export function quoteValue(value: string, max = 80): string {
+  if (value.length <= max) return JSON.stringify(value);
+  return `${JSON.stringify(value.slice(0, max))}... (${value.length} characters)`;
+}
+
 /** Where a fault is: a file and, when the file is line-oriented, a 1-based line (and column). */
 export interface SourceLocation {
   readonly file: string;

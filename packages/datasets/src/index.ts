@@ -98,6 +98,7 @@ export {
   JsonLineError,
   OfflineError,
   PythonLiteralError,
+  quoteValue,
   type SourceLocation,
   UnknownItemError,
 } from './errors.js';

@@ -58,8 +58,12 @@ const CH_QUOTE1 = 0x27; // '
 const CH_QUOTE2 = 0x22; // "
 const CH_BACKSLASH = 0x5c;
 
+/** The deepest nesting of lists, tuples and dicts {@link parsePythonLiteral} accepts. */
+export const MAX_PYTHON_LITERAL_DEPTH = 200;
+
 class Parser {
   pos = 0;
+  depth = 0;
   constructor(
     readonly text: string,
     readonly source: PythonLiteralSource,
@@ -96,9 +100,21 @@ class Parser {
     const t = this.text;
     if (this.pos >= t.length) this.fail('unexpected end of text; expected a value');
     const c = t.charCodeAt(this.pos);
-    if (c === 0x5b /* [ */) return this.parseSequence(0x5d, false);
-    if (c === 0x28 /* ( */) return this.parseParen();
-    if (c === 0x7b /* { */) return this.parseDict();
+    if (c === 0x5b /* [ */ || c === 0x28 /* ( */ || c === 0x7b /* { */) {
+      // Recursion per level: without a bound, a line nested thousands deep overflows the stack.
+      if (this.depth >= MAX_PYTHON_LITERAL_DEPTH)
+        this.fail(
+          `nested deeper than ${MAX_PYTHON_LITERAL_DEPTH} levels (CPython's parser stops at 200 too)`,
+        );
+      this.depth++;
+      try {
+        if (c === 0x5b) return this.parseSequence(0x5d, false);
+        if (c === 0x28) return this.parseParen();
+        return this.parseDict();
+      } finally {
+        this.depth--;
+      }
+    }
     if (c === CH_QUOTE1 || c === CH_QUOTE2) return this.parseStrings();
     if (c === 0x2d /* - */ || c === 0x2b /* + */) {
       const signAt = this.pos;

@@ -1,6 +1,7 @@
 import { loadAdapterWeights, saveAdapter } from '@mmesid/lora';
 import {
   type AdamW,
+  Dropout,
   loadSafetensors,
   MmesidError,
   readJsonIfExists,
@@ -29,7 +30,7 @@ export const CHECKPOINT_FILES = Object.freeze({
   trainable: 'trainable.safetensors',
   /** AdamW moments by parameter path (`<path>.exp_avg`, `<path>.exp_avg_sq`). */
   optimizer: 'optimizer.safetensors',
-  /** `{ fusion, train, progress, optimizerStep }`. */
+  /** `{ fusion, train, progress, optimizerStep, dropout }` (dropout: each mask stream's state by module path). */
   state: 'state.json',
 });
 
@@ -38,6 +39,25 @@ export function ownTrainable(model: MmeSidModel): Record<string, tf.Variable> {
   const out: Record<string, tf.Variable> = {};
   for (const [name, p] of model.namedParameters()) if (p.trainable && !name.startsWith('llm.')) out[name] = p;
   return out;
+}
+
+/** The state of every dropout mask stream of the model, by module path. */
+function dropoutStates(model: MmeSidModel): Record<string, ReturnType<Dropout['rngState']>> {
+  const out: Record<string, ReturnType<Dropout['rngState']>> = {};
+  for (const [path, m] of model.namedModules()) if (m instanceof Dropout) out[path] = m.rngState();
+  return out;
+}
+
+/**
+ * Paths name where a run lives, not what it computes: a run directory that was moved or copied
+ * must resume, so they are left out of what a checkpoint is compared on.
+ */
+function comparable(key: 'fusion' | 'train', v: unknown): string {
+  if (key === 'train' && v && typeof v === 'object') {
+    const { checkpointDir: _ignored, ...rest } = v as Record<string, unknown>;
+    return JSON.stringify(rest);
+  }
+  return JSON.stringify(v);
 }
 
 /**
@@ -59,7 +79,11 @@ export async function saveCheckpoint(
       metadata: { format: 'pt' },
     });
     await saveSafetensors(join(tmp, CHECKPOINT_FILES.optimizer), opt.tensors, { metadata: { format: 'pt' } });
-    await writeJsonAtomic(join(tmp, CHECKPOINT_FILES.state), { ...state, optimizerStep: opt.step });
+    await writeJsonAtomic(join(tmp, CHECKPOINT_FILES.state), {
+      ...state,
+      optimizerStep: opt.step,
+      dropout: dropoutStates(model),
+    });
   });
 }
 
@@ -78,11 +102,17 @@ export async function loadCheckpoint(
 ): Promise<TrainProgressState | undefined> {
   const { join } = await import('node:path');
   const state = (await readJsonIfExists(join(dir, CHECKPOINT_FILES.state))) as
-    | { fusion: unknown; train: unknown; progress: TrainProgressState; optimizerStep: number }
+    | {
+        fusion: unknown;
+        train: unknown;
+        progress: TrainProgressState;
+        optimizerStep: number;
+        dropout?: Record<string, ReturnType<Dropout['rngState']>>;
+      }
     | undefined;
   if (!state) return undefined;
   for (const key of ['fusion', 'train'] as const)
-    if (JSON.stringify(state[key]) !== JSON.stringify(expect[key]))
+    if (comparable(key, state[key]) !== comparable(key, expect[key]))
       throw new MmesidError(
         `${join(dir, CHECKPOINT_FILES.state)}: this checkpoint was written with another ${key} config; delete it or use the same config to resume`,
       );
@@ -112,5 +142,12 @@ export async function loadCheckpoint(
   } finally {
     for (const t of opt.values()) t.dispose();
   }
+  // The dropout mask streams continue where they stopped, so a resumed run is bit-identical to an
+  // uninterrupted one (checkpoints written before this was saved resume with fresh streams).
+  if (state.dropout)
+    for (const [path, m] of model.namedModules()) {
+      const saved = state.dropout[path];
+      if (m instanceof Dropout && saved) m.setRngState(saved);
+    }
   return state.progress;
 }

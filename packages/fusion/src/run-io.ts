@@ -223,6 +223,8 @@ export type RunFileReader = (path: string) => Promise<Uint8Array>;
 export interface LoadRunOptions {
   /** For an adapter run: the base LLM (taken over by the model). */
   baseModel?: LlamaModel;
+  /** Where the files come from (a directory or URL), prefixed to the file names in error messages. */
+  source?: string;
 }
 
 /**
@@ -236,49 +238,86 @@ export interface LoadRunOptions {
  */
 export async function loadRunFromFiles(read: RunFileReader, opts: LoadRunOptions = {}): Promise<MmeSidModel> {
   const dec = new TextDecoder();
-  const manifest = parseManifest(dec.decode(await read(RUN_FILES.manifest)));
-  let llm: LlamaModel;
-  if (manifest.llm.kind === 'merged') {
-    const cfg = parseLlamaConfig(
-      JSON.parse(dec.decode(await read(`${RUN_FILES.llmDir}/config.json`))),
-      `${RUN_FILES.llmDir}/config.json`,
-    );
-    llm = new LlamaModel(cfg, { skipInit: true });
-    const weights = loadSafetensorsBytes(await read(`${RUN_FILES.llmDir}/model.safetensors`), {
-      file: `${RUN_FILES.llmDir}/model.safetensors`,
-    });
-    try {
-      llm.loadStateDict(Object.fromEntries(weights), { context: `${RUN_FILES.llmDir}/model.safetensors` });
-    } catch (e) {
-      llm.dispose();
-      throw e;
-    } finally {
-      tf.dispose([...weights.values()]);
-    }
-  } else {
-    if (!opts.baseModel)
-      throw new MmesidError(
-        'loadRunFromFiles: this run holds a LoRA adapter; pass { baseModel } (the base LLM)',
+  const at = (p: string) => (opts.source ? `${opts.source.replace(/\/+$/, '')}/${p}` : p);
+  const manifest = parseManifest(dec.decode(await read(RUN_FILES.manifest)), at(RUN_FILES.manifest));
+  // Everything allocated from here on is freed if loading fails part-way (a truncated or corrupt
+  // file must not leave the half-built model's tensors behind).
+  return freeOnThrow(async () => {
+    let llm: LlamaModel;
+    if (manifest.llm.kind === 'merged') {
+      const cfgFile = at(`${RUN_FILES.llmDir}/config.json`);
+      const cfg = parseLlamaConfig(
+        parseJson(dec.decode(await read(`${RUN_FILES.llmDir}/config.json`)), cfgFile),
+        cfgFile,
       );
-    llm = opts.baseModel;
-    loadAdapterFromFiles(
-      llm,
-      {
-        config: dec.decode(await read(`${RUN_FILES.adapterDir}/adapter_config.json`)),
-        weights: await read(`${RUN_FILES.adapterDir}/adapter_model.safetensors`),
-      },
-      { source: RUN_FILES.adapterDir },
-    );
-  }
-  let tensors: Map<string, tf.Tensor> | undefined;
+      const bytes = await read(`${RUN_FILES.llmDir}/model.safetensors`);
+      llm = new LlamaModel(cfg, { skipInit: true });
+      const file = at(`${RUN_FILES.llmDir}/model.safetensors`);
+      const weights = loadSafetensorsBytes(bytes, { file });
+      try {
+        llm.loadStateDict(Object.fromEntries(weights), { context: file });
+      } finally {
+        tf.dispose([...weights.values()]);
+      }
+    } else {
+      if (!opts.baseModel)
+        throw new MmesidError(
+          'loadRunFromFiles: this run holds a LoRA adapter; pass { baseModel } (the base LLM)',
+        );
+      llm = opts.baseModel;
+      loadAdapterFromFiles(
+        llm,
+        {
+          config: dec.decode(await read(`${RUN_FILES.adapterDir}/adapter_config.json`)),
+          weights: await read(`${RUN_FILES.adapterDir}/adapter_model.safetensors`),
+        },
+        { source: at(RUN_FILES.adapterDir) },
+      );
+    }
+    let tensors: Map<string, tf.Tensor> | undefined;
+    try {
+      tensors = loadSafetensorsBytes(await read(RUN_FILES.fusion), { file: at(RUN_FILES.fusion) });
+      return await assemble(manifest, llm, tensors, at(RUN_FILES.fusion));
+    } finally {
+      if (tensors) tf.dispose([...tensors.values()]);
+    }
+  });
+}
+
+/**
+ * Runs `fn`; if it throws, disposes every variable it registered and every tensor it left live,
+ * then rethrows. Tensors that existed before are never touched.
+ */
+async function freeOnThrow<T>(fn: () => Promise<T>): Promise<T> {
+  const engine = tf.engine();
+  const varsBefore = new Set(Object.keys(engine.state.registeredVariables));
+  // A tfjs scope records every tensor made inside it (variables are registered separately). Other
+  // async work interleaved with ours lands in it too; that only matters on failure, where freeing
+  // a half-built model matters more (a loader is not run beside training).
+  engine.startScope('freeOnThrow');
+  let ok = false;
   try {
-    tensors = loadSafetensorsBytes(await read(RUN_FILES.fusion), { file: RUN_FILES.fusion });
-    return await assemble(manifest, llm, tensors);
-  } catch (e) {
-    llm.dispose();
-    throw e;
+    const out = await fn();
+    ok = true;
+    return out;
   } finally {
-    if (tensors) tf.dispose([...tensors.values()]);
+    if (ok) {
+      // Keep what was made (the model): end the scope without disposing anything in it.
+      const kept = engine.state.activeScope?.track ?? [];
+      engine.endScope(kept as tf.Tensor[]);
+    } else {
+      engine.endScope();
+      for (const [name, v] of Object.entries(engine.state.registeredVariables))
+        if (!varsBefore.has(name)) v.dispose();
+    }
+  }
+}
+
+function parseJson(text: string, file: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (e) {
+    throw new MmesidError(`${file}: not valid JSON (${(e as Error).message.slice(0, 160)})`);
   }
 }
 
@@ -293,35 +332,50 @@ export async function loadRunFromFiles(read: RunFileReader, opts: LoadRunOptions
 export async function loadRun(dir: string, opts: { llamaDir?: string } = {}): Promise<MmeSidModel> {
   const { readFile } = await import('node:fs/promises');
   const { join } = await import('node:path');
-  const read: RunFileReader = async (p) => new Uint8Array(await readFile(join(dir, p)));
-  const manifest = parseManifest(new TextDecoder().decode(await read(RUN_FILES.manifest)));
-  if (manifest.llm.kind === 'merged') return loadRunFromFiles(read);
+  const read: RunFileReader = async (p) => {
+    try {
+      return new Uint8Array(await readFile(join(dir, p)));
+    } catch (e) {
+      const code = (e as { code?: string }).code;
+      throw new MmesidError(`${join(dir, p)}: cannot read (${code ?? (e as Error).message})`);
+    }
+  };
+  const manifest = parseManifest(
+    new TextDecoder().decode(await read(RUN_FILES.manifest)),
+    join(dir, RUN_FILES.manifest),
+  );
+  if (manifest.llm.kind === 'merged') return loadRunFromFiles(read, { source: dir });
   const base = opts.llamaDir ?? manifest.llm.baseModel;
   if (!base)
     throw new MmesidError(
       `${join(dir, RUN_FILES.manifest)}: an adapter run without a recorded base model; pass { llamaDir }`,
     );
-  return loadRunFromFiles(read, { baseModel: await loadLlamaModel(base, { log: false }) });
+  const baseModel = await loadLlamaModel(base, { log: false });
+  try {
+    return await loadRunFromFiles(read, { baseModel, source: dir });
+  } catch (e) {
+    baseModel.dispose();
+    throw e;
+  }
 }
 
-function parseManifest(text: string): RunManifest {
-  let m: RunManifest;
-  try {
-    m = JSON.parse(text) as RunManifest;
-  } catch (e) {
-    throw new MmesidError(`${RUN_FILES.manifest}: not valid JSON (${(e as Error).message})`);
-  }
+function parseManifest(text: string, file: string): RunManifest {
+  const m = parseJson(text, file) as RunManifest;
   if (m?.format !== 'mmesid-fusion-run' || m.version !== 1)
     throw new MmesidError(
-      `${RUN_FILES.manifest}: format "${m?.format}" version ${m?.version}, expected "mmesid-fusion-run" version 1`,
+      `${file}: format "${String(m?.format).slice(0, 80)}" version ${String(m?.version).slice(0, 20)}, expected "mmesid-fusion-run" version 1`,
     );
-  return { ...m, fusion: parseFusionConfig(m.fusion) };
+  try {
+    return { ...m, fusion: parseFusionConfig(m.fusion) };
+  } catch (e) {
+    throw new MmesidError(`${file}: "fusion": ${(e as Error).message}`, { cause: e });
+  }
 }
 
-function tensorData(t: tf.Tensor | undefined, key: string, shape: number[]): tf.Tensor {
-  if (!t) throw new ShapeError(`${RUN_FILES.fusion}: no tensor "${key}"`);
+function tensorData(t: tf.Tensor | undefined, key: string, shape: number[], file: string): tf.Tensor {
+  if (!t) throw new ShapeError(`${file}: no tensor "${key}"`);
   if (t.shape.join() !== shape.join())
-    throw new ShapeError(`${RUN_FILES.fusion} [${key}]: shape [${t.shape}], expected [${shape}]`);
+    throw new ShapeError(`${file} [${key}]: shape [${t.shape}], expected [${shape}]`);
   return t;
 }
 
@@ -329,24 +383,25 @@ async function assemble(
   manifest: RunManifest,
   llm: LlamaModel,
   tensors: Map<string, tf.Tensor>,
+  fusionFile: string,
 ): Promise<MmeSidModel> {
   const N = manifest.numItems;
   const tables: Record<string, ItemTable> = {};
   const semanticIds: Record<string, ModalitySemanticIds> = {};
   for (const [m, { cols }] of Object.entries(manifest.tables)) {
     const key = `item_tokenizer.tables.${m}.weight`;
-    const t = tensorData(tensors.get(key), key, [N + 1, cols]);
+    const t = tensorData(tensors.get(key), key, [N + 1, cols], fusionFile);
     tables[m] = { rows: N + 1, cols, data: (await t.data()) as Float32Array };
   }
   for (const [m, s] of Object.entries(manifest.semanticIds)) {
     const key = `item_tokenizer.sid.${m}.ids`;
-    const t = tensorData(tensors.get(key), key, [N + 1, s.levels]);
+    const t = tensorData(tensors.get(key), key, [N + 1, s.levels], fusionFile);
     const offsets = (await t.data()) as Int32Array;
     const ids = new Int32Array(offsets.length);
     for (let i = 0; i < ids.length; i++) ids[i] = offsets[i]! - (i % s.levels) * s.codebookSize;
     semanticIds[m] = { ids, levels: s.levels, codebookSize: s.codebookSize, dim: s.dim };
   }
-  const feature = tensorData(tensors.get(FREQUENCY_KEY), FREQUENCY_KEY, [N + 1]);
+  const feature = tensorData(tensors.get(FREQUENCY_KEY), FREQUENCY_KEY, [N + 1], fusionFile);
   const model = new MmeSidModel({
     config: manifest.fusion,
     llm,
@@ -366,7 +421,7 @@ async function assemble(
   try {
     const own: Record<string, tf.Tensor> = {};
     for (const [k, v] of tensors) if (k !== FREQUENCY_KEY) own[k] = v;
-    loadOwn(model, own);
+    loadOwn(model, own, fusionFile);
   } catch (e) {
     model.dispose();
     throw e;
@@ -376,15 +431,15 @@ async function assemble(
 }
 
 /** Loads every non-LLM tensor of the model from `sd` (strict: every key present, nothing extra). */
-function loadOwn(model: MmeSidModel, sd: Record<string, tf.Tensor>): void {
+function loadOwn(model: MmeSidModel, sd: Record<string, tf.Tensor>, file: string): void {
   for (const [prefix, sub] of [
     ['item_tokenizer.', model.tokens],
     ['head.', model.head],
   ] as [string, Module][]) {
     const part: Record<string, tf.Tensor> = {};
     for (const [k, v] of Object.entries(sd)) if (k.startsWith(prefix)) part[k.slice(prefix.length)] = v;
-    sub.loadStateDict(part, { context: `${RUN_FILES.fusion} (${prefix}*)` });
+    sub.loadStateDict(part, { context: `${file} (${prefix}*)` });
   }
   const unknown = Object.keys(sd).filter((k) => !k.startsWith('item_tokenizer.') && !k.startsWith('head.'));
-  if (unknown.length) throw new ShapeError(`${RUN_FILES.fusion}: unexpected tensors ${unknown.join(', ')}`);
+  if (unknown.length) throw new ShapeError(`${file}: unexpected tensors ${unknown.join(', ')}`);
 }

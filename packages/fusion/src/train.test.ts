@@ -1,4 +1,4 @@
-import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { cpSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
@@ -132,6 +132,45 @@ describeBackends(
         first.dispose();
         second.dispose();
         rmSync(dir, { recursive: true, force: true });
+      }
+    });
+
+    it('with dropout on, a run killed after a checkpoint and resumed from a moved copy of its directory ends bit-identical', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'fusion-ckpt-drop-'));
+      const moved = mkdtempSync(join(tmpdir(), 'fusion-ckpt-moved-'));
+      const cfg = { ...base, epochs: 1, checkpointEvery: 2 };
+      const straight = await tinyModel({ lora: { dropout: 0.2 } });
+      const first = await tinyModel({ lora: { dropout: 0.2 } });
+      const second = await tinyModel({ lora: { dropout: 0.2 } });
+      try {
+        const a = await trainMmeSid(straight, tinyData().split.train, cfg, { log: quiet });
+        // Stops after step 3; the last checkpoint on the interval is step 2, the stop writes step 3.
+        const b1 = await trainMmeSid(
+          first,
+          tinyData().split.train,
+          { ...cfg, checkpointDir: dir, maxSteps: 3 },
+          { log: quiet },
+        );
+        expect(b1.optimizerSteps).toBe(3);
+        cpSync(join(dir, 'checkpoint'), join(moved, 'checkpoint'), { recursive: true });
+        rmSync(dir, { recursive: true, force: true });
+        const b2 = await trainMmeSid(
+          second,
+          tinyData().split.train,
+          { ...cfg, checkpointDir: moved },
+          { log: quiet },
+        );
+        expect(b2.resumedFromStep).toBe(3);
+        expect(b2.optimizerSteps).toBe(a.optimizerSteps);
+        const want = straight.trainableParameters();
+        for (const [name, p] of second.trainableParameters())
+          expect(maxAbsDiff(await p.data(), await want.get(name)!.data()), name).toBe(0);
+      } finally {
+        straight.dispose();
+        first.dispose();
+        second.dispose();
+        rmSync(dir, { recursive: true, force: true });
+        rmSync(moved, { recursive: true, force: true });
       }
     });
   },

@@ -78,8 +78,9 @@ function describeMode(cfg: TrainConfig, pairs: number, units: number): string {
  * with AdamW, linear warm-up then cosine decay, gradient accumulation to `effectiveBatch` and
  * gradient clipping, seeded. Progress lines go to `hooks.log`; with `checkpointDir` a checkpoint is
  * written every `checkpointEvery` optimiser steps and at the end, and a run started again with the
- * same configs resumes from it (same example order and results, except LoRA's dropout masks, whose
- * random stream restarts).
+ * same configs resumes from it: same example order, dropout masks and optimiser state, so the
+ * resumed run ends bit-identical to an uninterrupted one. The checkpoint may be moved or copied
+ * with its run directory (its path is not part of what is compared on resume).
  *
  * The model is left in eval mode. The loss is the model config's (`ce` by default).
  *
@@ -131,6 +132,8 @@ export async function trainMmeSid(
     maxSeconds: undefined,
     logEvery: undefined,
     checkpointEvery: undefined,
+    // Where the checkpoint lives is not what it computes: a moved run directory must resume.
+    checkpointDir: undefined,
   };
   let progress: TrainProgressState = {
     microBatches: 0,

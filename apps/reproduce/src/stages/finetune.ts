@@ -125,6 +125,9 @@ export async function runFinetune(
         ...(cfg.maxUsers ? { maxUsers: cfg.maxUsers } : {}),
         ...(cfg.maxSeconds ? { maxSeconds: cfg.maxSeconds } : {}),
         checkpointDir: resolve(ctx.workDir, 'checkpoint'),
+        // A kill loses at most 10 optimiser steps (seconds in the tiny preset, a few minutes at
+        // paper scale); the interval is not part of what a resume compares.
+        checkpointEvery: 10,
       },
       { log: ctx.log },
     );

@@ -1,6 +1,6 @@
 import { describeBackends } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
-import { Rng } from '../rng.js';
+import { Rng } from '@mmesid/core';
 import { tf } from '../tf.js';
 import { seededDropout } from './seeded-dropout.js';
 

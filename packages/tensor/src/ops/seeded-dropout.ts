@@ -1,4 +1,4 @@
-import type { Rng } from '../rng.js';
+import type { Rng } from '@mmesid/core';
 import { tf } from '../tf.js';
 
 /**

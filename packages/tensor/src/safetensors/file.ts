@@ -104,7 +104,24 @@ export async function readRange(
  */
 export async function openSafetensors(path: string): Promise<SafetensorsFile> {
   const fs = await import('node:fs/promises');
-  const fh = await fs.open(path, 'r');
+  let fh: FileHandle;
+  try {
+    fh = await fs.open(path, 'r');
+    if ((await fh.stat()).isDirectory()) {
+      await fh.close();
+      throw Object.assign(new Error('is a directory'), { code: 'EISDIR' });
+    }
+  } catch (e) {
+    const code = (e as { code?: string }).code;
+    if (!code) throw e;
+    const why: Record<string, string> = {
+      ENOENT: 'no such file',
+      EISDIR: 'is a directory, expected a .safetensors file',
+      EACCES: 'permission denied',
+    };
+    // The code stays on the error for callers that branch on it (ENOENT: try another file name).
+    throw Object.assign(new SafetensorsError(path, `cannot open: ${why[code] ?? code} (${code})`), { code });
+  }
   let header: SafetensorsHeader;
   try {
     const { size } = await fh.stat();

@@ -128,6 +128,16 @@ export function parseSafetensorsHeader(
   if (json === null || typeof json !== 'object' || Array.isArray(json)) {
     throw new SafetensorsError(file, 'header JSON is not an object');
   }
+  // JSON.parse keeps the last of two equal keys: an F32 entry followed by an I32 entry of the
+  // same name would silently reinterpret the bytes, and a second __metadata__ would replace the first.
+  const dup = firstDuplicateKey(text);
+  if (dup !== undefined) {
+    throw new SafetensorsError(
+      file,
+      `header lists ${dup.path ? `key ${JSON.stringify(dup.key)} of ${JSON.stringify(dup.path)}` : `${JSON.stringify(dup.key)}`} twice (at character ${dup.offset} of the header); every name may appear once`,
+      dup.path ? dup.path : dup.key === '__metadata__' ? undefined : dup.key,
+    );
+  }
 
   let metadata: Record<string, string> = {};
   const entries: [string, SafetensorsTensorInfo][] = [];
@@ -236,4 +246,42 @@ function parseTensorInfo(value: unknown, file: string, name: string): Safetensor
     );
   }
   return { dtype, shape: [...dims], dataOffsets: [begin, end], byteLength: expected };
+}
+
+/**
+ * The first key that appears twice in one object of a JSON text (which `JSON.parse` has already
+ * accepted), with the top-level key it sits under and its character offset; undefined when every
+ * object's keys are distinct. A linear scan: strings are skipped with their escapes, and a stack of
+ * key sets follows the nesting (arrays push a marker so that their strings are not taken as keys).
+ */
+export function firstDuplicateKey(text: string): { key: string; path: string; offset: number } | undefined {
+  const stack: (Set<string> | null)[] = [];
+  let top = '';
+  let expectKey = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c === 0x22 /* " */) {
+      let j = i + 1;
+      while (j < text.length && text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c ? 2 : 1;
+      if (expectKey) {
+        const key = JSON.parse(text.slice(i, j + 1)) as string;
+        const keys = stack[stack.length - 1]!;
+        if (keys.has(key)) return { key, path: stack.length > 1 ? top : '', offset: i };
+        keys.add(key);
+        if (stack.length === 1) top = key;
+        expectKey = false;
+      }
+      i = j;
+    } else if (c === 0x7b /* { */) {
+      stack.push(new Set());
+      expectKey = true;
+    } else if (c === 0x5b /* [ */) {
+      stack.push(null);
+    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
+      stack.pop();
+    } else if (c === 0x2c /* , */) {
+      expectKey = stack[stack.length - 1] instanceof Set;
+    }
+  }
+  return undefined;
 }

@@ -8,7 +8,7 @@ import { SafetensorsError } from '../errors.js';
 import type { tf } from '../tf.js';
 import type { SafetensorsRawTensor } from './decode.js';
 import { openSafetensors, type SafetensorsFile, type SafetensorsReadOptions, writePlan } from './file.js';
-import type { SafetensorsTensorInfo } from './header.js';
+import { firstDuplicateKey, type SafetensorsTensorInfo } from './header.js';
 import {
   compareCodePoints,
   entriesOf,
@@ -132,12 +132,25 @@ async function openIndexed(indexPath: string): Promise<SafetensorsCheckpoint> {
   const nodePath = await import('node:path');
   const dir = nodePath.dirname(indexPath);
   let json: unknown;
+  let text: string;
   try {
-    json = JSON.parse(await fs.readFile(indexPath, 'utf8'));
+    text = await fs.readFile(indexPath, 'utf8');
   } catch (e) {
-    if ((e as { code?: string }).code) throw e;
-    throw new SafetensorsError(indexPath, `index is not valid JSON: ${(e as Error).message}`);
+    const code = (e as { code?: string }).code;
+    throw new SafetensorsError(indexPath, `cannot read the index (${code ?? (e as Error).message})`);
   }
+  try {
+    json = JSON.parse(text);
+  } catch (e) {
+    throw new SafetensorsError(indexPath, `index is not valid JSON: ${(e as Error).message.slice(0, 200)}`);
+  }
+  const dup = firstDuplicateKey(text);
+  if (dup)
+    throw new SafetensorsError(
+      indexPath,
+      `the index lists ${JSON.stringify(dup.key)}${dup.path ? ` in ${JSON.stringify(dup.path)}` : ''} twice (at character ${dup.offset})`,
+      dup.path === 'weight_map' ? dup.key : undefined,
+    );
   const isObject = (x: unknown): x is Record<string, unknown> =>
     x !== null && typeof x === 'object' && !Array.isArray(x);
   if (!isObject(json) || !isObject(json.weight_map)) {
@@ -165,6 +178,25 @@ async function openIndexed(indexPath: string): Promise<SafetensorsCheckpoint> {
     }
     if (!shardNames.includes(resolved)) shardNames.push(resolved);
     weightMap.set(name, resolved);
+  }
+
+  if (weightMap.size === 0)
+    throw new SafetensorsError(indexPath, 'weight_map is empty: the index lists no tensor');
+  // A shard on disk that the index does not list would be silently ignored (its tensors vanish):
+  // with the standard names (model-00001-of-00003.safetensors) every shard up to the count must be listed.
+  const listed = new Set(shardNames.map((f) => nodePath.basename(f)));
+  const counts = new Set([...listed].map((f) => /^model-\d{5}-of-(\d{5})\.safetensors$/.exec(f)?.[1]));
+  for (const count of counts) {
+    if (count === undefined) continue;
+    const n = Number(count);
+    for (let k = 1; k <= n; k++) {
+      const name = `model-${String(k).padStart(5, '0')}-of-${count}.safetensors`;
+      if (!listed.has(name) && (await exists(nodePath.join(dir, name))))
+        throw new SafetensorsError(
+          indexPath,
+          `${name} is in the checkpoint directory but the weight_map lists none of its tensors (stale index or wrong shard?)`,
+        );
+    }
   }
 
   const opened = new Map<string, SafetensorsFile>();
