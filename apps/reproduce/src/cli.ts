@@ -6,10 +6,13 @@ import {
   datasetDir,
   defaultLlamaDir,
   llm2clipProblems,
+  missingDatasetFiles,
   type Options,
   OptionsSchema,
   STAGES,
 } from './options.js';
+import { preset, presetProblems } from './presets.js';
+import { parseVariantOption } from './variant-option.js';
 
 export const HELP = `pnpm reproduce [options]
 
@@ -17,8 +20,10 @@ Runs the MME-SID pipeline: data -> SASRec -> modality embeddings -> MM-RQ-VAE ->
 every variant -> evaluation -> report. With no options: the synthetic dataset, the tiny preset
 (stories260k from ../shared when present, else a seeded random tiny Llama), the WASM backend.
 
-  --dataset synthetic|beauty|toys|sports   (default synthetic)
-  --data-dir <dir>        the authors' layout (sequences.txt, items.csv) or raw Amazon 2014 files
+  --dataset synthetic|beauty|toys|sports|custom   (default synthetic; custom with --data-dir)
+  --data-dir <dir>        any folder in the authors' layout (sequences.txt required; items.csv,
+                          sasrec_item_emb.f32/.json optional, what is missing is reported) or raw
+                          Amazon 2014 files; alone it means --dataset custom, named after the folder
   --preset tiny|paper     paper: Llama3-8B-instruct and LLM2CLIP from --llama/--llm2clip (GPU)
   --llama <dir>           any Hugging Face Llama folder (config.json + safetensors)
   --llm2clip <dir>        LLM2CLIP checkpoints: <dir>/text = LLM2CLIP-Llama-3-8B-Instruct-CC-Finetuned,
@@ -81,7 +86,7 @@ export function parseCli(argv: string[]): Options | 'help' {
           .filter(Boolean)
       : undefined;
   const raw = {
-    dataset: values.dataset,
+    dataset: values.dataset ?? (values['data-dir'] !== undefined ? 'custom' : undefined),
     dataDir: values['data-dir'],
     preset: values.preset,
     llama: values.llama,
@@ -104,9 +109,26 @@ export function parseCli(argv: string[]): Options | 'help' {
   }
   const opts = parsed.data;
   const problems: string[] = [];
+  if (opts.dataset === 'synthetic' && opts.dataDir)
+    problems.push(
+      '--data-dir with --dataset synthetic: drop --dataset (or name the dataset the folder holds)',
+    );
+  if (opts.dataset === 'custom' && !opts.dataDir) problems.push('--dataset custom needs --data-dir <folder>');
+  for (const v of opts.variants ?? [])
+    if (v !== 'SASRec')
+      try {
+        parseVariantOption(v);
+      } catch (e) {
+        problems.push((e as Error).message);
+      }
+  const presetIssues = presetProblems(
+    preset(opts.preset, { bench: opts.bench, seed: opts.seed, dataset: opts.dataset, d: 64 }),
+  );
+  problems.push(...presetIssues);
   const data = datasetDir(opts);
   if (data.problem) problems.push(data.problem);
   else {
+    if (data.dir) for (const m of missingDatasetFiles(data.dir)) console.warn(`[reproduce] ${m}`);
     const authors = authorsTable(opts);
     if (authors.problem) problems.push(authors.problem);
   }

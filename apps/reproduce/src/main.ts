@@ -7,7 +7,14 @@ import { loadItemEmbeddings } from '@mmesid/sasrec';
 import { initBackend } from '@mmesid/tensor';
 import { cachedStage, runStage, writeFileAtomic } from './cache.js';
 import { HELP, parseCli, UsageError } from './cli.js';
-import { authorsTable, datasetDir, defaultLlamaDir, REPO_ROOT } from './options.js';
+import {
+  authorsTable,
+  datasetDir,
+  defaultLlamaDir,
+  llamaWidth,
+  missingDatasetFiles,
+  REPO_ROOT,
+} from './options.js';
 import { DEFAULT_VARIANTS, preset } from './presets.js';
 import { type ReportInput, type VariantResult, writeReport } from './report/report.js';
 import { loadStoredData, runData, syntheticConfig } from './stages/data.js';
@@ -43,13 +50,19 @@ async function main(): Promise<void> {
   log(
     `[reproduce] backend ${choice.name}${choice.adapter ? ` (${choice.adapter})` : ''}; run directory ${runDir}`,
   );
-  const p = preset(opts.preset, opts.bench, opts.seed);
   const llamaDir = opts.llama ?? defaultLlamaDir();
+  const p = preset(opts.preset, {
+    bench: opts.bench,
+    seed: opts.seed,
+    dataset: opts.dataset,
+    d: llamaWidth(llamaDir),
+  });
   const variants = opts.variants ?? DEFAULT_VARIANTS;
   const want = new Set(opts.stages);
 
   // 1. data
   const source = opts.dataset === 'synthetic' ? 'generator' : datasetDir(opts).dir!;
+  const missing = opts.dataset === 'synthetic' ? [] : missingDatasetFiles(source);
   const dataCfg = {
     dataset: opts.dataset,
     source,
@@ -74,7 +87,7 @@ async function main(): Promise<void> {
         'sasrec',
         p.sasrec,
         sasrecInputs,
-        (ctx) => runSasrec(ctx, p.sasrec, dataset),
+        (ctx) => runSasrec(ctx, p.sasrec, dataset, p.guardMinutes.sasrec),
         log,
       )
     : cachedStage<SasrecSummary>(runDir, 'sasrec', p.sasrec, sasrecInputs);
@@ -134,7 +147,7 @@ async function main(): Promise<void> {
         'rqvae',
         rqCfg,
         { sasrec: collabKey, embeddings: emb.hash },
-        (ctx) => runRqvae(ctx, rqCfg, dataset, tables),
+        (ctx) => runRqvae(ctx, rqCfg, dataset, tables, p.guardMinutes.rqvae),
         log,
       );
       rq = rqStage;
@@ -156,13 +169,18 @@ async function main(): Promise<void> {
             ftCfg,
             { data: data.hash, sasrec: collabKey, embeddings: emb.hash, rqvae: rqStage.hash },
             (ctx) =>
-              runFinetune(ctx, ftCfg, {
-                dataset,
-                tables,
-                rqvaeExportDir: resolve(rqStage.dir, 'mm-rqvae-mmd-export'),
-                mseExportDir: resolve(rqStage.dir, 'mm-rqvae-mse-export'),
-                llamaDir,
-              }),
+              runFinetune(
+                ctx,
+                ftCfg,
+                {
+                  dataset,
+                  tables,
+                  rqvaeExportDir: resolve(rqStage.dir, 'mm-rqvae-mmd-export'),
+                  mseExportDir: resolve(rqStage.dir, 'mm-rqvae-mse-export'),
+                  llamaDir,
+                },
+                p.guardMinutes.finetune,
+              ),
             log,
           );
           stageSeconds[`finetune ${variant}`] = ft.seconds;
@@ -195,6 +213,7 @@ async function main(): Promise<void> {
       'text encoder': textEncoder,
       visual: visualNote,
       'fine-tuning mode': results[0]?.mode ?? '–',
+      'Table 4 row': p.table4,
     },
     variants: results,
     baselines,
@@ -203,6 +222,8 @@ async function main(): Promise<void> {
     wallSeconds: (performance.now() - t0) / 1000,
     stageSeconds,
     notes: [
+      ...p.notes.map((n) => `Preset ${opts.preset}: ${n}.`),
+      ...missing.map((m) => `Dataset: ${m}.`),
       'Scores rank all items (index 0 included, as the authors do); items of the input history are excluded; ties count against the target.',
       `The LLM here is ${llamaDir ? 'stories260k (260K parameters)' : 'a random tiny Llama'}, not Llama3-8B: compare orderings, not magnitudes.`,
     ],
@@ -221,7 +242,7 @@ async function main(): Promise<void> {
           command: process.argv.slice(2).join(' '),
           runDir,
           machine: { cores: cpus().length, cpu: cpus()[0]?.model, loadAverage: loadavg() },
-          // The budgets: SASRec minutes, RQ-VAE seconds and epochs, fine-tuning users and seconds.
+          // The budgets (epochs, steps, users) and the time guards that only fail a stage.
           preset: p,
           ...input,
         },

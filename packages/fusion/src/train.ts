@@ -121,7 +121,7 @@ export async function trainMmeSid(
     optimizer,
     accumulationSteps: accumulation,
     ...(cfg.clipNorm > 0 ? { clipNorm: cfg.clipNorm } : {}),
-    schedule: warmupCosineSchedule(Math.min(cfg.warmupSteps, totalSteps), totalSteps),
+    schedule: warmupCosineSchedule(warmupOf(cfg, totalSteps), totalSteps),
   });
   const fusionCfg = model.config;
   const trainCfgForCheck = {
@@ -326,4 +326,16 @@ function formatSeconds(s: number): string {
   if (s < 60) return `${s.toFixed(0)}s`;
   if (s < 3600) return `${(s / 60).toFixed(1)}m`;
   return `${(s / 3600).toFixed(1)}h`;
+}
+
+/** The warm-up steps of a run of `totalSteps`: `warmupFraction` of them (at least 1) when set, else `warmupSteps`. */
+export function warmupOf(
+  cfg: { warmupSteps: number; warmupFraction?: number | undefined },
+  totalSteps: number,
+): number {
+  const w =
+    cfg.warmupFraction !== undefined
+      ? Math.max(1, Math.round(cfg.warmupFraction * totalSteps))
+      : cfg.warmupSteps;
+  return Math.min(w, totalSteps);
 }

@@ -5,18 +5,18 @@ import {
   embeddingSpectra,
   evaluateMmeSid,
   exportRun,
-  isVariantName,
   promptFromIds,
   sidDistanceTau,
   trainMmeSid,
-  VARIANTS,
 } from '@mmesid/fusion';
 import { LlamaModel, parseLlamaConfig } from '@mmesid/llama';
 import { behaviouralPairs, flattenRankingMetrics } from '@mmesid/metrics';
 import { loadExport } from '@mmesid/rqvae';
-import { ConfigError, Rng } from '@mmesid/tensor';
+import { Rng } from '@mmesid/tensor';
 import type { StageContext } from '../cache.js';
 import type { VariantResult } from '../report/report.js';
+import { parseVariantOption } from '../variant-option.js';
+import { StageGuardError } from './guard.js';
 
 export interface FinetuneConfig {
   variant: string;
@@ -27,7 +27,9 @@ export interface FinetuneConfig {
   lr: number;
   maxTrainExamples?: number;
   maxUsers?: number;
-  maxSeconds?: number;
+  /** Table 4's warm-up steps (paper preset) or the same fraction of the run (tiny). */
+  warmupSteps?: number;
+  warmupFraction?: number;
   fusionTemperature?: number;
   seed: number;
   llama: string;
@@ -75,12 +77,9 @@ export async function runFinetune(
   ctx: StageContext,
   cfg: FinetuneConfig,
   inputs: FinetuneInputs,
+  guardMinutes: number,
 ): Promise<VariantResult> {
-  const variant = cfg.variant === 'w/o-Fusion' ? 'w/o Fusion' : cfg.variant;
-  if (!isVariantName(variant))
-    throw new ConfigError(
-      `unknown variant "${cfg.variant}"; known: SASRec, ${Object.keys(VARIANTS).join(', ')}`,
-    );
+  const { variant, reading } = parseVariantOption(cfg.variant);
   const { dataset } = inputs;
   const split = leaveOneOut(dataset);
   const frequency = itemFrequency(split.train, dataset.numItems);
@@ -90,6 +89,7 @@ export async function runFinetune(
   const random = inputs.llamaDir ? null : randomTinyLlama(cfg.seed);
   const model = await createMmeSid({
     variant,
+    reading,
     config: {
       seed: cfg.seed,
       itemsAtEnd: cfg.mode === 'efficient',
@@ -120,14 +120,21 @@ export async function runFinetune(
         microBatch: cfg.microBatch,
         effectiveBatch: cfg.effectiveBatch,
         seed: cfg.seed,
-        warmupSteps: 10,
+        warmupSteps: cfg.warmupSteps ?? 0,
+        ...(cfg.warmupFraction !== undefined ? { warmupFraction: cfg.warmupFraction } : {}),
         ...(cfg.maxTrainExamples ? { maxExamples: cfg.maxTrainExamples } : {}),
         ...(cfg.maxUsers ? { maxUsers: cfg.maxUsers } : {}),
-        ...(cfg.maxSeconds ? { maxSeconds: cfg.maxSeconds } : {}),
+        maxSeconds: guardMinutes * 60,
         checkpointDir: resolve(ctx.workDir, 'checkpoint'),
       },
       { log: ctx.log },
     );
+    if (train.stoppedBy === 'maxSeconds')
+      throw new StageGuardError(
+        `finetune ${cfg.variant}`,
+        guardMinutes,
+        `${train.optimizerSteps} of ${train.totalSteps} optimiser steps`,
+      );
     ctx.log(train.modeNote);
     const evalRes = await evaluateMmeSid(model, split.test, { batchSize: 16 });
     const tauAfter =
