@@ -14,7 +14,7 @@ import { behaviouralPairs, flattenRankingMetrics } from '@mmesid/metrics';
 import { loadExport } from '@mmesid/rqvae';
 import { Rng } from '@mmesid/tensor';
 import type { StageContext } from '../cache.js';
-import type { VariantResult } from '../report/report.js';
+import type { TauReading, VariantResult } from '../report/report.js';
 import { parseVariantOption } from '../variant-option.js';
 import { StageGuardError } from './guard.js';
 
@@ -104,12 +104,23 @@ export async function runFinetune(
     log: ctx.log,
   });
   try {
-    const pairs = behaviouralPairs(split.test);
+    // Both readings of the paper's behavioural-target pairs.
+    const readings = {
+      last: behaviouralPairs(split.test),
+      all: behaviouralPairs(split.test, { reading: 'all' }),
+    };
     // Variants without collaborative SID embeddings (E4SRec, ME, ...) have no forgetting tau.
     const hasSids = model.tokens.sidEmbedding('collaborative') !== undefined;
-    const tauBefore = hasSids
-      ? (await sidDistanceTau(model, inputs.tables.collaborative!, pairs)).tau
-      : undefined;
+    const taus = async () => {
+      const out: Record<string, { tauA: number; tauB: number; pairs: number }> = {};
+      for (const [k, pairs] of Object.entries(readings)) {
+        const r = await sidDistanceTau(model, inputs.tables.collaborative!, pairs);
+        out[k] = { tauA: r.tauA, tauB: r.tau, pairs: r.pairs };
+      }
+      return out;
+    };
+    const before = hasSids ? await taus() : undefined;
+    const tauBefore = before?.last?.tauB;
     const train = await trainMmeSid(
       model,
       split.train,
@@ -137,9 +148,16 @@ export async function runFinetune(
       );
     ctx.log(train.modeNote);
     const evalRes = await evaluateMmeSid(model, split.test, { batchSize: 16 });
-    const tauAfter =
-      tauBefore !== undefined
-        ? (await sidDistanceTau(model, inputs.tables.collaborative!, pairs)).tau
+    const after = hasSids ? await taus() : undefined;
+    const tauAfter = after?.last?.tauB;
+    const tauReadings: TauReading[] | undefined =
+      before && after
+        ? (['last', 'all'] as const).map((reading) => ({
+            reading,
+            pairs: before[reading]!.pairs,
+            before: { tauA: before[reading]!.tauA, tauB: before[reading]!.tauB },
+            after: { tauA: after[reading]!.tauA, tauB: after[reading]!.tauB },
+          }))
         : undefined;
     const spectra = await embeddingSpectra(model);
     await exportRun(model, resolve(ctx.workDir, 'export'), {
@@ -162,6 +180,7 @@ export async function runFinetune(
       ...(tauBefore !== undefined && tauAfter !== undefined
         ? { tau: { before: tauBefore, after: tauAfter } }
         : {}),
+      ...(tauReadings ? { tauReadings } : {}),
       spectra: {
         'item tokens': Array.from(spectra.itemTokens.normalized),
         'target table': Array.from(spectra.targetTable.normalized),
