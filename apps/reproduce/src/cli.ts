@@ -37,6 +37,8 @@ every variant -> evaluation -> report. With no options: the synthetic dataset, t
   --collaborative sasrec|authors   collaborative modality: the trained SASRec's table (default)
                           or the authors' released table (<data-dir>/sasrec_item_emb.f32)
   --max-train-examples n  cap fine-tuning examples per epoch (quick runs)
+  --sasrec-dim n          width of the SASRec trained here (default 64); 16 or 32 against the LLM
+                          width makes the collapse analysis (Fig. 3b) show a rank ceiling
   --help
 `;
 
@@ -60,6 +62,7 @@ export function parseCli(argv: string[]): Options | 'help' {
         seed: { type: 'string' },
         out: { type: 'string' },
         'max-train-examples': { type: 'string' },
+        'sasrec-dim': { type: 'string' },
         collaborative: { type: 'string' },
         bench: { type: 'boolean' },
         help: { type: 'boolean' },
@@ -98,6 +101,7 @@ export function parseCli(argv: string[]): Options | 'help' {
     out: values.out,
     bench: values.bench,
     maxTrainExamples: num('max-train-examples'),
+    sasrecDim: num('sasrec-dim'),
     collaborative: values.collaborative,
   };
   const parsed = OptionsSchema.safeParse(
@@ -112,6 +116,10 @@ export function parseCli(argv: string[]): Options | 'help' {
   if (opts.dataset === 'synthetic' && opts.dataDir)
     problems.push(
       '--data-dir with --dataset synthetic: drop --dataset (or name the dataset the folder holds)',
+    );
+  if (opts.sasrecDim !== undefined && opts.collaborative === 'authors')
+    problems.push(
+      '--sasrec-dim sets the width of the SASRec trained here; --collaborative authors uses the released 64-d table instead: drop one',
     );
   if (opts.dataset === 'custom' && !opts.dataDir) problems.push('--dataset custom needs --data-dir <folder>');
   for (const v of opts.variants ?? [])

@@ -57,6 +57,7 @@ async function main(): Promise<void> {
     dataset: opts.dataset,
     d: llamaWidth(llamaDir),
   });
+  if (opts.sasrecDim !== undefined) p.sasrec.d = opts.sasrecDim;
   const variants = opts.variants ?? DEFAULT_VARIANTS;
   const want = new Set(opts.stages);
 

@@ -34,6 +34,9 @@ export const OptionsSchema = z.object({
    * what the paper's pipeline quantises). The SASRec row is the trained SASRec either way.
    */
   collaborative: z.enum(['sasrec', 'authors']).default('sasrec'),
+  /** Width of the SASRec trained here (the collaborative modality); default the preset's 64. A narrow
+   * table (16, 32) against the LLM width makes the embedding-collapse analysis meaningful at CPU scale. */
+  sasrecDim: z.number().int().positive().optional(),
   /** Cap on fine-tuning examples/epochs for quick runs (tiny preset); null = preset value. */
   maxTrainExamples: z.number().int().positive().optional(),
 });
