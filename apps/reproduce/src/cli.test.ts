@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cachedStage, hashOf, runStage, stableStringify } from './cache.js';
 import { parseCli, UsageError } from './cli.js';
+import { datasetDir, type Options, SHARED_DIR } from './options.js';
 import { barChart, lineChart } from './report/svg.js';
 
 describe('parseCli', () => {
@@ -26,8 +27,43 @@ describe('parseCli', () => {
     expect(() => parseCli(['--stages', 'data,nonsense'])).toThrow(/stages/);
   });
 
+  it('refuses an unknown variant, or an alternative reading a variant lacks, before any stage runs', () => {
+    expect(() => parseCli(['--variants', 'SASRec,MME-SID,Concat+'])).toThrow(/unknown "Concat\+"/);
+    expect(() => parseCli(['--variants', 'E4SRec:alt'])).toThrow(/E4SRec has one reading/);
+    expect(parseCli(['--variants', 'Concat:alt,w/o-Fusion,SE-random'])).toMatchObject({
+      variants: ['Concat:alt', 'w/o-Fusion', 'SE-random'],
+    });
+  });
+
+  it('any folder with sequences.txt is a dataset (--dataset custom), the missing optional files reported', () => {
+    const dir = mkdtempSync(join(tmpdir(), 'reproduce-custom-'));
+    const warn = console.warn;
+    const lines: string[] = [];
+    console.warn = (m: string) => lines.push(m);
+    try {
+      writeFileSync(join(dir, 'sequences.txt'), '1 1 2 3\n2 2 3 1\n');
+      expect(parseCli(['--data-dir', dir])).toMatchObject({ dataset: 'custom', dataDir: dir });
+      expect(lines.join('\n')).toMatch(/items\.csv is absent/);
+      expect(lines.join('\n')).toMatch(/sasrec_item_emb\.f32 is absent/);
+      expect(() => parseCli(['--dataset', 'custom'])).toThrow(/--dataset custom needs --data-dir/);
+    } finally {
+      console.warn = warn;
+      rmSync(dir, { recursive: true });
+    }
+  });
+
+  it('--dataset toys reads ../shared/datasets/toys', (ctx) => {
+    if (!existsSync(join(SHARED_DIR, 'datasets/toys/sequences.txt'))) {
+      console.warn('[skip] ../shared/datasets/toys is absent');
+      ctx.skip();
+    }
+    expect(datasetDir(parseCli(['--dataset', 'toys']) as Options).dir).toBe(
+      join(SHARED_DIR, 'datasets/toys'),
+    );
+  });
+
   it('reports missing inputs with what to pass instead', () => {
-    expect(() => parseCli(['--dataset', 'toys'])).toThrow(/--data-dir/);
+    expect(() => parseCli(['--dataset', 'sports'])).toThrow(/--data-dir/);
     expect(() => parseCli(['--llama', '/nonexistent/llama'])).toThrow(/no config\.json/);
     expect(() => parseCli(['--preset', 'paper'])).toThrow(/--preset paper needs --llama/);
     expect(() => parseCli(['--collaborative', 'authors'])).toThrow(
@@ -35,6 +71,8 @@ describe('parseCli', () => {
     );
     const empty = mkdtempSync(join(tmpdir(), 'reproduce-cli-'));
     try {
+      expect(() => parseCli(['--data-dir', empty])).toThrow(/no sequences\.txt .* put one of them there/);
+      writeFileSync(join(empty, 'sequences.txt'), '1 1 2 3\n2 2 3 1\n');
       expect(() =>
         parseCli(['--dataset', 'beauty', '--data-dir', empty, '--collaborative', 'authors']),
       ).toThrow(/sasrec_item_emb\.f32 does not exist/);

@@ -5,13 +5,15 @@ import {
   authorsTable,
   datasetDir,
   defaultLlamaDir,
-  KNOWN_VARIANTS,
   llm2clipProblems,
+  missingDatasetFiles,
   type Options,
   OptionsSchema,
   REPO_ROOT,
   STAGES,
 } from './options.js';
+import { preset, presetProblems } from './presets.js';
+import { parseVariantOption } from './variant-option.js';
 
 export const HELP = `pnpm reproduce [options]
 
@@ -19,8 +21,10 @@ Runs the MME-SID pipeline: data -> SASRec -> modality embeddings -> MM-RQ-VAE ->
 every variant -> evaluation -> report. With no options: the synthetic dataset, the tiny preset
 (stories260k from ../shared when present, else a seeded random tiny Llama), the WASM backend.
 
-  --dataset synthetic|beauty|toys|sports   (default synthetic)
-  --data-dir <dir>        the authors' layout (sequences.txt, items.csv) or raw Amazon 2014 files
+  --dataset synthetic|beauty|toys|sports|custom   (default synthetic; custom with --data-dir)
+  --data-dir <dir>        any folder in the authors' layout (sequences.txt required; items.csv,
+                          sasrec_item_emb.f32/.json optional, what is missing is reported) or raw
+                          Amazon 2014 files; alone it means --dataset custom, named after the folder
   --preset tiny|paper     paper: Llama3-8B-instruct and LLM2CLIP from --llama/--llm2clip (GPU)
   --llama <dir>           any Hugging Face Llama folder (config.json + safetensors)
   --llm2clip <dir>        LLM2CLIP checkpoints: <dir>/text = LLM2CLIP-Llama-3-8B-Instruct-CC-Finetuned,
@@ -36,6 +40,8 @@ every variant -> evaluation -> report. With no options: the synthetic dataset, t
   --max-train-examples n  cap fine-tuning examples per epoch (quick runs)
   --lock-wait <minutes>   how long to wait for another invocation running a stage this one needs
                           (default 240), then give up with a message naming the lock
+  --sasrec-dim n          width of the SASRec trained here (default 64); 16 or 32 against the LLM
+                          width makes the collapse analysis (Fig. 3b) show a rank ceiling
   --help
 `;
 
@@ -60,6 +66,7 @@ export function parseCli(argv: string[]): Options | 'help' {
         out: { type: 'string' },
         'max-train-examples': { type: 'string' },
         'lock-wait': { type: 'string' },
+        'sasrec-dim': { type: 'string' },
         collaborative: { type: 'string' },
         bench: { type: 'boolean' },
         help: { type: 'boolean' },
@@ -89,7 +96,7 @@ export function parseCli(argv: string[]): Options | 'help' {
     return items;
   };
   const raw = {
-    dataset: values.dataset,
+    dataset: values.dataset ?? (values['data-dir'] !== undefined ? 'custom' : undefined),
     dataDir: values['data-dir'],
     preset: values.preset,
     llama: values.llama,
@@ -101,6 +108,7 @@ export function parseCli(argv: string[]): Options | 'help' {
     out: values.out,
     bench: values.bench,
     maxTrainExamples: num('max-train-examples'),
+    sasrecDim: num('sasrec-dim'),
     collaborative: values.collaborative,
     lockWait: num('lock-wait'),
   };
@@ -113,18 +121,30 @@ export function parseCli(argv: string[]): Options | 'help' {
   }
   const opts = parsed.data;
   const problems: string[] = [];
-  const unknown = (opts.variants ?? []).filter((v) => !KNOWN_VARIANTS.includes(v));
-  if (unknown.length)
-    problems.push(
-      `--variants: unknown ${unknown.map((v) => `"${v.slice(0, 80)}"`).join(', ')}; known: ${KNOWN_VARIANTS.join(', ')}`,
-    );
   if (opts.dataset === 'synthetic' && opts.dataDir)
     problems.push(
-      `--data-dir ${opts.dataDir} is not read with --dataset synthetic (the generator makes the data); pass --dataset beauty|toys|sports with it`,
+      `--data-dir ${opts.dataDir} is not read with --dataset synthetic (the generator makes the data); drop --dataset, or pass the dataset the folder holds (beauty|toys|sports|custom)`,
     );
+  if (opts.sasrecDim !== undefined && opts.collaborative === 'authors')
+    problems.push(
+      '--sasrec-dim sets the width of the SASRec trained here; --collaborative authors uses the released 64-d table instead: drop one',
+    );
+  if (opts.dataset === 'custom' && !opts.dataDir) problems.push('--dataset custom needs --data-dir <folder>');
+  for (const v of opts.variants ?? [])
+    if (v !== 'SASRec')
+      try {
+        parseVariantOption(v);
+      } catch (e) {
+        problems.push((e as Error).message);
+      }
+  const presetIssues = presetProblems(
+    preset(opts.preset, { bench: opts.bench, seed: opts.seed, dataset: opts.dataset, d: 64 }),
+  );
+  problems.push(...presetIssues);
   const data = datasetDir(opts);
   if (data.problem) problems.push(data.problem);
   else {
+    if (data.dir) for (const m of missingDatasetFiles(data.dir)) console.warn(`[reproduce] ${m}`);
     const authors = authorsTable(opts);
     if (authors.problem) problems.push(authors.problem);
   }

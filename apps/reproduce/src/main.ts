@@ -8,7 +8,14 @@ import { initBackend } from '@mmesid/tensor';
 import { cachedStage, finishedStages, RunDirError, runStage, writeError, writeFileAtomic } from './cache.js';
 import { HELP, parseCli, UsageError } from './cli.js';
 import { LockWaitError } from './lock.js';
-import { authorsTable, datasetDir, defaultLlamaDir, REPO_ROOT } from './options.js';
+import {
+  authorsTable,
+  datasetDir,
+  defaultLlamaDir,
+  llamaWidth,
+  missingDatasetFiles,
+  REPO_ROOT,
+} from './options.js';
 import { DEFAULT_VARIANTS, preset } from './presets.js';
 import { type ReportInput, type VariantResult, writeReport } from './report/report.js';
 import { loadStoredData, runData, syntheticConfig } from './stages/data.js';
@@ -49,13 +56,20 @@ async function main(): Promise<void> {
   log(
     `[reproduce] backend ${choice.name}${choice.adapter ? ` (${choice.adapter})` : ''}; run directory ${runDir}`,
   );
-  const p = preset(opts.preset, opts.bench, opts.seed);
   const llamaDir = opts.llama ?? defaultLlamaDir();
+  const p = preset(opts.preset, {
+    bench: opts.bench,
+    seed: opts.seed,
+    dataset: opts.dataset,
+    d: llamaWidth(llamaDir),
+  });
+  if (opts.sasrecDim !== undefined) p.sasrec.d = opts.sasrecDim;
   const variants = opts.variants ?? DEFAULT_VARIANTS;
   const want = new Set(opts.stages);
 
   // 1. data
   const source = opts.dataset === 'synthetic' ? 'generator' : datasetDir(opts).dir!;
+  const missing = opts.dataset === 'synthetic' ? [] : missingDatasetFiles(source);
   const dataCfg = {
     dataset: opts.dataset,
     source,
@@ -80,7 +94,7 @@ async function main(): Promise<void> {
         'sasrec',
         p.sasrec,
         sasrecInputs,
-        (ctx) => runSasrec(ctx, p.sasrec, dataset),
+        (ctx) => runSasrec(ctx, p.sasrec, dataset, p.guardMinutes.sasrec),
         log,
         lockOpts,
       )
@@ -151,7 +165,7 @@ async function main(): Promise<void> {
         'rqvae',
         rqCfg,
         { sasrec: collabKey, embeddings: emb.hash },
-        (ctx) => runRqvae(ctx, rqCfg, dataset, tables),
+        (ctx) => runRqvae(ctx, rqCfg, dataset, tables, p.guardMinutes.rqvae),
         log,
         lockOpts,
       );
@@ -169,13 +183,18 @@ async function main(): Promise<void> {
             ftCfg,
             ftInputs,
             (ctx) =>
-              runFinetune(ctx, ftCfg, {
-                dataset,
-                tables,
-                rqvaeExportDir: resolve(rqStage.dir, 'mm-rqvae-mmd-export'),
-                mseExportDir: resolve(rqStage.dir, 'mm-rqvae-mse-export'),
-                llamaDir,
-              }),
+              runFinetune(
+                ctx,
+                ftCfg,
+                {
+                  dataset,
+                  tables,
+                  rqvaeExportDir: resolve(rqStage.dir, 'mm-rqvae-mmd-export'),
+                  mseExportDir: resolve(rqStage.dir, 'mm-rqvae-mse-export'),
+                  llamaDir,
+                },
+                p.guardMinutes.finetune,
+              ),
             log,
             lockOpts,
           );
@@ -250,6 +269,7 @@ async function main(): Promise<void> {
       'text encoder': textEncoder,
       visual: visualNote,
       'fine-tuning mode': results[0]?.mode ?? '–',
+      'Table 4 row': p.table4,
     },
     variants: results,
     baselines,
@@ -258,6 +278,8 @@ async function main(): Promise<void> {
     wallSeconds: (performance.now() - t0) / 1000,
     stageSeconds,
     notes: [
+      ...p.notes.map((n) => `Preset ${opts.preset}: ${n}.`),
+      ...missing.map((m) => `Dataset: ${m}.`),
       'Scores rank all items (index 0 included, as the authors do); items of the input history are excluded; ties count against the target.',
       `The LLM here is ${llamaDir ? 'stories260k (260K parameters)' : 'a random tiny Llama'}, not Llama3-8B: compare orderings, not magnitudes.`,
     ],
@@ -276,7 +298,7 @@ async function main(): Promise<void> {
           command: process.argv.slice(2).join(' '),
           runDir,
           machine: { cores: cpus().length, cpu: cpus()[0]?.model, loadAverage: loadavg() },
-          // The budgets: SASRec minutes, RQ-VAE seconds and epochs, fine-tuning users and seconds.
+          // The budgets (epochs, steps, users) and the time guards that only fail a stage.
           preset: p,
           ...input,
         },

@@ -1,4 +1,4 @@
-import { existsSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { VARIANTS } from '@mmesid/fusion';
@@ -13,10 +13,8 @@ export const SHARED_DIR = process.env.MMESID_SHARED ?? resolve(REPO_ROOT, '../sh
 export const STAGES = ['data', 'sasrec', 'embeddings', 'rqvae', 'finetune', 'report'] as const;
 export type Stage = (typeof STAGES)[number];
 
-/** What `--variants` accepts: the SASRec row and every fusion variant (`w/o-Fusion` spells `w/o Fusion` without a space). */
-export const KNOWN_VARIANTS: readonly string[] = ['SASRec', ...Object.keys(VARIANTS), 'w/o-Fusion'];
-
-export const DATASETS = ['synthetic', 'beauty', 'toys', 'sports'] as const;
+/** `custom`: the folder given by `--data-dir` (named after it), in the authors' layout or raw Amazon 2014. */
+export const DATASETS = ['synthetic', 'beauty', 'toys', 'sports', 'custom'] as const;
 export const BACKENDS = ['wasm', 'cpu', 'webgpu', 'tfjs-node', 'tfjs-node-gpu'] as const;
 
 export const OptionsSchema = z.object({
@@ -37,6 +35,9 @@ export const OptionsSchema = z.object({
    * what the paper's pipeline quantises). The SASRec row is the trained SASRec either way.
    */
   collaborative: z.enum(['sasrec', 'authors']).default('sasrec'),
+  /** Width of the SASRec trained here (the collaborative modality); default the preset's 64. A narrow
+   * table (16, 32) against the LLM width makes the embedding-collapse analysis meaningful at CPU scale. */
+  sasrecDim: z.number().int().positive().optional(),
   /** Cap on fine-tuning examples/epochs for quick runs (tiny preset); null = preset value. */
   maxTrainExamples: z.number().int().positive().optional(),
   /** Minutes to wait for another invocation's stage lock before giving up. */
@@ -50,6 +51,17 @@ export function defaultLlamaDir(): string | undefined {
   return existsSync(resolve(p, 'config.json')) ? p : undefined;
 }
 
+/** The LLM width d of a Hugging Face Llama folder (`hidden_size`), or 64 (stories260k / the random tiny Llama). */
+export function llamaWidth(dir: string | undefined): number {
+  if (!dir) return 64;
+  try {
+    const c = JSON.parse(readFileSync(resolve(dir, 'config.json'), 'utf8')) as { hidden_size?: unknown };
+    return typeof c.hidden_size === 'number' && c.hidden_size > 0 ? c.hidden_size : 64;
+  } catch {
+    return 64;
+  }
+}
+
 /** The authors' SASRec table of a dataset folder, or why it cannot be used. */
 export function authorsTable(opts: Options): { file?: string; problem?: string } {
   if (opts.collaborative !== 'authors') return {};
@@ -61,23 +73,53 @@ export function authorsTable(opts: Options): { file?: string; problem?: string }
     : { problem: `--collaborative authors: ${file} does not exist (the authors ship it for Beauty)` };
 }
 
+/** The datasets `../shared` holds in the authors' layout, by `--dataset` name. */
+export const SHARED_DATASETS: Readonly<Record<string, string>> = {
+  beauty: 'datasets/beauty',
+  toys: 'datasets/toys',
+};
+
+/** Files of the authors' layout a folder may hold beside `sequences.txt`, and what each missing one costs. */
+export const OPTIONAL_DATASET_FILES: Readonly<Record<string, string>> = {
+  'items.csv':
+    'no titles: the text modality falls back to what the data stage can derive, numItems = the largest id in the sequences',
+  'sasrec_item_emb.f32': '--collaborative authors is unavailable (the SASRec trained in the run is used)',
+  'sasrec_item_emb.json': 'the shape of sasrec_item_emb.f32 is not described',
+};
+
 /** Where a dataset's files are, or why they are not there. */
 export function datasetDir(opts: Options): { dir?: string; problem?: string } {
   if (opts.dataset === 'synthetic') return {};
   if (opts.dataDir) {
     const d = resolve(opts.dataDir);
-    return existsSync(d) ? { dir: d } : { problem: `--data-dir ${d} does not exist` };
+    if (!existsSync(d)) return { problem: `--data-dir ${d} does not exist` };
+    const authorsLayout = existsSync(resolve(d, 'sequences.txt'));
+    const raw = readdirSync(d).some((f) => /^reviews_.+_5\.json(\.gz)?$/.test(f));
+    if (!authorsLayout && !raw)
+      return {
+        problem: `--data-dir ${d}: no sequences.txt (the authors' layout: one line per user, "user item item ...") and no reviews_<Category>_5.json.gz (raw Amazon 2014); put one of them there`,
+      };
+    return { dir: d };
   }
-  if (opts.dataset === 'beauty') {
-    const d = resolve(SHARED_DIR, 'datasets/beauty');
+  const shared = SHARED_DATASETS[opts.dataset];
+  if (shared) {
+    const d = resolve(SHARED_DIR, shared);
     if (existsSync(resolve(d, 'sequences.txt'))) return { dir: d };
     return {
-      problem: `Beauty not found at ${d}: pass --data-dir <folder with sequences.txt and items.csv> (the authors' layout) or set MMESID_SHARED`,
+      problem: `--dataset ${opts.dataset}: ${resolve(d, 'sequences.txt')} not found: pass --data-dir <folder with sequences.txt (and optionally items.csv, sasrec_item_emb.f32/.json)> or set MMESID_SHARED`,
     };
   }
   return {
-    problem: `--dataset ${opts.dataset} needs its raw Amazon 2014 files: pass --data-dir <folder with reviews_<Category>_5.json.gz and meta_<Category>.json.gz> (this machine cannot download them)`,
+    problem: `--dataset ${opts.dataset} needs its files: pass --data-dir <folder with sequences.txt> (the authors' layout) or <folder with reviews_<Category>_5.json.gz and meta_<Category>.json.gz> (this machine cannot download them)`,
   };
+}
+
+/** The optional files of the authors' layout missing from a dataset folder, each with what it costs. */
+export function missingDatasetFiles(dir: string): string[] {
+  if (!existsSync(resolve(dir, 'sequences.txt'))) return [];
+  return Object.entries(OPTIONAL_DATASET_FILES)
+    .filter(([f]) => !existsSync(resolve(dir, f)))
+    .map(([f, cost]) => `${resolve(dir, f)} is absent: ${cost}`);
 }
 
 /**

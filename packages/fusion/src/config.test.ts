@@ -1,6 +1,7 @@
 import { ConfigError } from '@mmesid/tensor';
 import { describe, expect, it } from 'vitest';
 import { FUSION_DEFAULTS, parseFusionConfig } from './config.js';
+import { warmupOf } from './train.js';
 import { parseTrainConfig, TRAIN_DEFAULTS } from './train-config.js';
 import { VARIANT_NAMES, VARIANTS, variantConfig } from './variants.js';
 
@@ -40,6 +41,14 @@ describe('fusion config', () => {
       /collaborative/,
     );
     expect(() => parseFusionConfig({ fusion: { temperature: 0 } })).toThrow(/fusion.temperature/);
+  });
+
+  it('warm-up: a fraction of the run (at least 1 step) or a step count, never past the run', () => {
+    expect(warmupOf({ warmupSteps: 100, warmupFraction: 100 / 37512 }, 37512)).toBe(100);
+    expect(warmupOf({ warmupSteps: 100, warmupFraction: 100 / 37512 }, 300)).toBe(1);
+    expect(warmupOf({ warmupSteps: 100, warmupFraction: 0.1 }, 300)).toBe(30);
+    expect(warmupOf({ warmupSteps: 100 }, 300)).toBe(100);
+    expect(warmupOf({ warmupSteps: 100 }, 40)).toBe(40);
   });
 
   it('train config: the authors settings, and micro-batches must divide the effective batch', () => {

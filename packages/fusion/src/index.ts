@@ -83,7 +83,7 @@ export {
 } from './run-io.js';
 export { ScoreHead, type ScoreHeadOptions } from './score-head.js';
 export { SidEmbedding, type SidEmbeddingOptions } from './sid-embedding.js';
-export { type TrainHooks, type TrainProgress, type TrainResult, trainMmeSid } from './train.js';
+export { type TrainHooks, type TrainProgress, type TrainResult, trainMmeSid, warmupOf } from './train.js';
 export {
   AUTHORS_TRAINING,
   parseTrainConfig,

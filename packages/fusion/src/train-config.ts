@@ -23,6 +23,12 @@ export const TrainConfigSchema = z.strictObject({
   epochs: z.number().positive().default(4),
   lr: z.number().positive().default(3e-4),
   warmupSteps: z.number().int().nonnegative().default(100),
+  /**
+   * Warm-up as a fraction of the run's optimiser steps (rounded, at least 1), instead of
+   * `warmupSteps`: how a scaled-down run keeps the paper's proportion (Table 4: 100 of Beauty's
+   * 37,512 steps).
+   */
+  warmupFraction: z.number().min(0).max(1).optional(),
   weightDecay: z.number().nonnegative().default(0),
   betas: z.tuple([z.number().min(0).lt(1), z.number().min(0).lt(1)]).default([0.9, 0.999]),
   eps: z.number().positive().default(1e-8),

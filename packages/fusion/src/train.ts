@@ -123,7 +123,7 @@ export async function trainMmeSid(
     optimizer,
     accumulationSteps: accumulation,
     ...(cfg.clipNorm > 0 ? { clipNorm: cfg.clipNorm } : {}),
-    schedule: warmupCosineSchedule(Math.min(cfg.warmupSteps, totalSteps), totalSteps),
+    schedule: warmupCosineSchedule(warmupOf(cfg, totalSteps), totalSteps),
   });
   const fusionCfg = model.config;
   const trainCfgForCheck = {
@@ -319,4 +319,16 @@ function lossFunction(model: MmeSidModel, batch: Unit[], rng: Rng): { fn: () => 
       ),
     pairs: targets.length,
   };
+}
+
+/** The warm-up steps of a run of `totalSteps`: `warmupFraction` of them (at least 1) when set, else `warmupSteps`. */
+export function warmupOf(
+  cfg: { warmupSteps: number; warmupFraction?: number | undefined },
+  totalSteps: number,
+): number {
+  const w =
+    cfg.warmupFraction !== undefined
+      ? Math.max(1, Math.round(cfg.warmupFraction * totalSteps))
+      : cfg.warmupSteps;
+  return Math.min(w, totalSteps);
 }

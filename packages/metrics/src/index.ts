@@ -13,13 +13,14 @@ export {
   pairDistances,
 } from './kendall/distance-order.js';
 export {
+  type BehaviouralPairReading,
   type BehaviouralPairs,
   behaviouralPairs,
   type ItemPairs,
   type PairSource,
   randomItemPairs,
 } from './kendall/item-pairs.js';
-export { type KendallCounts, kendallCounts, kendallTauB } from './kendall/kendall-tau.js';
+export { type KendallCounts, kendallCounts, kendallTauA, kendallTauB } from './kendall/kendall-tau.js';
 export { type MmdResult, mmd } from './mmd/mmd.js';
 export { mmdLoss } from './mmd/mmd-loss.js';
 export {

@@ -3,6 +3,15 @@ import { resolve } from 'node:path';
 import { writeFileAtomic } from '../cache.js';
 import { barChart, lineChart } from './svg.js';
 
+/** Kendall's tau of the distance order on one reading of the behavioural-target pairs. */
+export interface TauReading {
+  /** `last`: (last history item, target); `all`: every (history item, target). */
+  reading: 'last' | 'all';
+  pairs: number;
+  before: { tauA: number; tauB: number };
+  after: { tauA: number; tauB: number };
+}
+
 export interface VariantResult {
   variant: string;
   /** HR@k / NDCG@k ... as flattened by @mmesid/metrics (keys like "HR@10"). */
@@ -14,7 +23,10 @@ export interface VariantResult {
   trainSeconds?: number;
   trainableParameters?: number;
   totalParameters?: number;
+  /** Kendall tau-b before/after fine-tuning, (last history item, target) pairs. */
   tau?: { before: number; after: number };
+  /** The same as tau-a (the paper's formula) and tau-b, on both readings of the behavioural-target pairs. */
+  tauReadings?: TauReading[];
   spectra?: Record<string, number[]>;
   note?: string;
 }
@@ -105,13 +117,33 @@ export function writeReport(dir: string, input: ReportInput, datasetKey: string)
   const withTau = input.variants.filter((v) => v.tau);
   if (withTau.length || input.rqvae) {
     lines.push('', '## Forgetting: Kendall tau of distance order', '');
-    lines.push('| where | tau |', '|---|---:|');
+    lines.push(
+      'tau-a = (C - D) / #pairs is the paper\'s formula; tau-b corrects for ties. "last": (last history item, target) pairs of the test split; "all": every (history item, target).',
+      '',
+      '| where | pairs | tau-a | tau-b |',
+      '|---|---|---:|---:|',
+    );
     for (const [label, mods] of Object.entries(input.rqvae ?? {}))
       for (const [m, r] of Object.entries(mods))
-        lines.push(`| ${label} / ${m}: quantized latent vs original | ${fmt(r.tauQuantized)} |`);
+        lines.push(`| ${label} / ${m}: quantized latent vs original | last | – | ${fmt(r.tauQuantized)} |`);
     for (const v of withTau) {
-      lines.push(`| ${v.variant}: collaborative SID embeddings before fine-tuning | ${fmt(v.tau!.before)} |`);
-      lines.push(`| ${v.variant}: after fine-tuning | ${fmt(v.tau!.after)} |`);
+      const readings = v.tauReadings ?? [
+        {
+          reading: 'last' as const,
+          pairs: 0,
+          before: { tauA: Number.NaN, tauB: v.tau!.before },
+          after: { tauA: Number.NaN, tauB: v.tau!.after },
+        },
+      ];
+      for (const r of readings) {
+        const n = r.pairs ? ` (${r.pairs})` : '';
+        lines.push(
+          `| ${v.variant}: collaborative SID embeddings before fine-tuning | ${r.reading}${n} | ${fmt(r.before.tauA)} | ${fmt(r.before.tauB)} |`,
+        );
+        lines.push(
+          `| ${v.variant}: after fine-tuning | ${r.reading}${n} | ${fmt(r.after.tauA)} | ${fmt(r.after.tauB)} |`,
+        );
+      }
     }
     lines.push(
       '',

@@ -5,18 +5,18 @@ import {
   embeddingSpectra,
   evaluateMmeSid,
   exportRun,
-  isVariantName,
   promptFromIds,
   sidDistanceTau,
   trainMmeSid,
-  VARIANTS,
 } from '@mmesid/fusion';
 import { LlamaModel, parseLlamaConfig } from '@mmesid/llama';
 import { behaviouralPairs, flattenRankingMetrics } from '@mmesid/metrics';
 import { loadExport } from '@mmesid/rqvae';
-import { ConfigError, Rng } from '@mmesid/tensor';
+import { Rng } from '@mmesid/tensor';
 import type { StageContext } from '../cache.js';
-import type { VariantResult } from '../report/report.js';
+import type { TauReading, VariantResult } from '../report/report.js';
+import { parseVariantOption } from '../variant-option.js';
+import { StageGuardError } from './guard.js';
 
 export interface FinetuneConfig {
   variant: string;
@@ -27,7 +27,9 @@ export interface FinetuneConfig {
   lr: number;
   maxTrainExamples?: number;
   maxUsers?: number;
-  maxSeconds?: number;
+  /** Table 4's warm-up steps (paper preset) or the same fraction of the run (tiny). */
+  warmupSteps?: number;
+  warmupFraction?: number;
   fusionTemperature?: number;
   seed: number;
   llama: string;
@@ -75,12 +77,9 @@ export async function runFinetune(
   ctx: StageContext,
   cfg: FinetuneConfig,
   inputs: FinetuneInputs,
+  guardMinutes: number,
 ): Promise<VariantResult> {
-  const variant = cfg.variant === 'w/o-Fusion' ? 'w/o Fusion' : cfg.variant;
-  if (!isVariantName(variant))
-    throw new ConfigError(
-      `unknown variant "${cfg.variant}"; known: SASRec, ${Object.keys(VARIANTS).join(', ')}`,
-    );
+  const { variant, reading } = parseVariantOption(cfg.variant);
   const { dataset } = inputs;
   const split = leaveOneOut(dataset);
   const frequency = itemFrequency(split.train, dataset.numItems);
@@ -90,6 +89,7 @@ export async function runFinetune(
   const random = inputs.llamaDir ? null : randomTinyLlama(cfg.seed);
   const model = await createMmeSid({
     variant,
+    reading,
     config: {
       seed: cfg.seed,
       itemsAtEnd: cfg.mode === 'efficient',
@@ -104,12 +104,23 @@ export async function runFinetune(
     log: ctx.log,
   });
   try {
-    const pairs = behaviouralPairs(split.test);
+    // Both readings of the paper's behavioural-target pairs.
+    const readings = {
+      last: behaviouralPairs(split.test),
+      all: behaviouralPairs(split.test, { reading: 'all' }),
+    };
     // Variants without collaborative SID embeddings (E4SRec, ME, ...) have no forgetting tau.
     const hasSids = model.tokens.sidEmbedding('collaborative') !== undefined;
-    const tauBefore = hasSids
-      ? (await sidDistanceTau(model, inputs.tables.collaborative!, pairs)).tau
-      : undefined;
+    const taus = async () => {
+      const out: Record<string, { tauA: number; tauB: number; pairs: number }> = {};
+      for (const [k, pairs] of Object.entries(readings)) {
+        const r = await sidDistanceTau(model, inputs.tables.collaborative!, pairs);
+        out[k] = { tauA: r.tauA, tauB: r.tau, pairs: r.pairs };
+      }
+      return out;
+    };
+    const before = hasSids ? await taus() : undefined;
+    const tauBefore = before?.last?.tauB;
     const train = await trainMmeSid(
       model,
       split.train,
@@ -120,10 +131,11 @@ export async function runFinetune(
         microBatch: cfg.microBatch,
         effectiveBatch: cfg.effectiveBatch,
         seed: cfg.seed,
-        warmupSteps: 10,
+        warmupSteps: cfg.warmupSteps ?? 0,
+        ...(cfg.warmupFraction !== undefined ? { warmupFraction: cfg.warmupFraction } : {}),
         ...(cfg.maxTrainExamples ? { maxExamples: cfg.maxTrainExamples } : {}),
         ...(cfg.maxUsers ? { maxUsers: cfg.maxUsers } : {}),
-        ...(cfg.maxSeconds ? { maxSeconds: cfg.maxSeconds } : {}),
+        maxSeconds: guardMinutes * 60,
         checkpointDir: resolve(ctx.workDir, 'checkpoint'),
         // A kill loses at most 10 optimiser steps (seconds in the tiny preset, a few minutes at
         // paper scale); the interval is not part of what a resume compares.
@@ -131,11 +143,24 @@ export async function runFinetune(
       },
       { log: ctx.log },
     );
+    if (train.stoppedBy === 'maxSeconds')
+      throw new StageGuardError(
+        `finetune ${cfg.variant}`,
+        guardMinutes,
+        `${train.optimizerSteps} of ${train.totalSteps} optimiser steps`,
+      );
     ctx.log(train.modeNote);
     const evalRes = await evaluateMmeSid(model, split.test, { batchSize: 16 });
-    const tauAfter =
-      tauBefore !== undefined
-        ? (await sidDistanceTau(model, inputs.tables.collaborative!, pairs)).tau
+    const after = hasSids ? await taus() : undefined;
+    const tauAfter = after?.last?.tauB;
+    const tauReadings: TauReading[] | undefined =
+      before && after
+        ? (['last', 'all'] as const).map((reading) => ({
+            reading,
+            pairs: before[reading]!.pairs,
+            before: { tauA: before[reading]!.tauA, tauB: before[reading]!.tauB },
+            after: { tauA: after[reading]!.tauA, tauB: after[reading]!.tauB },
+          }))
         : undefined;
     const spectra = await embeddingSpectra(model);
     await exportRun(model, resolve(ctx.workDir, 'export'), {
@@ -158,6 +183,7 @@ export async function runFinetune(
       ...(tauBefore !== undefined && tauAfter !== undefined
         ? { tau: { before: tauBefore, after: tauAfter } }
         : {}),
+      ...(tauReadings ? { tauReadings } : {}),
       spectra: {
         'item tokens': Array.from(spectra.itemTokens.normalized),
         'target table': Array.from(spectra.targetTable.normalized),

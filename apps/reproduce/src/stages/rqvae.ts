@@ -14,6 +14,7 @@ import {
   trainRqvae,
 } from '@mmesid/rqvae';
 import type { StageContext } from '../cache.js';
+import { StageGuardError } from './guard.js';
 
 export interface RqvaeStageConfig {
   levels: number;
@@ -23,6 +24,7 @@ export interface RqvaeStageConfig {
   reconstruction: 'mmd' | 'mse';
   alignment: 'infonce' | 'mmd' | 'none';
   maxEpochs: number;
+  /** Unused (0): kept so cached stage keys stay comparable; the guard is passed to runRqvae. */
   maxSeconds: number;
   batchSize: number;
   seed: number;
@@ -56,6 +58,7 @@ export async function runRqvae(
   cfg: RqvaeStageConfig,
   dataset: Dataset,
   tables: Record<string, Matrix>,
+  guardMinutes: number,
 ): Promise<RqvaeSummary> {
   const inputs: ModalityInputs = Object.fromEntries(Object.entries(tables).map(([k, m]) => [k, itemRows(m)]));
   const modalities = Object.keys(inputs);
@@ -83,7 +86,7 @@ export async function runRqvae(
       inputs,
       {
         maxEpochs: cfg.maxEpochs,
-        maxSeconds: cfg.maxSeconds,
+        maxSeconds: guardMinutes * 60,
         batchSize: cfg.batchSize,
         seed: cfg.seed,
         checkpointDir: resolve(ctx.workDir, `${label}-checkpoint`),
@@ -93,6 +96,10 @@ export async function runRqvae(
           last || report.epoch % 25 === 0 ? ctx.log(`${label}: ${formatEpoch(report)}`) : undefined,
       },
     );
+    if (res.stoppedBy === 'maxSeconds') {
+      model.dispose();
+      throw new StageGuardError(`rqvae (${label})`, guardMinutes, `${res.epochs} of ${cfg.maxEpochs} epochs`);
+    }
     seconds[label] = res.seconds;
     reports[label] = await tokenizerReport(model, inputs, { pairs });
     const dir = resolve(ctx.workDir, `${label}-export`);

@@ -9,6 +9,7 @@ import {
   trainSasrec,
 } from '@mmesid/sasrec';
 import type { StageContext } from '../cache.js';
+import { StageGuardError } from './guard.js';
 
 export interface SasrecStageConfig {
   d: number;
@@ -16,7 +17,6 @@ export interface SasrecStageConfig {
   dropout: number;
   epochs: number;
   patience: number;
-  maxMinutes: number;
   seed: number;
   /** Training recipe beyond the reference defaults (BCE, one negative, batch 128, lr 1e-3). */
   recipe?: {
@@ -47,6 +47,7 @@ export async function runSasrec(
   ctx: StageContext,
   cfg: SasrecStageConfig,
   dataset: Dataset,
+  guardMinutes: number,
 ): Promise<SasrecSummary> {
   const res = await trainSasrec({
     data: dataset,
@@ -55,7 +56,7 @@ export async function runSasrec(
       seed: cfg.seed,
       epochs: cfg.epochs,
       patience: cfg.patience,
-      maxMinutes: cfg.maxMinutes,
+      maxMinutes: guardMinutes,
       ...(cfg.recipe ?? {}),
     },
     checkpointDir: resolve(ctx.workDir, 'checkpoint'),
@@ -66,6 +67,10 @@ export async function runSasrec(
       },
     },
   });
+  if (res.stoppedBy === 'time') {
+    res.model.dispose();
+    throw new StageGuardError('sasrec', guardMinutes, `${res.epochsDone} of at most ${cfg.epochs} epochs`);
+  }
   const split = leaveOneOut(dataset);
   const test = await evaluateRanking(sasrecScorer(res.model), split.test);
   const pop = popularityScorer(itemFrequency(split.train, dataset.numItems));

@@ -4,7 +4,7 @@ import { MetricsInputError } from '../errors.js';
 import type { EmbeddingTable } from '../table.js';
 import { distanceOrderTau, pairDistances } from './distance-order.js';
 import { behaviouralPairs, randomItemPairs } from './item-pairs.js';
-import { kendallTauB } from './kendall-tau.js';
+import { kendallTauA, kendallTauB } from './kendall-tau.js';
 
 function randomTable(rows: number, cols: number, seed: number): EmbeddingTable {
   return { rows, cols, data: new Rng(seed).fillNormal(new Float32Array(rows * cols)) };
@@ -33,6 +33,12 @@ describe('item pairs', () => {
     expect(p).toMatchObject({ examples: 6, emptyHistories: 1, selfPairs: 1, duplicates: 2 });
     const all = behaviouralPairs(examples, { unique: false });
     expect(all.first.length).toBe(4);
+    // The other reading: every history item with the target.
+    const every = behaviouralPairs(examples, { reading: 'all' });
+    // (3,5) (3,2) (5,2) (4,2) (2,2)self (1,5) (2,5)dup (9,3) (5,3)dup
+    expect(Array.from(every.first)).toEqual([3, 3, 5, 4, 1, 9]);
+    expect(Array.from(every.second)).toEqual([5, 2, 2, 2, 5, 3]);
+    expect(every).toMatchObject({ selfPairs: 1, duplicates: 2 });
     expect(() => behaviouralPairs([{ history: [1.5], target: 2 }])).toThrow(
       /example 0 has last history item 1.5/,
     );
@@ -91,6 +97,7 @@ describe('distance-order tau', () => {
     const r = distanceOrderTau(table, other, pairs);
     expect(r.pairs).toBe(400);
     expect(r.tau).toBe(kendallTauB(pairDistances(table, pairs), pairDistances(other, pairs)));
+    expect(r.tauA).toBe(kendallTauA(pairDistances(table, pairs), pairDistances(other, pairs)));
     expect(Math.abs(r.tau)).toBeLessThan(0.2);
   });
 

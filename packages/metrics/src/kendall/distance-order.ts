@@ -2,7 +2,7 @@ import { ConfigError, ShapeError } from '@mmesid/tensor';
 import { MetricsInputError } from '../errors.js';
 import { checkTable, type EmbeddingTable } from '../table.js';
 import type { ItemPairs } from './item-pairs.js';
-import { kendallTauB } from './kendall-tau.js';
+import { kendallTauA, kendallTauB } from './kendall-tau.js';
 
 /** How the distance between two embedding rows is measured. */
 export type DistanceMetric = 'euclidean' | 'cosine';
@@ -17,6 +17,8 @@ export interface DistanceOptions {
 export interface DistanceOrderTau {
   /** Kendall's tau-b between the two distance lists; 1 means the order of distances is kept. */
   readonly tau: number;
+  /** Kendall's tau-a of the same distances, (C - D) / #pairs: the paper's formula. */
+  readonly tauA: number;
   /** Pairs compared. */
   readonly pairs: number;
   readonly metric: DistanceMetric;
@@ -96,7 +98,7 @@ export function distanceOrderTau(
   const metric = options.metric ?? 'euclidean';
   const da = pairDistances(tableA, pairs, { metric });
   const db = pairDistances(tableB, pairs, { metric });
-  return { tau: kendallTauB(da, db), pairs: da.length, metric };
+  return { tau: kendallTauB(da, db), tauA: kendallTauA(da, db), pairs: da.length, metric };
 }
 
 function checkPairs(pairs: ItemPairs, rows: number, what: string): void {

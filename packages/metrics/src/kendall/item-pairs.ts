@@ -32,8 +32,16 @@ export interface PairSource {
 }
 
 /**
+ * Which behavioural-target pairs: the paper measures "the distance between behavioural and target
+ * item embeddings" without saying which history items; `'last'` (default) pairs the last history
+ * item with the target, `'all'` every history item with the target.
+ */
+export type BehaviouralPairReading = 'last' | 'all';
+
+/**
  * The behavioural item pairs of a split: for each example with a non-empty history, the pair
- * (last history item, target), i.e. two items one user interacted with one after the other.
+ * (last history item, target), i.e. two items one user interacted with one after the other, or
+ * with `reading: 'all'` every (history item, target).
  * Passing a split's `train` examples gives every consecutive pair the sequential model learned
  * from (the last `maxTargetsPerUser` transitions of each user's training part).
  *
@@ -51,9 +59,10 @@ export interface PairSource {
  */
 export function behaviouralPairs(
   examples: Iterable<PairSource>,
-  options: { unique?: boolean } = {},
+  options: { unique?: boolean; reading?: BehaviouralPairReading } = {},
 ): BehaviouralPairs {
   const unique = options.unique ?? true;
+  const all = options.reading === 'all';
   const first: number[] = [];
   const second: number[] = [];
   const seen = new Set<number>();
@@ -68,34 +77,36 @@ export function behaviouralPairs(
       emptyHistories++;
       continue;
     }
-    const a = h[h.length - 1]!;
     const b = ex.target;
-    for (const [what, v] of [
-      ['last history item', a],
-      ['target', b],
-    ] as const) {
-      if (!Number.isInteger(v) || v < 0 || v >= MAX_ID) {
-        throw new MetricsInputError(
-          `behaviouralPairs: example ${idx} has ${what} ${v}; item ids are integers in 0..${MAX_ID - 1}`,
-        );
+    for (let k = all ? 0 : h.length - 1; k < h.length; k++) {
+      const a = h[k]!;
+      for (const [what, v] of [
+        [all ? `history item ${k}` : 'last history item', a],
+        ['target', b],
+      ] as const) {
+        if (!Number.isInteger(v) || v < 0 || v >= MAX_ID) {
+          throw new MetricsInputError(
+            `behaviouralPairs: example ${idx} has ${what} ${v}; item ids are integers in 0..${MAX_ID - 1}`,
+          );
+        }
       }
-    }
-    if (a === b) {
-      selfPairs++;
-      continue;
-    }
-    if (unique) {
-      const lo = Math.min(a, b);
-      const hi = Math.max(a, b);
-      const key = lo * MAX_ID + hi; // exact: below 2^52
-      if (seen.has(key)) {
-        duplicates++;
+      if (a === b) {
+        selfPairs++;
         continue;
       }
-      seen.add(key);
+      if (unique) {
+        const lo = Math.min(a, b);
+        const hi = Math.max(a, b);
+        const key = lo * MAX_ID + hi; // exact: below 2^52
+        if (seen.has(key)) {
+          duplicates++;
+          continue;
+        }
+        seen.add(key);
+      }
+      first.push(a);
+      second.push(b);
     }
-    first.push(a);
-    second.push(b);
   }
   return {
     first: Int32Array.from(first),

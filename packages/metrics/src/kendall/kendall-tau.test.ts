@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { Rng, ShapeError } from '@mmesid/tensor';
 import { describe, expect, it } from 'vitest';
 import { MetricsInputError } from '../errors.js';
-import { kendallCounts, kendallTauB } from './kendall-tau.js';
+import { kendallCounts, kendallTauA, kendallTauB } from './kendall-tau.js';
 
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/kendall.json', import.meta.url), 'utf8')) as {
   cases: { name: string; x: number[]; y: number[]; tau: number | null }[];
@@ -80,5 +80,31 @@ describe("Kendall's tau-b", () => {
     expect(kendallTauB([1, 1, 1], [1, 2, 3])).toBeNaN();
     expect(() => kendallTauB([1, 2], [1])).toThrow(ShapeError);
     expect(() => kendallTauB([1, Number.NaN], [1, 2])).toThrow(MetricsInputError);
+  });
+});
+
+describe("kendallTauA (the paper's (C - D) / #pairs)", () => {
+  /** The definition, pair by pair: ties count as neither concordant nor discordant. */
+  function bruteForceTauA(x: number[], y: number[]): number {
+    let s = 0;
+    const n = x.length;
+    for (let i = 0; i < n; i++)
+      for (let j = i + 1; j < n; j++) s += Math.sign(x[i]! - x[j]!) * Math.sign(y[i]! - y[j]!);
+    return s / ((n * (n - 1)) / 2);
+  }
+
+  it('equals the pair-by-pair definition with and without ties, and tau-b only without ties', () => {
+    expect(kendallTauA([1, 1, 2], [1, 2, 3])).toBeCloseTo(2 / 3, 15);
+    expect(kendallTauB([1, 1, 2], [1, 2, 3])).toBeCloseTo(2 / Math.sqrt(2 * 3), 15);
+    const rng = new Rng(11);
+    for (const n of [2, 5, 40, 300]) {
+      const x = Array.from({ length: n }, () => rng.int(7));
+      const y = Array.from({ length: n }, (_, i) => x[i]! + rng.int(5));
+      expect(kendallTauA(x, y)).toBeCloseTo(bruteForceTauA(x, y), 12);
+      const u = Array.from({ length: n }, (_, i) => i + rng.normal(0, 3));
+      const v = Array.from({ length: n }, (_, i) => i + rng.normal(0, 3));
+      expect(kendallTauA(u, v)).toBeCloseTo(kendallTauB(u, v), 12); // continuous: no ties
+    }
+    expect(kendallTauA([1], [2])).toBeNaN();
   });
 });

@@ -43,6 +43,25 @@ export function kendallTauB(x: ArrayLike<number>, y: ArrayLike<number>): number 
 }
 
 /**
+ * Kendall's tau-a, the paper's formula: (C - D) / P with P = n (n - 1) / 2 all pairs, ties counting
+ * as neither concordant nor discordant (so ties pull it toward 0, unlike {@link kendallTauB}, which
+ * removes tied pairs from the denominator). Equal to tau-b when there are no ties. O(n log n).
+ *
+ * Returns NaN when n < 2. Throws on NaN input and on length mismatch.
+ *
+ * @see MME-SID Sec. 4.4: "(#concordant - #discordant) / #pairs"
+ * @example
+ * kendallTauA([1, 2, 3, 4], [1, 3, 2, 4]); // 0.6666666666666666 (no ties: = tau-b)
+ * kendallTauA([1, 1, 2], [1, 2, 3]); // (2 - 0) / 3
+ */
+export function kendallTauA(x: ArrayLike<number>, y: ArrayLike<number>): number {
+  const c = kendallCounts(x, y);
+  if (c.n < 2) return Number.NaN;
+  const concordant = c.pairs - c.tiesX - c.tiesY + c.tiesXY - c.discordant;
+  return (concordant - c.discordant) / c.pairs;
+}
+
+/**
  * The concordance counts of Knight's algorithm: sort the pairs by x then y, count ties in x and
  * joint ties in runs, count discordant pairs as the inversions a merge sort of y removes, then
  * count ties in the sorted y. O(n log n) time, O(n) memory.

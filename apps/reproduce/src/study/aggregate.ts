@@ -1,0 +1,267 @@
+import type { TauReading, VariantResult } from '../report/report.js';
+import { mean, type PairedTTest, pairedTTest, std } from './stats.js';
+
+/** What one seed's run left in its `results.json` (the fields the study reads). */
+export interface SeedRun {
+  seed: number;
+  variants: VariantResult[];
+  baselines: VariantResult[];
+  rqvae?: Record<string, Record<string, { tauQuantized?: number }>>;
+  wallSeconds?: number;
+}
+
+export const STUDY_METRICS = ['HR@5', 'HR@10', 'HR@20', 'NDCG@5', 'NDCG@10', 'NDCG@20'] as const;
+export const KS = [5, 10, 20] as const;
+
+/** mean +- std over seeds, with the values. */
+export interface Cell {
+  mean: number;
+  std: number;
+  values: number[];
+}
+
+export interface StudyResult {
+  dataset: string;
+  seeds: number[];
+  /** Per method (SASRec, Popularity and every variant), per metric. */
+  cells: Record<string, Record<string, Cell>>;
+  /** Paired t-test of MME-SID against each other method, per metric (over the seeds). */
+  tTests: Record<string, Record<string, PairedTTest>>;
+  /** tau tables: per variant, per reading, before/after, tau-a and tau-b. */
+  tau: Record<
+    string,
+    Record<string, { before: { tauA: Cell; tauB: Cell }; after: { tauA: Cell; tauB: Cell }; pairs: number }>
+  >;
+  /** MM-RQ-VAE quantised-vs-original tau-b of the collaborative modality per tokenizer (MMD, MSE, RQ-KMeans). */
+  tokenizerTau: Record<string, Cell>;
+  /** Seed-0 spectra of each variant's item tokens (for the collapse figure). */
+  spectra: Record<string, number[]>;
+}
+
+function cell(values: number[]): Cell {
+  return { mean: mean(values), std: std(values), values };
+}
+
+/** Aggregates the runs of one dataset over seeds. Methods missing from some seed are left out of the t-tests. */
+export function aggregate(dataset: string, runs: readonly SeedRun[]): StudyResult {
+  const seeds = runs.map((r) => r.seed);
+  const rows = (r: SeedRun) => [...r.baselines, ...r.variants];
+  const methods = [...new Set(runs.flatMap((r) => rows(r).map((v) => v.variant)))];
+  const valuesOf = (method: string, metric: string): number[] =>
+    runs.map((r) => rows(r).find((v) => v.variant === method)?.metrics[metric] ?? Number.NaN);
+  const cells: StudyResult['cells'] = {};
+  for (const m of methods) {
+    cells[m] = {};
+    for (const k of STUDY_METRICS) cells[m][k] = cell(valuesOf(m, k));
+  }
+  const tTests: StudyResult['tTests'] = {};
+  if (methods.includes('MME-SID'))
+    for (const m of methods) {
+      if (m === 'MME-SID') continue;
+      tTests[m] = {};
+      for (const k of STUDY_METRICS) {
+        const a = valuesOf('MME-SID', k);
+        const b = valuesOf(m, k);
+        if ([...a, ...b].every(Number.isFinite)) tTests[m][k] = pairedTTest(a, b);
+      }
+    }
+  const tau: StudyResult['tau'] = {};
+  for (const v of methods) {
+    const per = runs
+      .map((r) => r.variants.find((x) => x.variant === v)?.tauReadings)
+      .filter((x): x is TauReading[] => !!x);
+    if (per.length !== runs.length) continue;
+    tau[v] = {};
+    for (const reading of ['last', 'all'] as const) {
+      const rs = per.map((p) => p.find((x) => x.reading === reading)!).filter(Boolean);
+      if (rs.length !== runs.length) continue;
+      tau[v][reading] = {
+        pairs: rs[0]!.pairs,
+        before: { tauA: cell(rs.map((r) => r.before.tauA)), tauB: cell(rs.map((r) => r.before.tauB)) },
+        after: { tauA: cell(rs.map((r) => r.after.tauA)), tauB: cell(rs.map((r) => r.after.tauB)) },
+      };
+    }
+  }
+  const tokenizerTau: StudyResult['tokenizerTau'] = {};
+  for (const label of new Set(runs.flatMap((r) => Object.keys(r.rqvae ?? {})))) {
+    const vals = runs.map((r) => r.rqvae?.[label]?.collaborative?.tauQuantized ?? Number.NaN);
+    if (vals.every(Number.isFinite)) tokenizerTau[label] = cell(vals);
+  }
+  const spectra: StudyResult['spectra'] = {};
+  for (const v of runs[0]?.variants ?? [])
+    if (v.spectra?.['item tokens']) spectra[v.variant] = v.spectra['item tokens'];
+  return { dataset, seeds, cells, tTests, tau, tokenizerTau, spectra };
+}
+
+/** One claim of the paper, checked against the study. */
+export interface Claim {
+  claim: string;
+  source: string;
+  status: 'held' | 'not held' | 'not testable';
+  evidence: string;
+}
+
+const f4 = (x: number) => x.toFixed(4);
+
+/**
+ * The paper's claims (Table 3, Fig. 3-5 orderings, the tau values' orderings, the collapse), each
+ * held / not held (on the seed means) / not testable (a method is missing), with the evidence.
+ *
+ * @param collabWidth the width of the collaborative table, for the rank-ceiling claim
+ */
+export function checkClaims(s: StudyResult, collabWidth: number): Claim[] {
+  const out: Claim[] = [];
+  const m = (method: string, metric: string) => s.cells[method]?.[metric]?.mean;
+  const chain = (claim: string, source: string, order: string[], metrics: readonly string[]) => {
+    const missing = order.filter((o) => !s.cells[o]);
+    if (missing.length) {
+      out.push({ claim, source, status: 'not testable', evidence: `not run: ${missing.join(', ')}` });
+      return;
+    }
+    const broken: string[] = [];
+    const ev: string[] = [];
+    for (const k of metrics) {
+      const vals = order.map((o) => m(o, k)!);
+      ev.push(`${k}: ${order.map((o, i) => `${o} ${f4(vals[i]!)}`).join(' < ')}`);
+      for (let i = 1; i < vals.length; i++)
+        if (!(vals[i]! > vals[i - 1]!)) broken.push(`${k}: ${order[i - 1]} >= ${order[i]}`);
+    }
+    out.push({
+      claim,
+      source,
+      status: broken.length ? 'not held' : 'held',
+      evidence: `${ev.join('; ')}${broken.length ? ` (broken: ${broken.join(', ')})` : ''}`,
+    });
+  };
+  const others = Object.keys(s.cells).filter((x) => x !== 'MME-SID' && x !== 'Popularity');
+  if (!s.cells['MME-SID'])
+    out.push({
+      claim: 'MME-SID beats every baseline on every metric',
+      source: 'Table 3',
+      status: 'not testable',
+      evidence: 'MME-SID not run',
+    });
+  else {
+    const beaten: string[] = [];
+    const sig: string[] = [];
+    for (const o of others)
+      for (const k of STUDY_METRICS) {
+        if (!(m('MME-SID', k)! > m(o, k)!)) beaten.push(`${o} ${k}`);
+        const t = s.tTests[o]?.[k];
+        if (t && t.p < 0.05 && t.meanDiff > 0) sig.push(`${o} ${k}`);
+      }
+    out.push({
+      claim: 'MME-SID beats every compared method on HR@5/10/20 and nDCG@5/10/20 (mean of the seeds)',
+      source: 'Table 3',
+      status: beaten.length ? 'not held' : 'held',
+      evidence: beaten.length
+        ? `not above: ${beaten.join(', ')}`
+        : `above all of ${others.join(', ')}; paired t-test p < 0.05 for ${sig.length} of ${others.length * STUDY_METRICS.length} cells`,
+    });
+  }
+  chain(
+    'nDCG@20: SASRec < E4SRec < ME < SE-SID-MMD < MME-SID',
+    'Fig. 3a',
+    ['SASRec', 'E4SRec', 'ME', 'SE-SID-MMD', 'MME-SID'],
+    ['NDCG@20'],
+  );
+  chain(
+    'SE-SID-MMD > SE-SID-MSE at every k',
+    'Fig. 4a',
+    ['SE-SID-MSE', 'SE-SID-MMD'],
+    ['NDCG@5', 'NDCG@10', 'NDCG@20'],
+  );
+  chain(
+    'MME-SID > MME-SID-random at every k',
+    'Fig. 4 / Sec. 5',
+    ['MME-SID-random', 'MME-SID'],
+    ['NDCG@5', 'NDCG@10', 'NDCG@20'],
+  );
+  chain(
+    'ablation: SE-random < MME-random < w/o Fusion < MME-SID (nDCG@20)',
+    'Fig. 5b',
+    ['SE-random', 'MME-random', 'w/o Fusion', 'MME-SID'],
+    ['NDCG@20'],
+  );
+  const mmd = s.tokenizerTau['mm-rqvae-mmd'];
+  const mse = s.tokenizerTau['mm-rqvae-mse'];
+  out.push(
+    mmd && mse
+      ? {
+          claim:
+            'the MMD-reconstruction MM-RQ-VAE keeps the collaborative distance order better than MSE (paper 0.4436 vs 0.3714)',
+          source: 'Sec. 4.4 (forgetting)',
+          status: mmd.mean > mse.mean ? 'held' : 'not held',
+          evidence: `tau-b (last history item pairs) MMD ${f4(mmd.mean)} +- ${f4(mmd.std)}, MSE ${f4(mse.mean)} +- ${f4(mse.std)}`,
+        }
+      : {
+          claim: 'MMD keeps the distance order better than MSE',
+          source: 'Sec. 4.4',
+          status: 'not testable',
+          evidence: 'no MSE twin in the runs',
+        },
+  );
+  for (const reading of ['last', 'all'] as const) {
+    const a = s.tau['MME-SID']?.[reading];
+    const b = s.tau['MME-SID-random']?.[reading];
+    out.push(
+      a && b
+        ? {
+            claim: `after fine-tuning, codebook-initialised SID embeddings keep tau above random init (paper 0.2727 vs 0.0508; tau-a, ${reading} pairs)`,
+            source: 'Sec. 4.4 (forgetting)',
+            status: a.after.tauA.mean > b.after.tauA.mean ? 'held' : 'not held',
+            evidence: `tau-a after: MME-SID ${f4(a.after.tauA.mean)} +- ${f4(a.after.tauA.std)}, MME-SID-random ${f4(b.after.tauA.mean)} +- ${f4(b.after.tauA.std)} (tau-b ${f4(a.after.tauB.mean)} vs ${f4(b.after.tauB.mean)})`,
+          }
+        : {
+            claim: `codebook init keeps tau above random init (${reading} pairs)`,
+            source: 'Sec. 4.4',
+            status: 'not testable',
+            evidence: 'MME-SID or MME-SID-random not run',
+          },
+    );
+  }
+  // Collapse: the ID-only tokens have rank <= collaborative width + 1 (the bias).
+  const ceiling = (v: string) => {
+    const sp = s.spectra[v];
+    if (!sp) return undefined;
+    const at = collabWidth + 1; // 0-based index of the (width + 2)-th singular value
+    return sp.length > at ? sp[at]! : undefined;
+  };
+  for (const v of ['E4SRec', 'ME']) {
+    const c = ceiling(v);
+    out.push(
+      c === undefined
+        ? {
+            claim: `${v}'s item tokens collapse beyond the collaborative width`,
+            source: 'Fig. 3b',
+            status: 'not testable',
+            evidence: s.spectra[v]
+              ? `token width ${s.spectra[v].length} <= collaborative width ${collabWidth} + 1: nothing to collapse into`
+              : `${v} not run`,
+          }
+        : {
+            claim: `${v}'s item tokens collapse beyond the collaborative width (${collabWidth})`,
+            source: 'Fig. 3b',
+            status: c < 1e-3 ? 'held' : 'not held',
+            evidence: `sigma_${collabWidth + 2} / sigma_1 = ${c.toExponential(2)}`,
+          },
+    );
+  }
+  const mc = ceiling('MME-SID');
+  out.push(
+    mc === undefined
+      ? {
+          claim: "MME-SID's tokens escape the rank ceiling",
+          source: 'Fig. 3b',
+          status: 'not testable',
+          evidence: s.spectra['MME-SID'] ? 'token width too small' : 'MME-SID not run',
+        }
+      : {
+          claim: "MME-SID's tokens escape the rank ceiling (decay slowest)",
+          source: 'Fig. 3b',
+          status: mc > (ceiling('E4SRec') ?? 0) * 10 && mc > 1e-3 ? 'held' : 'not held',
+          evidence: `sigma_${collabWidth + 2} / sigma_1 = ${mc.toExponential(2)} (E4SRec ${ceiling('E4SRec')?.toExponential(2) ?? 'not run'})`,
+        },
+  );
+  return out;
+}

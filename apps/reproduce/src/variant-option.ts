@@ -1,0 +1,29 @@
+import { isVariantName, VARIANTS, type VariantName } from '@mmesid/fusion';
+import { ConfigError } from '@mmesid/tensor';
+
+/**
+ * A `--variants` entry: a variant name (`w/o-Fusion` for `w/o Fusion`), optionally with `:alt` for
+ * its alternative reading (e.g. `Concat:alt`, three tokens per item).
+ *
+ * @throws ConfigError naming the entry and the known names
+ */
+export function parseVariantOption(entry: string): {
+  variant: VariantName;
+  reading: 'chosen' | 'alternative';
+} {
+  const alt = entry.endsWith(':alt');
+  const base = alt ? entry.slice(0, -4) : entry;
+  const variant = base === 'w/o-Fusion' ? 'w/o Fusion' : base;
+  if (!isVariantName(variant))
+    throw new ConfigError(
+      `--variants: unknown "${entry.slice(0, 80)}"; known: SASRec, ${Object.keys(VARIANTS).join(', ')}, w/o-Fusion (the same without a space; add :alt for an alternative reading)`,
+    );
+  if (alt && !VARIANTS[variant].alternative)
+    throw new ConfigError(
+      `--variants: "${entry}": ${variant} has one reading; alternatives exist for ${Object.values(VARIANTS)
+        .filter((v) => v.alternative)
+        .map((v) => v.name)
+        .join(', ')}`,
+    );
+  return { variant, reading: alt ? 'alternative' : 'chosen' };
+}
