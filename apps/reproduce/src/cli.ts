@@ -13,6 +13,7 @@ import {
   STAGES,
 } from './options.js';
 import { preset, presetProblems } from './presets.js';
+import { isGenerativeVariant } from './stages/generative.js';
 import { parseVariantOption } from './variant-option.js';
 
 export const HELP = `pnpm reproduce [options]
@@ -31,6 +32,7 @@ every variant -> evaluation -> report. With no options: the synthetic dataset, t
                           <dir>/vision = LLM2CLIP-Openai-L-14-336 (vision tower + text adapter); the
                           text and visual modalities then come from LLM2CLIP (paper preset: required)
   --variants a,b,...      default: SASRec,E4SRec,MME-SID,MME-SID-random,w/o-Fusion
+                          also TIGER-MM, LETTER, MOTOR (semantic-ID-only baselines, @mmesid/generative)
   --stages a,b,...        subset of ${STAGES.join(',')}
   --backend wasm|cpu|webgpu|tfjs-node|tfjs-node-gpu   (default wasm)
   --seed <n>              (default 42)
@@ -131,7 +133,7 @@ export function parseCli(argv: string[]): Options | 'help' {
     );
   if (opts.dataset === 'custom' && !opts.dataDir) problems.push('--dataset custom needs --data-dir <folder>');
   for (const v of opts.variants ?? [])
-    if (v !== 'SASRec')
+    if (v !== 'SASRec' && !isGenerativeVariant(v))
       try {
         parseVariantOption(v);
       } catch (e) {

@@ -21,6 +21,7 @@ import { type ReportInput, type VariantResult, writeReport } from './report/repo
 import { loadStoredData, runData, syntheticConfig } from './stages/data.js';
 import { embeddingsConfig, readTextTable, readVisualTable, runEmbeddings } from './stages/embeddings.js';
 import { runFinetune } from './stages/finetune.js';
+import { generativeStageConfig, isGenerativeVariant, runGenerative } from './stages/generative.js';
 import { type RqvaeSummary, runRqvae } from './stages/rqvae.js';
 import { runSasrec, type SasrecSummary } from './stages/sasrec.js';
 
@@ -176,6 +177,32 @@ async function main(): Promise<void> {
       // 5. fine-tuning and evaluation of every LLM variant.
       if (needFinetune) {
         for (const variant of variants.filter((v) => v !== 'SASRec')) {
+          if (isGenerativeVariant(variant)) {
+            const genCfg = generativeStageConfig(variant, {
+              seed: opts.seed,
+              llama: llamaDir ?? 'random-tiny',
+              bench: opts.bench,
+              paper: opts.preset === 'paper',
+            });
+            const gen = await runStage(
+              runDir,
+              `generative-${variant}`,
+              genCfg,
+              { data: data.hash, sasrec: collabKey, embeddings: emb.hash, rqvae: rqStage.hash },
+              (ctx) =>
+                runGenerative(ctx, genCfg, {
+                  dataset,
+                  tables,
+                  rqvaeExportDir: resolve(rqStage.dir, 'mm-rqvae-mmd-export'),
+                  llamaDir,
+                }),
+              log,
+              lockOpts,
+            );
+            stageSeconds[`generative ${variant}`] = gen.seconds;
+            results.push(gen.summary);
+            continue;
+          }
           const ftCfg = { variant, ...ftBase };
           const ft = await runStage(
             runDir,

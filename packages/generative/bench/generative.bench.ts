@@ -15,7 +15,7 @@ import { leaveOneOut, loadAuthorsDataset, loadEmbedding } from '@mmesid/datasets
 import { fromPretrained, Llama2cTokenizer } from '@mmesid/llama';
 import { RQKMeans } from '@mmesid/rqvae';
 import { type BackendName, initBackend, Rng, tf } from '@mmesid/tensor';
-import { GenerativeRecommender, type SidSegmentCodes, tigerMmVocabulary } from '../src/index.js';
+import { beamSearch, GenerativeRecommender, type SidSegmentCodes, tigerMmVocabulary } from '../src/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -25,7 +25,7 @@ const { values: args } = parseArgs({
     llama: { type: 'string', default: resolve(here, '../../../../shared/models/stories260k') },
     users: { type: 'string', default: '64' },
     beam: { type: 'string', default: '20' },
-    'kmeans-iters': { type: 'string', default: '20' },
+    'kmeans-iters': { type: 'string', default: '10' },
   },
 });
 const users = Number(args.users);
@@ -94,7 +94,6 @@ for (const [name, segments] of Object.entries(configs)) {
       const hist = test.slice(s, s + batch).map((e) => e.history);
       const dec = gen.decoder(hist);
       try {
-        const { beamSearch } = await import('../src/beam-search.js');
         await beamSearch(dec, gen.trie, hist.length, { beamWidth: beam, exclude: hist });
       } finally {
         forwards += dec.forwards;

@@ -1,0 +1,272 @@
+// The paper's semantic-ID-only baselines (Table 3: TIGER-MM, LETTER, MOTOR) as pipeline variants,
+// built from @mmesid/generative. Kept in its own stage file; main.ts only dispatches to it.
+import { existsSync } from 'node:fs';
+import { resolve } from 'node:path';
+import { type Dataset, leaveOneOut, type Matrix, trainingSequences } from '@mmesid/datasets';
+import {
+  evaluateGenerative,
+  GenerativeRecommender,
+  LetterTokenizer,
+  letterSemanticIds,
+  MotorModel,
+  type SidSegmentCodes,
+  segmentsFromExports,
+  tigerMmVocabulary,
+  trainGenerative,
+  trainLetter,
+  trainMotor,
+} from '@mmesid/generative';
+import { fromPretrained, Llama2cTokenizer, LlamaForCausalLM, parseLlamaConfig } from '@mmesid/llama';
+import { FullRankingEvaluator, flattenRankingMetrics, type RankingMetrics } from '@mmesid/metrics';
+import { loadExport } from '@mmesid/rqvae';
+import { ConfigError, Rng } from '@mmesid/tensor';
+import type { StageContext } from '../cache.js';
+import type { VariantResult } from '../report/report.js';
+
+/** The generative variants this stage runs. */
+export const GENERATIVE_VARIANTS = ['TIGER-MM', 'LETTER', 'MOTOR'] as const;
+export type GenerativeVariant = (typeof GENERATIVE_VARIANTS)[number];
+
+export function isGenerativeVariant(v: string): v is GenerativeVariant {
+  return (GENERATIVE_VARIANTS as readonly string[]).includes(v);
+}
+
+export interface GenerativeStageConfig {
+  variant: GenerativeVariant;
+  epochs: number;
+  batchSize: number;
+  lr: number;
+  /** Training pairs used (seeded choice); all when absent. */
+  maxTrainExamples?: number;
+  beamWidth: number;
+  /** Test users decoded (the first ones); all when absent. Beam search is slow on a CPU. */
+  maxEvalUsers?: number;
+  /** Most recent history items in a prompt (each is several SID tokens per modality). */
+  maxHistory: number;
+  /** LETTER tokenizer epochs. */
+  letterEpochs: number;
+  /** MOTOR (SASRec) epochs. */
+  motorEpochs: number;
+  seed: number;
+  llama: string;
+}
+
+export interface GenerativeInputs {
+  dataset: Dataset;
+  tables: Record<string, Matrix>;
+  rqvaeExportDir: string;
+  llamaDir: string | undefined;
+}
+
+/** Preset values of the generative variants (tiny: minutes on 2 cores). */
+export function generativeStageConfig(
+  variant: GenerativeVariant,
+  opts: { seed: number; llama: string; bench: boolean; paper: boolean },
+): GenerativeStageConfig {
+  return {
+    variant,
+    epochs: opts.paper ? 4 : 1,
+    batchSize: 16,
+    lr: opts.paper ? 3e-4 : 1e-3,
+    ...(opts.paper ? {} : { maxTrainExamples: opts.bench ? 20000 : 480 }),
+    beamWidth: 20,
+    ...(opts.paper ? {} : { maxEvalUsers: opts.bench ? 1000 : 64 }),
+    maxHistory: opts.paper ? 20 : 10,
+    letterEpochs: opts.paper ? 200 : 5,
+    motorEpochs: opts.paper ? 200 : opts.bench ? 30 : 10,
+    seed: opts.seed,
+    llama: opts.llama,
+  };
+}
+
+function rowsFrom(m: Matrix): Matrix {
+  // Tables have row 0 = padding; tokenizers see items 1..N.
+  return { rows: m.rows - 1, cols: m.cols, data: m.data.subarray(m.cols) };
+}
+
+async function backbone(llamaDir: string | undefined, seed: number) {
+  if (llamaDir && existsSync(resolve(llamaDir, 'tokenizer.llama2c.json'))) {
+    const tok = await Llama2cTokenizer.load(resolve(llamaDir, 'tokenizer.llama2c.json'));
+    return {
+      lm: await fromPretrained(llamaDir, { log: () => {} }),
+      prompt: { prefix: tok.encode('History:', { bos: true }), suffix: tok.encode(' Next:', { bos: false }) },
+      note: 'stories260k',
+    };
+  }
+  if (llamaDir) {
+    return {
+      lm: await fromPretrained(llamaDir, { log: () => {} }),
+      prompt: { prefix: [1], suffix: [] },
+      note: llamaDir,
+    };
+  }
+  const cfg = parseLlamaConfig({
+    hidden_size: 64,
+    intermediate_size: 172,
+    num_hidden_layers: 5,
+    num_attention_heads: 8,
+    num_key_value_heads: 4,
+    vocab_size: 512,
+    max_position_embeddings: 512,
+    rms_norm_eps: 1e-5,
+    tie_word_embeddings: true,
+  });
+  return {
+    lm: new LlamaForCausalLM(cfg, { rng: new Rng(`random-tiny-llama/${seed}`) }),
+    prompt: { prefix: [1, 259, 260, 261], suffix: [262, 263] },
+    note: 'a seeded random tiny Llama',
+  };
+}
+
+/** Trains and evaluates one semantic-ID-only baseline; returns its report row. */
+export async function runGenerative(
+  ctx: StageContext,
+  cfg: GenerativeStageConfig,
+  inputs: GenerativeInputs,
+): Promise<VariantResult> {
+  const { dataset, tables } = inputs;
+  const N = dataset.numItems;
+  const split = leaveOneOut(dataset);
+  const exp = await loadExport(inputs.rqvaeExportDir);
+  const exported = segmentsFromExports([exp], N);
+  const test = cfg.maxEvalUsers ? split.test.slice(0, cfg.maxEvalUsers) : split.test;
+  const evalNote = `${test.length} of ${split.test.length} test users`;
+  const t0 = performance.now();
+
+  if (cfg.variant === 'MOTOR') {
+    const segments: Record<string, SidSegmentCodes> = {};
+    for (const m of ['text', 'visual']) if (exported[m]) segments[m] = exported[m]!;
+    if (Object.keys(segments).length === 0) throw new ConfigError('MOTOR needs text or visual semantic IDs');
+    const model = new MotorModel({
+      sasrec: { numItems: N, hiddenUnits: 64, maxLen: 50 },
+      segments,
+      init: 'codebook',
+      seed: cfg.seed,
+    });
+    try {
+      const losses = await trainMotor(model, trainingSequences(dataset), {
+        epochs: cfg.motorEpochs,
+        batchSize: 128,
+        lr: cfg.lr,
+        seed: cfg.seed,
+        onEpoch: (e) => ctx.log(`MOTOR epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)}`),
+      });
+      const trainSeconds = (performance.now() - t0) / 1000;
+      model.eval();
+      const ev = new FullRankingEvaluator({ numItems: N });
+      const t1 = performance.now();
+      for (let s = 0; s < test.length; s += 128) {
+        const batch = test.slice(s, s + 128);
+        const scores = model.scores(batch.map((e) => e.history));
+        await ev.update(
+          scores,
+          batch.map((e) => e.target),
+          batch.map((e) => e.history),
+        );
+        scores.dispose();
+      }
+      const metrics: RankingMetrics = ev.compute();
+      const msPerUser = (performance.now() - t1) / test.length;
+      return {
+        variant: 'MOTOR',
+        metrics: flattenRankingMetrics(metrics),
+        trainSeconds,
+        trainableParameters: [...model.trainableParameters().values()].reduce((n, v) => n + v.size, 0),
+        note: `SASRec over summed ${Object.keys(segments).join('+')} SID token embeddings (codebook init), ${losses.length} epochs; full ranking, ${msPerUser.toFixed(2)} ms/user scoring; ${evalNote}`,
+      };
+    } finally {
+      model.dispose();
+    }
+  }
+
+  let segments: Record<string, SidSegmentCodes>;
+  let tokenizerNote: string;
+  if (cfg.variant === 'LETTER') {
+    const text = tables.text;
+    const cf = tables.collaborative;
+    if (!text || !cf) throw new ConfigError('LETTER needs the text and collaborative tables');
+    const tok = new LetterTokenizer({
+      inputDim: text.cols,
+      cfDim: cf.cols,
+      levels: exp.config.levels,
+      codebookSize: exp.config.codebookSize,
+      seed: cfg.seed,
+    });
+    try {
+      await trainLetter(
+        tok,
+        { inputs: rowsFrom(text), cf: rowsFrom(cf) },
+        {
+          epochs: cfg.letterEpochs,
+          onEpoch: (e) =>
+            ctx.log(
+              `LETTER tokenizer epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)} (L_CF ${e.collaborative.toFixed(4)}, L_Div ${e.diversity.toFixed(4)})`,
+            ),
+        },
+      );
+      const ids = await letterSemanticIds(tok, rowsFrom(text));
+      ctx.log(
+        `LETTER: colliding items ${ids.collidingBefore} -> ${ids.collidingAfter} after Sinkhorn re-assignment`,
+      );
+      const L = tok.config.levels;
+      const all = new Int32Array((N + 1) * L);
+      all.set(ids.ids, L);
+      segments = { letter: { ids: all, levels: L, codebookSize: tok.config.codebookSize } };
+      tokenizerNote = `LETTER tokenizer on text (aligned to SASRec), ${ids.collidingBefore} -> ${ids.collidingAfter} colliding items after Sinkhorn`;
+    } finally {
+      tok.dispose();
+    }
+  } else {
+    segments = exported;
+    tokenizerNote = `per-modality SIDs of the pipeline's MM-RQ-VAE (${Object.keys(exported).join(', ')}), all generated`;
+  }
+  const vocab = tigerMmVocabulary(segments);
+  const { lm, prompt, note } = await backbone(inputs.llamaDir, cfg.seed);
+  const gen = await GenerativeRecommender.create({
+    lm,
+    vocab,
+    prompt,
+    seed: cfg.seed,
+    maxHistory: cfg.maxHistory,
+  });
+  try {
+    let pairs = split.train;
+    if (cfg.maxTrainExamples && cfg.maxTrainExamples < pairs.length) {
+      const idx = new Rng(`generative-subset:${cfg.seed}`)
+        .shuffle(Array.from(pairs.keys()))
+        .slice(0, cfg.maxTrainExamples);
+      pairs = idx.sort((a, b) => a - b).map((i) => split.train[i]!);
+    }
+    const tr = await trainGenerative(gen, pairs, {
+      epochs: cfg.epochs,
+      batchSize: cfg.batchSize,
+      lr: cfg.lr,
+      warmupSteps: 10,
+      seed: cfg.seed,
+      onStep: (s) => {
+        if (s.step % 25 === 0) ctx.log(`${cfg.variant} step ${s.step}: loss ${s.loss.toFixed(4)}`);
+      },
+    });
+    const trainSeconds = (performance.now() - t0) / 1000;
+    const t1 = performance.now();
+    const ev = await evaluateGenerative(gen, test, { beamWidth: cfg.beamWidth, batchSize: 16 });
+    const msPerUser = (performance.now() - t1) / test.length;
+    ctx.log(
+      `${cfg.variant}: HR@10 ${ev.metrics.hr[10]?.toFixed(4)} nDCG@10 ${ev.metrics.ndcg[10]?.toFixed(4)}; ${msPerUser.toFixed(0)} ms/user decoding`,
+    );
+    const c = vocab.collisions;
+    return {
+      variant: cfg.variant,
+      metrics: flattenRankingMetrics(ev.metrics),
+      trainExamples: pairs.length * cfg.epochs,
+      trainSeconds,
+      trainableParameters: [...gen.trainableParameters().values()].reduce((n, v) => n + v.size, 0),
+      note:
+        `generative retrieval: trie-constrained beam search (beam ${cfg.beamWidth}, history hidden), metrics exact only up to @${cfg.beamWidth}; ` +
+        `${msPerUser.toFixed(0)} ms/user decoding; ${tokenizerNote}; ${c.collidingItems} items in ${c.collidingGroups} colliding groups -> disambiguation level of ${c.disambiguationSize}; ` +
+        `${note}, ${tr.steps} steps; ${evalNote}`,
+    };
+  } finally {
+    gen.dispose();
+  }
+}
