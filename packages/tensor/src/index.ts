@@ -61,6 +61,7 @@ export { Linear, type LinearOptions } from './layers/linear.js';
 export { MLP, type MLPOptions } from './layers/mlp.js';
 export { LayerNorm, RMSNorm } from './layers/norm.js';
 export { expectNoLeaks, liveTensors } from './leaks.js';
+export { type SymmetricEigen, symmetricEigen, symmetricEigenvalues } from './linalg/symmetric-eigen.js';
 export { expectLastDim, Module } from './module.js';
 export { matMul } from './ops/matmul.js';
 export { stopGradient } from './ops/stop-gradient.js';

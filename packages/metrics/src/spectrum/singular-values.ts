@@ -1,9 +1,8 @@
 import { parseOptions } from '@mmesid/core';
-import { MmesidError, tf } from '@mmesid/tensor';
+import { MmesidError, symmetricEigenvalues, tf } from '@mmesid/tensor';
 import { z } from 'zod';
 import { checkTable, type EmbeddingTable } from '../table.js';
 import { gramMatrix, resolveRange } from './gram.js';
-import { symmetricEigenvalues } from './symmetric-eigenvalues.js';
 
 /** Options of {@link singularValues}. */
 export const SingularValueOptionsSchema = z.strictObject({
