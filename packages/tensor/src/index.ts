@@ -74,6 +74,15 @@ export {
   warmupLinearSchedule,
 } from './optim/schedule.js';
 export { type StepResult, Trainer, type TrainerOptions } from './optim/trainer.js';
+export {
+  type FoundTrainingCheckpoint,
+  readTrainingCheckpoint,
+  restoreTrainingCheckpoint,
+  saveTrainingCheckpoint,
+  TRAINING_CHECKPOINT_FILES,
+  TRAINING_CHECKPOINT_VERSION,
+  type TrainingCheckpointParts,
+} from './optim/training-checkpoint.js';
 export { type BackendReport, backendReport, type MatmulFigure, measureMatmul } from './report.js';
 export * from './safetensors/index.js';
 export type { DataType, NamedTensorMap, Rank, Tensor, Variable } from './tf.js';
