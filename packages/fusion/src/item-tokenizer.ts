@@ -37,7 +37,7 @@ export interface ItemTokenizerOptions {
  * Module paths: `tables.<m>.weight` (frozen), `proj.<m>.{weight,bias}`, `sid.<m>.{codes,ids}`,
  * `sid.<m>.proj.weight` (learned SID projection), `mlp.layers.{0,1}` or `linear`.
  *
- * @see MME-SID item-token construction; the authors' `model.py` (`self.act(self.mlp(torch.cat([ind, inputs_1, pic, inputs_2, token, inputs_3], dim=2)))`)
+ * @see MME-SID Table 2 (item token); the authors' `model.py` (`self.act(self.mlp(torch.cat([ind, inputs_1, pic, inputs_2, token, inputs_3], dim=2)))`)
  * @example
  * const tok = new ItemTokenizer({ config, hidden: 64, tables, semanticIds, rng: new Rng(0) });
  * const x = tok.forward(tf.tensor1d([5, 9], 'int32')); // [2, 64]
