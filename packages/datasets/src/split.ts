@@ -145,6 +145,7 @@ export function itemFrequency(examples: Iterable<{ readonly target: number }>, n
  * The frequency feature of MME-SID's frequency-aware fusion: `log(1 + f)` min-max normalised to
  * [0, 1] over the real items 1..N. Entry 0 (padding) is 0. If every item has the same frequency
  * the feature is 0 for all (there is nothing to tell apart).
+ * @see MME-SID Table 2 (frequency-aware fusion): the item frequency feature the fusion weights are computed from
  */
 export function normalizedLogFrequency(freq: ArrayLike<number>): Float32Array {
   const out = new Float32Array(freq.length);

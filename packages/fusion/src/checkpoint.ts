@@ -2,16 +2,14 @@ import { loadAdapterWeights, saveAdapter } from '@mmesid/lora';
 import {
   type AdamW,
   Dropout,
-  loadSafetensors,
   MmesidError,
-  readJsonIfExists,
-  saveSafetensors,
+  readTrainingCheckpoint,
+  restoreTrainingCheckpoint,
+  saveTrainingCheckpoint,
+  TRAINING_CHECKPOINT_FILES,
   tf,
-  writeDirAtomic,
-  writeJsonAtomic,
 } from '@mmesid/tensor';
 import type { MmeSidModel } from './model.js';
-
 /** Where a training run stands, saved beside the weights. */
 export interface TrainProgressState {
   /** Micro-batches completed (always at an optimiser-step boundary). */
@@ -22,17 +20,31 @@ export interface TrainProgressState {
   lossCurve: { step: number; loss: number }[];
 }
 
-/** The files of a training checkpoint directory. */
+/** The `format` of an MME-SID fine-tuning checkpoint. */
+export const FUSION_CHECKPOINT_FORMAT = 'mmesid-fusion-finetune';
+
+/**
+ * The files of a fine-tuning checkpoint, `<checkpointDir>/checkpoint/` (the layout of
+ * `saveTrainingCheckpoint` in @mmesid/tensor, plus the adapter).
+ */
 export const CHECKPOINT_FILES = Object.freeze({
   /** PEFT adapter directory (`adapter_config.json`, `adapter_model.safetensors`). */
   adapter: 'adapter',
   /** Every trainable tensor outside the LLM (item tokenizer, head), by model path. */
-  trainable: 'trainable.safetensors',
+  trainable: TRAINING_CHECKPOINT_FILES.weights,
   /** AdamW moments by parameter path (`<path>.exp_avg`, `<path>.exp_avg_sq`). */
-  optimizer: 'optimizer.safetensors',
-  /** `{ fusion, train, progress, optimizerStep, dropout }` (dropout: each mask stream's state by module path). */
-  state: 'state.json',
+  optimizer: TRAINING_CHECKPOINT_FILES.optimizer,
+  /** `{ format, version, optimizerStep, state: { fusion, train, progress } }`. */
+  state: TRAINING_CHECKPOINT_FILES.state,
 });
+
+interface FusionCheckpointState {
+  fusion: unknown;
+  train: unknown;
+  progress: TrainProgressState;
+  /** Each dropout mask stream's state, by module path (so a resumed run is bit-identical). */
+  dropout?: Record<string, ReturnType<Dropout['rngState']>>;
+}
 
 /** Trainable tensors of the model outside the LLM (the LoRA adapter is saved in PEFT's layout instead). */
 export function ownTrainable(model: MmeSidModel): Record<string, tf.Variable> {
@@ -61,93 +73,77 @@ function comparable(key: 'fusion' | 'train', v: unknown): string {
 }
 
 /**
- * Writes a checkpoint atomically: LoRA adapter (PEFT layout), the other trainable tensors and the
- * optimiser state as safetensors, and the configs plus progress as JSON.
+ * Writes `<checkpointDir>/checkpoint/` atomically: LoRA adapter (PEFT layout), the other trainable
+ * tensors and the optimiser state as safetensors, and the configs plus progress as JSON.
  */
 export async function saveCheckpoint(
-  dir: string,
+  checkpointDir: string,
   model: MmeSidModel,
   optimizer: AdamW,
-  state: { fusion: unknown; train: unknown; progress: TrainProgressState },
+  state: FusionCheckpointState,
 ): Promise<void> {
   const { join } = await import('node:path');
-  const opt = optimizer.stateDict();
-  await writeDirAtomic(dir, async (tmp) => {
-    if (model.lora)
-      await saveAdapter(model.lora, join(tmp, CHECKPOINT_FILES.adapter), { taskType: 'FEATURE_EXTRACTION' });
-    await saveSafetensors(join(tmp, CHECKPOINT_FILES.trainable), ownTrainable(model), {
-      metadata: { format: 'pt' },
-    });
-    await saveSafetensors(join(tmp, CHECKPOINT_FILES.optimizer), opt.tensors, { metadata: { format: 'pt' } });
-    await writeJsonAtomic(join(tmp, CHECKPOINT_FILES.state), {
-      ...state,
-      optimizerStep: opt.step,
-      dropout: dropoutStates(model),
-    });
+  const lora = model.lora;
+  await saveTrainingCheckpoint<FusionCheckpointState>(checkpointDir, {
+    format: FUSION_CHECKPOINT_FORMAT,
+    weights: ownTrainable(model),
+    optimizer,
+    state: { ...state, dropout: dropoutStates(model) },
+    ...(lora
+      ? {
+          extra: async (tmp: string) => {
+            await saveAdapter(lora, join(tmp, CHECKPOINT_FILES.adapter), { taskType: 'FEATURE_EXTRACTION' });
+          },
+        }
+      : {}),
   });
 }
 
 /**
  * Restores a checkpoint written by {@link saveCheckpoint} into a model built with the same config
  * and an optimiser over its trainable parameters. Returns the saved progress, or undefined when
- * `dir` holds no checkpoint.
+ * `checkpointDir` holds no checkpoint.
  *
  * @throws MmesidError when the checkpoint was written for another config
  */
 export async function loadCheckpoint(
-  dir: string,
+  checkpointDir: string,
   model: MmeSidModel,
   optimizer: AdamW,
   expect: { fusion: unknown; train: unknown },
 ): Promise<TrainProgressState | undefined> {
   const { join } = await import('node:path');
-  const state = (await readJsonIfExists(join(dir, CHECKPOINT_FILES.state))) as
-    | {
-        fusion: unknown;
-        train: unknown;
-        progress: TrainProgressState;
-        optimizerStep: number;
-        dropout?: Record<string, ReturnType<Dropout['rngState']>>;
-      }
-    | undefined;
-  if (!state) return undefined;
+  const found = await readTrainingCheckpoint<FusionCheckpointState>(checkpointDir, FUSION_CHECKPOINT_FORMAT);
+  if (!found) return undefined;
   for (const key of ['fusion', 'train'] as const)
-    if (comparable(key, state[key]) !== comparable(key, expect[key]))
+    if (comparable(key, found.state[key]) !== comparable(key, expect[key]))
       throw new MmesidError(
-        `${join(dir, CHECKPOINT_FILES.state)}: this checkpoint was written with another ${key} config; delete it or use the same config to resume`,
+        `${join(found.dir, CHECKPOINT_FILES.state)}: this checkpoint was written with another ${key} config; delete it or use the same config to resume`,
       );
-  if (model.lora) await loadAdapterWeights(model.lora, join(dir, CHECKPOINT_FILES.adapter));
-  const own = await loadSafetensors(join(dir, CHECKPOINT_FILES.trainable));
+  if (model.lora) await loadAdapterWeights(model.lora, join(found.dir, CHECKPOINT_FILES.adapter));
+  const { weights: own, best } = await restoreTrainingCheckpoint(found, optimizer);
+  if (best) tf.dispose([...best.values()]);
+  const file = join(found.dir, CHECKPOINT_FILES.trainable);
   try {
     const mine = ownTrainable(model);
     const missing = Object.keys(mine).filter((k) => !own.has(k));
-    if (missing.length)
-      throw new MmesidError(`${join(dir, CHECKPOINT_FILES.trainable)}: missing ${missing.join(', ')}`);
+    if (missing.length) throw new MmesidError(`${file}: missing ${missing.join(', ')}`);
     for (const [k, v] of Object.entries(mine)) {
       const t = own.get(k)!;
       if (t.shape.join() !== v.shape.join())
-        throw new MmesidError(
-          `${join(dir, CHECKPOINT_FILES.trainable)} [${k}]: shape [${t.shape}], the model has [${v.shape}]`,
-        );
+        throw new MmesidError(`${file} [${k}]: shape [${t.shape}], the model has [${v.shape}]`);
       v.assign(t);
     }
   } finally {
     for (const t of own.values()) t.dispose();
   }
-  const opt = await loadSafetensors(join(dir, CHECKPOINT_FILES.optimizer));
-  try {
-    // AdamW.loadStateDict wraps a clone of each moment in a variable without disposing the clone;
-    // inside tidy the clones are released (the variables keep the data).
-    tf.tidy(() => optimizer.loadStateDict({ step: state.optimizerStep, tensors: Object.fromEntries(opt) }));
-  } finally {
-    for (const t of opt.values()) t.dispose();
-  }
   // The dropout mask streams continue where they stopped, so a resumed run is bit-identical to an
-  // uninterrupted one (checkpoints written before this was saved resume with fresh streams).
-  if (state.dropout)
+  // uninterrupted one.
+  const saved = found.state.dropout;
+  if (saved)
     for (const [path, m] of model.namedModules()) {
-      const saved = state.dropout[path];
-      if (m instanceof Dropout && saved) m.setRngState(saved);
+      const st = saved[path];
+      if (m instanceof Dropout && st) m.setRngState(st);
     }
-  return state.progress;
+  return found.state.progress;
 }

@@ -27,7 +27,7 @@ export interface FrequencyFusionOptions {
  * items with the same training frequency get the same weights, so the MLPs run on U rows (a few
  * hundred on Beauty) instead of N + 1, and the result is gathered per item; exact, and much cheaper.
  *
- * @see MME-SID frequency-aware fusion; the authors' `model.py` (`mlp_head`, `mlp_meta_embedding`, `Softmax(fre / temp)`)
+ * @see MME-SID Table 2 (frequency-aware fusion); the authors' `model.py` (`mlp_head`, `mlp_meta_embedding`, `Softmax(fre / temp)`)
  * @example
  * const fusion = new FrequencyFusion({ terms: 4, feature, temperature: 1e-3, hidden: 64, metaDim: 10, metaHidden: 64, rng });
  * const w = fusion.weights(); // [N + 1, 4], rows sum to 1

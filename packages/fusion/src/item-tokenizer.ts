@@ -97,7 +97,7 @@ export interface ItemTokenizerOptions {
  * `sid.<m>.proj.weight` (learned SID projection), `id.<m>.weight`, `id.<m>.proj.{weight,bias}`,
  * `mlp.layers.{0,1}` or `linear`.
  *
- * @see MME-SID item-token construction (Table 2); the authors' `model.py` (`self.act(self.mlp(torch.cat([ind, inputs_1, pic, inputs_2, token, inputs_3], dim=2)))`)
+ * @see MME-SID Table 2 (item token); the authors' `model.py` (`self.act(self.mlp(torch.cat([ind, inputs_1, pic, inputs_2, token, inputs_3], dim=2)))`)
  * @example
  * const tok = new ItemTokenizer({ config, hidden: 64, numItems, tables, semanticIds, rng: new Rng(0) });
  * const x = tok.forward(tf.tensor1d([5, 9], 'int32')); // [2 * tok.tokensPerItem, 64]

@@ -359,6 +359,8 @@ export class MmeSidModel extends Module {
    * The training loss for score rows `scores` [n, N + 1] and their targets: softmax cross-entropy over
    * all items (`loss.kind 'ce'`), or BCE of the target against `negatives` [n][k] (`'bce'`). Plus the
    * alignment loss over `items` when its weight is positive.
+   *
+   * @see MME-SID fine-tuning loss (next-item prediction over all items, scored by the fused head)
    */
   lossFromScores(
     scores: tf.Tensor2D,

@@ -30,7 +30,7 @@ export interface ScoreHeadOptions {
  * u . proj_m(e_m,i) is computed as (u W_m) E_m^T + u . b_m with a cached transposed copy of the
  * frozen table E_m (never forming the [N + 1, d] projected table).
  *
- * @see MME-SID frequency-aware fusion of the scores; the authors' `model.py` (`pooled_logits = fre[:,0]*score(u) + ...`)
+ * @see MME-SID Table 2 (frequency-aware fusion); the authors' `model.py` (`pooled_logits = fre[:,0]*score(u) + ...`)
  */
 export class ScoreHead extends Module {
   readonly kind: FusionConfig['head'];

@@ -25,7 +25,7 @@ export interface SidEmbeddingOptions {
  * Random init draws N(0, s^2) with s the standard deviation of the codebook values (1 without
  * codebooks), so the ablation differs from the codebook init in structure, not in scale.
  *
- * @see MME-SID, code-embedding initialisation; the authors' `model.py` (`nn.Embedding.from_pretrained(codebook[l], freeze=False)`)
+ * @see MME-SID Table 2 (SID embeddings initialised from the codebooks); the authors' `model.py` (`nn.Embedding.from_pretrained(codebook[l], freeze=False)`)
  * @example
  * const sid = new SidEmbedding(sids.collaborative, 64, { init: 'codebook', projection: 'learned', rng: new Rng(0) });
  * const e = sid.forward(tf.tensor1d([3, 7], 'int32')); // [2, 64]

@@ -109,9 +109,9 @@ describeBackends(
         expect(b1.optimizerSteps).toBe(2);
         expect(readdirSync(join(dir, 'checkpoint')).sort()).toEqual([
           'adapter',
+          'model.safetensors',
           'optimizer.safetensors',
-          'state.json',
-          'trainable.safetensors',
+          'trainer_state.json',
         ]);
         const b2 = await trainMmeSid(second, tinyData().split.train, cfg, { log: quiet });
         expect(b2.resumedFromStep).toBe(2);

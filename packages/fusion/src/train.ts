@@ -144,8 +144,7 @@ export async function trainMmeSid(
   };
   let ckptDir: string | undefined;
   if (cfg.checkpointDir) {
-    const { join } = await import('node:path');
-    ckptDir = join(cfg.checkpointDir, 'checkpoint');
+    ckptDir = cfg.checkpointDir;
     const restored = await loadCheckpoint(ckptDir, model, optimizer, {
       fusion: fusionCfg,
       train: trainCfgForCheck,

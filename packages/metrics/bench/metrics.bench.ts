@@ -7,15 +7,8 @@ import { existsSync, mkdirSync, readFileSync, renameSync, writeFileSync } from '
 import { cpus, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { type BackendName, initBackend, Rng, tf } from '@mmesid/tensor';
-import {
-  FullRankingEvaluator,
-  gramMatrix,
-  kendallTauB,
-  mmdLoss,
-  singularValues,
-  symmetricEigenvalues,
-} from '../src/index.js';
+import { type BackendName, initBackend, Rng, symmetricEigenvalues, tf } from '@mmesid/tensor';
+import { FullRankingEvaluator, gramMatrix, kendallTauB, mmdLoss, singularValues } from '../src/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const RESULTS = resolve(here, '../../../benchmarks/results/metrics.json');

@@ -51,5 +51,4 @@ export {
   type SingularValueSpectrum,
   singularValues,
 } from './spectrum/singular-values.js';
-export { symmetricEigenvalues } from './spectrum/symmetric-eigenvalues.js';
 export type { EmbeddingTable } from './table.js';

@@ -1,12 +1,11 @@
 import {
   type AdamW,
-  loadSafetensors,
   MmesidError,
-  readJsonIfExists,
-  saveSafetensors,
+  readTrainingCheckpoint,
+  restoreTrainingCheckpoint,
+  saveTrainingCheckpoint as saveCheckpointFiles,
+  TRAINING_CHECKPOINT_FILES,
   tf,
-  writeDirAtomic,
-  writeJsonAtomic,
 } from '@mmesid/tensor';
 import type { RqvaeConfig } from './config.js';
 import type { MMRQVAE } from './mm-rqvae.js';
@@ -29,14 +28,21 @@ export interface TrainState {
   history: number[];
 }
 
-const LATEST = 'latest';
-const STATE_FILE = 'trainer_state.json';
+/** The `format` of an MM-RQ-VAE training checkpoint. */
+export const RQVAE_CHECKPOINT_FORMAT = 'mmesid-rqvae-checkpoint';
+
+/** What `trainer_state.json`'s `state` holds for an MM-RQ-VAE run. */
+interface RqvaeCheckpointState {
+  train: TrainState;
+  config: RqvaeConfig;
+  trainOptions: TrainOptions;
+}
 
 /**
- * Writes a resumable checkpoint to `<dir>/latest/`: `model.safetensors` (current weights),
- * `optimizer.safetensors` (AdamW moments, PyTorch's `exp_avg`/`exp_avg_sq` names), `best.safetensors`
- * (the weights of the best epoch so far, if any) and `trainer_state.json` (counters, configs).
- * The directory is replaced atomically.
+ * Writes a resumable checkpoint in the layout of @mmesid/tensor's `saveTrainingCheckpoint`:
+ * `<dir>/checkpoint/` with `model.safetensors` (current weights), `optimizer.safetensors` (AdamW
+ * moments), `best.safetensors` (the weights of the best epoch so far, if any) and
+ * `trainer_state.json` (counters, configs), replaced atomically.
  */
 export async function saveTrainingCheckpoint(
   dir: string,
@@ -48,31 +54,18 @@ export async function saveTrainingCheckpoint(
     options: TrainOptions;
   },
 ): Promise<void> {
-  const { join } = await import('node:path');
-  await writeDirAtomic(join(dir, LATEST), async (tmp) => {
-    await saveSafetensors(join(tmp, 'model.safetensors'), parts.model.stateDict(), {
-      metadata: { format: 'pt' },
-    });
-    const opt = parts.optimizer.stateDict();
-    await saveSafetensors(join(tmp, 'optimizer.safetensors'), opt.tensors, {
-      metadata: { step: String(opt.step) },
-    });
-    if (parts.best)
-      await saveSafetensors(join(tmp, 'best.safetensors'), parts.best, { metadata: { format: 'pt' } });
-    await writeJsonAtomic(join(tmp, STATE_FILE), {
-      format: 'mmesid-rqvae-checkpoint',
-      version: 1,
-      state: parts.state,
-      optimizerStep: opt.step,
-      config: parts.model.config,
-      trainOptions: parts.options,
-    });
+  await saveCheckpointFiles<RqvaeCheckpointState>(dir, {
+    format: RQVAE_CHECKPOINT_FORMAT,
+    weights: parts.model.stateDict(),
+    optimizer: parts.optimizer,
+    best: parts.best,
+    state: { train: parts.state, config: parts.model.config, trainOptions: parts.options },
   });
 }
 
 /**
- * Loads `<dir>/latest/` into `model` and `optimizer` if it exists and returns its counters and best
- * weights (the caller disposes them), or null when there is no checkpoint. A checkpoint whose
+ * Loads `<dir>/checkpoint/` into `model` and `optimizer` if it exists and returns its counters and
+ * best weights (the caller disposes them), or null when there is no checkpoint. A checkpoint whose
  * config differs from the model's is refused.
  */
 export async function loadTrainingCheckpoint(
@@ -80,40 +73,22 @@ export async function loadTrainingCheckpoint(
   model: MMRQVAE,
   optimizer: AdamW,
 ): Promise<{ state: TrainState; best: Map<string, tf.Tensor> | null } | null> {
-  const { join } = await import('node:path');
-  const root = join(dir, LATEST);
-  const meta = (await readJsonIfExists(join(root, STATE_FILE))) as
-    | { format?: string; state: TrainState; optimizerStep: number; config: RqvaeConfig }
-    | undefined;
-  if (!meta) return null;
-  if (meta.format !== 'mmesid-rqvae-checkpoint')
-    throw new MmesidError(`${join(root, STATE_FILE)}: not an MM-RQ-VAE checkpoint (format "${meta.format}")`);
-  if (JSON.stringify(meta.config) !== JSON.stringify(model.config))
+  const found = await readTrainingCheckpoint<RqvaeCheckpointState>(dir, RQVAE_CHECKPOINT_FORMAT);
+  if (!found) return null;
+  if (JSON.stringify(found.state.config) !== JSON.stringify(model.config))
     throw new MmesidError(
-      `${join(root, STATE_FILE)}: the checkpoint was trained with a different config; resume with the same config or use another checkpointDir`,
+      `${found.dir}/${TRAINING_CHECKPOINT_FILES.state}: the checkpoint was trained with a different config; resume with the same config or use another checkpointDir`,
     );
-  const weights = await loadSafetensors(join(root, 'model.safetensors'));
+  const { weights, best } = await restoreTrainingCheckpoint(found, optimizer);
   try {
-    model.loadStateDict(Object.fromEntries(weights), { context: join(root, 'model.safetensors') });
+    model.loadStateDict(Object.fromEntries(weights), {
+      context: `${found.dir}/${TRAINING_CHECKPOINT_FILES.weights}`,
+    });
+  } catch (e) {
+    if (best) tf.dispose([...best.values()]);
+    throw e;
   } finally {
     tf.dispose([...weights.values()]);
   }
-  const moments = await loadSafetensors(join(root, 'optimizer.safetensors'));
-  try {
-    // In a tidy: AdamW.loadStateDict makes a clone of each moment for its new variable and does not
-    // free it; the variables keep their data when the tidy frees the clones.
-    tf.tidy(() =>
-      optimizer.loadStateDict({ step: meta.optimizerStep, tensors: Object.fromEntries(moments) }),
-    );
-  } finally {
-    tf.dispose([...moments.values()]);
-  }
-  const { stat } = await import('node:fs/promises');
-  const bestPath = join(root, 'best.safetensors');
-  const hasBest = await stat(bestPath).then(
-    () => true,
-    () => false,
-  );
-  const best = hasBest ? await loadSafetensors(bestPath) : null;
-  return { state: meta.state, best };
+  return { state: found.state.train, best };
 }

@@ -83,6 +83,7 @@ export interface ReadOptions {
  * const model = new MMRQVAE({ modalities: [{ name: 'collaborative', inputDim: 64 }], eDim: 64 });
  * await trainRqvae(model, { collaborative: sasrecTable }, { maxEpochs: 500 });
  * const ids = await model.assign({ collaborative: sasrecTable }); // { collaborative: Int32Array N x 4 }
+ * @see MME-SID Eq. 7 (the MM-RQ-VAE loss: reconstruction Eq. 4 + quantisation Eq. 5 + alignment Eq. 6)
  */
 export class MMRQVAE extends Module implements SemanticIdTokenizer {
   readonly kind = 'mm-rqvae' as const;

@@ -47,6 +47,7 @@ export interface QuantizeOutput {
  * const rq = new ResidualQuantizer({ levels: 4, codebookSize: 256, eDim: 64 });
  * await rq.initFromData(z, new Rng(42), 100);
  * const { quantized, codes, loss } = rq.forward(z, { beta: 0.25 });
+ * @see MME-SID Eq. 2-3 (residual quantisation), Eq. 5 (codebook + commitment loss)
  */
 export class ResidualQuantizer extends Module {
   readonly vqLayers: VectorQuantizer[] = [];

@@ -28,6 +28,7 @@ export interface LevelOutput {
  * One level of the residual quantiser: a codebook of K codes and a nearest-code (or Sinkhorn)
  * assignment. Codes start at zero until `initFromData` (k-means) or a state dict fills them, or
  * uniformly in [-1/K, 1/K] as the authors' code does without k-means.
+ * @see MME-SID Eq. 5 (codebook + commitment loss of one level)
  */
 export class VectorQuantizer extends Module {
   readonly embedding: CodebookTable;

@@ -10,14 +10,6 @@
 export { CausalSelfAttention, causalPaddingBias } from './attention.js';
 export { type EpochBatchOptions, epochBatches, type SasrecBatch, type SharedNegatives } from './batches.js';
 export {
-  type EpochRecord,
-  type LoadedCheckpoint,
-  loadTrainingCheckpoint,
-  restoreTrainingCheckpoint,
-  saveTrainingCheckpoint,
-  type TrainingState,
-} from './checkpoint.js';
-export {
   SASREC_DEFAULTS,
   type SasrecConfig,
   type SasrecConfigInput,
@@ -50,3 +42,4 @@ export {
   TrainConfigSchema,
   trainConfig,
 } from './train-config.js';
+export { type EpochRecord, SASREC_CHECKPOINT_FORMAT, type TrainingState } from './training-state.js';

@@ -4,7 +4,7 @@ import type { SASRec } from './model.js';
 
 /**
  * The training objective.
- * - `bce`: the paper's binary cross-entropy (Eq. 7) with `negatives` sampled negatives per position:
+ * - `bce`: the paper's binary cross-entropy (SASRec Eq. 7) with `negatives` sampled negatives per position:
  *   -log sigmoid(r_pos) - sum_k log(1 - sigmoid(r_neg_k)), averaged over positions; with one
  *   negative this is the reference code's two `BCEWithLogitsLoss` terms.
  * - `sampled-softmax`: softmax cross-entropy over the positive and its sampled negatives: the

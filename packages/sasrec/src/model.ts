@@ -27,7 +27,7 @@ export interface SasrecInitOptions {
  * [LayerNorm -> causal self-attention with the query from the normed input and a residual from it
  * -> LayerNorm -> point-wise feed-forward with residual], the timeline mask zeroing padded
  * positions, and a final LayerNorm. Scores are dot products with the same item table
- * (shared input/output embedding, Eq. 6 of the paper).
+ * (shared input/output embedding, SASRec Eq. 6).
  *
  * Inputs are item ids [B, L] padded on the LEFT with 0 (the most recent item in the last
  * column), L <= maxLen. Positions are counted from the right (the last column is always position

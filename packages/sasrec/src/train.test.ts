@@ -99,7 +99,13 @@ describeBackends(
         progress: null,
       });
       first.model.dispose();
-      expect((await readdir(ckpt)).sort()).toEqual(['epoch-0002', 'latest.json']);
+      expect((await readdir(ckpt)).sort()).toEqual(['checkpoint']);
+      expect((await readdir(join(ckpt, 'checkpoint'))).sort()).toEqual([
+        'best.safetensors',
+        'model.safetensors',
+        'optimizer.safetensors',
+        'trainer_state.json',
+      ]);
       const resumed = await trainSasrec({
         data: tiny,
         model: small,

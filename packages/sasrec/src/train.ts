@@ -1,15 +1,19 @@
 import { formatDuration, type ProgressStream } from '@mmesid/core';
 import { type Dataset, type Example, leaveOneOut, trainingSequences } from '@mmesid/datasets';
 import { flattenRankingMetrics } from '@mmesid/metrics';
-import { AdamW, ConfigError, Rng, Trainer, tf } from '@mmesid/tensor';
-import { epochBatches } from './batches.js';
 import {
-  type EpochRecord,
-  loadTrainingCheckpoint,
+  AdamW,
+  ConfigError,
+  type FoundTrainingCheckpoint,
+  Rng,
+  readTrainingCheckpoint,
   restoreTrainingCheckpoint,
   saveTrainingCheckpoint,
-  type TrainingState,
-} from './checkpoint.js';
+  TRAINING_CHECKPOINT_FILES,
+  Trainer,
+  tf,
+} from '@mmesid/tensor';
+import { epochBatches } from './batches.js';
 import { type SasrecConfigInput, sasrecConfig } from './config.js';
 import { evaluateRanking } from './evaluate.js';
 import { sasrecLoss } from './loss.js';
@@ -17,6 +21,7 @@ import { SASRec } from './model.js';
 import { TrainingProgress } from './progress.js';
 import { sasrecScorer } from './sasrec-scorer.js';
 import { type TrainConfig, type TrainConfigInput, trainConfig } from './train-config.js';
+import { type EpochRecord, SASREC_CHECKPOINT_FORMAT, type TrainingState } from './training-state.js';
 
 /** Options of {@link trainSasrec}. */
 export interface TrainSasrecOptions {
@@ -126,8 +131,6 @@ export async function trainSasrec(options: TrainSasrecOptions): Promise<TrainSas
     ...(cfg.clipNorm !== undefined ? { clipNorm: cfg.clipNorm } : {}),
   });
   let state: TrainingState = {
-    format: 'mmesid-sasrec-training',
-    version: 1,
     model: modelCfg,
     train: cfg,
     epochsDone: 0,
@@ -152,7 +155,10 @@ export async function trainSasrec(options: TrainSasrecOptions): Promise<TrainSas
 
   try {
     if (options.checkpointDir) {
-      const found = await loadTrainingCheckpoint(options.checkpointDir);
+      const found: FoundTrainingCheckpoint<TrainingState> | null = await readTrainingCheckpoint(
+        options.checkpointDir,
+        SASREC_CHECKPOINT_FORMAT,
+      );
       if (found) {
         const diff = Object.keys(modelCfg).filter(
           (k) =>
@@ -167,7 +173,15 @@ export async function trainSasrec(options: TrainSasrecOptions): Promise<TrainSas
             `${found.dir}: this checkpoint was made with a different ${diff.join(', ')}; ` +
               'use another checkpointDir or the same settings',
           );
-        best = await restoreTrainingCheckpoint(found, model, optimizer);
+        const restored = await restoreTrainingCheckpoint(found, optimizer);
+        try {
+          model.loadStateDict(Object.fromEntries(restored.weights), {
+            context: `${found.dir}/${TRAINING_CHECKPOINT_FILES.weights}`,
+          });
+        } finally {
+          tf.dispose([...restored.weights.values()]);
+        }
+        best = restored.best ? Object.fromEntries(restored.best) : null;
         state = { ...found.state, train: cfg };
         resumedFrom = state.epochsDone;
         progress.line(`resuming after epoch ${state.epochsDone} from ${found.dir}`);
@@ -243,7 +257,13 @@ export async function trainSasrec(options: TrainSasrecOptions): Promise<TrainSas
           `; elapsed ${formatDuration(state.elapsedSeconds)}`,
       );
       if (options.checkpointDir)
-        await saveTrainingCheckpoint(options.checkpointDir, { model, optimizer, state, best });
+        await saveTrainingCheckpoint(options.checkpointDir, {
+          format: SASREC_CHECKPOINT_FORMAT,
+          weights: model.stateDict(),
+          optimizer,
+          best,
+          state,
+        });
       await options.onEpoch?.(record);
       if (state.best && state.badEvals >= cfg.patience) stoppedBy = 'patience';
       else if (timeUp()) stoppedBy = 'time';

@@ -61,6 +61,7 @@ export { Linear, type LinearOptions } from './layers/linear.js';
 export { MLP, type MLPOptions } from './layers/mlp.js';
 export { LayerNorm, RMSNorm } from './layers/norm.js';
 export { expectNoLeaks, liveTensors } from './leaks.js';
+export { type SymmetricEigen, symmetricEigen, symmetricEigenvalues } from './linalg/symmetric-eigen.js';
 export { expectLastDim, Module } from './module.js';
 export { COUNT_AT_LEAST, countAtLeast, registerCountAtLeast } from './ops/count-at-least.js';
 export { gatherRows } from './ops/gather-rows.js';
@@ -77,6 +78,15 @@ export {
   warmupLinearSchedule,
 } from './optim/schedule.js';
 export { type StepResult, Trainer, type TrainerOptions } from './optim/trainer.js';
+export {
+  type FoundTrainingCheckpoint,
+  readTrainingCheckpoint,
+  restoreTrainingCheckpoint,
+  saveTrainingCheckpoint,
+  TRAINING_CHECKPOINT_FILES,
+  TRAINING_CHECKPOINT_VERSION,
+  type TrainingCheckpointParts,
+} from './optim/training-checkpoint.js';
 export { type BackendReport, backendReport, type MatmulFigure, measureMatmul } from './report.js';
 export * from './safetensors/index.js';
 export type { DataType, NamedTensorMap, Rank, Tensor, Variable } from './tf.js';

@@ -1,9 +1,7 @@
 import { readFileSync } from 'node:fs';
-import { Rng } from '@mmesid/tensor';
 import { describe, expect, it } from 'vitest';
 import { randomizedSvd } from './randomized-svd.js';
 import { sparseRowsFromMaps } from './sparse-rows.js';
-import { symmetricEigen } from './symmetric-eigen.js';
 import { TfidfVectorizer } from './tfidf-vectorizer.js';
 
 const fixture = JSON.parse(readFileSync(new URL('./fixtures/tfidf.json', import.meta.url), 'utf8')) as {
@@ -12,26 +10,6 @@ const fixture = JSON.parse(readFileSync(new URL('./fixtures/tfidf.json', import.
   k: number;
   us: number[];
 };
-
-describe('symmetricEigen', () => {
-  it('diagonalises a symmetric matrix: A V = V diag(values), values decreasing', () => {
-    const n = 7;
-    const rng = new Rng(3);
-    const b = Array.from({ length: n * n }, () => rng.normal());
-    const a = new Float64Array(n * n);
-    for (let i = 0; i < n; i++) for (let j = 0; j < n; j++) a[i * n + j] = b[i * n + j]! + b[j * n + i]!;
-    const { values, vectors } = symmetricEigen(a, n);
-    for (let i = 1; i < n; i++) expect(values[i]!).toBeLessThanOrEqual(values[i - 1]!);
-    let worst = 0;
-    for (let i = 0; i < n; i++)
-      for (let j = 0; j < n; j++) {
-        let av = 0;
-        for (let k = 0; k < n; k++) av += a[i * n + k]! * vectors[k * n + j]!;
-        worst = Math.max(worst, Math.abs(av - values[j]! * vectors[i * n + j]!));
-      }
-    expect(worst).toBeLessThan(1e-10);
-  });
-});
 
 describe('randomizedSvd', () => {
   const x = TfidfVectorizer.fit(fixture.corpus).transform(fixture.corpus);

@@ -1,7 +1,6 @@
-import { ConfigError, Rng } from '@mmesid/tensor';
+import { ConfigError, Rng, symmetricEigen } from '@mmesid/tensor';
 import { orthonormalizeColumns } from './orthonormalize.js';
 import { type SparseRows, sparseTimesDense, sparseTransposeTimesDense } from './sparse-rows.js';
-import { symmetricEigen } from './symmetric-eigen.js';
 
 /** Options of {@link randomizedSvd}. */
 export interface RandomizedSvdOptions {
@@ -35,7 +34,7 @@ export interface TruncatedSvd {
  * Alg. 4.4), in float64 JS, seeded:
  *
  *   Q <- orth(A A^T G), G Gaussian [n, k + p];  repeat q times: Q <- orth(A A^T Q)
- *   T = Q^T A A^T Q = E L E^T (Jacobi);  U = Q E[:, :k],  s = sqrt(L[:k]),  V = A^T U / s
+ *   T = Q^T A A^T Q = E L E^T (Householder + QL);  U = Q E[:, :k],  s = sqrt(L[:k]),  V = A^T U / s
  *
  * Like scikit-learn's `randomized_svd` this is an approximation whose quality depends on the spectrum's
  * decay; `relativeResiduals` reports, per vector, how far it is from an exact singular pair.
@@ -86,7 +85,11 @@ export function randomizedSvd(a: SparseRows, k: number, options: RandomizedSvdOp
       t[r * l + c] = m;
       t[c * l + r] = m;
     }
-  const eig = symmetricEigen(t, l);
+  // symmetricEigen's values ascend: eigenpair j of T (decreasing) is its column l - 1 - j.
+  const asc = symmetricEigen(t, l);
+  const eig = { values: asc.values.slice().reverse(), vectors: new Float64Array(l * l) };
+  for (let r = 0; r < l; r++)
+    for (let j = 0; j < l; j++) eig.vectors[r * l + j] = asc.vectors[r * l + l - 1 - j]!;
   const s = new Float64Array(k);
   const u = new Float64Array(n * k);
   for (let j = 0; j < k; j++) s[j] = Math.sqrt(Math.max(eig.values[j]!, 0));

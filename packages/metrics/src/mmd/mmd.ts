@@ -27,7 +27,7 @@ export interface MmdResult {
  * Use {@link mmdLoss} for a differentiable tensor version (the same formula in float32).
  *
  * @see Gretton et al. (2012), "A Kernel Two-Sample Test", JMLR 13: MMD^2_u and MMD^2_b
- * @see MME-SID MM-RQ-VAE: MMD as the reconstruction loss
+ * @see MME-SID Eq. 4 (MMD as the MM-RQ-VAE's reconstruction loss)
  * @example
  * const { mmd2 } = mmd(original, reconstructed, { kernels: [{ bandwidth: 'median' }] });
  */

@@ -1,9 +1,8 @@
 import { parseOptions } from '@mmesid/core';
-import { MmesidError, tf } from '@mmesid/tensor';
+import { MmesidError, symmetricEigenvalues, tf } from '@mmesid/tensor';
 import { z } from 'zod';
 import { checkTable, type EmbeddingTable } from '../table.js';
 import { gramMatrix, resolveRange } from './gram.js';
-import { symmetricEigenvalues } from './symmetric-eigenvalues.js';
 
 /** Options of {@link singularValues}. */
 export const SingularValueOptionsSchema = z.strictObject({
@@ -55,7 +54,7 @@ export interface SingularValueSpectrum {
  * Cost on this project's 2-core CI machine for 12k x 4096: see the package README's benchmark.
  * The table is not modified; with `gram: 'backend'` the tensors made are disposed before return.
  *
- * @see MME-SID, embedding-collapse analysis (singular values of item embeddings, normalised, log scale)
+ * @see MME-SID Fig. 3b, 4b (embedding collapse: singular values of item embeddings, normalised, log scale)
  * @example
  * const s = await singularValues(sasrecTable, { fromRow: 1 }); // rows 1..12086, skip padding
  * s.values[0]; // 46.3004 for the authors' Beauty SASRec table

@@ -1,12 +1,11 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { Rng, ShapeError } from '@mmesid/tensor';
+import { Rng, ShapeError, symmetricEigenvalues } from '@mmesid/tensor';
 import { describeBackends, sharedDir } from '@mmesid/test-utils';
 import { describe, expect, it } from 'vitest';
 import type { EmbeddingTable } from '../table.js';
 import { gramMatrix } from './gram.js';
 import { normalizeSpectrum, singularValues } from './singular-values.js';
-import { symmetricEigenvalues } from './symmetric-eigenvalues.js';
 
 const fixture = JSON.parse(readFileSync(new URL('../fixtures/spectrum.json', import.meta.url), 'utf8')) as {
   tables: { name: string; rows: number; cols: number; data: number[]; singular: number[] }[];

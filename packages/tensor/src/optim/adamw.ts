@@ -1,3 +1,4 @@
+import { StateDictError } from '../errors.js';
 import { tf } from '../tf.js';
 
 export interface AdamWOptions {
@@ -74,26 +75,70 @@ export class AdamW {
     }
   }
 
-  /** Moments and step count, for checkpoints (`exp_avg`/`exp_avg_sq` as PyTorch names them). */
+  /**
+   * Moments and step count, for checkpoints (`exp_avg`/`exp_avg_sq` as PyTorch names them), for
+   * every parameter: one that has had no gradient yet gets its zero moments now (exactly what its
+   * first step would start from). The tensors are the optimiser's own: do not dispose them.
+   */
   stateDict(): { step: number; tensors: Record<string, tf.Tensor> } {
     const tensors: Record<string, tf.Tensor> = {};
-    for (const [n, m] of this.m) tensors[`${n}.exp_avg`] = m;
-    for (const [n, v] of this.v) tensors[`${n}.exp_avg_sq`] = v;
+    for (const [name, p] of this.params) {
+      if (!this.m.has(name) || !this.v.has(name)) {
+        this.m.get(name)?.dispose();
+        this.v.get(name)?.dispose();
+        this.m.set(
+          name,
+          tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+        );
+        this.v.set(
+          name,
+          tf.tidy(() => tf.variable(tf.zerosLike(p), false)),
+        );
+      }
+      tensors[`${name}.exp_avg`] = this.m.get(name)!;
+      tensors[`${name}.exp_avg_sq`] = this.v.get(name)!;
+    }
     return { step: this.t, tensors };
   }
 
-  loadStateDict(state: { step: number; tensors: Record<string, tf.Tensor> }): void {
-    this.t = state.step;
+  /**
+   * Restores moments and step count from {@link AdamW.stateDict} (or a checkpoint holding the same
+   * names). Strict: every parameter needs both moments with its shape, and every tensor must belong
+   * to a parameter. The moments are copied into variables the optimiser owns; the caller keeps (and
+   * disposes) `state.tensors`.
+   *
+   * @throws {StateDictError} listing every missing, unexpected and mis-shaped moment; nothing is
+   *   changed then
+   */
+  loadStateDict(state: { step: number; tensors: Record<string, tf.Tensor> }, context = 'AdamW state'): void {
+    const missing: string[] = [];
+    const mismatched: { key: string; expected: number[]; got: number[] }[] = [];
+    const expected = new Set<string>();
     for (const [name, p] of this.params) {
-      const m = state.tensors[`${name}.exp_avg`];
-      const v = state.tensors[`${name}.exp_avg_sq`];
-      if (!m || !v) continue;
-      if (m.shape.join() !== p.shape.join())
-        throw new Error(`optimizer state ${name}.exp_avg: shape [${m.shape}] != [${p.shape}]`);
+      for (const key of [`${name}.exp_avg`, `${name}.exp_avg_sq`]) {
+        expected.add(key);
+        const t = state.tensors[key];
+        if (!t) missing.push(key);
+        else if (t.shape.join() !== p.shape.join() || t.dtype !== p.dtype)
+          mismatched.push({ key, expected: p.shape, got: t.shape });
+      }
+    }
+    const unexpected = Object.keys(state.tensors).filter((k) => !expected.has(k));
+    if (missing.length || unexpected.length || mismatched.length)
+      throw new StateDictError(missing, unexpected, mismatched, context);
+    this.t = state.step;
+    for (const name of this.params.keys()) {
       this.m.get(name)?.dispose();
       this.v.get(name)?.dispose();
-      this.m.set(name, tf.variable(m, false));
-      this.v.set(name, tf.variable(v, false));
+      // A copy, so that the caller can dispose its tensors (tidy frees the intermediate).
+      this.m.set(
+        name,
+        tf.tidy(() => tf.variable(tf.clone(state.tensors[`${name}.exp_avg`]!), false)),
+      );
+      this.v.set(
+        name,
+        tf.tidy(() => tf.variable(tf.clone(state.tensors[`${name}.exp_avg_sq`]!), false)),
+      );
     }
   }
 

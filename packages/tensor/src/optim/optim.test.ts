@@ -1,6 +1,7 @@
 import { Rng } from '@mmesid/core';
 import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { describe, expect, it } from 'vitest';
+import { StateDictError } from '../errors.js';
 import { Linear } from '../layers/linear.js';
 import { tf } from '../tf.js';
 import { AdamW } from './adamw.js';
@@ -159,5 +160,49 @@ describeBackends('AdamW state', () => {
     a.dispose();
     b.dispose();
     tf.dispose([p, q, g]);
+  });
+
+  it('refuses missing, unexpected and mis-shaped moments, and saves zero moments for a parameter without gradients yet', async () => {
+    const [p0, q0] = [tf.tensor1d([1, 2, 3]), tf.tensor2d([[1, 2]])];
+    const p: tf.Variable = tf.variable(p0);
+    const q: tf.Variable = tf.variable(q0);
+    tf.dispose([p0, q0]);
+    const a = new AdamW(
+      new Map([
+        ['p', p],
+        ['q', q],
+      ]),
+      { lr: 0.1 },
+    );
+    const g = tf.tensor1d([0.5, -1, 2]);
+    a.step(new Map([['p', g]])); // q has no gradient: no moments yet
+    const sd = a.stateDict();
+    expect(Object.keys(sd.tensors).sort()).toEqual([
+      'p.exp_avg',
+      'p.exp_avg_sq',
+      'q.exp_avg',
+      'q.exp_avg_sq',
+    ]);
+    expect(Array.from(await sd.tensors['q.exp_avg']!.data())).toEqual([0, 0]);
+    const b = new AdamW(
+      new Map([
+        ['p', p],
+        ['q', q],
+      ]),
+    );
+    const { 'q.exp_avg_sq': _dropped, ...partial } = sd.tensors;
+    expect(() => b.loadStateDict({ step: 1, tensors: partial })).toThrow(StateDictError);
+    expect(() => b.loadStateDict({ step: 1, tensors: partial })).toThrow(/missing keys \(1\): q\.exp_avg_sq/);
+    const wrong = tf.zeros([3]);
+    expect(() =>
+      b.loadStateDict({ step: 1, tensors: { ...sd.tensors, 'q.exp_avg': wrong } }, 'ckpt'),
+    ).toThrow(/^ckpt: shape mismatches \(1\): q\.exp_avg expected \[1,2\] got \[3\]/);
+    expect(() => b.loadStateDict({ step: 1, tensors: { ...sd.tensors, 'r.exp_avg': wrong } })).toThrow(
+      /unexpected keys \(1\): r\.exp_avg/,
+    );
+    expect(b.stepCount).toBe(0); // nothing was changed by the refused loads
+    a.dispose();
+    b.dispose();
+    tf.dispose([p, q, g, wrong]);
   });
 });

@@ -1,10 +1,17 @@
-import { MmesidError, ShapeError } from '@mmesid/tensor';
-import { MetricsInputError } from '../errors.js';
+import { MmesidError, ShapeError } from '../errors.js';
+
+/** Eigenvalues (ascending) and, as the columns of a row-major n x n matrix, orthonormal eigenvectors. */
+export interface SymmetricEigen {
+  readonly values: Float64Array;
+  /** `vectors[i * n + j]` is component i of the eigenvector of `values[j]`. */
+  readonly vectors: Float64Array;
+}
 
 /**
  * All eigenvalues of a real symmetric n x n matrix (row-major float64; only the upper triangle is
  * read), ascending, in float64: Householder reduction to tridiagonal form, then the implicit QL
- * algorithm with Wilkinson-type shifts on the tridiagonal matrix. Eigenvectors are not formed.
+ * algorithm with Wilkinson-type shifts on the tridiagonal matrix. Eigenvectors are not formed
+ * (see {@link symmetricEigen}).
  *
  * Cost: (4/3) n^3 flops for the reduction (its symmetric rank-2 update and the next step's
  * matrix-vector product share one pass over the trailing matrix) and O(n^2) for QL; n = 4096 runs
@@ -13,6 +20,8 @@ import { MetricsInputError } from '../errors.js';
  * Accuracy: backward stable, so each eigenvalue is within a small multiple of n * 2^-52 * ||A||
  * of the exact one (Golub & Van Loan, Matrix Computations, Sec. 8.3).
  *
+ * @throws {ShapeError} unless `matrix` has n * n entries; {@link MmesidError} naming the first
+ *   non-finite entry of the upper triangle
  * @example
  * symmetricEigenvalues(Float64Array.of(2, 1, 1, 2), 2); // Float64Array [1, 3]
  */
@@ -21,27 +30,95 @@ export function symmetricEigenvalues(
   n: number,
   options: { inPlace?: boolean } = {},
 ): Float64Array {
+  return decompose(matrix, n, options.inPlace === true, false, 'symmetricEigenvalues').values;
+}
+
+/**
+ * The eigen-decomposition A = V diag(values) V^T of a real symmetric n x n matrix (row-major
+ * float64, upper triangle read): the same Householder + implicit QL as
+ * {@link symmetricEigenvalues}, with the reflections and rotations accumulated into V (about
+ * 3x the flops of the values alone). Values ascend; column j of `vectors` belongs to `values[j]`.
+ *
+ * @throws {ShapeError} unless `matrix` has n * n entries; {@link MmesidError} naming the first
+ *   non-finite entry
+ * @example
+ * const { values, vectors } = symmetricEigen(Float64Array.of(2, 1, 1, 2), 2);
+ * // values [1, 3]; vectors' columns +-[0.707, -0.707] and +-[0.707, 0.707]
+ */
+export function symmetricEigen(
+  matrix: Float64Array,
+  n: number,
+  options: { inPlace?: boolean } = {},
+): SymmetricEigen {
+  return decompose(matrix, n, options.inPlace === true, true, 'symmetricEigen') as SymmetricEigen;
+}
+
+function decompose(
+  matrix: Float64Array,
+  n: number,
+  inPlace: boolean,
+  wantVectors: boolean,
+  what: string,
+): { values: Float64Array; vectors?: Float64Array } {
   if (!Number.isInteger(n) || n < 0 || matrix.length !== n * n) {
-    throw new ShapeError(
-      `symmetricEigenvalues: expected ${n} x ${n} = ${n * n} values, got ${matrix.length}`,
-    );
+    throw new ShapeError(`${what}: expected ${n} x ${n} = ${n * n} values, got ${matrix.length}`);
   }
   for (let i = 0; i < n; i++) {
     for (let j = i; j < n; j++) {
       if (!Number.isFinite(matrix[i * n + j]!)) {
-        throw new MetricsInputError(
-          `symmetricEigenvalues: entry (${i}, ${j}) is ${matrix[i * n + j]}; every entry must be finite`,
+        throw new MmesidError(
+          `${what}: entry (${i}, ${j}) is ${matrix[i * n + j]}; every entry must be finite`,
         );
       }
     }
   }
-  if (n === 0) return new Float64Array(0);
-  const a = options.inPlace ? matrix : matrix.slice();
+  if (n === 0)
+    return { values: new Float64Array(0), ...(wantVectors ? { vectors: new Float64Array(0) } : {}) };
+  const a = inPlace ? matrix : matrix.slice();
   const diag = new Float64Array(n);
   const off = new Float64Array(n);
-  tridiagonalize(a, n, diag, off);
-  tridiagonalQL(diag, off);
-  return diag.sort();
+  // With vectors, step k's Householder vector is kept in column k below the diagonal (the lower
+  // triangle is never read) and its beta in betas[k].
+  const betas = wantVectors ? new Float64Array(n) : undefined;
+  tridiagonalize(a, n, diag, off, betas);
+  if (!betas) {
+    tridiagonalQL(diag, off, undefined, what);
+    return { values: diag.sort() };
+  }
+  const z = householderProduct(a, n, betas);
+  tridiagonalQL(diag, off, z, what);
+  const order = Array.from({ length: n }, (_, i) => i).sort((i, j) => diag[i]! - diag[j]!);
+  const values = new Float64Array(n);
+  const vectors = new Float64Array(n * n);
+  order.forEach((src, dst) => {
+    values[dst] = diag[src]!;
+    for (let k = 0; k < n; k++) vectors[k * n + dst] = z[k * n + src]!;
+  });
+  return { values, vectors };
+}
+
+/** Q = H_0 H_1 ... H_{n-3} with H_k = I - beta_k v_k v_k^T, v_k stored in column k below the diagonal. */
+function householderProduct(a: Float64Array, n: number, betas: Float64Array): Float64Array {
+  const q = new Float64Array(n * n);
+  for (let i = 0; i < n; i++) q[i * n + i] = 1;
+  const t = new Float64Array(n);
+  for (let k = n - 3; k >= 0; k--) {
+    const beta = betas[k]!;
+    if (beta === 0) continue;
+    // Q <- H_k Q = Q - beta v (v^T Q); v and the rows it touches start at k + 1.
+    t.fill(0);
+    for (let i = k + 1; i < n; i++) {
+      const vi = a[i * n + k]!;
+      if (vi === 0) continue;
+      for (let j = k + 1; j < n; j++) t[j]! += vi * q[i * n + j]!;
+    }
+    for (let i = k + 1; i < n; i++) {
+      const f = beta * a[i * n + k]!;
+      if (f === 0) continue;
+      for (let j = k + 1; j < n; j++) q[i * n + j]! -= f * t[j]!;
+    }
+  }
+  return q;
 }
 
 /** Builds the Householder vector of row k's part right of the diagonal into `v`; returns beta. */
@@ -97,7 +174,13 @@ function symmetricMatvec(
  * Reduces the symmetric matrix (upper triangle of `a`, destroyed) to tridiagonal form T = Q^T A Q:
  * `diag[k]` = T(k, k), `off[k]` = T(k, k + 1) (off[n - 1] = 0).
  */
-function tridiagonalize(a: Float64Array, n: number, diag: Float64Array, off: Float64Array): void {
+function tridiagonalize(
+  a: Float64Array,
+  n: number,
+  diag: Float64Array,
+  off: Float64Array,
+  betas?: Float64Array,
+): void {
   let v = new Float64Array(n);
   let p = new Float64Array(n);
   let vNext = new Float64Array(n);
@@ -109,6 +192,10 @@ function tridiagonalize(a: Float64Array, n: number, diag: Float64Array, off: Flo
     diag[k] = a[k * n + k]!;
     off[k] = cur.alpha;
     const first = k + 1;
+    if (betas) {
+      betas[k] = cur.beta;
+      for (let j = first; j < n; j++) a[j * n + k] = cur.beta === 0 ? 0 : v[j]!;
+    }
     const hasNext = k + 1 < n - 2;
     if (cur.beta === 0) {
       // Nothing to annihilate: the trailing block is unchanged.
@@ -227,9 +314,10 @@ const MAX_SWEEPS = 60;
 
 /**
  * Eigenvalues of the symmetric tridiagonal matrix (diag, off) by implicit QL with shifts,
- * overwriting `diag` with them (unsorted); `off` is destroyed.
+ * overwriting `diag` with them (unsorted); `off` is destroyed. With `z` (row-major n x n), each
+ * rotation is also applied to z's columns, turning Q into Q times the tridiagonal's eigenvectors.
  */
-function tridiagonalQL(d: Float64Array, e: Float64Array): void {
+function tridiagonalQL(d: Float64Array, e: Float64Array, z: Float64Array | undefined, what: string): void {
   const n = d.length;
   const eps = Number.EPSILON;
   for (let l = 0; l < n; l++) {
@@ -242,9 +330,7 @@ function tridiagonalQL(d: Float64Array, e: Float64Array): void {
       }
       if (m === l) break;
       if (++sweeps > MAX_SWEEPS) {
-        throw new MmesidError(
-          `symmetricEigenvalues: QL did not converge for eigenvalue ${l} after ${MAX_SWEEPS} sweeps`,
-        );
+        throw new MmesidError(`${what}: QL did not converge for eigenvalue ${l} after ${MAX_SWEEPS} sweeps`);
       }
       // Shift: the eigenvalue of the leading 2 x 2 block closer to d[l].
       let g = (d[l + 1]! - d[l]!) / (2 * e[l]!);
@@ -273,6 +359,14 @@ function tridiagonalQL(d: Float64Array, e: Float64Array): void {
         p = s * r;
         d[i + 1] = g + p;
         g = c * r - b;
+        if (z) {
+          for (let k = 0; k < n; k++) {
+            const zk = k * n;
+            const h = z[zk + i + 1]!;
+            z[zk + i + 1] = s * z[zk + i]! + c * h;
+            z[zk + i] = c * z[zk + i]! - s * h;
+          }
+        }
       }
       if (deflated) continue;
       d[l]! -= p;
