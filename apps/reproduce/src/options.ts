@@ -1,7 +1,6 @@
 import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { VARIANTS } from '@mmesid/fusion';
 import { z } from 'zod';
 
 const here = dirname(fileURLToPath(import.meta.url));

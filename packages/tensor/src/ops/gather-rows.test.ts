@@ -1,6 +1,6 @@
+import { Rng } from '@mmesid/core';
 import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
-import { Rng } from '@mmesid/core';
 import { tf } from '../tf.js';
 import { gatherRows } from './gather-rows.js';
 

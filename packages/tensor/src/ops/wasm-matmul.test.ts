@@ -1,6 +1,6 @@
+import { Rng } from '@mmesid/core';
 import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
-import { Rng } from '@mmesid/core';
 import { tf } from '../tf.js';
 
 // The products are checked against a float64 triple loop in plain JS (independent of every
