@@ -198,7 +198,11 @@ export function writeReport(dir: string, input: ReportInput, datasetKey: string)
   );
   lines.push('', '## nDCG', '', '![nDCG](ndcg.svg)');
   const modeNotes = [...new Set(input.variants.map((v) => v.modeNote).filter((n): n is string => !!n))];
-  const notes = [...input.notes, ...modeNotes.map((n) => `Training mode: ${n}`)];
+  const notes = [
+    ...input.notes,
+    ...modeNotes.map((n) => `Training mode: ${n}`),
+    ...input.variants.filter((v) => v.note).map((v) => `${v.variant}: ${v.note}`),
+  ];
   if (notes.length) lines.push('', '## Notes', '', ...notes.map((n) => `- ${n}`));
   const md = `${lines.join('\n')}\n`;
   const path = resolve(dir, 'report.md');
