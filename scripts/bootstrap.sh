@@ -30,5 +30,16 @@ if [ "${MMESID_BENCH_PEERS:-0}" = 1 ] && ! /usr/bin/python3 -c 'import torch' 2>
     python3-torch libopenblas0-pthread python3-numpy >/dev/null
 fi
 
+# The optional native matmul path (@mmesid/blas-native: OpenBLAS sgemm as an N-API addon, built
+# with the system C compiler against Node's headers in /usr/include/node; no node-gyp, no download).
+if [ ! -e /usr/include/x86_64-linux-gnu/cblas.h ] && [ ! -e /usr/include/aarch64-linux-gnu/cblas.h ] || ! command -v cc >/dev/null; then
+  echo "[bootstrap] installing gcc libopenblas-dev (apt) for @mmesid/blas-native"
+  as_root apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive as_root apt-get install -y -qq --no-install-recommends gcc libc6-dev libopenblas-dev >/dev/null || true
+fi
+
 echo "[bootstrap] pnpm install"
 pnpm install --frozen-lockfile
+
+# Prints why when it cannot build; @mmesid/tensor then reports the reason and uses XNNPACK.
+node packages/blas-native/build.mjs

@@ -58,6 +58,8 @@ function pickPython(): { python: string | null; note: string } {
   return { python: null, note: `none of ${candidates.join(', ')} imports numpy` };
 }
 
+// The optional native path (@mmesid/blas-native) is timed single-threaded, like WASM.
+process.env.OPENBLAS_NUM_THREADS ??= '1';
 const { python, note: pythonNote } = pickPython();
 console.log(`[speed] peers: ${python ?? 'none'} (${pythonNote})`);
 
@@ -151,6 +153,7 @@ const shapes: Shape[] = [
   },
 ];
 const matmulRows: Record<string, unknown>[] = [];
+let nativeNote = 'not tried';
 const mmPeer1 = peer('matmul.py', ['1', JSON.stringify(shapes)]);
 const mmPeer2 = peer('matmul.py', ['2', JSON.stringify(shapes)]);
 for (const s of shapes) {
@@ -162,6 +165,11 @@ for (const s of shapes) {
     y.dispose();
   };
   const mmesid = await best(run);
+  const nativeChoice = await initBackend({ require: 'wasm', nativeBlas: true, log: false, ignoreEnv: true });
+  const nativeOk = !!nativeChoice.nativeBlas && !nativeChoice.nativeBlas.startsWith('not used');
+  const nativeS = nativeOk ? await best(run) : undefined;
+  nativeNote = nativeChoice.nativeBlas ?? 'not used';
+  await initBackend({ require: 'wasm', nativeBlas: false, log: false, ignoreEnv: true });
   useKernels(tfjsKernels);
   // The original kernel's transposed path is slow: one timed run after the warm-up is enough.
   const tfjs = await best(run, 0, s.transposeA || s.transposeB || s.a.length > 2 ? 1 : 3);
@@ -175,12 +183,14 @@ for (const s of shapes) {
     mmesidWasmSeconds: round(mmesid, 5),
     mmesidWasmGflops: g(mmesid),
     tfjsWasmKernelGflops: g(tfjs),
+    mmesidNativeBlasGflops: g(nativeS),
     numpy1ThreadGflops: g(p1?.numpy_s),
     torch1ThreadGflops: g(p1?.torch_s),
     numpy2ThreadsGflops: g(p2?.numpy_s),
     torch2ThreadsGflops: g(p2?.torch_s),
     ratioToTorch1Thread: p1?.torch_s ? round(mmesid / p1.torch_s, 2) : null,
     ratioToNumpy1Thread: p1?.numpy_s ? round(mmesid / p1.numpy_s, 2) : null,
+    nativeBlasRatioToNumpy1Thread: p1?.numpy_s && nativeS ? round(nativeS / p1.numpy_s, 2) : null,
   };
   console.log(`[speed] ${JSON.stringify(row)}`);
   matmulRows.push(row);
@@ -280,7 +290,13 @@ const target = writeResult('speed', {
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version },
   note: 'Shared, loaded machine (other agents running): compare each row with its peer measured in the same run, not across runs. loadAverage is os.loadavg() at start and end.',
   loadAverage: { start: loadStart.map((x) => round(x, 2)), end: loadavg().map((x) => round(x, 2)) },
-  mmesid: { backend: choice.name, threads: 1, simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT') },
+  mmesid: {
+    backend: choice.name,
+    threads: 1,
+    simd: tf.env().getBool('WASM_HAS_SIMD_SUPPORT'),
+    nativeBlas: nativeNote,
+    nativeBlasThreads: process.env.OPENBLAS_NUM_THREADS,
+  },
   peers: {
     python,
     note: pythonNote,

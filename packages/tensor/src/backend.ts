@@ -1,7 +1,7 @@
 import { BackendError } from './errors.js';
 import { registerCountAtLeast } from './ops/count-at-least.js';
 import { registerMissingWasmKernels } from './ops/wasm-kernels.js';
-import { registerWasmMatMul } from './ops/wasm-matmul.js';
+import { type NativeSgemm, registerWasmMatMul, useNativeSgemm } from './ops/wasm-matmul.js';
 import { tf } from './tf.js';
 
 /** Backends in the order we prefer them. `tfjs-node(-gpu)` register under tfjs's name `tensorflow`. */
@@ -31,6 +31,12 @@ export interface InitBackendOptions {
   /** Ignore `MMESID_BACKEND` (test harnesses that visit every backend set this). */
   ignoreEnv?: boolean;
   /**
+   * On WASM in Node, run matmuls through OpenBLAS (the optional `@mmesid/blas-native` addon, in
+   * place on the WASM heap) instead of XNNPACK. Default: `MMESID_NATIVE_BLAS=1` in the
+   * environment. When the addon is not built the reason is reported and XNNPACK is used.
+   */
+  nativeBlas?: boolean;
+  /**
    * How to load a backend package. In Node the packages are found by name at run time; a browser
    * bundle only contains what it imports, so pass e.g.
    * `{ webgpu: () => import('@tensorflow/tfjs-backend-webgpu') }`. A backend that is already
@@ -50,6 +56,8 @@ export interface BackendChoice {
   adapter?: string;
   /** Set when `MMESID_BACKEND` decided. */
   fromEnv?: boolean;
+  /** On WASM with `nativeBlas`: the OpenBLAS in use, or why it is not. */
+  nativeBlas?: string;
 }
 
 type Probe = { ok: true; tfName: string; adapter?: string } | { ok: false; reason: string };
@@ -290,6 +298,34 @@ function parseName(v: string, source: string): BackendName {
 }
 
 const probeCache = new Map<BackendName, Probe>();
+let nativeBlas:
+  | { ok: true; blas: NativeSgemm & { config(): string } }
+  | { ok: false; reason: string }
+  | null = null;
+
+/** Switches the WASM matmuls to the native addon (or back) and says what happened. */
+async function chooseNativeBlas(want: boolean): Promise<string | undefined> {
+  if (!want) {
+    useNativeSgemm(null);
+    return undefined;
+  }
+  if (!nativeBlas) {
+    try {
+      const mod = (await importOptional('@mmesid/blas-native')) as {
+        loadNativeBlas(): typeof nativeBlas;
+      };
+      nativeBlas = mod.loadNativeBlas();
+    } catch (e) {
+      nativeBlas = { ok: false, reason: describeImportError('@mmesid/blas-native', e) };
+    }
+  }
+  if (!nativeBlas?.ok) {
+    useNativeSgemm(null);
+    return `not used: ${nativeBlas?.reason}`;
+  }
+  useNativeSgemm(nativeBlas.blas);
+  return nativeBlas.blas.config();
+}
 
 /**
  * Picks and activates the best available tfjs backend and says why each better one was not used.
@@ -326,12 +362,20 @@ export async function initBackend(opts: InitBackendOptions = {}): Promise<Backen
       probeCache.set(name, p);
     }
     if (p.ok) {
+      const want =
+        name === 'wasm' &&
+        isNode() &&
+        (opts.nativeBlas ??
+          (globalThis as { process?: { env?: Record<string, string | undefined> } }).process?.env
+            ?.MMESID_NATIVE_BLAS === '1');
+      const native = name === 'wasm' ? await chooseNativeBlas(want) : undefined;
       const choice: BackendChoice = {
         name,
         tfName: p.tfName,
         skipped,
         ...(p.adapter ? { adapter: p.adapter } : {}),
         ...(env ? { fromEnv: true } : {}),
+        ...(native ? { nativeBlas: native } : {}),
       };
       // A backend the caller asked for that could not start is reported even with `log: false`.
       if (log) console.log(formatChoice(choice));
@@ -367,6 +411,7 @@ export function formatChoice(c: BackendChoice): string {
   const lines = [
     `[mmesid] backend: ${c.name}${c.adapter ? ` (${c.adapter})` : ''}${c.fromEnv ? ' (MMESID_BACKEND)' : ''}`,
   ];
+  if (c.nativeBlas) lines.push(`[mmesid]   native BLAS: ${c.nativeBlas}`);
   for (const s of c.skipped) lines.push(`[mmesid]   not ${s.name}: ${s.reason}`);
   return lines.join('\n');
 }

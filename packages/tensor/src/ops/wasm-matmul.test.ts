@@ -1,7 +1,9 @@
 import { Rng } from '@mmesid/core';
+import { loadNativeBlas } from '@mmesid/blas-native';
 import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
-import { expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../tf.js';
+import { useNativeSgemm } from './wasm-matmul.js';
 
 // The products are checked against a float64 triple loop in plain JS (independent of every
 // backend), on each backend the harness runs; on wasm they go through the kernel override of
@@ -176,3 +178,59 @@ describeBackends('matMul kernels (the wasm override against a float64 reference)
       tf.dispose([a.t, b.t]);
     });
 });
+
+// The same products through the optional OpenBLAS addon (built by scripts/bootstrap.sh where gcc
+// and libopenblas-dev exist), on wasm only: the kernel then calls sgemm in place on the heap.
+const nativeBlas = loadNativeBlas();
+if (!nativeBlas.ok) console.warn(`[wasm-matmul.test] skipping the native BLAS suite: ${nativeBlas.reason}`);
+describeBackends(
+  'matMul kernels through @mmesid/blas-native',
+  ({ backend }) => {
+    if (!nativeBlas.ok) return;
+    beforeAll(() => useNativeSgemm(nativeBlas.blas));
+    afterAll(() => useNativeSgemm(null));
+    describe(nativeBlas.blas.config(), () => {
+      const cases: [number[], number[], number, number, number][] = [
+        [[], [], 37, 29, 41],
+        [[3], [3], 13, 24, 17],
+        [[4], [], 9, 31, 12],
+        [[], [5], 7, 16, 11],
+        [[2, 3], [3], 6, 10, 8],
+      ];
+      for (const [bA, bB, M, K, N] of cases)
+        for (const [tA, tB] of [
+          [false, false],
+          [false, true],
+          [true, false],
+          [true, true],
+        ] as [boolean, boolean][])
+          it(`[${bA}]x${M}x${K} @ [${bB}]x${K}x${N}, transposeA=${tA}, transposeB=${tB}`, async () => {
+            const rng = new Rng(`native${bA}${bB}${M}${K}${N}${tA}${tB}`);
+            const a = randn(rng, operandShape(bA, M, K, tA));
+            const b = randn(rng, operandShape(bB, K, N, tB));
+            const y = tf.matMul(a.t, b.t, tA, tB);
+            const ref = reference(a, b, tA, tB);
+            expect(y.shape).toEqual(ref.shape);
+            expect(maxAbsDiff(await y.data(), ref.v)).toBeLessThan(1e-4);
+            tf.dispose([a.t, b.t, y]);
+          });
+      it('fused bias [N] and relu on every row', async () => {
+        const a = tf.tensor2d([
+          [1, 0],
+          [0, 1],
+        ]);
+        const bT = tf.tensor2d([
+          [5, 3],
+          [6, 4],
+          [8, -70],
+        ]);
+        const bias = tf.tensor1d([10, 20, 30]);
+        const y = tf.fused.matMul({ a, b: bT, transposeB: true, bias, activation: 'relu' });
+        expect(Array.from(await y.data())).toEqual([15, 26, 38, 13, 24, 0]);
+        tf.dispose([a, bT, bias, y]);
+      });
+    });
+    void backend;
+  },
+  { only: ['wasm'] },
+);

@@ -17,6 +17,7 @@
 import { tf } from '../tf.js';
 
 interface WasmModule {
+  HEAPU8: Uint8Array;
   cwrap(name: string, ret: null, args: string[]): (...args: unknown[]) => void;
   tfjs: {
     registerTensor(id: number, size: number, memoryOffset: number): void;
@@ -44,6 +45,121 @@ const ACTIVATION_CODE: Record<string, number> = { linear: 0, relu: 1, relu6: 2 }
 
 /** Products with fewer multiply-adds than this (per call) go to the original kernel, if it is exact for them. */
 export const WASM_MATMUL_SMALL = 4096;
+
+/** The sgemm of the optional `@mmesid/blas-native` addon (OpenBLAS), when it is in use. */
+export interface NativeSgemm {
+  sgemm(
+    transA: boolean,
+    transB: boolean,
+    m: number,
+    n: number,
+    k: number,
+    alpha: number,
+    a: Float32Array,
+    lda: number,
+    b: Float32Array,
+    ldb: number,
+    beta: number,
+    c: Float32Array,
+    ldc: number,
+  ): void;
+}
+
+let native: NativeSgemm | null = null;
+
+/**
+ * Routes the WASM matmul kernels through a native sgemm (OpenBLAS via `@mmesid/blas-native`,
+ * working in place on the WASM heap) instead of XNNPACK, or back (`null`). `initBackend({
+ * nativeBlas: true })` calls this when the addon is built.
+ */
+export function useNativeSgemm(blas: NativeSgemm | null): void {
+  native = blas;
+}
+
+/** out[o] = op(a[o % nA]) op(b[o % nB]) per output batch, straight on the heap with the native sgemm. */
+function nativeProduct(
+  backend: WasmBackend,
+  blas: NativeSgemm,
+  c: { a: tf.TensorInfo; b: tf.TensorInfo; transposeA: boolean; transposeB: boolean },
+  dims: { M: number; K: number; N: number; nA: number; nB: number; outBatch: number[]; modulo: boolean },
+): tf.TensorInfo {
+  const { M, K, N, nA, nB, outBatch } = dims;
+  const out = backend.makeOutput([...outBatch, M, N], 'float32');
+  const nOut = sizeOf(outBatch);
+  if (nOut === 0 || M === 0 || N === 0) return out;
+  const buf = backend.wasm.HEAPU8.buffer; // after makeOutput, which may grow the heap
+  const aOff = backend.dataIdMap.get(c.a.dataId).memoryOffset;
+  const bOff = backend.dataIdMap.get(c.b.dataId).memoryOffset;
+  const oOff = backend.dataIdMap.get(out.dataId).memoryOffset;
+  const heapA = new Float32Array(buf, aOff, nA * M * K);
+  const heapB = new Float32Array(buf, bOff, nB * K * N);
+  const heapO = new Float32Array(buf, oOff, nOut * M * N);
+  if (K === 0) {
+    heapO.fill(0);
+    return out;
+  }
+  const lda = c.transposeA ? M : K;
+  const ldb = c.transposeB ? K : N;
+  if (nB === 1 && nA === nOut && !c.transposeA) {
+    // A shared right operand: all of a's batches are rows of one product.
+    blas.sgemm(false, c.transposeB, nA * M, N, K, 1, heapA, K, heapB, ldb, 0, heapO, N);
+    return out;
+  }
+  const idx = batchIndexer(c.a.shape.slice(0, -2), c.b.shape.slice(0, -2), outBatch, dims.modulo);
+  for (let o = 0; o < nOut; o++) {
+    const [ia, ib] = idx(o);
+    blas.sgemm(
+      c.transposeA,
+      c.transposeB,
+      M,
+      N,
+      K,
+      1,
+      heapA.subarray(ia * M * K, (ia + 1) * M * K),
+      lda,
+      heapB.subarray(ib * K * N, (ib + 1) * K * N),
+      ldb,
+      0,
+      heapO.subarray(o * M * N, (o + 1) * M * N),
+      N,
+    );
+  }
+  return out;
+}
+
+/** Maps an output batch index to a's and b's batch indices (numpy broadcasting, or o % n). */
+function batchIndexer(
+  batchA: number[],
+  batchB: number[],
+  outBatch: number[],
+  modulo: boolean,
+): (o: number) => [number, number] {
+  const nA = sizeOf(batchA);
+  const nB = sizeOf(batchB);
+  if (modulo) return (o) => [o % nA, o % nB];
+  const rank = outBatch.length;
+  const padA = [...new Array(rank - batchA.length).fill(1), ...batchA];
+  const padB = [...new Array(rank - batchB.length).fill(1), ...batchB];
+  const strideA = new Array<number>(rank).fill(0);
+  const strideB = new Array<number>(rank).fill(0);
+  for (let i = rank - 1, sa = 1, sb = 1; i >= 0; i--) {
+    strideA[i] = padA[i] === 1 ? 0 : sa;
+    strideB[i] = padB[i] === 1 ? 0 : sb;
+    sa *= padA[i]!;
+    sb *= padB[i]!;
+  }
+  return (o) => {
+    let ia = 0;
+    let ib = 0;
+    for (let i = rank - 1, rest = o; i >= 0; i--) {
+      const d = rest % outBatch[i]!;
+      rest = Math.floor(rest / outBatch[i]!);
+      ia += d * strideA[i]!;
+      ib += d * strideB[i]!;
+    }
+    return [ia, ib];
+  };
+}
 
 let fused: ((...args: unknown[]) => void) | null = null;
 let fusedFor: WasmModule | null = null;
@@ -152,27 +268,9 @@ function plainProduct(
     return out;
   }
   const aShape = shapeBytes([1, M, K]);
-  // Strides of the output batch index in a's and b's batch (0 along a broadcast dimension).
-  const rank = outBatch.length;
-  const padA = [...new Array(rank - batchA.length).fill(1), ...batchA];
-  const padB = [...new Array(rank - batchB.length).fill(1), ...batchB];
-  const strideA = new Array<number>(rank).fill(0);
-  const strideB = new Array<number>(rank).fill(0);
-  for (let i = rank - 1, sa = 1, sb = 1; i >= 0; i--) {
-    strideA[i] = padA[i] === 1 ? 0 : sa;
-    strideB[i] = padB[i] === 1 ? 0 : sb;
-    sa *= padA[i]!;
-    sb *= padB[i]!;
-  }
+  const idx = batchIndexer(batchA, batchB, outBatch, modulo);
   for (let o = 0; o < nOut; o++) {
-    let ia = modulo ? o % nA : 0;
-    let ib = modulo ? o % nB : 0;
-    for (let i = rank - 1, rest = o; i >= 0 && !modulo; i--) {
-      const idx = rest % outBatch[i]!;
-      rest = Math.floor(rest / outBatch[i]!);
-      ia += idx * strideA[i]!;
-      ib += idx * strideB[i]!;
-    }
+    const [ia, ib] = idx(o);
     const av = view(backend, aData.memoryOffset + ia * M * K * 4, M * K);
     const bv = view(backend, bData.memoryOffset + ib * K * N * 4, K * N);
     const ov = view(backend, outData.memoryOffset + o * M * N * 4, M * N);
@@ -227,24 +325,33 @@ function matMulFast(backend: WasmBackend, c: MatMulCall): tf.TensorInfo {
   const activation = c.activation ?? 'linear';
   const bias = c.bias;
   // A bias of N values along the last axis goes into XNNPACK; anything else is added afterwards.
-  const biasInline =
+  const biasFits =
     !!bias && bias.shape.length >= 1 && sizeOf(bias.shape) === N && bias.shape[bias.shape.length - 1] === N;
-  const clampInline = activation in ACTIVATION_CODE && (!bias || biasInline);
+  const blas = native;
+  // The native sgemm takes the transposes itself and has no epilogue: bias and activation follow.
+  const biasInline = !blas && biasFits;
+  const clampInline = !blas && activation in ACTIVATION_CODE && (!bias || biasInline);
   const temps: tf.TensorInfo[] = [];
   try {
-    const a2 = transposeA ? swapLast(a, backend) : a;
-    if (a2 !== a) temps.push(a2);
-    const b2 = transposeB ? swapLast(b, backend) : b;
-    if (b2 !== b) temps.push(b2);
-    let out = plainProduct(
-      backend,
-      a2,
-      b2,
-      outBatch,
-      biasInline ? backend.dataIdMap.get(bias!.dataId).id : 0,
-      clampInline ? ACTIVATION_CODE[activation]! : 0,
-      modulo,
-    );
+    let out: tf.TensorInfo;
+    if (blas) {
+      const M = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+      out = nativeProduct(backend, blas, c, { M, K, N, nA, nB, outBatch, modulo });
+    } else {
+      const a2 = transposeA ? swapLast(a, backend) : a;
+      if (a2 !== a) temps.push(a2);
+      const b2 = transposeB ? swapLast(b, backend) : b;
+      if (b2 !== b) temps.push(b2);
+      out = plainProduct(
+        backend,
+        a2,
+        b2,
+        outBatch,
+        biasInline ? backend.dataIdMap.get(bias!.dataId).id : 0,
+        clampInline ? ACTIVATION_CODE[activation]! : 0,
+        modulo,
+      );
+    }
     const step = (next: tf.TensorInfo) => {
       temps.push(out);
       out = next;
@@ -290,6 +397,7 @@ function matMulFast(backend: WasmBackend, c: MatMulCall): tf.TensorInfo {
 
 /** Whether the original kernel is both exact and as fast for this product (tiny, no bias, no broadcast). */
 function originalWillDo(c: MatMulCall): boolean {
+  if (native) return false;
   if (c.bias || c.preluActivationWeights || (c.activation ?? 'linear') !== 'linear') return false;
   const batchA = c.a.shape.slice(0, -2);
   const batchB = c.b.shape.slice(0, -2);
