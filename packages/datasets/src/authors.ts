@@ -225,7 +225,13 @@ export async function loadAuthorsDataset(dir: string, options: LoadAuthorsOption
   const files: SourceFile[] = [];
   const notes: string[] = [];
   const read = async (p: string): Promise<string> => {
-    const buf = await fsp.readFile(p);
+    let buf: Uint8Array;
+    try {
+      buf = await fsp.readFile(p);
+    } catch (cause) {
+      const code = (cause as { code?: string }).code;
+      throw new DataFormatError({ file: p }, `cannot read (${code ?? (cause as Error).message})`, { cause });
+    }
     files.push({
       path: p,
       bytes: buf.byteLength,

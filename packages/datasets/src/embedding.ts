@@ -89,7 +89,15 @@ export async function loadEmbedding(
 ): Promise<Matrix> {
   const { fsp } = await nodeBuiltins();
   const metaFile = options.metaPath ?? embeddingMetaPath(f32Path);
-  const metaText = await fsp.readFile(metaFile, 'utf8');
+  const read = async (file: string): Promise<Buffer> => {
+    try {
+      return await fsp.readFile(file);
+    } catch (cause) {
+      const code = (cause as { code?: string }).code;
+      throw new EmbeddingFileError({ file }, `cannot read (${code ?? (cause as Error).message})`, { cause });
+    }
+  };
+  const metaText = (await read(metaFile)).toString('utf8');
   let json: unknown;
   try {
     json = JSON.parse(metaText);
@@ -99,7 +107,7 @@ export async function loadEmbedding(
     });
   }
   const meta = parseEmbeddingMeta(json, metaFile);
-  const bytes = await fsp.readFile(f32Path);
+  const bytes = await read(f32Path);
   return decodeEmbedding(bytes, meta, { file: f32Path, metaFile });
 }
 

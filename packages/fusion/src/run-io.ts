@@ -1,6 +1,7 @@
 import { type LlamaConfig, LlamaModel, loadLlamaModel, parseLlamaConfig } from '@mmesid/llama';
 import { loadAdapterFromFiles, loraKeyKind, saveAdapter, serializeAdapter } from '@mmesid/lora';
 import {
+  firstDuplicateKey,
   loadSafetensorsBytes,
   MmesidError,
   type Module,
@@ -314,11 +315,18 @@ async function freeOnThrow<T>(fn: () => Promise<T>): Promise<T> {
 }
 
 function parseJson(text: string, file: string): unknown {
+  let v: unknown;
   try {
-    return JSON.parse(text);
+    v = JSON.parse(text);
   } catch (e) {
     throw new MmesidError(`${file}: not valid JSON (${(e as Error).message.slice(0, 160)})`);
   }
+  const dup = firstDuplicateKey(text);
+  if (dup)
+    throw new MmesidError(
+      `${file}: key ${JSON.stringify(dup.key)}${dup.path ? ` of ${JSON.stringify(dup.path)}` : ''} appears twice (at character ${dup.offset})`,
+    );
+  return v;
 }
 
 /**

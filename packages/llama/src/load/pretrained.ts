@@ -2,7 +2,14 @@
  * Loading Hugging Face Llama checkpoints (config.json + model.safetensors or sharded
  * model-0000N-of-0000M.safetensors with model.safetensors.index.json), tensor by tensor. Node only.
  */
-import { ConfigError, MmesidError, openCheckpoint, StateDictError, type tf } from '@mmesid/tensor';
+import {
+  ConfigError,
+  firstDuplicateKey,
+  MmesidError,
+  openCheckpoint,
+  StateDictError,
+  type tf,
+} from '@mmesid/tensor';
 import { LlamaForCausalLM } from '../causal-lm.js';
 import { type LlamaConfig, parseLlamaConfig } from '../config.js';
 import { LlamaModel } from '../llama-model.js';
@@ -53,8 +60,14 @@ export async function readLlamaConfig(dir: string): Promise<LlamaConfig> {
   try {
     raw = JSON.parse(text);
   } catch (e) {
-    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message})`);
+    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message.slice(0, 160)})`);
   }
+  // JSON.parse keeps the last of two equal keys: a config must say each thing once.
+  const dup = firstDuplicateKey(text);
+  if (dup)
+    throw new ConfigError(
+      `${file}: key ${JSON.stringify(dup.key)}${dup.path ? ` of ${JSON.stringify(dup.path)}` : ''} appears twice (at character ${dup.offset})`,
+    );
   return parseLlamaConfig(raw, file);
 }
 

@@ -94,9 +94,23 @@ export class Llama2cTokenizer {
   /** Loads `*.json` (llama2c-tokenizer JSON) or a binary llama2.c tokenizer file. Node only. */
   static async load(path: string, vocabSize?: number): Promise<Llama2cTokenizer> {
     const { readFile } = await import('node:fs/promises');
-    const bytes = new Uint8Array(await readFile(path));
-    if (path.endsWith('.json'))
-      return Llama2cTokenizer.fromJson(JSON.parse(new TextDecoder().decode(bytes)), path);
+    let bytes: Uint8Array;
+    try {
+      bytes = new Uint8Array(await readFile(path));
+    } catch (e) {
+      throw new MmesidError(
+        `${path}: cannot read the tokenizer (${(e as { code?: string }).code ?? (e as Error).message})`,
+      );
+    }
+    if (path.endsWith('.json')) {
+      let json: unknown;
+      try {
+        json = JSON.parse(new TextDecoder().decode(bytes));
+      } catch (e) {
+        throw new MmesidError(`${path}: not valid JSON (${(e as Error).message.slice(0, 160)})`);
+      }
+      return Llama2cTokenizer.fromJson(json as Parameters<typeof Llama2cTokenizer.fromJson>[0], path);
+    }
     return Llama2cTokenizer.fromBin(bytes, vocabSize, path);
   }
 

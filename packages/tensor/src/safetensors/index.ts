@@ -33,6 +33,7 @@ export {
   saveSafetensors,
 } from './file.js';
 export {
+  firstDuplicateKey,
   MAX_HEADER_BYTES,
   parseSafetensorsHeader,
   readHeaderLength,
