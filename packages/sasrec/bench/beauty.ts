@@ -1,11 +1,11 @@
-// Trains SASRec on the authors' Amazon Beauty and evaluates it on the test split with full ranking,
+// Trains SASRec on an authors'-layout dataset (default Beauty; --data <folder>, labelled by its name) and evaluates it on the test split with full ranking,
 // next to the authors' own SASRec table read through the same scoring code; profiles a training
 // step; writes benchmarks/results/sasrec-beauty.json. Run: pnpm --filter @mmesid/sasrec bench:beauty
 //   [--loss bce|sampled-softmax|ce] [--epochs N] [--max-minutes M] [--dropout p] [--eval-every k]
 //   [--valid-users n] [--patience n] [--negatives n] [--shared K] [--batch n] [--lr x] [--run-dir dir] [--fresh] [--out name]
 import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
-import { dirname, resolve } from 'node:path';
+import { basename, dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import {
@@ -48,22 +48,46 @@ const { values: args } = parseArgs({
     'run-dir': { type: 'string', default: resolve(here, '../runs/beauty') },
     data: { type: 'string', default: resolve(here, '../../../../shared/datasets/beauty') },
     fresh: { type: 'boolean', default: false },
-    out: { type: 'string', default: 'sasrec-beauty' },
+    /** Default: sasrec-<dataset>, the dataset named after the --data folder. */
+    out: { type: 'string' },
   },
 });
 
-// The paper's SASRec row on Beauty (MME-SID, CIKM'25, Table 3).
-const PAPER = {
-  'HR@5': 0.0368,
-  'HR@10': 0.0578,
-  'HR@20': 0.0903,
-  'NDCG@5': 0.0243,
-  'NDCG@10': 0.031,
-  'NDCG@20': 0.0392,
+// The dataset is named after its folder (beauty, toys, ...): labels and the output file say which.
+const datasetName = basename(resolve(args.data));
+const outName = args.out ?? `sasrec-${datasetName}`;
+// The paper's SASRec rows (MME-SID, CIKM'25, Table 3); other datasets are compared with nothing.
+const PAPER_ROWS: Record<string, Record<string, number>> = {
+  beauty: {
+    'HR@5': 0.0368,
+    'HR@10': 0.0578,
+    'HR@20': 0.0903,
+    'NDCG@5': 0.0243,
+    'NDCG@10': 0.031,
+    'NDCG@20': 0.0392,
+  },
+  toys: {
+    'HR@5': 0.0508,
+    'HR@10': 0.0713,
+    'HR@20': 0.1022,
+    'NDCG@5': 0.0357,
+    'NDCG@10': 0.0422,
+    'NDCG@20': 0.05,
+  },
+  sports: {
+    'HR@5': 0.0204,
+    'HR@10': 0.0327,
+    'HR@20': 0.0522,
+    'NDCG@5': 0.0132,
+    'NDCG@10': 0.0171,
+    'NDCG@20': 0.022,
+  },
 };
+const METRIC_KEYS = ['HR@5', 'HR@10', 'HR@20', 'NDCG@5', 'NDCG@10', 'NDCG@20'];
+const PAPER: Record<string, number> = PAPER_ROWS[datasetName] ?? {};
 const pick = (m: RankingMetrics) => {
   const f = flattenRankingMetrics(m);
-  return Object.fromEntries(Object.keys(PAPER).map((k) => [k, f[k]!]));
+  return Object.fromEntries(METRIC_KEYS.map((k) => [k, f[k]!]));
 };
 const fmt = (row: Record<string, number>) =>
   Object.entries(row)
@@ -79,7 +103,7 @@ const training = trainingSequences(data);
 let positions = 0;
 for (const s of training.sequences) positions += Math.min(s.items.length - 1, 50);
 console.log(
-  `Beauty: ${data.sequences.length} users, ${data.numItems} items, ${countInteractions(data)} interactions; ` +
+  `${datasetName}: ${data.sequences.length} users, ${data.numItems} items, ${countInteractions(data)} interactions; ` +
     `${training.sequences.length} training sequences, ${positions} training positions; test ${split.test.length} users`,
 );
 console.log(
@@ -179,7 +203,8 @@ model.dispose();
 const wallSeconds = (performance.now() - wall0) / 1000;
 const meets = Object.fromEntries(Object.entries(PAPER).map(([k, v]) => [k, test[k]! >= v]));
 const out = {
-  name: args.out,
+  name: outName,
+  datasetName,
   date: new Date().toISOString(),
   command: `pnpm --filter @mmesid/sasrec bench:beauty ${process.argv.slice(2).join(' ')}`.trim(),
   backend: choice.name,
@@ -228,7 +253,7 @@ const out = {
 };
 const resultsDir = resolve(here, '../../../benchmarks/results');
 mkdirSync(resultsDir, { recursive: true });
-const target = resolve(resultsDir, `${args.out}.json`);
+const target = resolve(resultsDir, `${outName}.json`);
 writeFileSync(`${target}.tmp-${process.pid}`, `${JSON.stringify(out, null, 2)}\n`);
 renameSync(`${target}.tmp-${process.pid}`, target);
 console.log(
