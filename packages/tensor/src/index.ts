@@ -44,6 +44,16 @@ export {
   writeJsonAtomic,
 } from './io/files.js';
 export {
+  isLocalDirSource,
+  type LoadProgress,
+  type ModelFileMap,
+  type ModelFiles,
+  type ModelSource,
+  type ModelSourceOptions,
+  modelFiles,
+  openCheckpointFiles,
+} from './io/model-files.js';
+export {
   type ActivationName,
   activation,
   gelu,
