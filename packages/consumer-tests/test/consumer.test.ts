@@ -11,7 +11,7 @@
  * - that page in headless Chromium on WASM and on WebGPU, nothing copied by hand, with logits equal
  *   to Node's within 1e-4 * max(1, |node|) (float32 through two decoder layers on other kernels).
  */
-import { readFileSync } from 'node:fs';
+import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
@@ -40,7 +40,22 @@ interface RunResult {
   tfBackend: string;
   exports: Record<string, number>;
   logits: number[];
+  stories?: number[];
 }
+
+interface ModelLoadResult {
+  error?: string;
+  backend: string;
+  fromUrl: number[];
+  again: number[];
+  fromFiles: number[];
+  progress?: { file: string; loaded: number; total?: number };
+  cached: string[];
+}
+
+/** stories260k beside the project (the `shared` link), or undefined. */
+const storiesDir = consumer.shared ? join(consumer.shared, 'models', 'stories260k') : undefined;
+const nodeArgs = ['node-check.mjs', ...(storiesDir ? [storiesDir] : [])];
 
 function lastJsonLine<T>(stdout: string): T {
   const line = stdout
@@ -117,9 +132,10 @@ describe('the tarballs', () => {
 
 describe('plain Node ESM', () => {
   it('imports every package and runs a tiny Llama on WASM', async () => {
-    const { stdout } = await runOk(process.execPath, ['node-check.mjs'], { cwd: app });
+    const { stdout } = await runOk(process.execPath, nodeArgs, { cwd: app });
     const r = lastJsonLine<RunResult>(stdout);
     expect(r.backend).toBe('wasm');
+    if (storiesDir) expect(r.stories?.length).toBeGreaterThan(0);
     for (const p of consumer.packed) expect(r.exports[p.name], p.name).toBeGreaterThan(0);
     expect(r.logits).toHaveLength(64);
     expect(r.logits.every(Number.isFinite)).toBe(true);
@@ -140,11 +156,21 @@ describe('a Vite production build, then headless Chromium', () => {
   let server: StaticServer | undefined;
   let browser: Browser | undefined;
   let nodeLogits: number[] = [];
+  let nodeStories: number[] | undefined;
 
   beforeAll(async () => {
-    const { stdout } = await runOk(process.execPath, ['node-check.mjs'], { cwd: app });
-    nodeLogits = lastJsonLine<RunResult>(stdout).logits;
+    const { stdout } = await runOk(process.execPath, nodeArgs, { cwd: app });
+    const r = lastJsonLine<RunResult>(stdout);
+    nodeLogits = r.logits;
+    nodeStories = r.stories;
   });
+  const serve = async () => {
+    server ??= await serveStatic({
+      '/': join(app, 'web-dist'),
+      ...(storiesDir ? { '/models/stories260k/': storiesDir } : {}),
+    });
+    return server;
+  };
   afterAll(async () => {
     await browser?.close();
     await server?.close();
@@ -167,7 +193,7 @@ describe('a Vite production build, then headless Chromium', () => {
     it.skipIf(unavailable !== undefined)(
       `runs the tiny Llama on ${backend} with no manual asset copying`,
       async () => {
-        server ??= await serveStatic({ '/': join(app, 'web-dist') });
+        server = await serve();
         browser ??= await launchChromium();
         const page = await browser.newPage();
         const errors: string[] = [];
@@ -211,5 +237,34 @@ describe('a Vite production build, then headless Chromium', () => {
       },
     );
   }
+  it.skipIf(unavailable !== undefined || !storiesDir)(
+    'loads stories260k in the page by URL (progress, then from the Cache API) and as File objects, generating what Node generates',
+    async () => {
+      const srv = await serve();
+      browser ??= await launchChromium();
+      const page = await browser.newPage();
+      const before = srv.log.length;
+      await page.goto(`${srv.origin}/?backend=wasm&model=models/stories260k/`);
+      await page.waitForFunction(() => (window as { __result?: unknown }).__result !== undefined, undefined, {
+        timeout: 120_000,
+      });
+      const r = (await page.evaluate(() => (window as { __result?: unknown }).__result)) as ModelLoadResult;
+      await page.close();
+      expect(r.error, r.error).toBeUndefined();
+      expect(r.backend).toBe('wasm');
+      expect(nodeStories?.length).toBeGreaterThan(0);
+      expect(r.fromUrl).toEqual(nodeStories);
+      expect(r.again).toEqual(nodeStories);
+      expect(r.fromFiles).toEqual(nodeStories);
+      const size = statSync(join(storiesDir!, 'model.safetensors')).size;
+      expect(r.progress).toEqual({ file: 'model.safetensors', loaded: size, total: size });
+      expect(r.cached).toContain('/models/stories260k/model.safetensors');
+      // One fetch for the first URL load, none for the second (Cache API), one to build the File.
+      const weights = srv.log.slice(before).filter((l) => l === '200 /models/stories260k/model.safetensors');
+      expect(weights).toHaveLength(2);
+    },
+  );
   if (unavailable) console.log(`[consumer] Chromium checks skipped: ${unavailable}`);
+  if (!storiesDir)
+    console.log('[consumer] stories260k browser loading skipped: ../shared is not beside the checkout');
 });

@@ -1,6 +1,6 @@
 // Loads the authors' Beauty files, prints the load report, makes the authors' leave-one-out split
 // and one training batch. From packages/datasets:
-//   pnpm exec tsx --conditions=source examples/beauty-split.ts [path/to/datasets/beauty]
+//   pnpm exec tsx --conditions=source --import ../../tooling/scripts/tsx-hooks.mjs examples/beauty-split.ts [path/to/datasets/beauty]
 import {
   datasetReport,
   exampleBatches,

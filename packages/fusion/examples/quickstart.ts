@@ -1,5 +1,6 @@
 // The README's example: MME-SID on a synthetic dataset with stories260k, end to end in about a minute
-// on WASM. Run from packages/fusion: pnpm exec vite-node --config vite.config.ts examples/quickstart.ts
+// on WASM. Run from packages/fusion:
+//   pnpm exec tsx --conditions=source --import ../../tooling/scripts/tsx-hooks.mjs examples/quickstart.ts
 import { mkdtemp } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';

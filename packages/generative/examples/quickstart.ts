@@ -1,4 +1,4 @@
-// The README's example, runnable: pnpm --filter @mmesid/generative exec vite-node --config vite.config.ts examples/quickstart.ts
+// The README's example, runnable: pnpm --filter @mmesid/generative exec tsx --conditions=source --import ../../tooling/scripts/tsx-hooks.mjs examples/quickstart.ts
 
 import {
   evaluateGenerative,

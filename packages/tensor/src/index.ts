@@ -47,6 +47,16 @@ export {
   zeros,
 } from './init.js';
 export {
+  isLocalDirSource,
+  type LoadProgress,
+  type ModelFileMap,
+  type ModelFiles,
+  type ModelSource,
+  type ModelSourceOptions,
+  modelFiles,
+  openCheckpointFiles,
+} from './io/model-files.js';
+export {
   type ActivationName,
   activation,
   gelu,

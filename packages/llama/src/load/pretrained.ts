@@ -1,12 +1,18 @@
 /**
  * Loading Hugging Face Llama checkpoints (config.json + model.safetensors or sharded
- * model-0000N-of-0000M.safetensors with model.safetensors.index.json), tensor by tensor. Node only.
+ * model-0000N-of-0000M.safetensors with model.safetensors.index.json): from a local directory in Node
+ * (tensor by tensor), from a base URL (fetch, progress, Cache API) or from File/Blob objects.
  */
 import {
   ConfigError,
   firstDuplicateKey,
+  isLocalDirSource,
   MmesidError,
+  type ModelSource,
+  type ModelSourceOptions,
+  modelFiles,
   openCheckpoint,
+  openCheckpointFiles,
   StateDictError,
   type tf,
 } from '@mmesid/tensor';
@@ -24,7 +30,7 @@ import {
 import { llamaParameterShapes } from './tensor-names.js';
 
 /** Options of {@link fromPretrained} and {@link loadLlamaModel}. */
-export interface FromPretrainedOptions {
+export interface FromPretrainedOptions extends ModelSourceOptions {
   /** The dtype the weights are held in. tfjs computes in float32 only, so that is the one choice. */
   dtype?: 'float32';
   /** Print the parameter count, memory and progress (default true), or pass a line sink. */
@@ -74,7 +80,7 @@ export async function readLlamaConfig(dir: string): Promise<LlamaConfig> {
 type Kind = 'causal' | 'base';
 
 async function load(
-  dir: string,
+  source: ModelSource,
   kind: Kind,
   opts: FromPretrainedOptions,
 ): Promise<LlamaForCausalLM | LlamaModel> {
@@ -83,8 +89,19 @@ async function load(
       `fromPretrained: dtype "${String(opts.dtype)}" is not supported; tfjs computes in float32, so F16/BF16 weights are converted to float32`,
     );
   const log = logger(opts.log);
-  const cfg = await readLlamaConfig(dir);
-  const ckpt = await openCheckpoint(dir);
+  let dir: string;
+  let cfg: LlamaConfig;
+  let ckpt: Awaited<ReturnType<typeof openCheckpoint>>;
+  if (isLocalDirSource(source)) {
+    dir = source;
+    cfg = await readLlamaConfig(dir);
+    ckpt = await openCheckpoint(dir);
+  } else {
+    const files = modelFiles(source, opts);
+    dir = files.label;
+    cfg = parseLlamaConfig(await files.json('config.json'), files.where('config.json'));
+    ckpt = await openCheckpointFiles(files);
+  }
   let model: LlamaForCausalLM | LlamaModel | undefined;
   try {
     const keys = ckpt.keys();
@@ -178,6 +195,12 @@ async function load(
 /**
  * Loads a Hugging Face `LlamaForCausalLM` checkpoint directory into a {@link LlamaForCausalLM}.
  *
+ * `dir` is a local directory (Node), a base URL (`'https://host/models/stories260k/'`; in a browser
+ * a page-relative path too) whose files are fetched with `onProgress` reports and kept in the Cache
+ * API where there is one (`cache`), or the checkpoint's `File`/`Blob` objects by name (a folder
+ * picked with `<input type="file" webkitdirectory>`). URL and Blob checkpoints are held in memory
+ * while they load; a local directory is read one tensor at a time.
+ *
  * Before allocating anything it validates config.json, matches every checkpoint tensor to a parameter
  * (any missing, unknown or mis-shaped tensor is a `StateDictError` listing them all), prints the
  * parameter count and the float32 memory it needs, and refuses (`InsufficientMemoryError`) when that
@@ -195,7 +218,7 @@ async function load(
  * lm.dispose();
  */
 export async function fromPretrained(
-  dir: string,
+  dir: ModelSource,
   opts: FromPretrainedOptions = {},
 ): Promise<LlamaForCausalLM> {
   return (await load(dir, 'causal', opts)) as LlamaForCausalLM;
@@ -206,6 +229,9 @@ export async function fromPretrained(
  * `lm_head.weight` is skipped) or from a bare `LlamaModel` checkpoint without the prefix (what LLM2Vec
  * and LLM2CLIP save). Same checks as {@link fromPretrained}.
  */
-export async function loadLlamaModel(dir: string, opts: FromPretrainedOptions = {}): Promise<LlamaModel> {
+export async function loadLlamaModel(
+  dir: ModelSource,
+  opts: FromPretrainedOptions = {},
+): Promise<LlamaModel> {
   return (await load(dir, 'base', opts)) as LlamaModel;
 }

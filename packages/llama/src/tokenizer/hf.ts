@@ -5,7 +5,7 @@
  */
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
-import { MmesidError } from '@mmesid/tensor';
+import { MmesidError, type ModelSource, type ModelSourceOptions, modelFiles } from '@mmesid/tensor';
 
 /** One chat message, as chat templates expect it. */
 export interface ChatMessage {
@@ -62,29 +62,28 @@ export class HfTokenizer {
     }
   }
 
-  /** Reads `tokenizer.json` and (if present) `tokenizer_config.json` from a model directory. Node only. */
-  static async fromDir(dir: string): Promise<HfTokenizer> {
-    const { readFile } = await import('node:fs/promises');
-    const { join } = await import('node:path');
+  /**
+   * Reads `tokenizer.json` and (if present) `tokenizer_config.json` from a model folder: a local
+   * directory (Node), a base URL (fetched; `onProgress`, Cache API) or the files as `File`/`Blob`s.
+   */
+  static async fromDir(dir: ModelSource, opts: ModelSourceOptions = {}): Promise<HfTokenizer> {
+    const files = modelFiles(dir, opts);
     const read = async (name: string, required: boolean): Promise<Record<string, unknown> | undefined> => {
-      const file = join(dir, name);
-      let text: string;
-      try {
-        text = await readFile(file, 'utf8');
-      } catch (e) {
+      const text = await files.tryText(name);
+      if (text === undefined) {
         if (!required) return undefined;
-        throw new MmesidError(`${file}: cannot read (${(e as Error).message})`);
+        throw new MmesidError(`${files.where(name)}: cannot read (not found)`);
       }
       try {
         return JSON.parse(text) as Record<string, unknown>;
       } catch (e) {
-        throw new MmesidError(`${file}: not valid JSON (${(e as Error).message})`);
+        throw new MmesidError(`${files.where(name)}: not valid JSON (${(e as Error).message})`);
       }
     };
     const tj = (await read('tokenizer.json', true))!;
     if ((tj as { format?: string }).format === 'llama2c-tokenizer')
       throw new MmesidError(
-        `${join(dir, 'tokenizer.json')}: this is a llama2.c tokenizer; use Llama2cTokenizer`,
+        `${files.where('tokenizer.json')}: this is a llama2.c tokenizer; use Llama2cTokenizer`,
       );
     return new HfTokenizer(tj, (await read('tokenizer_config.json', false)) ?? {});
   }

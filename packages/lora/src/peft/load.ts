@@ -1,4 +1,17 @@
-import { ConfigError, type Module, openSafetensors, type tf } from '@mmesid/tensor';
+import {
+  ConfigError,
+  isLocalDirSource,
+  type ModelSource,
+  type ModelSourceOptions,
+  type Module,
+  modelFiles,
+  openSafetensors,
+  rawToTfTensor,
+  readSafetensorsBytes,
+  type SafetensorsReadOptions,
+  type SafetensorsTensorInfo,
+  type tf,
+} from '@mmesid/tensor';
 import { loraScaling } from '../config.js';
 import type { LoraModel } from '../lora-model.js';
 import { resolveTargets } from '../targets.js';
@@ -8,7 +21,7 @@ import { toPeftKey } from './keys.js';
 import { type AdapterTensorInfo, expectedAdapterTensors, matchAdapterTensors } from './match-tensors.js';
 
 /** Options of {@link loadAdapter}. */
-export interface LoadAdapterOptions {
+export interface LoadAdapterOptions extends ModelSourceOptions {
   /**
    * Keep the loaded adapters (and `modules_to_save`) trainable, to continue training; PEFT's
    * `is_trainable`. Default false: everything is frozen, for inference.
@@ -22,6 +35,48 @@ export interface LoadAdapterOptions {
 export const ADAPTER_CONFIG_FILE = 'adapter_config.json';
 /** Name of the weights file in a PEFT adapter directory (PEFT's `SAFETENSORS_WEIGHTS_NAME`). */
 export const ADAPTER_WEIGHTS_FILE = 'adapter_model.safetensors';
+
+/** The adapter's weights file, opened for reading tensor by tensor. */
+interface WeightsReader {
+  keys(): string[];
+  info(name: string): SafetensorsTensorInfo;
+  readTensor(name: string, options?: SafetensorsReadOptions): Promise<tf.Tensor>;
+  close(): Promise<void>;
+}
+
+/** An adapter folder: its config, and its weights read from disk (Node) or held in memory. */
+async function readAdapter(source: ModelSource, opts: ModelSourceOptions) {
+  if (isLocalDirSource(source)) {
+    const r = await readAdapterDir(source);
+    return { ...r, open: (): Promise<WeightsReader> => openSafetensors(r.weightsPath) };
+  }
+  const files = modelFiles(source, opts);
+  const configPath = files.where(ADAPTER_CONFIG_FILE);
+  const weightsPath = files.where(ADAPTER_WEIGHTS_FILE);
+  const text = await files.tryText(ADAPTER_CONFIG_FILE);
+  if (text === undefined) throw new ConfigError(`${configPath}: cannot read the adapter config (not found)`);
+  const peft = parsePeftConfig(text, configPath);
+  const bytes = await files.tryBytes(ADAPTER_WEIGHTS_FILE);
+  if (!bytes) {
+    const hasBin = (await files.tryBytes('adapter_model.bin')) !== undefined;
+    throw new ConfigError(
+      hasBin
+        ? `${files.label}: only adapter_model.bin (a PyTorch pickle) is there; re-save it with safe_serialization=True to get ${ADAPTER_WEIGHTS_FILE}`
+        : `${weightsPath}: not found`,
+    );
+  }
+  const open = async (): Promise<WeightsReader> => {
+    const c = readSafetensorsBytes(bytes, { file: weightsPath });
+    return {
+      keys: () => [...c.tensors.keys()],
+      info: (name) => c.header.tensors.get(name)!,
+      readTensor: async (name, options) =>
+        rawToTfTensor(c.tensors.get(name)!, { name, file: weightsPath, ...options }),
+      close: async () => {},
+    };
+  };
+  return { configPath, weightsPath, peft, open };
+}
 
 async function readAdapterDir(dir: string) {
   const fs = await import('node:fs/promises');
@@ -52,8 +107,12 @@ async function readAdapterDir(dir: string) {
   return { configPath, weightsPath, peft };
 }
 
-async function readMatched(weightsPath: string, expected: Map<string, number[]>, problems: string[]) {
-  const file = await openSafetensors(weightsPath);
+async function readMatched(
+  file: WeightsReader,
+  weightsPath: string,
+  expected: Map<string, number[]>,
+  problems: string[],
+) {
   const values = new Map<string, tf.Tensor>();
   try {
     const infos = new Map<string, AdapterTensorInfo>();
@@ -73,7 +132,9 @@ async function readMatched(weightsPath: string, expected: Map<string, number[]>,
  * Loads a PEFT LoRA adapter directory (`adapter_config.json` + `adapter_model.safetensors`, as
  * written by PEFT's `save_pretrained` or {@link saveAdapter}) onto a plain model: applies LoRA as
  * the config says, then fills `lora_A`/`lora_B` (and `modules_to_save`) from the file. Like PEFT's
- * `PeftModel.from_pretrained(model, dir)`. Node only. F16/BF16 tensors are converted to float32.
+ * `PeftModel.from_pretrained(model, dir)`. F16/BF16 tensors are converted to float32. `dir` is a
+ * local directory (Node), a base URL (fetched; `onProgress`, Cache API) or the two files as
+ * `File`/`Blob` objects by name.
  *
  * Everything is checked before the model is touched: on any mismatch the model is unchanged.
  *
@@ -90,13 +151,13 @@ async function readMatched(weightsPath: string, expected: Map<string, number[]>,
  */
 export async function loadAdapter<M extends Module>(
   model: M,
-  dir: string,
+  dir: ModelSource,
   opts: LoadAdapterOptions = {},
 ): Promise<LoraModel<M>> {
-  const { configPath, weightsPath, peft } = await readAdapterDir(dir);
+  const { configPath, weightsPath, peft, open } = await readAdapter(dir, opts);
   const config = fromPeftConfig(peft, { file: configPath, seed: opts.seed ?? 0 });
   const { expected, problems } = expectedAdapterTensors(model, config);
-  const values = await readMatched(weightsPath, expected, problems);
+  const values = await readMatched(await open(), weightsPath, expected, problems);
   try {
     return installAdapter(model, config, values, opts.trainable ?? false);
   } finally {
@@ -115,8 +176,12 @@ export async function loadAdapter<M extends Module>(
  * const lora = applyLora(model, cfg);
  * await loadAdapterWeights(lora, './runs/beauty/checkpoint-3');
  */
-export async function loadAdapterWeights(lora: LoraModel, dir: string): Promise<void> {
-  const { configPath, weightsPath, peft } = await readAdapterDir(dir);
+export async function loadAdapterWeights(
+  lora: LoraModel,
+  dir: ModelSource,
+  opts: ModelSourceOptions = {},
+): Promise<void> {
+  const { configPath, weightsPath, peft, open } = await readAdapter(dir, opts);
   const config = fromPeftConfig(peft, { file: configPath });
   const problems: string[] = [];
   if (config.r !== lora.config.r)
@@ -138,7 +203,7 @@ export async function loadAdapterWeights(lora: LoraModel, dir: string): Promise<
   const expected = new Map<string, number[]>();
   for (const [key, t] of Object.entries(lora.adapterStateDict()))
     expected.set(key.slice(toPeftKey('').length), [...t.shape]);
-  const values = await readMatched(weightsPath, expected, problems);
+  const values = await readMatched(await open(), weightsPath, expected, problems);
   try {
     assignAdapterTensors(lora, values);
   } finally {

@@ -1,3 +1,0 @@
-import { preset } from '@mmesid/vitest-config';
-
-export default preset();
