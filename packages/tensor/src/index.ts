@@ -25,6 +25,7 @@ export {
   isBrowser,
   NODE_BACKEND_ORDER,
 } from './backend.js';
+export { callChild, type TensorForward } from './call-child.js';
 export {
   BackendError,
   ConfigError,
@@ -63,6 +64,7 @@ export { LayerNorm, RMSNorm } from './layers/norm.js';
 export { expectNoLeaks, liveTensors } from './leaks.js';
 export { type SymmetricEigen, symmetricEigen, symmetricEigenvalues } from './linalg/symmetric-eigen.js';
 export { expectLastDim, Module } from './module.js';
+export { ModuleList } from './module-list.js';
 export { matMul } from './ops/matmul.js';
 export { stopGradient } from './ops/stop-gradient.js';
 export { AdamW, type AdamWOptions } from './optim/adamw.js';
