@@ -26,7 +26,11 @@ export interface ItemTokenizerOptions {
 }
 
 /**
- * Turns item ids into LLM input tokens. For each modality m (in config order) the parts are the
+ * Turns item ids into LLM input tokens (embeddings, not token ids). One of three "tokenizers" in
+ * mmesid: the LLM's text tokenizer (@mmesid/llama) turns text into token ids; the semantic-ID
+ * tokenizer (`SemanticIdTokenizer` of @mmesid/rqvae: the MM-RQ-VAE or RQ-KMeans) turns item
+ * embeddings into semantic IDs; this one turns an item id into the one input embedding the LLM reads
+ * for it. For each modality m (in config order) the parts are the
  * projection of its frozen original embedding, proj_m(e_m) = W_m e_m + b_m (a trainable Linear
  * d_m -> d), and the sum of its L semantic-ID embeddings (see {@link SidEmbedding}); the parts of all
  * modalities are concatenated, [proj_1, sid_1, ..., proj_M, sid_M] (2M x d), and mapped to one token

@@ -106,7 +106,7 @@ export async function runFinetune(
   try {
     const pairs = behaviouralPairs(split.test);
     // Variants without collaborative SID embeddings (E4SRec, ME, ...) have no forgetting tau.
-    const hasSids = model.tokens.sidEmbedding('collaborative') !== undefined;
+    const hasSids = model.itemTokenizer.sidEmbedding('collaborative') !== undefined;
     const tauBefore = hasSids
       ? (await sidDistanceTau(model, inputs.tables.collaborative!, pairs)).tau
       : undefined;
