@@ -15,7 +15,7 @@ import type { MmeSidModel } from './model.js';
  * code space (before any learned projection), as an (N + 1) x width table. Row 0 is padding.
  */
 export async function sidEmbeddingTable(model: MmeSidModel, modality = 'collaborative'): Promise<ItemTable> {
-  const sid = model.tokens.sidEmbedding(modality);
+  const sid = model.itemTokenizer.sidEmbedding(modality);
   if (!sid)
     throw new MmesidError(`sidEmbeddingTable: the model has no semantic-ID embeddings for "${modality}"`);
   const t = tf.tidy(() => sid.summed(tf.range(0, model.numItems + 1, 1, 'int32')));
@@ -80,7 +80,7 @@ export async function embeddingSpectra(
   const tokens = new Float32Array(N * k * d);
   for (let start = 1; start <= N; start += batch) {
     const end = Math.min(N + 1, start + batch);
-    const t = tf.tidy(() => model.tokens.forward(tf.range(start, end, 1, 'int32')));
+    const t = tf.tidy(() => model.itemTokenizer.forward(tf.range(start, end, 1, 'int32')));
     try {
       tokens.set((await t.data()) as Float32Array, (start - 1) * k * d);
     } finally {

@@ -79,7 +79,11 @@ export interface ItemTokenizerOptions {
 }
 
 /**
- * Turns item ids into LLM input tokens. For each modality m (in config order) the parts are, as
+ * Turns item ids into LLM input tokens (embeddings, not token ids). One of three "tokenizers" in
+ * mmesid: the LLM's text tokenizer (@mmesid/llama) turns text into token ids; the semantic-ID
+ * tokenizer (`SemanticIdTokenizer` of @mmesid/rqvae: the MM-RQ-VAE or RQ-KMeans) turns item
+ * embeddings into semantic IDs; this one turns an item id into the LLM input embedding(s) for it.
+ * For each modality m (in config order) the parts are, as
  * configured: the projection of its frozen original embedding, proj_m(e_m) = W_m e_m + b_m (a
  * trainable Linear d_m -> d; `'raw'` passes e_m itself), the sum of its L semantic-ID embeddings
  * (see {@link SidEmbedding}), and a new random ID table (see {@link IdTable}). With P the

@@ -141,9 +141,17 @@ export class MmeSidModel extends Module {
     return this.childModule('llm') as LlamaModel;
   }
 
-  /** The item-token builder. */
-  get tokens(): ItemTokenizer {
+  /**
+   * The item-token builder (module path `item_tokenizer`): item ids -> the LLM's input embeddings of
+   * the items. Not the LLM's text tokenizer, nor the semantic-ID tokenizer (MM-RQ-VAE) of @mmesid/rqvae.
+   */
+  get itemTokenizer(): ItemTokenizer {
     return this.childModule('item_tokenizer') as ItemTokenizer;
+  }
+
+  /** @deprecated the same module as {@link itemTokenizer}, under a name that did not say which tokenizer. */
+  get tokens(): ItemTokenizer {
+    return this.itemTokenizer;
   }
 
   /** The scoring head. */

@@ -1,5 +1,4 @@
-import { Linear, type LinearOptions, Module, tf } from '@mmesid/tensor';
-import { callChild } from './child.js';
+import { callChild, Linear, type LinearOptions, Module, tf } from '@mmesid/tensor';
 import type { LlamaConfig } from './config.js';
 import type { KVCache } from './kv-cache.js';
 import { applyRotary } from './rope.js';

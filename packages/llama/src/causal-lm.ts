@@ -1,5 +1,4 @@
-import { Linear, Module, tf } from '@mmesid/tensor';
-import { callChild } from './child.js';
+import { callChild, Linear, Module, tf } from '@mmesid/tensor';
 import type { LlamaConfig } from './config.js';
 import { type GenerateOptions, type GenerateResult, generate } from './generate.js';
 import {

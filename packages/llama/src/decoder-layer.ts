@@ -1,6 +1,5 @@
-import { type LinearOptions, Module, RMSNorm, tf } from '@mmesid/tensor';
+import { callChild, type LinearOptions, Module, RMSNorm, tf } from '@mmesid/tensor';
 import { type AttentionContext, LlamaAttention } from './attention.js';
-import { callChild } from './child.js';
 import type { LlamaConfig } from './config.js';
 import { LlamaMLP } from './mlp.js';
 

@@ -12,7 +12,6 @@ export {
   LlamaForCausalLM,
   type LlamaForCausalLMOptions,
 } from './causal-lm.js';
-export { callChild, type TensorForward } from './child.js';
 export {
   countLlamaParameters,
   LinearRopeScalingSchema,
@@ -60,7 +59,6 @@ export {
 export { llamaParameterShapes } from './load/tensor-names.js';
 export { attentionBias, defaultPositions, type IntMatrix, MASKED_SCORE } from './masks.js';
 export { LlamaMLP } from './mlp.js';
-export { ModuleList } from './module-list.js';
 export { applyRotary, computeInvFreq, RopeTable, ropeCosSin, rotateHalf } from './rope.js';
 export { argmax, sampleToken, softmaxWithTemperature } from './sampling.js';
 export { type ChatMessage, type ChatTemplateOptions, HfTokenizer } from './tokenizer/hf.js';

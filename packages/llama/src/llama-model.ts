@@ -1,19 +1,19 @@
 import {
+  callChild,
   Embedding,
   type LinearOptions,
   MmesidError,
   Module,
+  ModuleList,
   RMSNorm,
   type Rng,
   ShapeError,
   tf,
 } from '@mmesid/tensor';
-import { callChild } from './child.js';
 import type { LlamaConfig } from './config.js';
 import { LlamaDecoderLayer } from './decoder-layer.js';
 import { KVCache } from './kv-cache.js';
 import { attentionBias, defaultPositions, type IntMatrix, toTensor2d } from './masks.js';
-import { ModuleList } from './module-list.js';
 import { computeInvFreq, RopeTable, ropeCosSin } from './rope.js';
 
 /** How to fill the weights of a new model: seeded random init, or zeros to be overwritten by a checkpoint. */

@@ -1,5 +1,4 @@
-import { Linear, type LinearOptions, Module, silu, tf } from '@mmesid/tensor';
-import { callChild } from './child.js';
+import { callChild, Linear, type LinearOptions, Module, silu, tf } from '@mmesid/tensor';
 import type { LlamaConfig } from './config.js';
 
 /**

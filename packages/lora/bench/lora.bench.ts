@@ -12,7 +12,18 @@ import { mkdir, mkdtemp, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { AdamW, type BackendName, initBackend, Linear, Module, Rng, silu, Trainer, tf } from '@mmesid/tensor';
+import {
+  AdamW,
+  type BackendName,
+  callChild,
+  initBackend,
+  Linear,
+  Module,
+  Rng,
+  silu,
+  Trainer,
+  tf,
+} from '@mmesid/tensor';
 import { applyLora, loadAdapter, saveAdapter } from '../src/index.js';
 
 const HIDDEN = Number(process.env.LORA_BENCH_HIDDEN ?? 512);
@@ -20,8 +31,7 @@ const INTER = Number(process.env.LORA_BENCH_INTER ?? 1376);
 const TOKENS = Number(process.env.LORA_BENCH_TOKENS ?? 128);
 const R = 8;
 
-type Fwd = Module & { forward(x: tf.Tensor): tf.Tensor };
-const call = (m: Module, name: string, x: tf.Tensor) => (m.childModule(name) as Fwd).forward(x);
+const call = callChild;
 
 /** Llama's SwiGLU block with HF names, children looked up at call time. */
 class Block extends Module {

@@ -24,9 +24,10 @@ const carrying = new WeakSet<Linear>();
  * B is trained. The base `Linear` stays frozen and is registered as `base_layer`, so its weight's
  * state-dict key becomes `...gate_proj.base_layer.weight` (PEFT's naming).
  *
- * While a LoraLinear exists, the wrapped `Linear`'s own `forward` is redirected through the adapter,
- * so a model that calls `this.gateProj.forward(x)` on a field it kept (rather than looking the module
- * up by name) still gets the adapted output. {@link release} undoes this.
+ * The wrapped `Linear` is left as it is (its own `forward` stays the plain layer): the adapter takes
+ * effect where the model looks its children up at call time (`callChild` of @mmesid/tensor, as
+ * every model of mmesid does), after `replaceModule(path, lora)` put it there. A model that calls
+ * a Linear it kept in a field bypasses the adapter.
  *
  * Memory: the wrapper owns `lora_A` and `lora_B`; `release()` frees them and hands the base back.
  * `dispose()` frees everything, base included.
@@ -46,7 +47,6 @@ export class LoraLinear extends Module {
   readonly scaling: number;
   private _merged = false;
   private released = false;
-  private readonly baseForward: (x: tf.Tensor) => tf.Tensor;
 
   constructor(base: Linear, opts: LoraLinearOptions) {
     super();
@@ -77,14 +77,6 @@ export class LoraLinear extends Module {
     this.loraA.training = this.loraB.training = base.training;
     if (this.dropout) this.dropout.training = base.training;
 
-    const proto = Object.getPrototypeOf(base) as { forward: (x: tf.Tensor) => tf.Tensor };
-    this.baseForward = (x) => proto.forward.call(base, x);
-    Object.defineProperty(base, 'forward', {
-      value: (x: tf.Tensor) => this.forward(x),
-      configurable: true,
-      writable: true,
-      enumerable: false,
-    });
     carrying.add(base);
   }
 
@@ -110,9 +102,9 @@ export class LoraLinear extends Module {
    */
   forward(x: tf.Tensor): tf.Tensor {
     this.assertLive();
-    if (this._merged) return this.baseForward(x);
+    if (this._merged) return this.base.forward(x);
     return tf.tidy(() => {
-      const y = this.baseForward(x);
+      const y = this.base.forward(x);
       const h = this.dropout ? this.dropout.forward(x) : x;
       const update = this.loraB.forward(this.loraA.forward(h));
       return tf.add(y, tf.mul(update, this.scaling));
@@ -120,12 +112,12 @@ export class LoraLinear extends Module {
   }
 
   /**
-   * The base layer's output alone (its current weight: merged or not), bypassing the adapter. Use it
-   * instead of `base.forward(x)`, which is redirected through the adapter while it exists.
+   * The base layer's output alone (its current weight: merged or not), bypassing the adapter; the
+   * same as `base.forward(x)`.
    */
   forwardBase(x: tf.Tensor): tf.Tensor {
     this.assertLive();
-    return this.baseForward(x);
+    return this.base.forward(x);
   }
 
   /** `scaling * B A` [out, in], the update this adapter adds to the base weight. The caller owns it. */
@@ -163,15 +155,13 @@ export class LoraLinear extends Module {
   }
 
   /**
-   * Removes the adapter: frees `lora_A` and `lora_B`, restores the base `Linear`'s own forward and
-   * returns it, with the update merged into it if this layer was merged. The wrapper is unusable
+   * Removes the adapter: frees `lora_A` and `lora_B` and returns the base `Linear`, with the update merged into it if this layer was merged. The wrapper is unusable
    * afterwards; put the returned Linear back into the model (`replaceModule`).
    */
   release(): Linear {
     this.assertLive();
     this.loraA.dispose();
     this.loraB.dispose();
-    delete (this.base as { forward?: unknown }).forward;
     carrying.delete(this.base);
     this.released = true;
     return this.base;

@@ -12,7 +12,7 @@ import type { RqKMeansConfig, RqvaeConfig } from './config.js';
 import type { ModalityInputs } from './data.js';
 import { MMRQVAE } from './mm-rqvae.js';
 import { RQKMeans } from './rq-kmeans.js';
-import type { SemanticIdTokenizer } from './tokenizer.js';
+import type { SemanticIdTokenizer } from './semantic-id-tokenizer.js';
 
 /** The files of an export directory. */
 export const EXPORT_FILES = {

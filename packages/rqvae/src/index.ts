@@ -47,8 +47,8 @@ export {
   type ResidualQuantizerOptions,
 } from './residual-quantizer.js';
 export { RQKMeans } from './rq-kmeans.js';
+export type { SemanticIdTokenizer } from './semantic-id-tokenizer.js';
 export { type SinkhornOptions, sinkhornAssign } from './sinkhorn.js';
-export type { SemanticIdTokenizer } from './tokenizer.js';
 export { type TrainHooks, type TrainResult, trainRqvae } from './train.js';
 export {
   parseTrainOptions,

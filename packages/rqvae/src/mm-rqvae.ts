@@ -4,8 +4,8 @@ import { parseRqvaeConfig, type RqvaeConfig, type RqvaeConfigInput } from './con
 import { checkInputs, type EmbeddingMatrix, type ModalityInputs, sliceRows, toTensor } from './data.js';
 import { reconstructionLoss } from './reconstruction.js';
 import { ResidualQuantizer } from './residual-quantizer.js';
-import { sumAll } from './sum.js';
-import type { SemanticIdTokenizer } from './tokenizer.js';
+import type { SemanticIdTokenizer } from './semantic-id-tokenizer.js';
+import { sumAll } from './sum-tensors.js';
 
 /** Encoder, residual quantiser and decoder of one modality (`<name>.encoder`, `<name>.rq`, `<name>.decoder`). */
 export class ModalityBranch extends Module {

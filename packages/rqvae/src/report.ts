@@ -7,7 +7,7 @@ import {
 } from '@mmesid/metrics';
 import { ShapeError } from '@mmesid/tensor';
 import type { EmbeddingMatrix, ModalityInputs } from './data.js';
-import type { SemanticIdTokenizer } from './tokenizer.js';
+import type { SemanticIdTokenizer } from './semantic-id-tokenizer.js';
 
 /** Options of {@link tokenizerReport}. */
 export interface ReportOptions {

@@ -1,6 +1,6 @@
 import { Module, type Rng, ShapeError, stopGradient, tf } from '@mmesid/tensor';
 import { nearestCodes } from './distance.js';
-import { sumAll } from './sum.js';
+import { sumAll } from './sum-tensors.js';
 import { VectorQuantizer } from './vector-quantizer.js';
 
 /** Options of {@link ResidualQuantizer}. */

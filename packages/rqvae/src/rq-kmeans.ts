@@ -3,7 +3,7 @@ import { parseRqKMeansConfig, type RqKMeansConfig, type RqKMeansConfigInput } fr
 import { checkInputs, type EmbeddingMatrix, type ModalityInputs, toTensor } from './data.js';
 import { readMatrix } from './mm-rqvae.js';
 import { ResidualQuantizer } from './residual-quantizer.js';
-import type { SemanticIdTokenizer } from './tokenizer.js';
+import type { SemanticIdTokenizer } from './semantic-id-tokenizer.js';
 
 /**
  * RQ-KMeans: residual k-means directly on each modality's item embeddings, with no encoder and no

@@ -4,7 +4,7 @@ import { checkInputs, type ModalityInputs, toTensor } from './data.js';
 import { resetDeadCodes } from './dead-codes.js';
 import type { MMRQVAE } from './mm-rqvae.js';
 import { type EpochReport, progressPrinter } from './progress.js';
-import { sumAll } from './sum.js';
+import { sumAll } from './sum-tensors.js';
 import { parseTrainOptions, type TrainOptionsInput } from './train-options.js';
 
 /** How a run ended and what it reached. */

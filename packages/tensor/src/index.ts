@@ -25,6 +25,7 @@ export {
   isBrowser,
   NODE_BACKEND_ORDER,
 } from './backend.js';
+export { callChild, type TensorForward } from './call-child.js';
 export {
   BackendError,
   ConfigError,
@@ -73,6 +74,7 @@ export { LayerNorm, RMSNorm } from './layers/norm.js';
 export { expectNoLeaks, liveTensors } from './leaks.js';
 export { type SymmetricEigen, symmetricEigen, symmetricEigenvalues } from './linalg/symmetric-eigen.js';
 export { expectLastDim, Module } from './module.js';
+export { ModuleList } from './module-list.js';
 export { COUNT_AT_LEAST, countAtLeast, registerCountAtLeast } from './ops/count-at-least.js';
 export { gatherRows } from './ops/gather-rows.js';
 export { logSumExp } from './ops/log-sum-exp.js';

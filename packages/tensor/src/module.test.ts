@@ -1,11 +1,13 @@
 import { Rng } from '@mmesid/core';
 import { describeBackends } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
-import { StateDictError } from './errors.js';
+import { callChild } from './call-child.js';
+import { MmesidError, StateDictError } from './errors.js';
 import { Linear } from './layers/linear.js';
 import { MLP } from './layers/mlp.js';
 import { LayerNorm } from './layers/norm.js';
 import { Module } from './module.js';
+import { ModuleList } from './module-list.js';
 import { tf } from './tf.js';
 
 class Block extends Module {
@@ -97,5 +99,39 @@ describeBackends('Module', () => {
     expect(tf.memory().numTensors).toBe(n0 + 4);
     m.dispose();
     expect(tf.memory().numTensors).toBe(n0);
+  });
+
+  it('setModule registers (replacing without disposing) and returns the new module; bad names and paths throw MmesidError', async () => {
+    const parent = new Module();
+    const a = new Linear(2, 2, { rng: new Rng(1) });
+    const b = new Linear(2, 2, { rng: new Rng(2) });
+    expect(parent.setModule('proj', a)).toBe(a);
+    expect(parent.setModule('proj', b)).toBe(b);
+    expect(parent.childModule('proj')).toBe(b);
+    expect(a.namedParameters().next().value![1].isDisposed).toBe(false); // replaced, not disposed
+    expect(() => parent.setModule('a.b', a)).toThrow(MmesidError);
+    expect(() => parent.setModule('', a)).toThrow(/must be non-empty/);
+    expect(() => parent.replaceModule('nope', a)).toThrow(MmesidError);
+    a.dispose();
+    b.dispose();
+  });
+
+  it('ModuleList names children 0..n-1 and callChild runs whatever is registered at call time', async () => {
+    const list = new ModuleList([
+      new Linear(2, 2, { rng: new Rng(1) }),
+      new Linear(2, 2, { rng: new Rng(2) }),
+    ]);
+    expect([...list.namedParameters()].map(([n]) => n)).toEqual(['0.weight', '0.bias', '1.weight', '1.bias']);
+    expect(() => list.at(2)).toThrow(RangeError);
+    const x = tf.tensor2d([[1, 2]]);
+    const swapped = new Linear(2, 2, { rng: new Rng(3) });
+    const old = list.replaceModule('1', swapped);
+    const viaCall = callChild(list, '1', x);
+    const direct = swapped.forward(x);
+    expect(Array.from(await viaCall.data())).toEqual(Array.from(await direct.data()));
+    expect(() => callChild(list, '7', x)).toThrow(/no submodule "7"/);
+    tf.dispose([x, viaCall, direct]);
+    old.dispose();
+    list.dispose();
   });
 });

@@ -1,4 +1,4 @@
-import { ShapeError, StateDictError } from './errors.js';
+import { MmesidError, ShapeError, StateDictError } from './errors.js';
 import { tf } from './tf.js';
 
 let uid = 0;
@@ -19,7 +19,8 @@ export class Module {
 
   /** Registers a trainable (by default) parameter; the module takes ownership of `value`. */
   protected param(name: string, value: tf.Tensor, trainable = true): tf.Variable {
-    if (this._params.has(name)) throw new Error(`parameter "${name}" is already registered`);
+    if (this._params.has(name))
+      throw new MmesidError(`${this.constructor.name}: parameter "${name}" is already registered`);
     const v = tf.variable(value, trainable, `${name}_${uid++}`);
     value.dispose();
     this._params.set(name, v);
@@ -35,9 +36,16 @@ export class Module {
     return value;
   }
 
-  /** Registers (or replaces, returning the old one) a submodule. */
+  /**
+   * Registers `m` as the direct submodule `name` and returns `m`. A module already registered under
+   * `name` is replaced and not disposed; use {@link Module.replaceModule} to get it back.
+   * @throws {MmesidError} when `name` is empty or contains "." (paths are dotted)
+   */
   setModule<M extends Module>(name: string, m: M): M {
-    if (name.includes('.')) throw new Error(`submodule name "${name}" must not contain "."`);
+    if (name === '' || name.includes('.'))
+      throw new MmesidError(
+        `${this.constructor.name}: submodule name "${name}" must be non-empty and contain no "."`,
+      );
     this._modules.set(name, m);
     return m;
   }
@@ -64,7 +72,7 @@ export class Module {
     const parent = dot < 0 ? this : this.getModule(path.slice(0, dot));
     const name = dot < 0 ? path : path.slice(dot + 1);
     const old = parent?._modules.get(name);
-    if (!parent || !old) throw new Error(`no submodule at "${path}"`);
+    if (!parent || !old) throw new MmesidError(`${this.constructor.name}: no submodule at "${path}"`);
     parent._modules.set(name, next);
     return old;
   }

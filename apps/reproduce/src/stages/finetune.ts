@@ -110,7 +110,7 @@ export async function runFinetune(
       all: behaviouralPairs(split.test, { reading: 'all' }),
     };
     // Variants without collaborative SID embeddings (E4SRec, ME, ...) have no forgetting tau.
-    const hasSids = model.tokens.sidEmbedding('collaborative') !== undefined;
+    const hasSids = model.itemTokenizer.sidEmbedding('collaborative') !== undefined;
     const taus = async () => {
       const out: Record<string, { tauA: number; tauB: number; pairs: number }> = {};
       for (const [k, pairs] of Object.entries(readings)) {

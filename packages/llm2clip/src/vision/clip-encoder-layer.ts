@@ -1,4 +1,4 @@
-import { activation, LayerNorm, Linear, Module, type Rng, tf } from '@mmesid/tensor';
+import { activation, callChild, LayerNorm, Linear, Module, type Rng, tf } from '@mmesid/tensor';
 import type { ClipVisionConfig } from './clip-vision-config.js';
 
 /** Bidirectional multi-head self-attention with HF CLIP names (`q_proj`, `k_proj`, `v_proj`, `out_proj`). */
@@ -27,12 +27,13 @@ export class ClipAttention extends Module {
       const [b, s, d] = x.shape as [number, number, number];
       const split = (t: tf.Tensor) =>
         tf.transpose(tf.reshape(t, [b, s, this.heads, this.headDim]), [0, 2, 1, 3]);
-      const q = split(tf.mul(this.qProj.forward(x), this.headDim ** -0.5));
-      const k = split(this.kProj.forward(x));
-      const v = split(this.vProj.forward(x));
+      // Projections are looked up at call time, so LoRA wrappers put in by replaceModule take effect.
+      const q = split(tf.mul(callChild(this, 'q_proj', x), this.headDim ** -0.5));
+      const k = split(callChild(this, 'k_proj', x));
+      const v = split(callChild(this, 'v_proj', x));
       const probs = tf.softmax(tf.matMul(q, k, false, true), -1);
       const ctx = tf.reshape(tf.transpose(tf.matMul(probs, v), [0, 2, 1, 3]), [b, s, d]);
-      return this.outProj.forward(ctx);
+      return callChild(this, 'out_proj', ctx);
     });
   }
 }
@@ -51,7 +52,7 @@ export class ClipMlp extends Module {
   }
 
   forward(x: tf.Tensor): tf.Tensor {
-    return tf.tidy(() => this.fc2.forward(this.act(this.fc1.forward(x))));
+    return tf.tidy(() => callChild(this, 'fc2', this.act(callChild(this, 'fc1', x))));
   }
 }
 

@@ -3,10 +3,9 @@
  * `model.layers.N.self_attn.q_proj`, `lm_head`, ...) for the tests of this package only. It looks its
  * children up by name at call time, as @mmesid/llama does, so `replaceModule` takes effect.
  */
-import { Linear, Module, RMSNorm, Rng, silu, tf } from '@mmesid/tensor';
+import { callChild, Linear, Module, RMSNorm, Rng, silu, tf } from '@mmesid/tensor';
 
-type Fwd = Module & { forward(x: tf.Tensor): tf.Tensor };
-const call = (m: Module, name: string, x: tf.Tensor) => (m.childModule(name) as Fwd).forward(x);
+const call = callChild;
 
 class ToyMLP extends Module {
   constructor(h: number, i: number, rng: Rng) {

@@ -1,4 +1,5 @@
 import type { Rng } from '@mmesid/core';
+import { callChild } from '../call-child.js';
 import { Module } from '../module.js';
 import { tf } from '../tf.js';
 
@@ -50,11 +51,14 @@ export class MLP extends Module {
   }
 
   forward(x: tf.Tensor): tf.Tensor {
+    const holder = this.childModule('layers')!;
     return tf.tidy(() => {
       let h = x;
       for (let i = 0; i < this.layers.length; i++) {
         const last = i === this.layers.length - 1;
-        const y = this.layers[i]!.forward(h);
+        // Looked up at call time, so a layer swapped in with replaceModule('layers.<i>', ...) (a LoRA
+        // wrapper) is the one that runs.
+        const y = callChild(holder, String(i), h);
         h = last ? this.outAct(y) : this.act(y);
         if (!last && this.drop) h = this.drop.forward(h);
       }

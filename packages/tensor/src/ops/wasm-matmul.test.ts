@@ -1,5 +1,5 @@
-import { Rng } from '@mmesid/core';
 import { loadNativeBlas } from '@mmesid/blas-native';
+import { Rng } from '@mmesid/core';
 import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../tf.js';

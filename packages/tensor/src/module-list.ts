@@ -1,4 +1,4 @@
-import { Module } from '@mmesid/tensor';
+import { Module } from './module.js';
 
 /**
  * An ordered list of submodules registered under "0", "1", ... so that their parameters get the

@@ -2,6 +2,9 @@ import type { tf } from '@mmesid/tensor';
 import type { EmbeddingMatrix, ModalityInputs } from './data.js';
 
 /**
+ * Item embeddings -> semantic IDs. Not the LLM's text tokenizer (@mmesid/llama) nor fusion's
+ * `ItemTokenizer` (item id -> the LLM's input embedding of the item).
+ *
  * What every semantic-ID tokenizer offers (the MM-RQ-VAE and the RQ-KMeans baseline alike), so
  * the fusion stage, the reports and the reproduce app handle either the same way.
  *

@@ -1,4 +1,6 @@
-import { MmesidError, type Module, type tf } from '@mmesid/tensor';
+import { MmesidError } from './errors.js';
+import type { Module } from './module.js';
+import type { tf } from './tf.js';
 
 /** Anything with a one-tensor forward pass: a `Linear`, an `RMSNorm`, or a wrapper such as a LoRA layer. */
 export interface TensorForward {

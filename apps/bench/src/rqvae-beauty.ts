@@ -1,10 +1,10 @@
 /**
- * bench:beauty: the MM-RQ-VAE on the authors' Beauty SASRec embeddings (collaborative modality
+ * bench:rqvae-beauty: the MM-RQ-VAE on the authors' Beauty SASRec embeddings (collaborative modality
  * only), with MSE and with MMD reconstruction under the same seed and budget, beside RQ-KMeans.
  * Prints each run's figures and writes benchmarks/results/rqvae-beauty.json (rewritten after
  * every run, atomically, so a stopped bench keeps what it finished).
  *
- *   pnpm --filter @mmesid/rqvae bench:beauty
+ *   pnpm --filter @mmesid/bench bench:rqvae-beauty
  *
  * Environment (all optional):
  *   BEAUTY_DIR       the authors' Beauty folder (default ../shared/datasets/beauty beside the checkout)
@@ -31,7 +31,6 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { leaveOneOut, loadAuthorsDataset, loadEmbedding } from '@mmesid/datasets';
 import { behaviouralPairs, type ItemPairs } from '@mmesid/metrics';
-import { initBackend, Rng } from '@mmesid/tensor';
 import {
   type EmbeddingMatrix,
   type EpochReport,
@@ -42,7 +41,8 @@ import {
   type SemanticIdTokenizer,
   tokenizerReport,
   trainRqvae,
-} from '../src/index.js';
+} from '@mmesid/rqvae';
+import { initBackend, Rng } from '@mmesid/tensor';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../../..');
@@ -427,7 +427,7 @@ async function save(): Promise<void> {
     benchmark: 'rqvae-beauty',
     description:
       "MM-RQ-VAE on the MME-SID authors' Beauty SASRec embeddings (rows 1..12086, 64-d), collaborative modality only: MSE vs MMD reconstruction with the same seed and budget, and RQ-KMeans. tau = Kendall tau-b between Euclidean distances of item pairs in the SASRec space and in the quantised space (sum of codes), over the behavioural pairs of the test split.",
-    command: 'pnpm --filter @mmesid/rqvae bench:beauty',
+    command: 'pnpm --filter @mmesid/bench bench:rqvae-beauty',
     started,
     finished: new Date().toISOString(),
     backend: process.env.BENCH_BACKEND ?? 'wasm',
