@@ -54,9 +54,13 @@ describe('every option is checked before any stage starts', () => {
   });
 
   it('rejects --data-dir with the synthetic dataset (it would be ignored)', () => {
-    expect(usage(['--data-dir', tmp(), '--out', tmp()])).toMatch(
+    expect(usage(['--dataset', 'synthetic', '--data-dir', tmp(), '--out', tmp()])).toMatch(
       /--data-dir .* is not read with --dataset synthetic/,
     );
+  });
+
+  it('reads --data-dir alone as a custom dataset, and names what the folder lacks before any stage', () => {
+    expect(usage(['--data-dir', tmp(), '--out', tmp()])).toMatch(/--data-dir .*: no sequences\.txt/);
   });
 
   it('rejects an --out that is a file or cannot be created, naming the path', () => {
