@@ -3,6 +3,7 @@
  * imported on first use so browser bundles of this package never pull it in).
  */
 import { MmesidError } from '../errors.js';
+import { namedWriteError } from '../safetensors/atomic.js';
 
 async function nodeFs() {
   try {
@@ -61,7 +62,7 @@ export async function writeJsonAtomic(target: string, value: unknown): Promise<v
     await fsp.rename(tmp, target);
   } catch (e) {
     await fsp.rm(tmp, { force: true });
-    throw e;
+    throw namedWriteError(target, e);
   }
 }
 

@@ -4,6 +4,7 @@
  * Node's fs is imported dynamically so that browser bundles of this package never pull it in.
  */
 import type { FileHandle } from 'node:fs/promises';
+import { MmesidError } from '../errors.js';
 
 /** A fully written temporary file waiting to replace its target. Internal. */
 export interface PendingFile {
@@ -24,6 +25,28 @@ function tempName(target: string): string {
 }
 
 /**
+ * A file-system error of a write (Node's `ENOSPC: no space left on device, write` names no path) as
+ * an MmesidError naming the file; `code` and `cause` are kept. Other errors pass through unchanged.
+ */
+export function namedWriteError(target: string, e: unknown): unknown {
+  const code = (e as { code?: unknown })?.code;
+  if (typeof code !== 'string' || e instanceof MmesidError) return e;
+  const why: Record<string, string> = {
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'disk quota exceeded',
+    EACCES: 'permission denied',
+    EROFS: 'the file system is read-only',
+    ENOENT: 'its folder does not exist',
+  };
+  return Object.assign(
+    new MmesidError(`${target}: cannot write: ${why[code] ?? code} (${code})`, { cause: e }),
+    {
+      code,
+    },
+  );
+}
+
+/**
  * Writes `target`'s future contents into a temporary file through `write` and returns it pending.
  * If `write` (or flushing) fails, the temporary file is removed and the error rethrown. Internal.
  */
@@ -34,7 +57,12 @@ export async function writeTemp(
   const fs = await import('node:fs/promises');
   const tmp = tempName(target);
   // 'wx' fails instead of clobbering if the random name somehow exists.
-  const fh = await fs.open(tmp, 'wx');
+  let fh: FileHandle;
+  try {
+    fh = await fs.open(tmp, 'wx');
+  } catch (e) {
+    throw namedWriteError(target, e);
+  }
   const abort = async () => {
     await fs.rm(tmp, { force: true });
   };
@@ -46,7 +74,7 @@ export async function writeTemp(
   } catch (e) {
     await fh.close().catch(() => {});
     await abort();
-    throw e;
+    throw namedWriteError(target, e);
   }
   return {
     target,
