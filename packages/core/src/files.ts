@@ -30,6 +30,28 @@ export interface PendingFile {
 }
 
 /**
+ * A file-system error of a write (Node's `ENOSPC: no space left on device, write` names no path) as
+ * an MmesidError naming the file; `code` and `cause` are kept. Other errors pass through unchanged.
+ */
+export function namedWriteError(target: string, e: unknown): unknown {
+  const code = (e as { code?: unknown })?.code;
+  if (typeof code !== 'string' || e instanceof MmesidError) return e;
+  const why: Record<string, string> = {
+    ENOSPC: 'no space left on the device',
+    EDQUOT: 'disk quota exceeded',
+    EACCES: 'permission denied',
+    EROFS: 'the file system is read-only',
+    ENOENT: 'its folder does not exist',
+  };
+  return Object.assign(
+    new MmesidError(`${target}: cannot write: ${why[code] ?? code} (${code})`, { cause: e }),
+    {
+      code,
+    },
+  );
+}
+
+/**
  * Writes `target`'s future contents into a temporary file beside it through `write`, flushes it
  * to disk, and returns it pending, for writers that must replace several files together (commit
  * them all once all are written). If `write` or the flush fails, the temporary file is removed and
@@ -42,7 +64,12 @@ export async function writeTemp(
   const { fsp } = await nodeBuiltins(PURPOSE);
   const tmp = `${target}.tmp-${tempTag()}`;
   // 'wx' fails instead of clobbering if the random name somehow exists.
-  const fh = await fsp.open(tmp, 'wx');
+  let fh: FileHandle;
+  try {
+    fh = await fsp.open(tmp, 'wx');
+  } catch (e) {
+    throw namedWriteError(target, e);
+  }
   const abort = async () => {
     await fsp.rm(tmp, { force: true });
   };
@@ -54,7 +81,7 @@ export async function writeTemp(
   } catch (e) {
     await fh.close().catch(() => {});
     await abort();
-    throw e;
+    throw namedWriteError(target, e);
   }
   return {
     target,
@@ -76,7 +103,7 @@ export async function writeFileAtomic(
     await pending.commit();
   } catch (e) {
     await pending.abort();
-    throw e;
+    throw namedWriteError(target, e);
   }
 }
 

@@ -102,3 +102,33 @@ describe('files and indexes that are not what they say', () => {
     await expect(openCheckpoint(dir)).rejects.toThrow(/lists "a" in "weight_map" twice/);
   });
 });
+
+describe('failed writes name the file', () => {
+  it('a full disk during a write is an MmesidError naming the target, and no temporary file stays', async () => {
+    const { writeFileAtomic } = await import('@mmesid/core');
+    const target = path.join(tmp, 'full.safetensors');
+    const enospc = Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+    const err = await writeFileAtomic(target, async () => {
+      throw enospc;
+    }).catch((e: unknown) => e);
+    expect((err as Error).message).toBe(`${target}: cannot write: no space left on the device (ENOSPC)`);
+    expect(err).toMatchObject({ code: 'ENOSPC', cause: enospc });
+    expect((await fs.readdir(tmp)).filter((f) => f.startsWith('full.safetensors'))).toEqual([]);
+  });
+
+  it('a folder that does not exist is named too', async () => {
+    const target = path.join(tmp, 'no-such-folder', 'x.safetensors');
+    const { saveSafetensors } = await import('./file.js');
+    await expect(saveSafetensors(target, { a: { data: new Float32Array(1), shape: [1] } })).rejects.toThrow(
+      `${target}: cannot write: its folder does not exist (ENOENT)`,
+    );
+  });
+});
+
+it('writeJsonAtomic names the target when it cannot write', async () => {
+  const { writeJsonAtomic } = await import('@mmesid/core');
+  const target = path.join(tmp, 'missing-folder', 'state.json');
+  await expect(writeJsonAtomic(target, { a: 1 })).rejects.toThrow(
+    `${target}: cannot write: its folder does not exist (ENOENT)`,
+  );
+});
