@@ -32,7 +32,7 @@ import {
   saveEmbedding,
 } from '@mmesid/datasets';
 import { createFromConfig, exportRun, loadRun, promptFromIds } from '@mmesid/fusion';
-import { Llama2cTokenizer, LlamaModel, parseLlamaConfig, readLlamaConfig } from '@mmesid/llama';
+import { Llama2cTokenizer, LlamaModel, readLlamaConfig } from '@mmesid/llama';
 import { readEmbeddingTable, writeEmbeddingTable } from '@mmesid/llm2clip';
 import { applyLora, loadAdapter, saveAdapter } from '@mmesid/lora';
 import {
@@ -60,6 +60,7 @@ import {
   truncate,
   truncateSafetensors,
 } from './corpus/rules.js';
+import { tinyLlamaConfig } from './tiny-models.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mmesid-corpus-'));
 afterAll(() => {
@@ -85,19 +86,6 @@ interface Format {
 
 const SAFE_RULES = [truncateSafetensors, flipSafetensorsHeader, editSafetensorsHeader, replaceFile];
 const disposeMap = (m: Map<string, tf.Tensor>) => ({ dispose: () => tf.dispose([...m.values()]) });
-
-function tinyLlamaConfig() {
-  return parseLlamaConfig({
-    hidden_size: 16,
-    intermediate_size: 24,
-    num_hidden_layers: 1,
-    num_attention_heads: 2,
-    num_key_value_heads: 1,
-    vocab_size: 32,
-    max_position_embeddings: 64,
-    rms_norm_eps: 1e-5,
-  });
-}
 
 function snapshot(dir: string): string {
   const out: string[] = [];

@@ -27,13 +27,12 @@ import {
   semanticIdsFromExport,
   trainMmeSid,
 } from '@mmesid/fusion';
-import { LlamaModel, parseLlamaConfig } from '@mmesid/llama';
 import { TfidfSvdTextEncoder } from '@mmesid/llm2clip';
-import { exportSemanticIds, loadExport, MMRQVAE, trainRqvae } from '@mmesid/rqvae';
+import { exportSemanticIds, loadExport, trainRqvae } from '@mmesid/rqvae';
 import { trainSasrec } from '@mmesid/sasrec';
-import { Rng } from '@mmesid/tensor';
 import { describeBackends } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
+import { tinyLlama, tinyMmRqvae } from './tiny-models.js';
 
 describeBackends(
   'the whole pipeline on synthetic data',
@@ -77,20 +76,7 @@ describeBackends(
           collaborative: { rows: N, cols: 8, data: collab.slice(8) },
           text: { rows: N, cols: 6, data: text },
         };
-        const rq = new MMRQVAE({
-          modalities: [
-            { name: 'collaborative', inputDim: 8 },
-            { name: 'text', inputDim: 6 },
-          ],
-          eDim: 4,
-          hiddenLayers: [8],
-          levels: 2,
-          codebookSize: 4,
-          kmeansIters: 5,
-          sinkhornEpsilons: [0, 0.003],
-          sinkhornIters: 5,
-          seed: 3,
-        });
+        const rq = tinyMmRqvae(8, 6);
         await trainRqvae(
           rq,
           inputs,
@@ -107,19 +93,7 @@ describeBackends(
         const collabTable = { rows: N + 1, cols: 8, data: collab };
         const textTable = { rows: N + 1, cols: 6, data: new Float32Array((N + 1) * 6) };
         textTable.data.set(text, 6);
-        const llama = new LlamaModel(
-          parseLlamaConfig({
-            hidden_size: 16,
-            intermediate_size: 24,
-            num_hidden_layers: 1,
-            num_attention_heads: 2,
-            num_key_value_heads: 1,
-            vocab_size: 32,
-            max_position_embeddings: 64,
-            rms_norm_eps: 1e-5,
-          }),
-          { rng: new Rng('pipeline-llama') },
-        );
+        const llama = tinyLlama('pipeline-llama');
         const model = await createFromConfig({
           config: { seed: 1, modalities: ['collaborative', 'text'] },
           numItems: N,

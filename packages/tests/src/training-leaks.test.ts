@@ -6,12 +6,12 @@
  */
 import { generateSynthetic, itemFrequency, leaveOneOut } from '@mmesid/datasets';
 import { createFromConfig, promptFromIds, trainMmeSid } from '@mmesid/fusion';
-import { LlamaModel, parseLlamaConfig } from '@mmesid/llama';
-import { MMRQVAE, trainRqvae } from '@mmesid/rqvae';
+import { trainRqvae } from '@mmesid/rqvae';
 import { trainSasrec } from '@mmesid/sasrec';
 import { liveTensors, Rng } from '@mmesid/tensor';
 import { describeBackends } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
+import { tinyLlama, tinyMmRqvae } from './tiny-models.js';
 
 const data = generateSynthetic({
   seed: 21,
@@ -58,20 +58,7 @@ describeBackends(
         collaborative: { rows: n, cols: 6, data: rng.fillNormal(new Float32Array(n * 6)) },
         text: { rows: n, cols: 5, data: rng.fillNormal(new Float32Array(n * 5)) },
       };
-      const model = new MMRQVAE({
-        modalities: [
-          { name: 'collaborative', inputDim: 6 },
-          { name: 'text', inputDim: 5 },
-        ],
-        eDim: 4,
-        hiddenLayers: [8],
-        levels: 2,
-        codebookSize: 4,
-        kmeansIters: 5,
-        sinkhornEpsilons: [0, 0.003],
-        sinkhornIters: 5,
-        seed: 3,
-      });
+      const model = tinyMmRqvae(6, 5);
       const withModel = liveTensors();
       const counts: number[] = [];
       const res = await trainRqvae(
@@ -107,19 +94,7 @@ describeBackends(
           },
         },
         frequency: itemFrequency(leaveOneOut(data).train, N),
-        llama: new LlamaModel(
-          parseLlamaConfig({
-            hidden_size: 16,
-            intermediate_size: 24,
-            num_hidden_layers: 1,
-            num_attention_heads: 2,
-            num_key_value_heads: 1,
-            vocab_size: 32,
-            max_position_embeddings: 64,
-            rms_norm_eps: 1e-5,
-          }),
-          { rng: new Rng('leaks-llama') },
-        ),
+        llama: tinyLlama('leaks-llama'),
         prompt: promptFromIds([1, 3], [4]),
       });
       const pairs = leaveOneOut(data).train;
