@@ -159,7 +159,17 @@ export async function writeDirAtomic(
  */
 export async function readJson(file: string): Promise<unknown> {
   const { fsp } = await nodeBuiltins(PURPOSE);
-  const text = await fsp.readFile(file, 'utf8');
+  let text: string;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (e) {
+    // Node's EISDIR/EACCES messages name no path: say which file, keep `code` for callers.
+    const code = (e as { code?: unknown }).code;
+    if (typeof code !== 'string') throw e;
+    throw Object.assign(new MmesidError(`${file}: cannot read (${(e as Error).message})`, { cause: e }), {
+      code,
+    });
+  }
   try {
     return JSON.parse(text) as unknown;
   } catch (cause) {

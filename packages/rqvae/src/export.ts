@@ -143,6 +143,31 @@ async function readExportConfig(dir: string): Promise<ExportConfig> {
     throw new MmesidError(
       `${path}: format "${cfg.format}" version ${cfg.version}, expected "mmesid-semantic-ids" version 1`,
     );
+  const count = (key: 'rows' | 'firstItemId' | 'levels' | 'codebookSize', min: number) => {
+    const v = cfg[key];
+    if (!Number.isInteger(v) || v < min)
+      throw new MmesidError(`${path}: "${key}" is ${JSON.stringify(v)}, expected an integer >= ${min}`);
+  };
+  count('rows', 1);
+  count('firstItemId', 0);
+  count('levels', 1);
+  count('codebookSize', 1);
+  const ms = cfg.modalities as unknown;
+  if (
+    !Array.isArray(ms) ||
+    ms.length === 0 ||
+    !ms.every(
+      (m) =>
+        typeof m?.name === 'string' &&
+        Number.isInteger(m.latentDim) &&
+        m.latentDim > 0 &&
+        Number.isInteger(m.inputDim) &&
+        m.inputDim > 0,
+    )
+  )
+    throw new MmesidError(
+      `${path}: "modalities" must be a non-empty list of { name, inputDim, latentDim }, got ${JSON.stringify(ms)?.slice(0, 80)}`,
+    );
   return cfg;
 }
 

@@ -35,6 +35,8 @@ import { createFromConfig, exportRun, loadRun, promptFromIds } from '@mmesid/fus
 import { Llama2cTokenizer, LlamaModel, readLlamaConfig } from '@mmesid/llama';
 import { readEmbeddingTable, writeEmbeddingTable } from '@mmesid/llm2clip';
 import { applyLora, loadAdapter, saveAdapter } from '@mmesid/lora';
+import { exportSemanticIds, loadExport } from '@mmesid/rqvae';
+import { loadSasrec, SASRec, sasrecConfig, saveSasrec } from '@mmesid/sasrec';
 import {
   initBackend,
   loadSafetensors,
@@ -60,7 +62,7 @@ import {
   truncate,
   truncateSafetensors,
 } from './corpus/rules.js';
-import { tinyLlamaConfig } from './tiny-models.js';
+import { tinyLlamaConfig, tinyMmRqvae } from './tiny-models.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mmesid-corpus-'));
 afterAll(() => {
@@ -596,6 +598,135 @@ const FORMATS: Format[] = [
     ],
     load: async (dir) => {
       await readAmazon2014Meta(join(dir, 'meta.json'));
+      return undefined;
+    },
+  },
+  {
+    name: 'SASRec model folder (config.json + model.safetensors)',
+    async make(dir) {
+      const model = new SASRec(
+        sasrecConfig({ numItems: 9, hiddenUnits: 8, numBlocks: 1, numHeads: 1, maxLen: 6, dropout: 0 }),
+        { rng: new Rng('corpus-sasrec') },
+      );
+      try {
+        await saveSasrec(dir, model);
+      } finally {
+        model.dispose();
+      }
+    },
+    files: [
+      { path: 'model.safetensors', rules: SAFE_RULES },
+      {
+        path: 'config.json',
+        rules: [
+          jsonEdits([
+            [
+              'hiddenUnits is a string',
+              (o) => {
+                o.hiddenUnits = '8';
+              },
+            ],
+            [
+              'hiddenUnits does not match the weights',
+              (o) => {
+                o.hiddenUnits = 16;
+              },
+            ],
+            [
+              'numItems smaller than the table',
+              (o) => {
+                o.numItems = 5;
+              },
+            ],
+            [
+              'numBlocks larger than the weights',
+              (o) => {
+                o.numBlocks = 2;
+              },
+            ],
+            [
+              'maxLen is negative',
+              (o) => {
+                o.maxLen = -1;
+              },
+            ],
+          ]),
+          truncate,
+          replaceFile,
+          directoryInstead,
+        ],
+      },
+    ],
+    load: async (dir) => await loadSasrec(dir),
+  },
+  {
+    name: 'semantic-ID export (rqvae)',
+    async make(dir) {
+      const rng = new Rng('corpus-sids');
+      const n = 12;
+      const inputs = {
+        collaborative: { rows: n, cols: 5, data: rng.fillNormal(new Float32Array(n * 5)) },
+        text: { rows: n, cols: 3, data: rng.fillNormal(new Float32Array(n * 3)) },
+      };
+      const rq = tinyMmRqvae(5, 3);
+      try {
+        await rq.initCodebooks(inputs);
+        await exportSemanticIds(rq, inputs, dir, { firstItemId: 1 });
+      } finally {
+        rq.dispose();
+      }
+    },
+    files: [
+      { path: 'semantic_ids.safetensors', rules: SAFE_RULES },
+      {
+        path: 'config.json',
+        rules: [
+          jsonEdits([
+            [
+              'rows is a string',
+              (o) => {
+                o.rows = '12';
+              },
+            ],
+            [
+              'rows larger than the tensors',
+              (o) => {
+                o.rows = 13;
+              },
+            ],
+            [
+              'levels is 0',
+              (o) => {
+                o.levels = 0;
+              },
+            ],
+            [
+              'codebookSize does not match the codebooks',
+              (o) => {
+                o.codebookSize = 5;
+              },
+            ],
+            [
+              'modalities missing',
+              (o) => {
+                delete o.modalities;
+              },
+            ],
+            [
+              'a modality the tensors lack',
+              (o) => {
+                (o.modalities as { name: string }[])[0]!.name = 'visual';
+              },
+            ],
+          ]),
+          truncate,
+          replaceFile,
+          directoryInstead,
+        ],
+      },
+    ],
+    load: async (dir) => {
+      await loadExport(dir);
       return undefined;
     },
   },

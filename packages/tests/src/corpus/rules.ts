@@ -118,8 +118,12 @@ export const editSafetensorsHeader: Rule = (b) => {
   edits.push([
     'reordered: two tensors swap data_offsets',
     (h) => {
-      const [a, c] = names(h);
-      // One tensor only: swap its offsets with an empty range instead.
+      // Two tensors of different byte lengths (a swap of equal-sized ones is a valid file whose
+      // data merely moved); with none, the first tensor gets an empty range instead.
+      const ns = names(h);
+      const len = (k: string) => entry(h, k).data_offsets[1]! - entry(h, k).data_offsets[0]!;
+      const a = ns[0];
+      const c = ns.find((k) => len(k) !== len(a!));
       if (c === undefined) return JSON.stringify({ ...h, [a!]: { ...entry(h, a!), data_offsets: [0, 0] } });
       const ea = entry(h, a!);
       const ec = entry(h, c!);
