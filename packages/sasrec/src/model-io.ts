@@ -50,7 +50,10 @@ export async function loadSasrec(dir: string): Promise<SASRec> {
     throw new MmesidError(
       `${cfgFile}: key ${JSON.stringify(dup.key)} appears twice (at character ${dup.offset})`,
     );
-  const { numItems, hiddenUnits, numBlocks, numHeads, maxLen, dropout, layerNormEps } = raw as Record<string, unknown>;
+  const { numItems, hiddenUnits, numBlocks, numHeads, maxLen, dropout, layerNormEps } = raw as Record<
+    string,
+    unknown
+  >;
   let cfg: SasrecConfig;
   try {
     cfg = sasrecConfig({
