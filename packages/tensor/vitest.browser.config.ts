@@ -1,5 +1,7 @@
 // The tensor suite in a real headless Chromium (Debian's /usr/bin/chromium) on WebGPU over
-// SwiftShader, plus WASM and CPU. Run by `.ci/run` through `pnpm test:browser`.
+// SwiftShader, plus WASM and CPU. Run by `.ci/run` through `pnpm test:browser`, whose
+// `--configLoader runner` lets this file import the flag list from test-utils' TypeScript source.
+import { CHROMIUM_ARGS, CHROMIUM_PATH } from '@mmesid/test-utils/chromium';
 import { defaultClientConditions } from 'vite';
 import { defineConfig } from 'vitest/config';
 
@@ -30,19 +32,8 @@ export default defineConfig({
         {
           browser: 'chromium',
           launch: {
-            executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
-            args: [
-              '--headless=new',
-              '--no-sandbox',
-              '--enable-unsafe-webgpu',
-              '--enable-features=Vulkan',
-              '--use-angle=swiftshader',
-              '--use-webgpu-adapter=swiftshader',
-              '--disable-background-networking',
-              '--disable-component-update',
-              '--disable-sync',
-              '--no-first-run',
-            ],
+            executablePath: CHROMIUM_PATH,
+            args: [...CHROMIUM_ARGS],
           },
         },
       ],

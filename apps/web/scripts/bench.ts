@@ -17,8 +17,8 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { promisify } from 'node:util';
 import { initBackend } from '@mmesid/tensor';
-import { CHROMIUM_ARGS, chromiumUnavailable, launchChromium } from '../test/chromium.js';
-import { serveStatic } from '../test/static-server.js';
+import { CHROMIUM_ARGS, chromiumUnavailable, launchChromium } from '@mmesid/test-utils/chromium';
+import { serveStatic } from '@mmesid/test-utils/static-server';
 import { makeTinyRun } from './tiny-run.js';
 
 function option(name: string): string | undefined {

@@ -7,8 +7,8 @@
  * Paths are relative to the repository root. Prints what the page showed (backend, timings).
  */
 import { resolve } from 'node:path';
-import { launchChromium } from '../test/chromium.js';
-import { serveStatic } from '../test/static-server.js';
+import { launchChromium } from '@mmesid/test-utils/chromium';
+import { serveStatic } from '@mmesid/test-utils/static-server';
 
 function option(name: string): string | undefined {
   const i = process.argv.indexOf(`--${name}`);

@@ -7,9 +7,9 @@ import { mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join, relative } from 'node:path';
 import { evaluateMmeSid, loadRun, type MmeSidModel, recommend } from '@mmesid/fusion';
+import { type StaticServer, serveStatic } from '@mmesid/test-utils/static-server';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTinyRun, type TinyRun } from '../scripts/tiny-run.js';
-import { type StaticServer, serveStatic } from '../test/static-server.js';
 import { Engine } from './engine.js';
 import type { LoadProgress } from './protocol.js';
 

@@ -21,11 +21,11 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import { evaluateMmeSid, loadRun, type MmeSidModel, recommend } from '@mmesid/fusion';
 import { initBackend } from '@mmesid/tensor';
+import { chromiumUnavailable, launchChromium } from '@mmesid/test-utils/chromium';
+import { type StaticServer, serveStatic } from '@mmesid/test-utils/static-server';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { makeTinyRun, type TinyRun } from '../scripts/tiny-run.js';
-import { chromiumUnavailable, launchChromium } from './chromium.js';
-import { type StaticServer, serveStatic } from './static-server.js';
 
 const TOL = 1e-5;
 const K = 10;

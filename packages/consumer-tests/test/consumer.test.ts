@@ -13,11 +13,11 @@
  */
 import { readFileSync, statSync } from 'node:fs';
 import { join } from 'node:path';
+import { chromiumUnavailable, launchChromium } from '@mmesid/test-utils/chromium';
+import { type StaticServer, serveStatic } from '@mmesid/test-utils/static-server';
 import type { Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { chromiumUnavailable, launchChromium } from '../src/chromium.js';
 import { runOk } from '../src/exec.js';
-import { type StaticServer, serveStatic } from '../src/static-server.js';
 import { globMatchesSome } from '../src/tarball.js';
 
 const consumer = inject('consumer');
