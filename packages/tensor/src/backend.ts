@@ -1,7 +1,8 @@
+import type { loadNativeBlas } from '@mmesid/blas-native';
 import { BackendError } from './errors.js';
 import { registerCountAtLeast } from './ops/count-at-least.js';
 import { registerMissingWasmKernels } from './ops/wasm-kernels.js';
-import { type NativeSgemm, registerWasmMatMul, useNativeSgemm } from './ops/wasm-matmul.js';
+import { registerWasmMatMul, useNativeSgemm } from './ops/wasm-matmul.js';
 import { tf } from './tf.js';
 
 /** Backends in the order we prefer them. `tfjs-node(-gpu)` register under tfjs's name `tensorflow`. */
@@ -298,10 +299,7 @@ function parseName(v: string, source: string): BackendName {
 }
 
 const probeCache = new Map<BackendName, Probe>();
-let nativeBlas:
-  | { ok: true; blas: NativeSgemm & { config(): string } }
-  | { ok: false; reason: string }
-  | null = null;
+let nativeBlas: ReturnType<typeof loadNativeBlas> | null = null;
 
 /** Switches the WASM matmuls to the native addon (or back) and says what happened. */
 async function chooseNativeBlas(want: boolean): Promise<string | undefined> {
@@ -311,9 +309,7 @@ async function chooseNativeBlas(want: boolean): Promise<string | undefined> {
   }
   if (!nativeBlas) {
     try {
-      const mod = (await importOptional('@mmesid/blas-native')) as {
-        loadNativeBlas(): typeof nativeBlas;
-      };
+      const mod = (await importOptional('@mmesid/blas-native')) as { loadNativeBlas: typeof loadNativeBlas };
       nativeBlas = mod.loadNativeBlas();
     } catch (e) {
       nativeBlas = { ok: false, reason: describeImportError('@mmesid/blas-native', e) };

@@ -14,6 +14,8 @@
 //      the fused activation exactly (relu/relu6 as XNNPACK's clamp; prelu, leakyrelu, sigmoid, elu
 //      with the backend's own kernels, which the original kernel left out for the last three),
 //   5. hands tiny unbatched-or-equal-batch products without a bias to the original kernel.
+
+import type { NativeBlas } from '@mmesid/blas-native';
 import { tf } from '../tf.js';
 
 interface WasmModule {
@@ -46,24 +48,12 @@ const ACTIVATION_CODE: Record<string, number> = { linear: 0, relu: 1, relu6: 2 }
 /** Products with fewer multiply-adds than this (per call) go to the original kernel, if it is exact for them. */
 export const WASM_MATMUL_SMALL = 4096;
 
-/** The sgemm of the optional `@mmesid/blas-native` addon (OpenBLAS), when it is in use. */
-export interface NativeSgemm {
-  sgemm(
-    transA: boolean,
-    transB: boolean,
-    m: number,
-    n: number,
-    k: number,
-    alpha: number,
-    a: Float32Array,
-    lda: number,
-    b: Float32Array,
-    ldb: number,
-    beta: number,
-    c: Float32Array,
-    ldc: number,
-  ): void;
-}
+/**
+ * The sgemm of the optional `@mmesid/blas-native` addon (OpenBLAS), when it is in use. Its
+ * signature is declared once, in the addon's `index.d.ts`; this module is internal, so the type
+ * never reaches `@mmesid/tensor`'s published declarations.
+ */
+export type NativeSgemm = Pick<NativeBlas, 'sgemm'>;
 
 let native: NativeSgemm | null = null;
 
