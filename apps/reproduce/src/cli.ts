@@ -12,9 +12,9 @@ import {
   REPO_ROOT,
   STAGES,
 } from './options.js';
-import { preset, presetProblems } from './presets.js';
+import { DEFAULT_VARIANTS, preset, presetProblems } from './presets.js';
 import { isGenerativeVariant } from './stages/generative.js';
-import { parseVariantOption } from './variant-option.js';
+import { parseVariantOption, variantOptionName } from './variant-option.js';
 
 export const HELP = `pnpm reproduce [options]
 
@@ -31,7 +31,7 @@ every variant -> evaluation -> report. With no options: the synthetic dataset, t
   --llm2clip <dir>        LLM2CLIP checkpoints: <dir>/text = LLM2CLIP-Llama-3-8B-Instruct-CC-Finetuned,
                           <dir>/vision = LLM2CLIP-Openai-L-14-336 (vision tower + text adapter); the
                           text and visual modalities then come from LLM2CLIP (paper preset: required)
-  --variants a,b,...      default: SASRec,E4SRec,MME-SID,MME-SID-random,w/o-Fusion
+  --variants a,b,...      default: ${DEFAULT_VARIANTS.map(variantOptionName).join(',')}
                           also TIGER-MM, LETTER, MOTOR (semantic-ID-only baselines, @mmesid/generative)
   --stages a,b,...        subset of ${STAGES.join(',')}
   --backend wasm|cpu|webgpu|tfjs-node|tfjs-node-gpu   (default wasm)

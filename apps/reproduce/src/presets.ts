@@ -1,25 +1,15 @@
+import { VARIANT_NAMES } from '@mmesid/fusion';
 import type { RqvaeStageConfig } from './stages/rqvae.js';
 import type { SasrecStageConfig } from './stages/sasrec.js';
 
 /** The variants run when `--variants` is not given: the comparison the paper's Table 3 centres on. */
 export const DEFAULT_VARIANTS = ['SASRec', 'E4SRec', 'MME-SID', 'MME-SID-random', 'w/o Fusion'];
 
-/** Every compared method this pipeline runs (Table 3 without the generative ones, plus the ablations of Fig. 3-5). */
-export const STUDY_VARIANTS = [
-  'SASRec',
-  'E4SRec',
-  'ME',
-  'Concat',
-  'Concat&MLP',
-  'CTRL-MM',
-  'MME-SID',
-  'MME-SID-random',
-  'MME-random',
-  'SE-random',
-  'SE-SID-MMD',
-  'SE-SID-MSE',
-  'w/o Fusion',
-];
+/**
+ * Every compared method this pipeline runs (Table 3 without the generative ones, plus the ablations
+ * of Fig. 3-5): SASRec and every variant that `@mmesid/fusion` builds.
+ */
+export const STUDY_VARIANTS: readonly string[] = ['SASRec', ...VARIANT_NAMES];
 
 /**
  * Table 4 of the paper (MME-SID fine-tuning), per dataset, with the steps per epoch it implies

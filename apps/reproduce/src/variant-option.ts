@@ -1,6 +1,11 @@
 import { isVariantName, VARIANTS, type VariantName } from '@mmesid/fusion';
 import { ConfigError } from '@mmesid/tensor';
 
+/** How `--variants` spells a variant: `w/o Fusion` as `w/o-Fusion`, every other name as it is. */
+export function variantOptionName(variant: string): string {
+  return variant === 'w/o Fusion' ? 'w/o-Fusion' : variant;
+}
+
 /**
  * A `--variants` entry: a variant name (`w/o-Fusion` for `w/o Fusion`), optionally with `:alt` for
  * its alternative reading (e.g. `Concat:alt`, three tokens per item).

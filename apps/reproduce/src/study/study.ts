@@ -6,6 +6,7 @@ import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { REPO_ROOT } from '../options.js';
 import { STUDY_VARIANTS } from '../presets.js';
+import { variantOptionName } from '../variant-option.js';
 import { aggregate, checkClaims, type SeedRun } from './aggregate.js';
 import { writeStudy } from './write.js';
 
@@ -49,8 +50,7 @@ function main(): void {
     : seedArg.split(',').map(Number);
   if (seeds.some((s) => !Number.isInteger(s) || s < 0))
     throw new Error(`--seeds ${seedArg}: a count or a list of integers`);
-  const variants =
-    values.variants ?? STUDY_VARIANTS.map((v) => v.replace('w/o Fusion', 'w/o-Fusion')).join(',');
+  const variants = values.variants ?? STUDY_VARIANTS.map(variantOptionName).join(',');
   const outRoot = values.out ?? 'runs/study';
   const resultsDir = resolve(REPO_ROOT, values.results ?? 'benchmarks/results');
   mkdirSync(resultsDir, { recursive: true });
