@@ -3,6 +3,7 @@ import { AdamW, expectNoLeaks, gelu, Rng, Trainer, tf } from '@mmesid/tensor';
 import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
 import { TINY_LLAMA, tinyData, tinyModel } from './__fixtures__/tiny.js';
+import type { MmeSidModel } from './model.js';
 import { VARIANT_NAMES, VARIANTS, variantConfig } from './variants.js';
 
 /** Collects tensors a test makes so it can free them all at the end. */
@@ -157,6 +158,27 @@ describeBackends(
   },
 );
 
+/**
+ * Scores every prefix of `seq` both ways, the paper's (one forward per prefix) and the efficient
+ * one (one forward, a representation per prefix), expects them equal, and returns the paper's.
+ */
+async function expectEfficientEqualsPaper(
+  model: MmeSidModel,
+  seq: Int32Array,
+  prefixes: number[],
+  t: <T extends tf.Tensor>(x: T) => T,
+  tol: number,
+): Promise<number[][]> {
+  const paper = await t(model.score(prefixes.map((n) => seq.subarray(0, n)))).array();
+  const eff = await t(
+    tf.tidy(() =>
+      model.scoreRepresentations(model.prefixRepresentations([{ items: seq, prefixLengths: prefixes }])),
+    ),
+  ).array();
+  for (let j = 0; j < prefixes.length; j++) expect(maxAbsDiff(paper[j]!, eff[j]!)).toBeLessThan(tol * 100);
+  return paper;
+}
+
 describeBackends(
   'MmeSidModel: paper vs efficient, LoRA at init, gradients',
   ({ tol }) => {
@@ -166,16 +188,7 @@ describeBackends(
       try {
         const seq = tinyData().split.test[3]!.history;
         const prefixes = [0, 1, 2, seq.length];
-        const paper = await t(model.score(prefixes.map((n) => seq.subarray(0, n)))).array();
-        const eff = await t(
-          tf.tidy(() =>
-            model.scoreRepresentations(
-              model.prefixRepresentations([{ items: seq, prefixLengths: prefixes }]),
-            ),
-          ),
-        ).array();
-        for (let j = 0; j < prefixes.length; j++)
-          expect(maxAbsDiff(paper[j]!, eff[j]!)).toBeLessThan(tol * 100);
+        const paper = await expectEfficientEqualsPaper(model, seq, prefixes, t, tol);
         // And two sequences of different lengths batched together read the right rows.
         const other = tinyData().split.test[0]!.history;
         const both = await t(
@@ -209,16 +222,7 @@ describeBackends(
         expect(tok.shape).toEqual([6, 32]);
         const seq = tinyData().split.test[3]!.history;
         const prefixes = [0, 1, 2, seq.length];
-        const paper = await t(model.score(prefixes.map((n) => seq.subarray(0, n)))).array();
-        const eff = await t(
-          tf.tidy(() =>
-            model.scoreRepresentations(
-              model.prefixRepresentations([{ items: seq, prefixLengths: prefixes }]),
-            ),
-          ),
-        ).array();
-        for (let j = 0; j < prefixes.length; j++)
-          expect(maxAbsDiff(paper[j]!, eff[j]!)).toBeLessThan(tol * 100);
+        const paper = await expectEfficientEqualsPaper(model, seq, prefixes, t, tol);
         model.sharePrefix = false;
         const whole = await t(model.score(prefixes.map((n) => seq.subarray(0, n)))).array();
         for (let j = 0; j < prefixes.length; j++)
