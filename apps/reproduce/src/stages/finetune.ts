@@ -9,7 +9,7 @@ import {
   sidDistanceTau,
   trainMmeSid,
 } from '@mmesid/fusion';
-import { LlamaModel, parseLlamaConfig } from '@mmesid/llama';
+import { LlamaModel } from '@mmesid/llama';
 import { behaviouralPairs, flattenRankingMetrics } from '@mmesid/metrics';
 import { loadExport } from '@mmesid/rqvae';
 import { Rng } from '@mmesid/tensor';
@@ -17,6 +17,7 @@ import type { StageContext } from '../cache.js';
 import type { TauReading, VariantResult } from '../report/report.js';
 import { parseVariantOption } from '../variant-option.js';
 import { StageGuardError } from './guard.js';
+import { RANDOM_TINY_PROMPT, randomTinyLlamaConfig } from './random-llama.js';
 
 export interface FinetuneConfig {
   variant: string;
@@ -51,24 +52,16 @@ const MSE_VARIANTS = new Set(['SE-SID-MSE']);
  * ../shared: the pipeline still runs end to end, and the report says that the LLM is random.
  */
 function randomTinyLlama(seed: number): { llama: LlamaModel; prompt: ReturnType<typeof promptFromIds> } {
-  const cfg = parseLlamaConfig({
-    hidden_size: 64,
-    intermediate_size: 172,
-    num_hidden_layers: 5,
-    num_attention_heads: 8,
-    num_key_value_heads: 4,
-    vocab_size: 512,
-    max_position_embeddings: 512,
-    rms_norm_eps: 1e-5,
-    rope_theta: 10000,
-    tie_word_embeddings: true,
-    bos_token_id: 1,
-    eos_token_id: 2,
-  });
+  const cfg = randomTinyLlamaConfig();
   const llama = new LlamaModel(cfg, { rng: new Rng(`random-tiny-llama/${seed}`) });
   return {
     llama,
-    prompt: promptFromIds([1, 259, 260, 261], [262, 263], 'random tiny Llama: fixed ids', 'plain'),
+    prompt: promptFromIds(
+      [...RANDOM_TINY_PROMPT.prefix],
+      [...RANDOM_TINY_PROMPT.suffix],
+      'random tiny Llama: fixed ids',
+      'plain',
+    ),
   };
 }
 

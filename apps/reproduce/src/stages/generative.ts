@@ -1,5 +1,6 @@
 // The paper's semantic-ID-only baselines (Table 3: TIGER-MM, LETTER, MOTOR) as pipeline variants,
 // built from @mmesid/generative. Kept in its own stage file; main.ts only dispatches to it.
+
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Dataset, leaveOneOut, type Matrix, trainingSequences } from '@mmesid/datasets';
@@ -16,12 +17,13 @@ import {
   trainLetter,
   trainMotor,
 } from '@mmesid/generative';
-import { fromPretrained, Llama2cTokenizer, LlamaForCausalLM, parseLlamaConfig } from '@mmesid/llama';
+import { fromPretrained, Llama2cTokenizer, LlamaForCausalLM } from '@mmesid/llama';
 import { FullRankingEvaluator, flattenRankingMetrics, type RankingMetrics } from '@mmesid/metrics';
 import { loadExport } from '@mmesid/rqvae';
 import { ConfigError, Rng } from '@mmesid/tensor';
 import type { StageContext } from '../cache.js';
 import type { VariantResult } from '../report/report.js';
+import { RANDOM_TINY_PROMPT, randomTinyLlamaConfig } from './random-llama.js';
 
 /** The generative variants this stage runs. */
 export const GENERATIVE_VARIANTS = ['TIGER-MM', 'LETTER', 'MOTOR'] as const;
@@ -100,20 +102,10 @@ async function backbone(llamaDir: string | undefined, seed: number) {
       note: llamaDir,
     };
   }
-  const cfg = parseLlamaConfig({
-    hidden_size: 64,
-    intermediate_size: 172,
-    num_hidden_layers: 5,
-    num_attention_heads: 8,
-    num_key_value_heads: 4,
-    vocab_size: 512,
-    max_position_embeddings: 512,
-    rms_norm_eps: 1e-5,
-    tie_word_embeddings: true,
-  });
+  const cfg = randomTinyLlamaConfig();
   return {
     lm: new LlamaForCausalLM(cfg, { rng: new Rng(`random-tiny-llama/${seed}`) }),
-    prompt: { prefix: [1, 259, 260, 261], suffix: [262, 263] },
+    prompt: { prefix: [...RANDOM_TINY_PROMPT.prefix], suffix: [...RANDOM_TINY_PROMPT.suffix] },
     note: 'a seeded random tiny Llama',
   };
 }
