@@ -68,9 +68,11 @@ function main(): void {
       const out = `${outRoot}/${dataset}/seed-${seed}`;
       const args = [
         'exec',
-        'vite-node',
+        'tsx',
+        '--conditions=source',
+        '--import',
+        '../../tooling/scripts/tsx-hooks.mjs',
         'src/main.ts',
-        '--',
         '--dataset',
         dataset,
         '--seed',
