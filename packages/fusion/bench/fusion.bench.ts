@@ -3,7 +3,8 @@
 // collaborative modality, stories260k as the LLM. Text/visual tables and semantic IDs are seeded
 // random stand-ins of the tiny preset's shapes (64-wide tables, L = 4, K = 256, eDim 64): the cost
 // does not depend on their values. Measures paper vs efficient training mode and both prompts,
-// writes benchmarks/results/fusion.json. Run: pnpm --filter @mmesid/fusion bench [-- --backend wasm --seconds 25]
+// writes benchmarks/results/fusion.json. Run: pnpm --filter @mmesid/fusion bench [--backend wasm --steps 20]
+// The budget is optimizer steps (16 pairs each), timed: the same work on any machine.
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -25,13 +26,14 @@ const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
   options: {
     backend: { type: 'string', default: 'wasm' },
-    seconds: { type: 'string', default: '25' },
+    steps: { type: 'string', default: '20' },
     data: { type: 'string', default: resolve(here, '../../../../shared/datasets/beauty') },
     llama: { type: 'string', default: resolve(here, '../../../../shared/models/stories260k') },
     'eval-users': { type: 'string', default: '256' },
   },
 });
-const budget = Number(args.seconds);
+const steps = Number(args.steps);
+if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps ${args.steps}: a positive integer`);
 
 await initBackend({ require: args.backend as BackendName, log: false });
 const dataset = await loadAuthorsDataset(args.data);
@@ -75,7 +77,7 @@ for (const [style, mode] of [
 ] as const) {
   const model = await build(style, mode === 'efficient');
   const prompt = { prefix: model.prompt.prefix.length, suffix: model.prompt.suffix.length };
-  // One warm-up step outside the budget, then a fixed time budget of training (micro 4, effective 16).
+  // One warm-up step outside the timing, then `steps` optimizer steps (micro 4, effective 16), timed.
   const common = {
     mode,
     epochs: 1,
@@ -86,7 +88,7 @@ for (const [style, mode] of [
     seed: 1,
   } as const;
   await trainMmeSid(model, split.train, { ...common, maxSteps: 1 }, { log: () => {} });
-  const r = await trainMmeSid(model, split.train, { ...common, maxSeconds: budget }, { log: () => {} });
+  const r = await trainMmeSid(model, split.train, { ...common, maxSteps: steps }, { log: () => {} });
   const pairsPerSecond = r.examplesSeen / r.seconds;
   const epochHours = r.pairs / pairsPerSecond / 3600;
   const evalUsers = split.test.slice(0, Number(args['eval-users']));
@@ -117,7 +119,7 @@ for (const [style, mode] of [
 
 const out = {
   name: 'fusion',
-  command: `pnpm --filter @mmesid/fusion bench -- --backend ${args.backend} --seconds ${budget}`,
+  command: `pnpm --filter @mmesid/fusion bench --backend ${args.backend} --steps ${steps}`,
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavg: loadavg() },
   backend: tf.getBackend(),
@@ -131,7 +133,7 @@ const out = {
   llm: 'stories260k (d 64, 5 layers)',
   standIns:
     'text/visual tables (64-wide, random) and semantic IDs (L 4, K 256, eDim 64, random) replace the real ones; cost does not depend on values',
-  trainingBudgetSeconds: budget,
+  optimizerStepsTimed: steps,
   results,
 };
 const file = resolve(here, '../../../benchmarks/results/fusion.json');
