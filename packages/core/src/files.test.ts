@@ -52,6 +52,8 @@ describe('JSON files', () => {
     writeFileSync(f, '{"a": ');
     await expect(readJsonIfExists(f)).rejects.toThrow(MmesidError);
     await expect(readJson(f)).rejects.toThrow(`${f}: not valid JSON`);
+    writeFileSync(f, '{"a": 1, "a": 2}');
+    await expect(readJson(f)).rejects.toThrow(`${f}: key "a" appears twice`);
     expect(readdirSync(root)).toEqual(['x.json']);
   });
 });

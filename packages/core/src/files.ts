@@ -6,6 +6,7 @@
  */
 import type { FileHandle } from 'node:fs/promises';
 import { MmesidError } from './errors.js';
+import { type JsonErrorClass, parseJson } from './json.js';
 import { nodeBuiltins } from './node-builtins.js';
 
 const PURPOSE = 'writing and reading checkpoint and export files';
@@ -154,10 +155,11 @@ export async function writeDirAtomic(
 }
 
 /**
- * Reads and parses a JSON file.
- * @throws {MmesidError} naming the file when it is not valid JSON (a missing file throws ENOENT)
+ * Reads and parses a JSON file that must say each key once ({@link parseJson}).
+ * @throws {MmesidError} (or `errorClass`) naming the file when it cannot be read (the `code`, e.g.
+ *   `ENOENT`, stays on the error), is not valid JSON, or says a key twice
  */
-export async function readJson(file: string): Promise<unknown> {
+export async function readJson(file: string, errorClass: JsonErrorClass = MmesidError): Promise<unknown> {
   const { fsp } = await nodeBuiltins(PURPOSE);
   let text: string;
   try {
@@ -166,21 +168,20 @@ export async function readJson(file: string): Promise<unknown> {
     // Node's EISDIR/EACCES messages name no path: say which file, keep `code` for callers.
     const code = (e as { code?: unknown }).code;
     if (typeof code !== 'string') throw e;
-    throw Object.assign(new MmesidError(`${file}: cannot read (${(e as Error).message})`, { cause: e }), {
+    throw Object.assign(new errorClass(`${file}: cannot read (${(e as Error).message})`, { cause: e }), {
       code,
     });
   }
-  try {
-    return JSON.parse(text) as unknown;
-  } catch (cause) {
-    throw new MmesidError(`${file}: not valid JSON (${(cause as Error).message})`, { cause });
-  }
+  return parseJson(text, file, errorClass);
 }
 
 /** {@link readJson}, or undefined when the file does not exist. */
-export async function readJsonIfExists(file: string): Promise<unknown> {
+export async function readJsonIfExists(
+  file: string,
+  errorClass: JsonErrorClass = MmesidError,
+): Promise<unknown> {
   try {
-    return await readJson(file);
+    return await readJson(file, errorClass);
   } catch (e) {
     if ((e as { code?: string }).code === 'ENOENT') return undefined;
     throw e;

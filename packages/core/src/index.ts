@@ -17,6 +17,13 @@ export {
   writeJsonAtomic,
   writeTemp,
 } from './files.js';
+export {
+  type DuplicateKey,
+  describeDuplicateKey,
+  firstDuplicateKey,
+  type JsonErrorClass,
+  parseJson,
+} from './json.js';
 export { type NodeBuiltins, nodeBuiltins } from './node-builtins.js';
 export { parseOptions, type SafeParser, type SchemaIssue } from './parse-options.js';
 export {

@@ -1,10 +1,10 @@
 import { type LlamaConfig, LlamaModel, loadLlamaModel, parseLlamaConfig } from '@mmesid/llama';
 import { loadAdapterFromFiles, loraKeyKind, saveAdapter, serializeAdapter } from '@mmesid/lora';
 import {
-  firstDuplicateKey,
   loadSafetensorsBytes,
   MmesidError,
   type Module,
+  parseJson,
   ShapeError,
   saveSafetensors,
   serializeSafetensorsAsync,
@@ -312,21 +312,6 @@ async function freeOnThrow<T>(fn: () => Promise<T>): Promise<T> {
         if (!varsBefore.has(name)) v.dispose();
     }
   }
-}
-
-function parseJson(text: string, file: string): unknown {
-  let v: unknown;
-  try {
-    v = JSON.parse(text);
-  } catch (e) {
-    throw new MmesidError(`${file}: not valid JSON (${(e as Error).message.slice(0, 160)})`);
-  }
-  const dup = firstDuplicateKey(text);
-  if (dup)
-    throw new MmesidError(
-      `${file}: key ${JSON.stringify(dup.key)}${dup.path ? ` of ${JSON.stringify(dup.path)}` : ''} appears twice (at character ${dup.offset})`,
-    );
-  return v;
 }
 
 /**

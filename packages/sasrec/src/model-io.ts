@@ -1,5 +1,5 @@
 import { nodeBuiltins, readJson, writeJsonAtomic } from '@mmesid/core';
-import { firstDuplicateKey, loadSafetensors, MmesidError, saveSafetensors, tf } from '@mmesid/tensor';
+import { loadSafetensors, MmesidError, saveSafetensors, tf } from '@mmesid/tensor';
 import { type SasrecConfig, sasrecConfig } from './config.js';
 import { SASRec } from './model.js';
 
@@ -38,17 +38,11 @@ export async function saveSasrec(
 export async function loadSasrec(dir: string): Promise<SASRec> {
   const { path } = await nodeBuiltins(NODE_ONLY);
   const cfgFile = path.join(dir, CONFIG_FILE);
+  // readJson refuses a key said twice (JSON.parse would keep the last): a config says each thing once.
   const raw = await readJson(cfgFile);
   if (raw === null || typeof raw !== 'object' || Array.isArray(raw))
     throw new MmesidError(
       `${cfgFile}: expected a JSON object with the SASRec config, got ${JSON.stringify(raw)?.slice(0, 80)}`,
-    );
-  // JSON.parse keeps the last of two equal keys: a config must say each thing once.
-  const { fsp } = await nodeBuiltins(NODE_ONLY);
-  const dup = firstDuplicateKey(await fsp.readFile(cfgFile, 'utf8'));
-  if (dup)
-    throw new MmesidError(
-      `${cfgFile}: key ${JSON.stringify(dup.key)} appears twice (at character ${dup.offset})`,
     );
   const { numItems, hiddenUnits, numBlocks, numHeads, maxLen, dropout, layerNormEps } = raw as Record<
     string,

@@ -7,6 +7,9 @@
 // The seeded RNG and the atomic file helpers live in the dependency-free @mmesid/core (shared with
 // @mmesid/datasets); re-exported so model packages import them with the rest of the contract.
 export {
+  describeDuplicateKey,
+  firstDuplicateKey,
+  parseJson,
   pathExists,
   Rng,
   readJson,

@@ -5,7 +5,6 @@
  */
 import {
   ConfigError,
-  firstDuplicateKey,
   isLocalDirSource,
   MmesidError,
   type ModelSource,
@@ -13,6 +12,7 @@ import {
   modelFiles,
   openCheckpoint,
   openCheckpointFiles,
+  parseJson,
   StateDictError,
   type tf,
 } from '@mmesid/tensor';
@@ -62,19 +62,7 @@ export async function readLlamaConfig(dir: string): Promise<LlamaConfig> {
   } catch (e) {
     throw new ConfigError(`${file}: cannot read the model config (${(e as Error).message})`);
   }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message.slice(0, 160)})`);
-  }
-  // JSON.parse keeps the last of two equal keys: a config must say each thing once.
-  const dup = firstDuplicateKey(text);
-  if (dup)
-    throw new ConfigError(
-      `${file}: key ${JSON.stringify(dup.key)}${dup.path ? ` of ${JSON.stringify(dup.path)}` : ''} appears twice (at character ${dup.offset})`,
-    );
-  return parseLlamaConfig(raw, file);
+  return parseLlamaConfig(parseJson(text, file, ConfigError), file);
 }
 
 type Kind = 'causal' | 'base';

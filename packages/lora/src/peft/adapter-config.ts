@@ -1,4 +1,4 @@
-import { ConfigError, firstDuplicateKey } from '@mmesid/tensor';
+import { ConfigError, parseJson } from '@mmesid/tensor';
 import { z } from 'zod';
 import { type LoraConfig, parseLoraConfig, type TargetPattern } from '../config.js';
 import { isPlainName } from '../targets.js';
@@ -55,18 +55,8 @@ export type PeftLoraConfig = z.output<typeof PeftLoraConfigSchema>;
  * peft.r; // 8
  */
 export function parsePeftConfig(text: string, file = 'adapter_config.json'): PeftLoraConfig {
-  let json: unknown;
-  try {
-    json = JSON.parse(text);
-  } catch (e) {
-    throw new ConfigError(`${file}: not valid JSON (${(e as Error).message.slice(0, 160)})`);
-  }
-  // JSON.parse keeps the last of two equal keys; PEFT would too, but silently: say so instead.
-  const dup = firstDuplicateKey(text);
-  if (dup)
-    throw new ConfigError(
-      `${file}: key ${JSON.stringify(dup.key)}${dup.path ? ` of ${JSON.stringify(dup.path)}` : ''} appears twice (at character ${dup.offset})`,
-    );
+  // JSON.parse keeps the last of two equal keys; PEFT would too, but silently: parseJson says so.
+  const json = parseJson(text, file, ConfigError);
   const r = PeftLoraConfigSchema.safeParse(json);
   if (!r.success)
     throw new ConfigError(`${file}: not a PEFT LoRA adapter config:\n${z.prettifyError(r.error)}`);

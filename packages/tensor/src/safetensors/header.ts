@@ -3,6 +3,7 @@
  * `8 + N` bytes of a file and the file's total size, so a file reader can validate a multi-gigabyte
  * checkpoint without reading its tensors.
  */
+import { firstDuplicateKey } from '@mmesid/core';
 import { SafetensorsError } from '../errors.js';
 import { isSafetensorsDtype, SAFETENSORS_DTYPE_SIZE, type SafetensorsDtype } from './dtypes.js';
 
@@ -246,42 +247,4 @@ function parseTensorInfo(value: unknown, file: string, name: string): Safetensor
     );
   }
   return { dtype, shape: [...dims], dataOffsets: [begin, end], byteLength: expected };
-}
-
-/**
- * The first key that appears twice in one object of a JSON text (which `JSON.parse` has already
- * accepted), with the top-level key it sits under and its character offset; undefined when every
- * object's keys are distinct. A linear scan: strings are skipped with their escapes, and a stack of
- * key sets follows the nesting (arrays push a marker so that their strings are not taken as keys).
- */
-export function firstDuplicateKey(text: string): { key: string; path: string; offset: number } | undefined {
-  const stack: (Set<string> | null)[] = [];
-  let top = '';
-  let expectKey = false;
-  for (let i = 0; i < text.length; i++) {
-    const c = text.charCodeAt(i);
-    if (c === 0x22 /* " */) {
-      let j = i + 1;
-      while (j < text.length && text.charCodeAt(j) !== 0x22) j += text.charCodeAt(j) === 0x5c ? 2 : 1;
-      if (expectKey) {
-        const key = JSON.parse(text.slice(i, j + 1)) as string;
-        const keys = stack[stack.length - 1]!;
-        if (keys.has(key)) return { key, path: stack.length > 1 ? top : '', offset: i };
-        keys.add(key);
-        if (stack.length === 1) top = key;
-        expectKey = false;
-      }
-      i = j;
-    } else if (c === 0x7b /* { */) {
-      stack.push(new Set());
-      expectKey = true;
-    } else if (c === 0x5b /* [ */) {
-      stack.push(null);
-    } else if (c === 0x7d /* } */ || c === 0x5d /* ] */) {
-      stack.pop();
-    } else if (c === 0x2c /* , */) {
-      expectKey = stack[stack.length - 1] instanceof Set;
-    }
-  }
-  return undefined;
 }

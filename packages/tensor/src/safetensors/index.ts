@@ -33,7 +33,6 @@ export {
   saveSafetensors,
 } from './file.js';
 export {
-  firstDuplicateKey,
   MAX_HEADER_BYTES,
   parseSafetensorsHeader,
   readHeaderLength,

@@ -3,12 +3,12 @@
  * `model.safetensors.index.json`, behind one per-tensor API; and the sharded writer.
  */
 
-import { type PendingFile, writeTemp } from '@mmesid/core';
+import { firstDuplicateKey, type PendingFile, writeTemp } from '@mmesid/core';
 import { SafetensorsError } from '../errors.js';
 import type { tf } from '../tf.js';
 import type { SafetensorsRawTensor } from './decode.js';
 import { openSafetensors, type SafetensorsFile, type SafetensorsReadOptions, writePlan } from './file.js';
-import { firstDuplicateKey, type SafetensorsTensorInfo } from './header.js';
+import type { SafetensorsTensorInfo } from './header.js';
 import {
   compareCodePoints,
   entriesOf,
