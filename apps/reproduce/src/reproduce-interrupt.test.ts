@@ -16,7 +16,7 @@
  * SIGKILL, and the next run takes it over (its pid is dead). The matrix records which happened.
  *
  * CI runs the concurrent pair and one chain (SIGKILL in SASRec, SIGINT in the MM-RQ-VAE, SIGKILL in
- * fine-tuning, then the copy), about 2.5 minutes on 2 busy cores. `MMESID_REPRODUCE_INTERRUPT=full` runs the whole matrix instead:
+ * fine-tuning, then the copy): 2-3 minutes on 2 busy cores (181 s measured here). `MMESID_REPRODUCE_INTERRUPT=full` runs the whole matrix instead:
  * every kill point with SIGINT, then every kill point with SIGKILL (about 15 minutes on 2 cores);
  * `MMESID_REPRODUCE_INTERRUPT_LOG=<file>` writes the matrix observed (stage x signal x outcome) as JSON.
  */
