@@ -40,6 +40,12 @@ every variant -> evaluation -> report. With no options: the synthetic dataset, t
   --collaborative sasrec|authors   collaborative modality: the trained SASRec's table (default)
                           or the authors' released table (<data-dir>/sasrec_item_emb.f32)
   --max-train-examples n  cap fine-tuning examples per epoch (quick runs)
+  --sasrec-epochs n       budgets for quick runs and tests: SASRec epochs (tiny preset: 30),
+  --rqvae-epochs n        MM-RQ-VAE epochs (60), fine-tuning epochs (Beauty's 4); a changed budget
+  --finetune-epochs n     is another stage result (another cache key)
+  --checkpoint-every n    checkpoint the MM-RQ-VAE every n epochs (default 50) and the fine-tuning
+                          every n optimiser steps (default 10); SASRec checkpoints every epoch.
+                          Not part of the cache key: an interrupted run may resume with another n
   --lock-wait <minutes>   how long to wait for another invocation running a stage this one needs
                           (default 240), then give up with a message naming the lock
   --sasrec-dim n          width of the SASRec trained here (default 64); 16 or 32 against the LLM
@@ -69,6 +75,10 @@ export function parseCli(argv: string[]): Options | 'help' {
         'max-train-examples': { type: 'string' },
         'lock-wait': { type: 'string' },
         'sasrec-dim': { type: 'string' },
+        'sasrec-epochs': { type: 'string' },
+        'rqvae-epochs': { type: 'string' },
+        'finetune-epochs': { type: 'string' },
+        'checkpoint-every': { type: 'string' },
         collaborative: { type: 'string' },
         bench: { type: 'boolean' },
         help: { type: 'boolean' },
@@ -111,6 +121,10 @@ export function parseCli(argv: string[]): Options | 'help' {
     bench: values.bench,
     maxTrainExamples: num('max-train-examples'),
     sasrecDim: num('sasrec-dim'),
+    sasrecEpochs: num('sasrec-epochs'),
+    rqvaeEpochs: num('rqvae-epochs'),
+    finetuneEpochs: num('finetune-epochs'),
+    checkpointEvery: num('checkpoint-every'),
     collaborative: values.collaborative,
     lockWait: num('lock-wait'),
   };

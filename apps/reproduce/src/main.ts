@@ -65,6 +65,10 @@ async function main(): Promise<void> {
     d: llamaWidth(llamaDir),
   });
   if (opts.sasrecDim !== undefined) p.sasrec.d = opts.sasrecDim;
+  if (opts.sasrecEpochs !== undefined) p.sasrec.epochs = opts.sasrecEpochs;
+  if (opts.rqvaeEpochs !== undefined) p.rqvae.maxEpochs = opts.rqvaeEpochs;
+  if (opts.finetuneEpochs !== undefined) p.finetune.epochs = opts.finetuneEpochs;
+  const every = opts.checkpointEvery !== undefined ? { checkpointEvery: opts.checkpointEvery } : {};
   const variants = opts.variants ?? DEFAULT_VARIANTS;
   const want = new Set(opts.stages);
 
@@ -166,7 +170,7 @@ async function main(): Promise<void> {
         'rqvae',
         rqCfg,
         { sasrec: collabKey, embeddings: emb.hash },
-        (ctx) => runRqvae(ctx, rqCfg, dataset, tables, p.guardMinutes.rqvae),
+        (ctx) => runRqvae(ctx, rqCfg, dataset, tables, p.guardMinutes.rqvae, every),
         log,
         lockOpts,
       );
@@ -221,6 +225,7 @@ async function main(): Promise<void> {
                   llamaDir,
                 },
                 p.guardMinutes.finetune,
+                every,
               ),
             log,
             lockOpts,

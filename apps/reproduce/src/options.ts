@@ -39,6 +39,15 @@ export const OptionsSchema = z.object({
   sasrecDim: z.number().int().positive().optional(),
   /** Cap on fine-tuning examples/epochs for quick runs (tiny preset); null = preset value. */
   maxTrainExamples: z.number().int().positive().optional(),
+  /** Budget overrides for quick runs and tests (they change the stage's cache key, as any budget does). */
+  sasrecEpochs: z.number().int().positive().optional(),
+  rqvaeEpochs: z.number().int().positive().optional(),
+  finetuneEpochs: z.number().int().positive().optional(),
+  /**
+   * Checkpoint interval of the MM-RQ-VAE (epochs, default 50) and the fine-tuning (optimiser steps,
+   * default 10); SASRec checkpoints every epoch. Not part of any cache key: a resume may use another.
+   */
+  checkpointEvery: z.number().int().positive().optional(),
   /** Minutes to wait for another invocation's stage lock before giving up. */
   lockWait: z.number().int().positive().default(240),
 });

@@ -1,5 +1,14 @@
 import { spawnSync } from 'node:child_process';
-import { existsSync, mkdirSync, mkdtempSync, readdirSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  existsSync,
+  mkdirSync,
+  mkdtempSync,
+  readdirSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -93,6 +102,62 @@ describe('every option is checked before any stage starts', () => {
     expect(r.stderr).not.toMatch(/at .*\.ts:\d+/);
     expect(readdirSync(out)).toEqual([]);
   }, 60_000);
+});
+
+/**
+ * A read-only `--out`. Root ignores permission bits, so for root the folder is a read-only tmpfs
+ * mounted in a private mount namespace (`unshare -m`: the mount exists only for that child and
+ * vanishes with it); another user gets a 0555 folder. Skipped, with the reason, where neither works.
+ */
+const readOnly = (() => {
+  if (process.platform !== 'linux') return { skip: 'not Linux' };
+  if (process.getuid?.() !== 0) return { mode: 'chmod' as const };
+  const r = spawnSync(
+    'unshare',
+    ['-m', 'sh', '-c', 'mount -t tmpfs -o ro tmpfs /mnt && ! touch /mnt/x 2>/dev/null'],
+    {
+      encoding: 'utf8',
+    },
+  );
+  return r.status === 0
+    ? { mode: 'mount' as const }
+    : {
+        skip: `root, and cannot mount a read-only tmpfs in a private namespace (${(r.stderr || r.error?.message || '').trim()})`,
+      };
+})();
+
+describe('a read-only --out', () => {
+  it.skipIf('skip' in readOnly)(
+    `exits 2 naming the folder and "read-only" / "permission denied", before any stage${'skip' in readOnly ? ` (skipped: ${readOnly.skip})` : ''}`,
+    () => {
+      const ro = join(tmp(), 'ro');
+      mkdirSync(ro);
+      const viteNode = resolve(here, '../node_modules/.bin/vite-node');
+      const main = resolve(here, 'main.ts');
+      // Two invocations: a run folder to be created inside the read-only one, and the folder itself.
+      const cli = 'for out in "$1/new/run" "$1"; do "$2" "$3" -- --out "$out"; echo "rc=$?"; done';
+      const script = readOnly.mode === 'mount' ? `mount -t tmpfs -o ro tmpfs "$1" && ${cli}` : cli;
+      if (readOnly.mode === 'chmod') chmodSync(ro, 0o555);
+      const r = spawnSync(
+        readOnly.mode === 'mount' ? 'unshare' : 'sh',
+        [...(readOnly.mode === 'mount' ? ['-m', 'sh'] : []), '-c', script, 'sh', ro, viteNode, main],
+        { encoding: 'utf8', timeout: 120_000 },
+      );
+      if (readOnly.mode === 'chmod') chmodSync(ro, 0o755);
+      expect(r.stdout.match(/rc=\d+/g), r.stderr).toEqual(['rc=2', 'rc=2']);
+      const why =
+        readOnly.mode === 'mount'
+          ? 'the file system is read-only \\(EROFS\\)'
+          : 'permission denied \\(EACCES\\)';
+      expect(r.stderr).toMatch(new RegExp(`--out ${ro}/new/run: cannot create or write ${ro}/new: ${why}`));
+      expect(r.stderr).toMatch(
+        new RegExp(`--out ${ro}: cannot create or write ${ro}/\\.write-test-\\d+: ${why}`),
+      );
+      expect(r.stderr).not.toMatch(/at .*\.ts:\d+/);
+      expect(readdirSync(ro)).toEqual([]);
+    },
+    120_000,
+  );
 });
 
 describe('run-directory files fail with their path', () => {

@@ -62,4 +62,11 @@ export { LlamaMLP } from './mlp.js';
 export { applyRotary, computeInvFreq, RopeTable, ropeCosSin, rotateHalf } from './rope.js';
 export { argmax, sampleToken, softmaxWithTemperature } from './sampling.js';
 export { type ChatMessage, type ChatTemplateOptions, HfTokenizer } from './tokenizer/hf.js';
+export {
+  checkTokenizerConfig,
+  checkTokenizerJson,
+  TOKENIZER_COMPONENT_TYPES,
+  TOKENIZER_MODEL_TYPES,
+  TokenizerFileError,
+} from './tokenizer/hf-check.js';
 export { type Llama2cPiece, Llama2cTokenizer } from './tokenizer/llama2c.js';

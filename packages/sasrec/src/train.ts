@@ -21,7 +21,12 @@ import { SASRec } from './model.js';
 import { TrainingProgress } from './progress.js';
 import { sasrecScorer } from './sasrec-scorer.js';
 import { type TrainConfig, type TrainConfigInput, trainConfig } from './train-config.js';
-import { type EpochRecord, SASREC_CHECKPOINT_FORMAT, type TrainingState } from './training-state.js';
+import {
+  type EpochRecord,
+  SASREC_CHECKPOINT_FORMAT,
+  type TrainingState,
+  trainingStateProblem,
+} from './training-state.js';
 
 /** Options of {@link trainSasrec}. */
 export interface TrainSasrecOptions {
@@ -160,6 +165,11 @@ export async function trainSasrec(options: TrainSasrecOptions): Promise<TrainSas
         SASREC_CHECKPOINT_FORMAT,
       );
       if (found) {
+        const problem = trainingStateProblem(found.state);
+        if (problem)
+          throw new ConfigError(
+            `${found.dir}/${TRAINING_CHECKPOINT_FILES.state}: ${problem}; the checkpoint is damaged: delete ${found.dir} to start over`,
+          );
         const diff = Object.keys(modelCfg).filter(
           (k) =>
             JSON.stringify(modelCfg[k as keyof typeof modelCfg]) !==

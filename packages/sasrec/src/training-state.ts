@@ -45,3 +45,33 @@ export interface TrainingState {
   /** Training + validation seconds so far, across resumptions. */
   elapsedSeconds: number;
 }
+
+const isInt = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+const isObj = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
+/**
+ * What is wrong with a checkpoint's `state` read from disk (undefined when it has the shape of a
+ * {@link TrainingState}): the field and what was expected. The comparison of `model` and `train` with
+ * the run's settings is the trainer's.
+ */
+export function trainingStateProblem(state: unknown): string | undefined {
+  if (!isObj(state)) return 'state: expected an object';
+  if (!isObj(state.model)) return 'state.model: expected the SASRec config object';
+  if (!isObj(state.train)) return 'state.train: expected the training config object';
+  if (!isInt(state.epochsDone))
+    return `state.epochsDone: expected a non-negative integer, got ${JSON.stringify(state.epochsDone)}`;
+  if (!isInt(state.optimizerStep)) return 'state.optimizerStep: expected a non-negative integer';
+  if (!isInt(state.badEvals)) return 'state.badEvals: expected a non-negative integer';
+  if (typeof state.elapsedSeconds !== 'number' || !(state.elapsedSeconds >= 0))
+    return 'state.elapsedSeconds: expected a non-negative number';
+  if (!Array.isArray(state.history) || state.history.length !== state.epochsDone)
+    return `state.history: expected one record per finished epoch (${JSON.stringify(state.epochsDone)})`;
+  for (const [i, r] of state.history.entries())
+    if (!isObj(r) || r.epoch !== i + 1 || typeof r.loss !== 'number')
+      return `state.history[${i}]: expected { epoch: ${i + 1}, loss: number, ... }`;
+  const b = state.best;
+  if (b !== null && !(isObj(b) && isInt(b.epoch) && typeof b.ndcg10 === 'number' && isObj(b.valid)))
+    return 'state.best: expected null or { epoch, ndcg10, valid }';
+  return undefined;
+}

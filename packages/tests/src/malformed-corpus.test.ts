@@ -32,11 +32,11 @@ import {
   saveEmbedding,
 } from '@mmesid/datasets';
 import { createFromConfig, exportRun, loadRun, promptFromIds } from '@mmesid/fusion';
-import { Llama2cTokenizer, LlamaModel, readLlamaConfig } from '@mmesid/llama';
+import { HfTokenizer, Llama2cTokenizer, LlamaModel, readLlamaConfig } from '@mmesid/llama';
 import { readEmbeddingTable, writeEmbeddingTable } from '@mmesid/llm2clip';
 import { applyLora, loadAdapter, saveAdapter } from '@mmesid/lora';
 import { exportSemanticIds, loadExport } from '@mmesid/rqvae';
-import { loadSasrec, SASRec, sasrecConfig, saveSasrec } from '@mmesid/sasrec';
+import { loadSasrec, SASRec, sasrecConfig, saveSasrec, trainSasrec } from '@mmesid/sasrec';
 import {
   initBackend,
   loadSafetensors,
@@ -104,6 +104,8 @@ function snapshot(dir: string): string {
 }
 
 const stories = sharedDir('models', 'stories260k');
+/** A real HF tokenizer.json (stories260K's BPE converted as transformers converts Llama 2's; see its script). */
+const tinyTokenizer = new URL('../../llama/fixtures/tiny-tokenizer/', import.meta.url);
 
 const FORMATS: Format[] = [
   {
@@ -466,6 +468,250 @@ const FORMATS: Format[] = [
     },
   },
   {
+    name: 'HF tokenizer (tokenizer.json + tokenizer_config.json)',
+    async make(dir) {
+      for (const f of ['tokenizer.json', 'tokenizer_config.json'])
+        cpSync(new URL(f, tinyTokenizer), join(dir, f));
+    },
+    files: [
+      {
+        path: 'tokenizer.json',
+        rules: [
+          jsonEdits([
+            [
+              'model.vocab is a string',
+              (o) => {
+                (o.model as Record<string, unknown>).vocab = 'a b c';
+              },
+            ],
+            [
+              'model.vocab is an array',
+              (o) => {
+                (o.model as Record<string, unknown>).vocab = [['a', 0]];
+              },
+            ],
+            [
+              'model.type unknown',
+              (o) => {
+                (o.model as Record<string, unknown>).type = 'WordSoup';
+              },
+            ],
+            [
+              'model.type missing',
+              (o) => {
+                delete (o.model as Record<string, unknown>).type;
+              },
+            ],
+            [
+              'model missing',
+              (o) => {
+                delete o.model;
+              },
+            ],
+            [
+              'a vocab id is negative',
+              (o) => {
+                vocabOf(o)['\u2581t'] = -5;
+              },
+            ],
+            [
+              'a vocab id is 2.5',
+              (o) => {
+                vocabOf(o)['\u2581t'] = 2.5;
+              },
+            ],
+            [
+              'a vocab id is a string',
+              (o) => {
+                vocabOf(o)['\u2581t'] = '259';
+              },
+            ],
+            [
+              'two tokens share an id',
+              (o) => {
+                vocabOf(o)['\u2581t'] = 260;
+              },
+            ],
+            [
+              'a merge names a token not in the vocab',
+              (o) => {
+                mergesOf(o)[0] = 'q\u00e9 zz';
+              },
+            ],
+            [
+              'a merge whose join is not in the vocab',
+              (o) => {
+                mergesOf(o)[0] = 'a ~';
+              },
+            ],
+            [
+              'a merge of three tokens',
+              (o) => {
+                mergesOf(o)[0] = 'a b c';
+              },
+            ],
+            [
+              'a merge is a number',
+              (o) => {
+                mergesOf(o)[0] = 7;
+              },
+            ],
+            [
+              'merges is an object',
+              (o) => {
+                (o.model as Record<string, unknown>).merges = {};
+              },
+            ],
+            [
+              'unk_token not in the vocab',
+              (o) => {
+                (o.model as Record<string, unknown>).unk_token = '<nope>';
+              },
+            ],
+            [
+              'byte_fallback is "yes"',
+              (o) => {
+                (o.model as Record<string, unknown>).byte_fallback = 'yes';
+              },
+            ],
+            [
+              'an added token without an id',
+              (o) => {
+                delete addedOf(o)[1]!.id;
+              },
+            ],
+            [
+              'an added token id is a string',
+              (o) => {
+                addedOf(o)[1]!.id = '1';
+              },
+            ],
+            [
+              'an added token id taken by a vocab token',
+              (o) => {
+                addedOf(o)[2]!.id = 300;
+              },
+            ],
+            [
+              'an added token with empty content',
+              (o) => {
+                addedOf(o)[0]!.content = '';
+              },
+            ],
+            [
+              'added_tokens is an object',
+              (o) => {
+                o.added_tokens = {};
+              },
+            ],
+            [
+              'normalizer of an unknown type',
+              (o) => {
+                o.normalizer = { type: 'Shout' };
+              },
+            ],
+            [
+              'a decoder Sequence child of an unknown type',
+              (o) => {
+                (o.decoder as { decoders: unknown[] }).decoders[1] = { type: 'Nope' };
+              },
+            ],
+            [
+              'pre_tokenizer is a string',
+              (o) => {
+                o.pre_tokenizer = 'ByteLevel';
+              },
+            ],
+            [
+              'post_processor without a type',
+              (o) => {
+                delete (o.post_processor as Record<string, unknown>).type;
+              },
+            ],
+            [
+              'version is a number',
+              (o) => {
+                o.version = 1;
+              },
+            ],
+            [
+              'duplicate key inside model.vocab',
+              (o) => JSON.stringify(o).replace('"vocab":{', '"vocab":{"\u2581t":1,'),
+            ],
+          ]),
+          truncate,
+          replaceFile,
+        ],
+      },
+      {
+        path: 'tokenizer_config.json',
+        rules: [
+          jsonEdits(
+            [
+              [
+                'chat_template does not parse',
+                (o) => {
+                  o.chat_template = '{% for m in messages %}{{ m.content }';
+                },
+              ],
+              [
+                'chat_template is a number',
+                (o) => {
+                  o.chat_template = 3;
+                },
+              ],
+              [
+                'a named chat_template without its template',
+                (o) => {
+                  o.chat_template = [{ name: 'default' }];
+                },
+              ],
+              [
+                'bos_token is a number',
+                (o) => {
+                  o.bos_token = 1;
+                },
+              ],
+              [
+                'bos_token object without content',
+                (o) => {
+                  o.bos_token = { lstrip: false };
+                },
+              ],
+              [
+                'add_bos_token is "yes"',
+                (o) => {
+                  o.add_bos_token = 'yes';
+                },
+              ],
+              [
+                'model_max_length is negative',
+                (o) => {
+                  o.model_max_length = -1;
+                },
+              ],
+              [
+                'added_tokens_decoder key is not an id',
+                (o) => {
+                  o.added_tokens_decoder = { x: { content: 'a' } };
+                },
+              ],
+            ],
+            // Configs carry arbitrary keys: a deeply nested unknown one is valid.
+            { openKeys: true },
+          ),
+          truncate,
+          // tokenizer_config.json is optional: only the directory case.
+          directoryInstead,
+        ],
+      },
+    ],
+    load: async (dir) => {
+      await HfTokenizer.fromDir(dir);
+      return undefined;
+    },
+  },
+  {
     name: "authors' dataset (sequences.txt, items.csv)",
     async make(dir) {
       const ds = generateSynthetic({
@@ -660,6 +906,134 @@ const FORMATS: Format[] = [
     load: async (dir) => await loadSasrec(dir),
   },
   {
+    // The one training-checkpoint layout of @mmesid/tensor (`<dir>/checkpoint/`), read back the way a
+    // user resumes: SASRec training called again with the same settings.
+    name: 'training checkpoint (checkpoint/trainer_state.json + tensors, SASRec resume)',
+    async make(dir) {
+      (await trainSasrec(sasrecResume(dir))).model.dispose();
+    },
+    files: [
+      {
+        path: 'checkpoint/trainer_state.json',
+        rules: [
+          jsonEdits([
+            [
+              'format renamed',
+              (o) => {
+                o.format = 'mmesid-rqvae-training';
+              },
+            ],
+            [
+              'version 2',
+              (o) => {
+                o.version = 2;
+              },
+            ],
+            [
+              'optimizerStep is negative',
+              (o) => {
+                o.optimizerStep = -1;
+              },
+            ],
+            [
+              'optimizerStep is 2.5',
+              (o) => {
+                o.optimizerStep = 2.5;
+              },
+            ],
+            [
+              'optimizerStep is a string',
+              (o) => {
+                o.optimizerStep = '4';
+              },
+            ],
+            [
+              'state missing',
+              (o) => {
+                delete o.state;
+              },
+            ],
+            [
+              'state is null',
+              (o) => {
+                o.state = null;
+              },
+            ],
+            [
+              'state is an array',
+              (o) => {
+                o.state = [];
+              },
+            ],
+            [
+              'state.model missing',
+              (o) => {
+                delete stateOf(o).model;
+              },
+            ],
+            [
+              'state.model has another width',
+              (o) => {
+                (stateOf(o).model as Record<string, unknown>).hiddenUnits = 32;
+              },
+            ],
+            [
+              'state.train has another seed',
+              (o) => {
+                (stateOf(o).train as Record<string, unknown>).seed = 9;
+              },
+            ],
+            [
+              'state.epochsDone is a string',
+              (o) => {
+                stateOf(o).epochsDone = '2';
+              },
+            ],
+            [
+              'state.epochsDone is negative',
+              (o) => {
+                stateOf(o).epochsDone = -1;
+              },
+            ],
+            [
+              'state.history is an object',
+              (o) => {
+                stateOf(o).history = {};
+              },
+            ],
+            [
+              'state.history lost a record',
+              (o) => {
+                (stateOf(o).history as unknown[]).pop();
+              },
+            ],
+            [
+              'state.best is a string',
+              (o) => {
+                stateOf(o).best = 'epoch 2';
+              },
+            ],
+            [
+              'state.badEvals is 1.5',
+              (o) => {
+                stateOf(o).badEvals = 1.5;
+              },
+            ],
+          ]),
+          truncate,
+          replaceFile,
+        ],
+      },
+      { path: 'checkpoint/model.safetensors', rules: SAFE_RULES },
+      { path: 'checkpoint/optimizer.safetensors', rules: SAFE_RULES },
+      {
+        path: 'checkpoint/best.safetensors',
+        rules: [truncateSafetensors, editSafetensorsHeader, directoryInstead],
+      },
+    ],
+    load: async (dir) => (await trainSasrec(sasrecResume(dir))).model,
+  },
+  {
     name: 'semantic-ID export (rqvae)',
     async make(dir) {
       const rng = new Rng('corpus-sids');
@@ -807,6 +1181,37 @@ const FORMATS: Format[] = [
     },
   },
 ];
+
+const resumeData = generateSynthetic({
+  seed: 12,
+  numUsers: 24,
+  numItems: 20,
+  numClusters: 3,
+  maxSequenceLength: 8,
+});
+/** Two epochs of a tiny SASRec checkpointed in `dir`: the first call trains, a second one resumes and returns. */
+function sasrecResume(dir: string): Parameters<typeof trainSasrec>[0] {
+  return {
+    data: resumeData,
+    model: { hiddenUnits: 8, numBlocks: 1, numHeads: 1, maxLen: 6, dropout: 0.2 },
+    train: { epochs: 2, evalEvery: 1, seed: 4, batchSize: 8 },
+    checkpointDir: dir,
+    progress: null,
+  };
+}
+function stateOf(o: Record<string, unknown>): Record<string, unknown> {
+  return o.state as Record<string, unknown>;
+}
+
+function vocabOf(o: Record<string, unknown>): Record<string, unknown> {
+  return (o.model as { vocab: Record<string, unknown> }).vocab;
+}
+function mergesOf(o: Record<string, unknown>): unknown[] {
+  return (o.model as { merges: unknown[] }).merges;
+}
+function addedOf(o: Record<string, unknown>): Record<string, unknown>[] {
+  return o.added_tokens as Record<string, unknown>[];
+}
 
 function applyMutation(dir: string, rel: string, m: Mutation): void {
   const p = join(dir, rel);

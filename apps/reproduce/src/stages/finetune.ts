@@ -71,6 +71,8 @@ export async function runFinetune(
   cfg: FinetuneConfig,
   inputs: FinetuneInputs,
   guardMinutes: number,
+  /** Checkpoint interval in optimiser steps (default 10); not part of the stage's cache key. */
+  run: { checkpointEvery?: number } = {},
 ): Promise<VariantResult> {
   const { variant, reading } = parseVariantOption(cfg.variant);
   const { dataset } = inputs;
@@ -132,7 +134,7 @@ export async function runFinetune(
         checkpointDir: resolve(ctx.workDir, 'checkpoint'),
         // A kill loses at most 10 optimiser steps (seconds in the tiny preset, a few minutes at
         // paper scale); the interval is not part of what a resume compares.
-        checkpointEvery: 10,
+        checkpointEvery: run.checkpointEvery ?? 10,
       },
       { log: ctx.log },
     );

