@@ -11,10 +11,9 @@
  *   counters and configs;
  * - files the trainer adds (fusion's PEFT `adapter/`).
  */
-import { nodeBuiltins, pathExists, writeDirAtomic, writeJsonAtomic } from '@mmesid/core';
+import { nodeBuiltins, parseJson, pathExists, writeDirAtomic, writeJsonAtomic } from '@mmesid/core';
 import { MmesidError } from '../errors.js';
 import { loadSafetensors, saveSafetensors } from '../safetensors/file.js';
-import { firstDuplicateKey } from '../safetensors/header.js';
 import type { tf } from '../tf.js';
 import type { AdamW } from './adamw.js';
 
@@ -131,17 +130,8 @@ export async function readTrainingCheckpoint<S>(
       );
     return null;
   }
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(text);
-  } catch (cause) {
-    throw new MmesidError(`${file}: not valid JSON (${(cause as Error).message})`, { cause });
-  }
-  const dup = firstDuplicateKey(text);
-  if (dup)
-    throw new MmesidError(
-      `${file}: duplicate key ${JSON.stringify(dup.key.slice(0, 80))}${dup.path ? ` inside "${dup.path}"` : ''} (JSON keeps only the last one)`,
-    );
+  // A key said twice is refused (JSON.parse would keep the last one, silently).
+  const parsed = parseJson(text, file);
   if (typeof parsed !== 'object' || parsed === null || Array.isArray(parsed))
     throw new MmesidError(
       `${file}: expected { format, version, optimizerStep, state }, got ${describe(parsed)}`,
