@@ -1,5 +1,7 @@
 import { BackendError } from './errors.js';
+import { registerAdamWUpdate } from './ops/adamw-update.js';
 import { registerCountAtLeast } from './ops/count-at-least.js';
+import { registerLogNormalize } from './ops/log-normalize.js';
 import { registerMissingWasmKernels } from './ops/wasm-kernels.js';
 import { type NativeSgemm, registerWasmMatMul, useNativeSgemm } from './ops/wasm-matmul.js';
 import { tf } from './tf.js';
@@ -258,6 +260,8 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
         registerMissingWasmKernels();
         registerWasmMatMul();
         registerCountAtLeast();
+        registerAdamWUpdate();
+        registerLogNormalize();
       } catch (e) {
         return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-wasm', e) };
       }
@@ -273,6 +277,8 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
       try {
         await loadBackendPackage('cpu', opts);
         registerCountAtLeast();
+        registerAdamWUpdate();
+        registerLogNormalize();
       } catch (e) {
         return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-cpu', e) };
       }
