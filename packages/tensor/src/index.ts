@@ -83,8 +83,13 @@ export {
   registerAdamWUpdate,
 } from './ops/adamw-update.js';
 export { COUNT_AT_LEAST, countAtLeast, registerCountAtLeast } from './ops/count-at-least.js';
-export { LOG_NORMALIZE, logNormalize, logNormalizeComposite, registerLogNormalize } from './ops/log-normalize.js';
 export { gatherRows } from './ops/gather-rows.js';
+export {
+  LOG_NORMALIZE,
+  logNormalize,
+  logNormalizeComposite,
+  registerLogNormalize,
+} from './ops/log-normalize.js';
 export { logSumExp } from './ops/log-sum-exp.js';
 export { seededDropout } from './ops/seeded-dropout.js';
 export { stopGradient } from './ops/stop-gradient.js';

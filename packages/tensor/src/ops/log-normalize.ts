@@ -46,7 +46,7 @@ function normalize(x: ArrayLike<number>, rows: number, cols: number, a: Attrs, o
   const s = new Float64Array(cols);
   for (let r = 0; r < rows; r++) {
     const base = r * cols;
-    for (let j = 0; j < cols; j++) s[j] += Math.exp(f(x[base + j]! - mx[j]!));
+    for (let j = 0; j < cols; j++) s[j]! += Math.exp(f(x[base + j]! - mx[j]!));
   }
   const shift = new Float64Array(cols);
   for (let j = 0; j < cols; j++) shift[j] = f(f(mx[j]! + f(Math.log(s[j]!))) + off);
