@@ -31,3 +31,25 @@ def torch_or_reason():
         return torch, None
     except Exception as e:  # noqa: BLE001
         return None, f"torch not importable by {sys.executable}: {e}"
+
+
+def read_safetensors(path):
+    """The float32 tensors of a safetensors file as numpy arrays (name -> array), read with numpy only."""
+    import json as _json
+    import struct
+
+    import numpy as np
+
+    with open(path, "rb") as f:
+        (n,) = struct.unpack("<Q", f.read(8))
+        header = _json.loads(f.read(n))
+        data = f.read()
+    out = {}
+    for name, info in header.items():
+        if name == "__metadata__":
+            continue
+        if info["dtype"] != "F32":
+            raise ValueError(f"{path}: {name} is {info['dtype']}, expected F32")
+        a, b = info["data_offsets"]
+        out[name] = np.frombuffer(data[a:b], dtype=np.float32).reshape(info["shape"]).copy()
+    return out

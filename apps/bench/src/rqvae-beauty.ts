@@ -37,12 +37,12 @@ import {
   MMRQVAE,
   type ModalityReport,
   RQKMeans,
-  type RqvaeConfigInput,
   type SemanticIdTokenizer,
   tokenizerReport,
   trainRqvae,
 } from '@mmesid/rqvae';
 import { initBackend, Rng } from '@mmesid/tensor';
+import { rqvaeBenchConfig, rqvaeBenchTrain } from './rqvae-config.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../../..');
@@ -58,41 +58,8 @@ const maxSeconds = Number(process.env.BENCH_MAX_SECONDS ?? 0);
 const SEED = Number(process.env.BENCH_SEED ?? 42);
 const TEXT_DIM = 128;
 
-/**
- * The configuration every RQ-VAE run shares; only `reconstruction` differs between the MSE and
- * the MMD run. Paper values where the machine allows them (L = 4, K = 256, recon weight 3,
- * commitment 0.01, Sinkhorn 0.003 on the last level, AdamW 2e-4 / 1e-4, batch 1024); eDim and the
- * MLP are far smaller than the authors' 4096 x [4096, 4096, 4096] (see the README).
- */
-const BASE: Omit<RqvaeConfigInput, 'modalities'> = {
-  eDim: 256,
-  hiddenLayers: [1024],
-  init: 'kaiming_normal',
-  levels: 4,
-  codebookSize: 256,
-  reconstructionWeight: 3,
-  commitmentWeight: 0.01,
-  // The authors' initialisation runs 10 k-means iterations (size-constrained); ours is plain Lloyd.
-  kmeansIters: 10,
-  levelLossReduction: 'mean',
-  detachResidual: true,
-  sinkhornEpsilons: [0, 0, 0, 0.003],
-  sinkhornIters: 50,
-  seed: SEED,
-};
-// No dead-code re-seeding (the authors do none): with it the MMD loss jumped 3-8x after each reset in
-// our trials, and without it the codebooks kept all 256 codes in use.
-const TRAIN = {
-  lr: 2e-4,
-  weightDecay: 1e-4,
-  batchSize: 1024,
-  maxEpochs: epochs,
-  patience: 0,
-  maxSeconds,
-  deadCodeEvery: 0,
-  seed: SEED,
-  logEvery: 5,
-};
+const BASE = rqvaeBenchConfig(SEED);
+const TRAIN = { ...rqvaeBenchTrain(SEED), maxEpochs: epochs, maxSeconds, logEvery: 5 };
 
 interface RunResult {
   kind: string;

@@ -10,13 +10,15 @@
 // Options: --users=N (ranking users, default 4096), --python=PATH (else MMESID_PEER_PYTHON, then the
 // first of python3, /usr/bin/python3 that imports torch, then one that imports numpy).
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { loadAuthorsDataset, loadEmbedding } from '@mmesid/datasets';
 import { rankTargets } from '@mmesid/metrics';
 import { popularityScorer } from '@mmesid/sasrec';
 import { initBackend, Rng, tf } from '@mmesid/tensor';
+import { rqvaeRows, sasrecRow } from './speed-training.js';
 import { writeResult } from './write-result.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -28,6 +30,11 @@ const args = new Map(
   }),
 );
 const USERS = Number(args.get('users') ?? 4096);
+const ALL_ROWS = ['matmul', 'ranking', 'sasrec', 'rqvae'] as const;
+const rowsWanted = new Set((args.get('rows') ?? ALL_ROWS.join(',')).split(','));
+const want = (r: (typeof ALL_ROWS)[number]) => rowsWanted.has(r);
+const beautyDir =
+  args.get('beauty') ?? process.env.BEAUTY_DIR ?? join(here, '../../../../shared/datasets/beauty');
 const ITEMS = 12087; // Beauty's item count: ids 0..12087 with 0 as padding
 const DIM = 64;
 const HIST = 8;
@@ -154,9 +161,9 @@ const shapes: Shape[] = [
 ];
 const matmulRows: Record<string, unknown>[] = [];
 let nativeNote = 'not tried';
-const mmPeer1 = peer('matmul.py', ['1', JSON.stringify(shapes)]);
-const mmPeer2 = peer('matmul.py', ['2', JSON.stringify(shapes)]);
-for (const s of shapes) {
+const mmPeer1 = want('matmul') ? peer('matmul.py', ['1', JSON.stringify(shapes)]) : {};
+const mmPeer2 = want('matmul') ? peer('matmul.py', ['2', JSON.stringify(shapes)]) : {};
+for (const s of want('matmul') ? shapes : []) {
   const a = tf.randomUniform(s.a, -1, 1, 'float32', 1);
   const b = tf.randomUniform(s.b, -1, 1, 'float32', 2);
   const run = async () => {
@@ -249,7 +256,7 @@ async function evaluate(mode: 'model' | 'popularity'): Promise<number> {
 }
 
 const rankingRows: Record<string, unknown>[] = [];
-for (const mode of ['model', 'popularity'] as const) {
+for (const mode of want('ranking') ? (['model', 'popularity'] as const) : []) {
   let hits = 0;
   const times: number[] = [];
   for (let r = 0; r < 2; r++) {
@@ -284,6 +291,39 @@ tf.dispose([itemT, userT]);
 pop.dispose();
 rmSync(dir, { recursive: true, force: true });
 
+// ---- training rows ---------------------------------------------------------------------------
+const trainingRows: Record<string, unknown>[] = [];
+const notMeasured: Record<string, string> = {
+  'MME-SID fine-tuning step': 'no PyTorch fine-tuning peer script in this repo yet (issue 18)',
+};
+if (want('sasrec') || want('rqvae')) {
+  if (!existsSync(beautyDir)) {
+    const why = `Beauty data not found at ${beautyDir} (--beauty=DIR or BEAUTY_DIR)`;
+    if (want('sasrec')) notMeasured['SASRec epoch (Beauty, BCE)'] = why;
+    if (want('rqvae')) notMeasured['MM-RQ-VAE epoch and k-means init'] = why;
+  } else {
+    const beauty = await loadAuthorsDataset(beautyDir);
+    if (want('sasrec')) {
+      const row = await sasrecRow(peer, beauty);
+      console.log(`[speed] ${JSON.stringify(row)}`);
+      trainingRows.push(row);
+    }
+    if (want('rqvae')) {
+      const table = await loadEmbedding(join(beautyDir, 'sasrec_item_emb.f32'));
+      for (const row of await rqvaeRows(peer, table)) {
+        console.log(`[speed] ${JSON.stringify(row)}`);
+        trainingRows.push(row);
+      }
+    }
+  }
+}
+if (ALL_ROWS.some((r) => !want(r))) {
+  console.log(
+    `[speed] only ${[...rowsWanted].join(', ')} measured: speed.json not written (it holds whole runs)`,
+  );
+  process.exit(0);
+}
+
 const peerInfo = peer('matmul.py', ['1', '[]']);
 const target = writeResult('speed', {
   date: new Date().toISOString(),
@@ -304,15 +344,13 @@ const target = writeResult('speed', {
     torch: peerInfo.torch ?? null,
     torchSkipped: peerInfo.torch_skipped ?? null,
     blas: peerInfo.blas ?? null,
-    scripts: 'apps/bench/peers/matmul.py, apps/bench/peers/ranking.py',
+    scripts:
+      'apps/bench/peers/matmul.py, ranking.py, sasrec.py, rqvae.py (common.py: thread pinning, BLAS report)',
   },
   matmul: matmulRows,
   ranking: rankingRows,
-  notMeasuredHere: {
-    'SASRec epoch (Beauty, BCE)': 'no PyTorch SASRec peer script in this repo yet (issue 18)',
-    'MM-RQ-VAE epoch and k-means init': 'no PyTorch MM-RQ-VAE peer script in this repo yet (issue 18)',
-    'MME-SID fine-tuning step': 'no PyTorch fine-tuning peer script in this repo yet (issue 18)',
-  },
+  training: trainingRows,
+  notMeasuredHere: notMeasured,
 });
 console.log(`[speed] wrote ${target}`);
 process.exit(0);

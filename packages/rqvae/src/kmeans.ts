@@ -96,44 +96,43 @@ export async function kmeans(x: tf.Tensor2D, opts: KMeansOptions): Promise<KMean
 /**
  * k-means++ seeding: K rows of `x` as a [K, d] tensor. With fewer distinct points than K, the
  * remaining centres are drawn uniformly (they duplicate existing points).
+ *
+ * The K - 1 distance updates run on the host over one copy of `x` (squared differences summed in
+ * float64): on tfjs each update was a matrix-vector product, four element-wise kernels and a
+ * read-back, K - 1 round trips per level that cost more than the Lloyd iterations.
  */
 async function kmeansPlusPlus(x: tf.Tensor2D, k: number, rng: Rng): Promise<tf.Tensor2D> {
-  const n = x.shape[0];
+  const [n, d] = x.shape;
+  const data = (await x.data()) as Float32Array;
   const chosen: number[] = [rng.int(n)];
   const minDist = new Float64Array(n).fill(Number.POSITIVE_INFINITY);
-  const xx = tf.tidy(() => tf.sum(tf.square(x), 1));
-  try {
-    for (let c = 1; c < k; c++) {
-      const last = chosen[chosen.length - 1]!;
-      const dT = tf.tidy(() => {
-        const row = x.slice([last, 0], [1, -1]);
-        const dot = tf.matMul(x, row, false, true).reshape([-1]);
-        return tf.relu(tf.add(tf.sub(xx, tf.mul(dot, 2)), tf.sum(tf.square(row))));
-      });
-      const dv = (await dT.data()) as Float32Array;
-      dT.dispose();
-      let total = 0;
-      for (let i = 0; i < n; i++) {
-        if (dv[i]! < minDist[i]!) minDist[i] = dv[i]!;
-        total += minDist[i]!;
+  for (let c = 1; c < k; c++) {
+    const base = chosen[chosen.length - 1]! * d;
+    let total = 0;
+    for (let i = 0; i < n; i++) {
+      const row = i * d;
+      let s = 0;
+      for (let t = 0; t < d; t++) {
+        const diff = data[row + t]! - data[base + t]!;
+        s += diff * diff;
       }
-      if (!(total > 0)) {
-        chosen.push(rng.int(n));
-        continue;
-      }
-      let r = rng.float() * total;
-      let pick = n - 1;
-      for (let i = 0; i < n; i++) {
-        r -= minDist[i]!;
-        if (r < 0) {
-          pick = i;
-          break;
-        }
-      }
-      chosen.push(pick);
+      if (s < minDist[i]!) minDist[i] = s;
+      total += minDist[i]!;
     }
-  } finally {
-    xx.dispose();
+    if (!(total > 0)) {
+      chosen.push(rng.int(n));
+      continue;
+    }
+    let r = rng.float() * total;
+    let pick = n - 1;
+    for (let i = 0; i < n; i++) {
+      r -= minDist[i]!;
+      if (r < 0) {
+        pick = i;
+        break;
+      }
+    }
+    chosen.push(pick);
   }
   return tf.tidy(() => tf.gather(x, tf.tensor1d(chosen, 'int32')) as tf.Tensor2D);
 }

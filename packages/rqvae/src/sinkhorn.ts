@@ -1,4 +1,4 @@
-import { ShapeError, tf } from '@mmesid/tensor';
+import { logNormalize, ShapeError, tf } from '@mmesid/tensor';
 
 /** Options of {@link sinkhornAssign}. */
 export interface SinkhornOptions {
@@ -32,13 +32,16 @@ export function sinkhornAssign(distances: tf.Tensor2D, opts: SinkhornOptions): t
   const [b, k] = distances.shape;
   return tf.tidy(() => {
     const d = centerDistances(distances);
-    let logQ = tf.div(d, -opts.epsilon);
+    let logQ = tf.div(d, -opts.epsilon) as tf.Tensor2D;
     const logK = Math.log(k);
     const logB = Math.log(b);
     for (let i = 0; i < iters; i++) {
-      // Each code (column) gets total mass 1/K, then each point (row) 1/B.
-      logQ = tf.sub(logQ, tf.add(tf.logSumExp(logQ, 0, true), logK));
-      logQ = tf.sub(logQ, tf.add(tf.logSumExp(logQ, 1, true), logB));
+      // Each code (column) gets total mass 1/K, then each point (row) 1/B: one kernel per
+      // normalisation on cpu and wasm (logNormalize), each old matrix freed at once.
+      const cols = logNormalize(logQ, 0, logK);
+      logQ.dispose();
+      logQ = logNormalize(cols, 1, logB);
+      cols.dispose();
     }
     return tf.argMax(logQ, 1) as tf.Tensor1D;
   });

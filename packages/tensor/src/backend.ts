@@ -1,6 +1,8 @@
 import type { loadNativeBlas } from '@mmesid/blas-native';
 import { BackendError } from './errors.js';
+import { registerAdamWUpdate } from './ops/adamw-update.js';
 import { registerCountAtLeast } from './ops/count-at-least.js';
+import { registerLogNormalize } from './ops/log-normalize.js';
 import { registerMissingWasmKernels } from './ops/wasm-kernels.js';
 import { registerWasmMatMul, useNativeSgemm } from './ops/wasm-matmul.js';
 import { tf } from './tf.js';
@@ -259,6 +261,8 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
         registerMissingWasmKernels();
         registerWasmMatMul();
         registerCountAtLeast();
+        registerAdamWUpdate();
+        registerLogNormalize();
       } catch (e) {
         return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-wasm', e) };
       }
@@ -274,6 +278,8 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
       try {
         await loadBackendPackage('cpu', opts);
         registerCountAtLeast();
+        registerAdamWUpdate();
+        registerLogNormalize();
       } catch (e) {
         return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-cpu', e) };
       }

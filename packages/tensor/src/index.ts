@@ -78,8 +78,21 @@ export { expectNoLeaks, liveTensors } from './leaks.js';
 export { type SymmetricEigen, symmetricEigen, symmetricEigenvalues } from './linalg/symmetric-eigen.js';
 export { expectLastDim, Module } from './module.js';
 export { ModuleList } from './module-list.js';
+export {
+  ADAMW_UPDATE,
+  type AdamWUpdateAttrs,
+  adamwUpdate,
+  adamwUpdateComposite,
+  registerAdamWUpdate,
+} from './ops/adamw-update.js';
 export { COUNT_AT_LEAST, countAtLeast, registerCountAtLeast } from './ops/count-at-least.js';
 export { gatherRows } from './ops/gather-rows.js';
+export {
+  LOG_NORMALIZE,
+  logNormalize,
+  logNormalizeComposite,
+  registerLogNormalize,
+} from './ops/log-normalize.js';
 export { logSumExp } from './ops/log-sum-exp.js';
 export { seededDropout } from './ops/seeded-dropout.js';
 export { stopGradient } from './ops/stop-gradient.js';

@@ -1,4 +1,5 @@
 import { StateDictError } from '../errors.js';
+import { adamwUpdate } from '../ops/adamw-update.js';
 import { tf } from '../tf.js';
 
 export interface AdamWOptions {
@@ -54,24 +55,28 @@ export class AdamW {
     for (const [name, p] of this.params) {
       const grad = g.get(name);
       if (!grad) continue;
-      tf.tidy(() => {
-        let m = this.m.get(name);
-        let v = this.v.get(name);
-        if (!m || !v) {
-          m = tf.variable(tf.zerosLike(p), false);
-          v = tf.variable(tf.zerosLike(p), false);
-          this.m.set(name, m);
-          this.v.set(name, v);
-        }
-        const wd = this.opts.noDecay?.(name) ? 0 : this.weightDecay;
-        const decayed = wd ? tf.mul(p, 1 - lr * wd) : p;
-        const mNew = tf.add(tf.mul(m, b1), tf.mul(grad, 1 - b1));
-        const vNew = tf.add(tf.mul(v, b2), tf.mul(tf.square(grad), 1 - b2));
-        m.assign(mNew);
-        v.assign(vNew);
-        const denom = tf.add(tf.div(tf.sqrt(vNew), sqrtBc2), this.eps);
-        p.assign(tf.sub(decayed, tf.mul(tf.div(mNew, denom), stepSize)));
+      let m = this.m.get(name);
+      let v = this.v.get(name);
+      if (!m || !v) {
+        m = tf.tidy(() => tf.variable(tf.zerosLike(p), false));
+        v = tf.tidy(() => tf.variable(tf.zerosLike(p), false));
+        this.m.set(name, m);
+        this.v.set(name, v);
+      }
+      const wd = this.opts.noDecay?.(name) ? 0 : this.weightDecay;
+      // One kernel per parameter on cpu and wasm (the same bits as the composite elsewhere).
+      const [pNew, mNew, vNew] = adamwUpdate(p, m, v, grad, {
+        beta1: b1,
+        beta2: b2,
+        eps: this.eps,
+        lrDecay: wd ? lr * wd : 0,
+        stepSize,
+        sqrtBc2,
       });
+      m.assign(mNew);
+      v.assign(vNew);
+      p.assign(pNew);
+      tf.dispose([pNew, mNew, vNew]);
     }
   }
 
