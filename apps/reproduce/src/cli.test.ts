@@ -68,7 +68,7 @@ describe('parseCli', () => {
       console.warn(`[skip] ${baby} is absent: the babyllama128 --llama checks need ../shared`);
       return;
     }
-    expect(parseCli(['--llama', 'babyllama128']).llama).toBe(baby);
+    expect((parseCli(['--llama', 'babyllama128']) as Options).llama).toBe(baby);
     expect(llamaWidth(baby)).toBe(128);
     expect(llamaLabel(baby)).toBe('babyllama128 (d = 128)');
     expect(llamaWidth(join(SHARED_DIR, 'models/stories260k'))).toBe(64);
