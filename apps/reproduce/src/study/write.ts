@@ -101,6 +101,23 @@ export function writeStudy(
       }),
     );
     L.push('', `![spectra](${stem}-spectra.svg)`);
+    // The same curves as numbers: sigma_i / sigma_1 where the ceilings of a w-wide table fall.
+    const w = meta.collabWidth;
+    const width = spectra[0]!.values.length;
+    const at = [...new Set([2, 8, w + 1, w + 2, 2 * w + 1, 2 * w + 2, width / 2, width])]
+      .filter((i) => Number.isInteger(i) && i >= 1 && i <= width)
+      .sort((a, b) => a - b);
+    L.push(
+      '',
+      `Item-token singular values sigma_i / sigma_1 (seed ${s.seeds[0]}; collaborative width w = ${w}, token width ${width}):`,
+      '',
+      `| method | ${at.map((i) => `σ${i}`).join(' | ')} |`,
+      `|---|${at.map(() => '---:').join('|')}|`,
+      ...spectra.map(
+        (c) =>
+          `| ${c.name} | ${at.map((i) => (c.values[i - 1] ?? Number.NaN).toExponential(2)).join(' | ')} |`,
+      ),
+    );
   }
   const path = `${base}.md`;
   writeFileAtomic(path, `${L.join('\n')}\n`);
