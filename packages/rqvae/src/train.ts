@@ -152,7 +152,8 @@ export async function trainRqvae(
         criterion = await heldOutLoss(model, tables, names, held.validation, opts);
         if (!Number.isFinite(criterion))
           throw new Error(`trainRqvae: the validation loss is ${criterion} at epoch ${state.epoch + 1}`);
-        (state.validationHistory ??= []).push(criterion);
+        if (!state.validationHistory) state.validationHistory = [];
+        state.validationHistory.push(criterion);
         model.train();
       }
       if (criterion < state.bestLoss) {
