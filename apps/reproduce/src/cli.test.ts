@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cachedStage, hashOf, runStage, stableStringify } from './cache.js';
 import { parseCli, UsageError } from './cli.js';
-import { datasetDir, type Options, SHARED_DIR } from './options.js';
+import { datasetDir, llamaLabel, llamaWidth, type Options, SHARED_DIR } from './options.js';
 import { barChart, lineChart } from './report/svg.js';
 
 describe('parseCli', () => {
@@ -62,9 +62,29 @@ describe('parseCli', () => {
     );
   });
 
+  it('--llama takes a llama2.c folder or a model name under ../shared/models, and reads its width', () => {
+    const baby = join(SHARED_DIR, 'models/babyllama128');
+    if (!existsSync(baby)) {
+      console.warn(`[skip] ${baby} is absent: the babyllama128 --llama checks need ../shared`);
+      return;
+    }
+    expect((parseCli(['--llama', 'babyllama128']) as Options).llama).toBe(baby);
+    expect(llamaWidth(baby)).toBe(128);
+    expect(llamaLabel(baby)).toBe('babyllama128 (d = 128)');
+    expect(llamaWidth(join(SHARED_DIR, 'models/stories260k'))).toBe(64);
+    const empty = mkdtempSync(join(tmpdir(), 'reproduce-llama-'));
+    try {
+      expect(() => parseCli(['--llama', empty])).toThrow(/neither a config\.json .* nor one llama2\.c \.bin/);
+    } finally {
+      rmSync(empty, { recursive: true, force: true });
+    }
+  });
+
   it('reports missing inputs with what to pass instead', () => {
     expect(() => parseCli(['--dataset', 'sports'])).toThrow(/--data-dir/);
-    expect(() => parseCli(['--llama', '/nonexistent/llama'])).toThrow(/no config\.json/);
+    expect(() => parseCli(['--llama', '/nonexistent/llama'])).toThrow(
+      /--llama \/nonexistent\/llama: no such folder/,
+    );
     expect(() => parseCli(['--preset', 'paper'])).toThrow(/--preset paper needs --llama/);
     expect(() => parseCli(['--collaborative', 'authors'])).toThrow(
       /--collaborative authors needs a dataset folder/,

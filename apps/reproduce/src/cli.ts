@@ -5,11 +5,13 @@ import {
   authorsTable,
   datasetDir,
   defaultLlamaDir,
+  llamaDirProblem,
   llm2clipProblems,
   missingDatasetFiles,
   type Options,
   OptionsSchema,
   REPO_ROOT,
+  resolveLlamaDir,
   STAGES,
 } from './options.js';
 import { DEFAULT_VARIANTS, preset, presetProblems } from './presets.js';
@@ -27,7 +29,9 @@ every variant -> evaluation -> report. With no options: the synthetic dataset, t
                           sasrec_item_emb.f32/.json optional, what is missing is reported) or raw
                           Amazon 2014 files; alone it means --dataset custom, named after the folder
   --preset tiny|paper     paper: Llama3-8B-instruct and LLM2CLIP from --llama/--llm2clip (GPU)
-  --llama <dir>           any Hugging Face Llama folder (config.json + safetensors)
+  --llama <dir|name>      any Hugging Face Llama folder (config.json + safetensors), a folder with one
+                          llama2.c legacy .bin, or a model name under ../shared/models (babyllama128:
+                          d = 128; stories260k: d = 64, the default)
   --llm2clip <dir>        LLM2CLIP checkpoints: <dir>/text = LLM2CLIP-Llama-3-8B-Instruct-CC-Finetuned,
                           <dir>/vision = LLM2CLIP-Openai-L-14-336 (vision tower + text adapter); the
                           text and visual modalities then come from LLM2CLIP (paper preset: required)
@@ -111,7 +115,7 @@ export function parseCli(argv: string[]): Options | 'help' {
     dataset: values.dataset ?? (values['data-dir'] !== undefined ? 'custom' : undefined),
     dataDir: values['data-dir'],
     preset: values.preset,
-    llama: values.llama,
+    llama: typeof values.llama === 'string' ? resolveLlamaDir(values.llama) : values.llama,
     llm2clip: values.llm2clip,
     variants: list('variants'),
     stages: list('stages'),
@@ -164,8 +168,10 @@ export function parseCli(argv: string[]): Options | 'help' {
     const authors = authorsTable(opts);
     if (authors.problem) problems.push(authors.problem);
   }
-  if (opts.llama && !existsSync(resolve(opts.llama, 'config.json')))
-    problems.push(`--llama ${opts.llama}: no config.json there (expected a Hugging Face Llama folder)`);
+  if (opts.llama) {
+    const problem = llamaDirProblem(opts.llama);
+    if (problem) problems.push(`--llama ${opts.llama}: ${problem}`);
+  }
   if (opts.llm2clip) problems.push(...llm2clipProblems(opts.llm2clip));
   if (opts.preset === 'paper') {
     if (!opts.llama) problems.push('--preset paper needs --llama <Llama3-8B-instruct folder>');

@@ -12,6 +12,7 @@ import {
   authorsTable,
   datasetDir,
   defaultLlamaDir,
+  llamaLabel,
   llamaWidth,
   missingDatasetFiles,
   REPO_ROOT,
@@ -313,7 +314,7 @@ async function main(): Promise<void> {
       ...p.notes.map((n) => `Preset ${opts.preset}: ${n}.`),
       ...missing.map((m) => `Dataset: ${m}.`),
       'Scores rank all items (index 0 included, as the authors do); items of the input history are excluded; ties count against the target.',
-      `The LLM here is ${llamaDir ? 'stories260k (260K parameters)' : 'a random tiny Llama'}, not Llama3-8B: compare orderings, not magnitudes.`,
+      `The LLM here is ${llamaLabel(llamaDir)}, not Llama3-8B: compare orderings, not magnitudes.`,
     ],
   };
   const report = writeReport(runDir, input, opts.dataset);

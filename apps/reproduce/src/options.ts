@@ -59,15 +59,66 @@ export function defaultLlamaDir(): string | undefined {
   return existsSync(resolve(p, 'config.json')) ? p : undefined;
 }
 
-/** The LLM width d of a Hugging Face Llama folder (`hidden_size`), or 64 (stories260k / the random tiny Llama). */
+/**
+ * `--llama` as given: a folder, or the name of one under `../shared/models` (`babyllama128`,
+ * `stories260k`) when no folder of that name exists here.
+ */
+export function resolveLlamaDir(value: string): string {
+  if (existsSync(value)) return value;
+  const shared = resolve(SHARED_DIR, 'models', value);
+  return /^[\w.-]+$/.test(value) && existsSync(shared) ? shared : value;
+}
+
+/** The legacy llama2.c checkpoint of a folder without config.json (`*.bin` not named `tok*`), if exactly one. */
+function llama2cBin(dir: string): string | undefined {
+  if (existsSync(resolve(dir, 'config.json'))) return undefined;
+  let names: string[];
+  try {
+    names = readdirSync(dir);
+  } catch {
+    return undefined;
+  }
+  const bins = names.filter((n) => n.endsWith('.bin') && !n.startsWith('tok'));
+  return bins.length === 1 ? resolve(dir, bins[0]!) : undefined;
+}
+
+/** Why `dir` cannot be the `--llama` folder, or undefined. */
+export function llamaDirProblem(dir: string): string | undefined {
+  if (existsSync(resolve(dir, 'config.json')) || llama2cBin(dir)) return undefined;
+  return existsSync(dir)
+    ? 'neither a config.json (Hugging Face Llama folder) nor one llama2.c .bin checkpoint there'
+    : `no such folder (nor ${resolve(SHARED_DIR, 'models', dir)})`;
+}
+
+/**
+ * The LLM width d of a Llama folder: `hidden_size` of its config.json, or the `dim` field of a llama2.c
+ * checkpoint's header (babyllama128: 128); 64 without a folder (the random tiny Llama).
+ */
 export function llamaWidth(dir: string | undefined): number {
   if (!dir) return 64;
+  const bin = llama2cBin(dir);
+  if (bin) {
+    const head = readFileSync(bin).subarray(0, 4);
+    const dim = head.length === 4 ? new DataView(head.buffer, head.byteOffset, 4).getInt32(0, true) : 0;
+    return dim > 0 ? dim : 64;
+  }
   try {
     const c = JSON.parse(readFileSync(resolve(dir, 'config.json'), 'utf8')) as { hidden_size?: unknown };
     return typeof c.hidden_size === 'number' && c.hidden_size > 0 ? c.hidden_size : 64;
   } catch {
     return 64;
   }
+}
+
+/** A short name of the LLM for reports: the folder's name, or the random tiny Llama. */
+export function llamaLabel(dir: string | undefined): string {
+  if (!dir) return 'a random tiny Llama (d = 64)';
+  const name =
+    dir
+      .replace(/[\\/]+$/, '')
+      .split(/[\\/]/)
+      .pop() ?? dir;
+  return `${name} (d = ${llamaWidth(dir)})`;
 }
 
 /** The authors' SASRec table of a dataset folder, or why it cannot be used. */

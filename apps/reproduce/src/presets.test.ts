@@ -49,6 +49,20 @@ describe('presets', () => {
     expect(paperWarmupFraction('beauty')).toBeCloseTo(100 / 37512, 10);
   });
 
+  it('the scaled presets fine-tune with validation early stopping; the paper preset trains fixed epochs as the authors', () => {
+    for (const bench of [false, true]) {
+      const p = preset('tiny', { bench, seed: 1, dataset: 'beauty', d: 64 });
+      expect(p.finetune.validation).toEqual({ perEpoch: 2, patience: 3, maxUsers: 1000 });
+      expect(p.notes.join('\n')).toMatch(/validation early stopping/);
+    }
+    expect(preset('paper', { bench: false, seed: 1, dataset: 'beauty', d: 4096 }).finetune.validation).toBe(
+      undefined,
+    );
+    const p = preset('tiny', { bench: false, seed: 1, dataset: 'synthetic', d: 64 });
+    const bad = { ...p, finetune: { ...p.finetune, validation: { perEpoch: 0, patience: 3 } } };
+    expect(presetProblems(bad).join('\n')).toMatch(/finetune\.validation: perEpoch 0/);
+  });
+
   it('no stage has a budget in seconds: time appears only as guards that fail a stage', () => {
     for (const name of ['tiny', 'paper'] as const)
       for (const bench of [false, true]) {

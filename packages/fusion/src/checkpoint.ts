@@ -18,6 +18,22 @@ export interface TrainProgressState {
   examplesSeen: number;
   seconds: number;
   lossCurve: { step: number; loss: number }[];
+  /** Validation early stopping, when on (`validateEvery`). */
+  validation?: ValidationState;
+}
+
+/** Where validation early stopping stands (saved in the checkpoint; the best weights beside it). */
+export interface ValidationState {
+  /** Every evaluation so far: optimiser step and metric. */
+  evals: { step: number; metric: number }[];
+  /** The best metric so far (-Infinity before the first evaluation; JSON writes it as null). */
+  best: number | null;
+  /** The optimiser step of the best evaluation (0 before the first). */
+  bestStep: number;
+  /** Evaluations since the best one. */
+  sinceBest: number;
+  /** Training ended on patience: a resumed run does not train further. */
+  stopped: boolean;
 }
 
 /** The `format` of an MME-SID fine-tuning checkpoint. */
@@ -81,6 +97,7 @@ export async function saveCheckpoint(
   model: MmeSidModel,
   optimizer: AdamW,
   state: FusionCheckpointState,
+  best?: Map<string, tf.Tensor> | null,
 ): Promise<void> {
   const { join } = await import('node:path');
   const lora = model.lora;
@@ -88,6 +105,7 @@ export async function saveCheckpoint(
     format: FUSION_CHECKPOINT_FORMAT,
     weights: ownTrainable(model),
     optimizer,
+    ...(best ? { best } : {}),
     state: { ...state, dropout: dropoutStates(model) },
     ...(lora
       ? {
@@ -101,8 +119,9 @@ export async function saveCheckpoint(
 
 /**
  * Restores a checkpoint written by {@link saveCheckpoint} into a model built with the same config
- * and an optimiser over its trainable parameters. Returns the saved progress, or undefined when
- * `checkpointDir` holds no checkpoint.
+ * and an optimiser over its trainable parameters. Returns the saved progress and the best weights
+ * of validation early stopping (every trainable tensor by parameter path, for the caller to keep
+ * and dispose; null when there are none), or undefined when `checkpointDir` holds no checkpoint.
  *
  * @throws MmesidError when the checkpoint was written for another config
  */
@@ -111,7 +130,7 @@ export async function loadCheckpoint(
   model: MmeSidModel,
   optimizer: AdamW,
   expect: { fusion: unknown; train: unknown },
-): Promise<TrainProgressState | undefined> {
+): Promise<{ progress: TrainProgressState; best: Map<string, tf.Tensor> | null } | undefined> {
   const { join } = await import('node:path');
   const found = await readTrainingCheckpoint<FusionCheckpointState>(checkpointDir, FUSION_CHECKPOINT_FORMAT);
   if (!found) return undefined;
@@ -122,7 +141,6 @@ export async function loadCheckpoint(
       );
   if (model.lora) await loadAdapterWeights(model.lora, join(found.dir, CHECKPOINT_FILES.adapter));
   const { weights: own, best } = await restoreTrainingCheckpoint(found, optimizer);
-  if (best) tf.dispose([...best.values()]);
   const file = join(found.dir, CHECKPOINT_FILES.trainable);
   try {
     const mine = ownTrainable(model);
@@ -134,6 +152,19 @@ export async function loadCheckpoint(
         throw new MmesidError(`${file} [${k}]: shape [${t.shape}], the model has [${v.shape}]`);
       v.assign(t);
     }
+    if (best) {
+      const bestFile = join(found.dir, TRAINING_CHECKPOINT_FILES.best);
+      for (const [k, v] of model.trainableParameters()) {
+        const t = best.get(k);
+        if (!t || t.shape.join() !== v.shape.join())
+          throw new MmesidError(
+            `${bestFile} [${k}]: ${t ? `shape [${t.shape}], the model has [${v.shape}]` : 'missing'}`,
+          );
+      }
+    }
+  } catch (e) {
+    if (best) tf.dispose([...best.values()]);
+    throw e;
   } finally {
     for (const t of own.values()) t.dispose();
   }
@@ -145,5 +176,5 @@ export async function loadCheckpoint(
       const st = saved[path];
       if (m instanceof Dropout && st) m.setRngState(st);
     }
-  return found.state.progress;
+  return { progress: found.state.progress, best };
 }

@@ -51,7 +51,8 @@ function isExport(x: SemanticIdExportLike | SemanticIds): x is SemanticIdExportL
 
 /**
  * Reads the tokenizer that sits beside a Llama checkpoint: `tokenizer.json` (Hugging Face, e.g.
- * Llama 3), else llama2.c's `tokenizer.llama2c.json`, `tok512.bin` or `tokenizer.bin`. Node only.
+ * Llama 3), else llama2.c's `tokenizer.llama2c.json`, `tok512.bin`, `tokenizer.bin` or a single
+ * `tok<N>.bin` (babyllama128's `tok105.bin`). Node only.
  *
  * @throws ConfigError when none is there
  */
@@ -65,8 +66,16 @@ export async function loadTokenizerFor(dir: string): Promise<Llama2cTokenizer | 
   }
   for (const name of ['tokenizer.llama2c.json', 'tok512.bin', 'tokenizer.bin'])
     if (await pathExists(join(dir, name))) return Llama2cTokenizer.load(join(dir, name));
+  // llama2.c's custom vocabularies are tok<N>.bin (babyllama128 ships tok105.bin).
+  const { readdir } = await import('node:fs/promises');
+  const custom = (await readdir(dir).catch(() => [] as string[]))
+    .filter((n) => /^tok\d+\.bin$/.test(n))
+    .sort();
+  if (custom.length > 1)
+    throw new ConfigError(`${dir}: ${custom.length} tokenizers (${custom.join(', ')}); pass { tokenizer }`);
+  if (custom.length === 1) return Llama2cTokenizer.load(join(dir, custom[0]!));
   throw new ConfigError(
-    `${dir}: no tokenizer found (looked for tokenizer.json, tokenizer.llama2c.json, tok512.bin, tokenizer.bin); pass { tokenizer }`,
+    `${dir}: no tokenizer found (looked for tokenizer.json, tokenizer.llama2c.json, tok512.bin, tokenizer.bin, tok<N>.bin); pass { tokenizer }`,
   );
 }
 

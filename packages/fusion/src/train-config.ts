@@ -50,6 +50,27 @@ export const TrainConfigSchema = z.strictObject({
    * Applied before `maxExamples`.
    */
   maxUsers: z.number().int().positive().optional(),
+  /**
+   * Validation early stopping: evaluate every this many optimiser steps (and at the last step) on the
+   * validation pairs passed to `trainMmeSid` (nDCG@`validationK`, full ranking, or `hooks.validate`),
+   * keep the weights of the best evaluation, stop after `patience` evaluations without improvement,
+   * and end with the best weights. Off when unset. The step budget (`epochs`, `maxSteps`) still bounds
+   * the run, and the cosine schedule spans the whole budget either way.
+   */
+  validateEvery: z.number().int().positive().optional(),
+  /**
+   * The same as `validateEvery` in evaluations per epoch: every floor(optimiser steps per epoch / n)
+   * steps, at least 1. Set one of the two.
+   */
+  validationsPerEpoch: z.number().int().positive().optional(),
+  /** Evaluations without an improvement of more than `minDelta` before training stops. */
+  patience: z.number().int().positive().default(3),
+  /** An evaluation improves on the best when it exceeds it by more than this. */
+  minDelta: z.number().nonnegative().default(0),
+  /** The validation metric is nDCG at this cut-off. */
+  validationK: z.number().int().positive().default(10),
+  /** Evaluate on a seeded choice of this many validation pairs (all when unset). */
+  maxValidationUsers: z.number().int().positive().optional(),
   /** Write a checkpoint here every `checkpointEvery` optimiser steps and at the end; resume from it if present. */
   checkpointDir: z.string().min(1).optional(),
   checkpointEvery: z.number().int().positive().default(200),
@@ -83,6 +104,10 @@ export const AUTHORS_TRAINING = Object.freeze({
 /** Validates a training config and fills defaults. @throws ConfigError listing every bad field */
 export function parseTrainConfig(input: TrainConfigInput = {}): TrainConfig {
   const cfg = parseOptions(TrainConfigSchema, input, 'train config');
+  if (cfg.validateEvery !== undefined && cfg.validationsPerEpoch !== undefined)
+    throw new ConfigError(
+      `train config: set validateEvery (${cfg.validateEvery}) or validationsPerEpoch (${cfg.validationsPerEpoch}), not both`,
+    );
   if (cfg.effectiveBatch % cfg.microBatch !== 0)
     throw new ConfigError(
       `train config: microBatch ${cfg.microBatch} must divide effectiveBatch ${cfg.effectiveBatch} (gradient accumulation runs whole micro-batches)`,

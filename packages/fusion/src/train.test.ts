@@ -4,6 +4,7 @@ import { join } from 'node:path';
 import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
 import { tinyData, tinyModel } from './__fixtures__/tiny.js';
+import { evaluateMmeSid } from './evaluate.js';
 import { trainMmeSid } from './train.js';
 import { groupBySequence, selectTrainingPairs } from './train-units.js';
 
@@ -171,6 +172,147 @@ describeBackends(
         second.dispose();
         rmSync(dir, { recursive: true, force: true });
         rmSync(moved, { recursive: true, force: true });
+      }
+    });
+
+    // A scripted validation metric (step -> value): best at step 4, then two evaluations without
+    // improvement, so patience 2 stops the run at step 8 of 12.
+    const script: Record<number, number> = { 2: 0.1, 4: 0.3, 6: 0.2, 8: 0.25, 10: 0.5, 12: 0.6 };
+    const scripted = { validate: async (_m: unknown, step: number) => script[step] ?? Number.NaN };
+    const early = { ...base, validateEvery: 2, patience: 2 };
+    const weightsOf = async (m: Awaited<ReturnType<typeof tinyModel>>) =>
+      new Map(
+        await Promise.all(
+          [...m.trainableParameters()].map(async ([k, v]) => [k, (await v.data()) as Float32Array] as const),
+        ),
+      );
+
+    it('validation early stopping: worsening evaluations stop the run at the expected step and the best weights come back', async () => {
+      const stopped = await tinyModel({ lora: { dropout: 0 } });
+      const atBest = await tinyModel({ lora: { dropout: 0 } });
+      const atStop = await tinyModel({ lora: { dropout: 0 } });
+      try {
+        const r = await trainMmeSid(stopped, tinyData().split.train, early, { log: quiet, ...scripted });
+        expect(r.stoppedBy).toBe('patience');
+        expect(r.optimizerSteps).toBe(8);
+        expect(r.totalSteps).toBe(12);
+        expect(r.validation?.evals).toEqual([
+          { step: 2, metric: 0.1 },
+          { step: 4, metric: 0.3 },
+          { step: 6, metric: 0.2 },
+          { step: 8, metric: 0.25 },
+        ]);
+        expect(r.validation?.bestStep).toBe(4);
+        expect(r.validation?.best).toBe(0.3);
+        // A run without validation paused at step 4 holds the weights of step 4 (the schedule spans
+        // all 12 steps either way, and evaluating does not change the training trajectory).
+        const p4 = await trainMmeSid(
+          atBest,
+          tinyData().split.train,
+          { ...base, maxSteps: 4 },
+          { log: quiet },
+        );
+        expect(p4.stoppedBy).toBe('maxSteps');
+        const p8 = await trainMmeSid(
+          atStop,
+          tinyData().split.train,
+          { ...base, maxSteps: 8 },
+          { log: quiet },
+        );
+        expect(p8.stoppedBy).toBe('maxSteps');
+        const got = await weightsOf(stopped);
+        const want = await weightsOf(atBest);
+        const last = await weightsOf(atStop);
+        for (const [k, v] of got) expect(maxAbsDiff(v, want.get(k)!), k).toBe(0);
+        // Step 8's weights differ, so the comparison above can fail.
+        const k = 'item_tokenizer.mlp.layers.1.weight';
+        expect(maxAbsDiff(got.get(k)!, last.get(k)!)).toBeGreaterThan(1e-5);
+      } finally {
+        stopped.dispose();
+        atBest.dispose();
+        atStop.dispose();
+      }
+    });
+
+    it('validation on the validation split: nDCG@10 of the returned model is the best evaluation', async () => {
+      const model = await tinyModel({ lora: { dropout: 0 } });
+      try {
+        const { split } = tinyData();
+        const r = await trainMmeSid(
+          model,
+          split.train,
+          { ...base, validateEvery: 4, patience: 5 },
+          { log: quiet },
+          split.valid,
+        );
+        expect(r.stoppedBy).toBe('done');
+        expect(r.validation?.evals.map((e) => e.step)).toEqual([4, 8, 12]);
+        expect(r.validation?.pairs).toBe(split.valid.length);
+        expect(r.validation?.every).toBe(4);
+        const best = Math.max(...r.validation!.evals.map((e) => e.metric));
+        expect(r.validation?.best).toBe(best);
+        const again = await evaluateMmeSid(model, split.valid, { batchSize: 16, ks: [10] });
+        expect(again.metrics.ndcg[10]).toBeCloseTo(best, 6);
+        // Two per epoch of 4 steps: every 2 steps.
+        const perEpoch = await trainMmeSid(
+          model,
+          split.train,
+          { ...base, epochs: 1, validationsPerEpoch: 2, maxValidationUsers: 5 },
+          { log: quiet },
+          split.valid,
+        );
+        expect(perEpoch.validation?.evals.map((e) => e.step)).toEqual([2, 4]);
+        expect(perEpoch.validation?.pairs).toBe(5);
+        await expect(
+          trainMmeSid(model, split.train, { ...base, validateEvery: 4 }, { log: quiet }),
+        ).rejects.toThrow(/no validation pairs/);
+        await expect(trainMmeSid(model, split.train, base, { log: quiet }, split.valid)).rejects.toThrow(
+          /neither validateEvery nor validationsPerEpoch is set/,
+        );
+      } finally {
+        model.dispose();
+      }
+    });
+
+    it('a run paused after an evaluation and resumed from its checkpoint stops and ends exactly as an uninterrupted one', async () => {
+      const dir = mkdtempSync(join(tmpdir(), 'fusion-ckpt-val-'));
+      const cfg = { ...early, checkpointDir: dir, checkpointEvery: 100 };
+      const straight = await tinyModel({ lora: { dropout: 0.2 } });
+      const first = await tinyModel({ lora: { dropout: 0.2 } });
+      const second = await tinyModel({ lora: { dropout: 0.2 } });
+      const third = await tinyModel({ lora: { dropout: 0.2 } });
+      try {
+        const a = await trainMmeSid(straight, tinyData().split.train, early, { log: quiet, ...scripted });
+        // Paused at step 5: after the step-4 evaluation that set the best weights.
+        const b1 = await trainMmeSid(
+          first,
+          tinyData().split.train,
+          { ...cfg, maxSteps: 5 },
+          {
+            log: quiet,
+            ...scripted,
+          },
+        );
+        expect(b1.stoppedBy).toBe('maxSteps');
+        expect(readdirSync(join(dir, 'checkpoint'))).toContain('best.safetensors');
+        const b2 = await trainMmeSid(second, tinyData().split.train, cfg, { log: quiet, ...scripted });
+        expect(b2.resumedFromStep).toBe(5);
+        expect(b2.stoppedBy).toBe('patience');
+        expect(b2.optimizerSteps).toBe(a.optimizerSteps);
+        expect(b2.validation).toEqual(a.validation);
+        const want = await weightsOf(straight);
+        for (const [k, v] of await weightsOf(second)) expect(maxAbsDiff(v, want.get(k)!), k).toBe(0);
+        // Running it again finds the finished checkpoint: no more training, the same best weights.
+        const b3 = await trainMmeSid(third, tinyData().split.train, cfg, { log: quiet, ...scripted });
+        expect(b3.stoppedBy).toBe('patience');
+        expect(b3.optimizerSteps).toBe(8);
+        for (const [k, v] of await weightsOf(third)) expect(maxAbsDiff(v, want.get(k)!), k).toBe(0);
+      } finally {
+        straight.dispose();
+        first.dispose();
+        second.dispose();
+        third.dispose();
+        rmSync(dir, { recursive: true, force: true });
       }
     });
   },

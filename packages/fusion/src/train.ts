@@ -1,7 +1,13 @@
 import { formatDuration } from '@mmesid/core';
 import { sampleNegatives } from '@mmesid/datasets';
-import { AdamW, MmesidError, Rng, Trainer, type tf, warmupCosineSchedule } from '@mmesid/tensor';
-import { loadCheckpoint, saveCheckpoint, type TrainProgressState } from './checkpoint.js';
+import { AdamW, MmesidError, Rng, Trainer, tf, warmupCosineSchedule } from '@mmesid/tensor';
+import {
+  loadCheckpoint,
+  saveCheckpoint,
+  type TrainProgressState,
+  type ValidationState,
+} from './checkpoint.js';
+import { type EvaluationPair, evaluateMmeSid } from './evaluate.js';
 import type { MmeSidModel, ParameterSummary } from './model.js';
 import { parseTrainConfig, type TrainConfig, type TrainConfigInput } from './train-config.js';
 import { groupBySequence, type SequenceUnit, selectTrainingPairs, type TrainingPair } from './train-units.js';
@@ -27,6 +33,25 @@ export interface TrainHooks {
   onProgress?: (p: TrainProgress) => void;
   /** Progress lines and checkpoint messages; default `console.log`; pass `() => {}` for silence. */
   log?: (line: string) => void;
+  /**
+   * The validation metric of early stopping (higher is better), instead of nDCG@`validationK` on the
+   * validation pairs. Called in eval mode; it must not change the model.
+   */
+  validate?: (model: MmeSidModel, step: number) => Promise<number>;
+}
+
+/** What validation early stopping did (in {@link TrainResult} when `validateEvery` is set). */
+export interface ValidationSummary {
+  /** nDCG@k, or `'custom'` when `hooks.validate` gave the metric. */
+  metric: string;
+  /** Validation pairs evaluated each time (0 with `hooks.validate`). */
+  pairs: number;
+  /** Optimiser steps between evaluations (there is one at the last step too). */
+  every: number;
+  evals: { step: number; metric: number }[];
+  best: number;
+  /** The optimiser step whose weights the model ends with. */
+  bestStep: number;
 }
 
 /** What a training run did. Every report should quote `modeNote`. */
@@ -52,7 +77,13 @@ export interface TrainResult {
   parameters: ParameterSummary;
   /** The optimiser step a resumed run started from (0 for a fresh run). */
   resumedFromStep: number;
-  stoppedBy: 'done' | 'maxSteps' | 'maxSeconds';
+  /**
+   * `patience`: validation early stopping ended the run (the model holds the best evaluation's
+   * weights, as after `done` with validation on); `maxSteps` / `maxSeconds` pause a run that its
+   * checkpoint resumes (the model holds the last step's weights).
+   */
+  stoppedBy: 'done' | 'patience' | 'maxSteps' | 'maxSeconds';
+  validation?: ValidationSummary;
 }
 
 type Unit = { kind: 'pair'; pair: TrainingPair } | { kind: 'sequence'; seq: SequenceUnit };
@@ -94,9 +125,20 @@ export async function trainMmeSid(
   pairs: readonly TrainingPair[],
   config: TrainConfigInput = {},
   hooks: TrainHooks = {},
+  validation: readonly EvaluationPair[] = [],
 ): Promise<TrainResult> {
   const cfg = parseTrainConfig(config);
   const log = hooks.log ?? ((line: string) => console.log(line));
+  const validating = cfg.validateEvery !== undefined || cfg.validationsPerEpoch !== undefined;
+  if (validating && !hooks.validate && validation.length === 0)
+    throw new MmesidError(
+      'trainMmeSid: validateEvery is set but there are no validation pairs (pass leaveOneOut(dataset).valid) and no hooks.validate',
+    );
+  if (!validating && (validation.length > 0 || hooks.validate))
+    throw new MmesidError(
+      'trainMmeSid: validation pairs or hooks.validate were given but neither validateEvery nor validationsPerEpoch is set, so they would be ignored',
+    );
+  const valPairs = validationSubset(validation, cfg);
   if (cfg.mode === 'efficient' && model.prompt.suffix.length > 0)
     throw new MmesidError(
       'trainMmeSid: efficient mode needs the item tokens at the end of the prompt; build the model with config { itemsAtEnd: true }',
@@ -112,6 +154,11 @@ export async function trainMmeSid(
     Math.floor(micro / microPerEpoch) * Math.ceil(microPerEpoch / accumulation) +
     Math.ceil((micro % microPerEpoch) / accumulation);
   const totalSteps = stepsIn(totalMicro);
+  const validateEvery =
+    cfg.validateEvery ??
+    (cfg.validationsPerEpoch !== undefined
+      ? Math.max(1, Math.floor(Math.ceil(microPerEpoch / accumulation) / cfg.validationsPerEpoch))
+      : Number.POSITIVE_INFINITY);
   const params = model.trainableParameters();
   const optimizer = new AdamW(params, {
     lr: cfg.lr,
@@ -141,7 +188,12 @@ export async function trainMmeSid(
     examplesSeen: 0,
     seconds: 0,
     lossCurve: [],
+    ...(validating
+      ? { validation: { evals: [], best: null, bestStep: 0, sinceBest: 0, stopped: false } }
+      : {}),
   };
+  // The best weights of validation early stopping: every trainable tensor, by parameter path.
+  let best: Map<string, tf.Tensor> | null = null;
   let ckptDir: string | undefined;
   if (cfg.checkpointDir) {
     ckptDir = cfg.checkpointDir;
@@ -150,10 +202,12 @@ export async function trainMmeSid(
       train: trainCfgForCheck,
     });
     if (restored) {
-      progress = restored;
+      progress = restored.progress;
+      best = restored.best;
       log(`[fusion] resumed from ${ckptDir} at step ${progress.optimizerSteps}/${totalSteps}`);
     }
   }
+  const val: ValidationState | undefined = progress.validation;
   const resumedFromStep = progress.optimizerSteps;
   const order = new Map<number, number[]>();
   const epochOrder = (e: number) => {
@@ -167,7 +221,49 @@ export async function trainMmeSid(
   };
   const writeCheckpoint = async () => {
     if (!ckptDir) return;
-    await saveCheckpoint(ckptDir, model, optimizer, { fusion: fusionCfg, train: trainCfgForCheck, progress });
+    await saveCheckpoint(
+      ckptDir,
+      model,
+      optimizer,
+      { fusion: fusionCfg, train: trainCfgForCheck, progress },
+      best,
+    );
+  };
+  const snapshot = () => {
+    if (best) tf.dispose([...best.values()]);
+    best = new Map([...model.trainableParameters()].map(([k, v]) => [k, v.clone()]));
+  };
+  /** One evaluation: records it, keeps the weights when they improve, says whether patience ran out. */
+  const validateNow = async (): Promise<boolean> => {
+    model.eval();
+    let metric: number;
+    try {
+      metric = hooks.validate
+        ? await hooks.validate(model, progress.optimizerSteps)
+        : ((await evaluateMmeSid(model, valPairs, { batchSize: 16, ks: [cfg.validationK] })).metrics.ndcg[
+            cfg.validationK
+          ] ?? Number.NaN);
+    } finally {
+      model.train();
+    }
+    if (!Number.isFinite(metric))
+      throw new MmesidError(
+        `trainMmeSid: the validation metric at step ${progress.optimizerSteps} is ${metric}`,
+      );
+    const v = val!;
+    v.evals.push({ step: progress.optimizerSteps, metric });
+    if (v.best === null || metric > v.best + cfg.minDelta) {
+      v.best = metric;
+      v.bestStep = progress.optimizerSteps;
+      v.sinceBest = 0;
+      snapshot();
+    } else v.sinceBest++;
+    log(
+      `[fusion] validation at step ${progress.optimizerSteps}: ${hooks.validate ? 'metric' : `nDCG@${cfg.validationK}`} ${metric.toFixed(5)} ` +
+        `(best ${v.best.toFixed(5)} at step ${v.bestStep}; ${v.sinceBest}/${cfg.patience} without improvement)`,
+    );
+    v.stopped = v.sinceBest >= cfg.patience;
+    return v.stopped;
   };
 
   model.train();
@@ -206,7 +302,8 @@ export async function trainMmeSid(
   };
 
   try {
-    for (let micro = progress.microBatches; micro < totalMicro; micro++) {
+    if (val?.stopped) stoppedBy = 'patience';
+    for (let micro = val?.stopped ? totalMicro : progress.microBatches; micro < totalMicro; micro++) {
       const epoch = Math.floor(micro / microPerEpoch);
       const inEpoch = micro % microPerEpoch;
       const ord = epochOrder(epoch);
@@ -236,6 +333,16 @@ export async function trainMmeSid(
       progress.seconds = (performance.now() - t0) / 1000;
       const last = micro === totalMicro - 1;
       if (progress.optimizerSteps % cfg.logEvery === 0 || last) report();
+      const patienceOut =
+        val !== undefined && (progress.optimizerSteps % validateEvery === 0 || last) && (await validateNow());
+      if (patienceOut) {
+        stoppedBy = 'patience';
+        if (windowCount) report();
+        log(
+          `[fusion] early stop at step ${progress.optimizerSteps}/${totalSteps}: ${cfg.patience} evaluations without improvement; best at step ${val!.bestStep}`,
+        );
+        break;
+      }
       const overSteps =
         cfg.maxSteps !== undefined && progress.optimizerSteps - resumedFromStep >= cfg.maxSteps;
       const overTime = cfg.maxSeconds !== undefined && progress.seconds >= cfg.maxSeconds;
@@ -248,8 +355,18 @@ export async function trainMmeSid(
         break;
       }
     }
-    if (stoppedBy === 'done') await writeCheckpoint();
+    if (stoppedBy === 'done' || stoppedBy === 'patience') {
+      await writeCheckpoint();
+      // End with the best evaluation's weights (the checkpoint keeps the last ones and the best).
+      if (best)
+        for (const [k, v] of model.trainableParameters()) {
+          const t = (best as Map<string, tf.Tensor>).get(k);
+          if (!t) throw new MmesidError(`trainMmeSid: the best-weights snapshot has no ${k}`);
+          v.assign(t);
+        }
+    }
   } finally {
+    if (best) tf.dispose([...(best as Map<string, tf.Tensor>).values()]);
     trainer.dispose();
     optimizer.dispose();
     model.eval();
@@ -273,7 +390,29 @@ export async function trainMmeSid(
     parameters: model.parameterSummary(),
     resumedFromStep,
     stoppedBy,
+    ...(val
+      ? {
+          validation: {
+            metric: hooks.validate ? 'custom' : `nDCG@${cfg.validationK}`,
+            every: validateEvery,
+            pairs: hooks.validate ? 0 : valPairs.length,
+            evals: val.evals,
+            best: val.best ?? Number.NaN,
+            bestStep: val.bestStep,
+          },
+        }
+      : {}),
   };
+}
+
+/** The validation pairs evaluated: all, or a seeded choice of `maxValidationUsers` in input order. */
+function validationSubset(pairs: readonly EvaluationPair[], cfg: TrainConfig): readonly EvaluationPair[] {
+  if (cfg.maxValidationUsers === undefined || pairs.length <= cfg.maxValidationUsers) return pairs;
+  const keep = new Rng(`validation:${cfg.seed}`)
+    .shuffle(Array.from(pairs.keys()))
+    .slice(0, cfg.maxValidationUsers)
+    .sort((a, b) => a - b);
+  return keep.map((i) => pairs[i]!);
 }
 
 /** The loss closure of one micro-batch, with its data prepared outside the gradient tape. */

@@ -33,9 +33,12 @@ export {
   type LlamaModelOutput,
 } from './llama-model.js';
 export {
+  findLlama2cCheckpoint,
   type Llama2cHeader,
   llama2cConfig,
   llama2cFromBytes,
+  llama2cModelFromBytes,
+  llama2cWeights,
   loadLlama2c,
   parseLlama2cHeader,
   permuteRopeRows,

@@ -26,6 +26,8 @@ export interface TrainState {
   seconds: number;
   /** Mean training loss of every completed epoch. */
   history: number[];
+  /** Mean validation loss of every completed epoch (with `validationFraction`). */
+  validationHistory?: number[];
 }
 
 /** The `format` of an MM-RQ-VAE training checkpoint. */

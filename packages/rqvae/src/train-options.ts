@@ -19,6 +19,14 @@ export const TrainOptionsSchema = z.strictObject({
    * epoch's weights. Authors: 2000 (`--maxe`). 0 disables it.
    */
   patience: z.number().int().nonnegative().default(2000),
+  /**
+   * Validation early stopping: hold out this fraction of the items (a seeded choice, at least one)
+   * and stop on their loss (the same total loss, in eval mode, after every epoch) instead of the
+   * training loss; the best epoch by validation loss is restored. The held-out items get IDs like any
+   * other, but they take no part in training, the k-means init or dead-code resets. 0 (default):
+   * the authors' criterion, the training loss over all items.
+   */
+  validationFraction: z.number().min(0).lt(1).default(0),
   /** Stop after this many seconds of training (checked between epochs); 0 means no limit. */
   maxSeconds: z.number().nonnegative().default(0),
   /** Global gradient-norm clipping; unset means none (the authors clip nothing). */

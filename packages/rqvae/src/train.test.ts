@@ -113,6 +113,67 @@ describeBackends(
       other.dispose();
     });
 
+    it('validation early stopping on held-out items: the best epoch by validation loss, restored; stops patience epochs later', async () => {
+      const model = new MMRQVAE(CONFIG);
+      const res = await trainRqvae(model, items, {
+        ...opts,
+        lr: 5e-2,
+        maxEpochs: 40,
+        patience: 2,
+        validationFraction: 0.25,
+      });
+      expect(res.validationItems).toBe(12);
+      const v = res.validationHistory!;
+      expect(v.length).toBe(res.epochs);
+      expect(res.bestLoss).toBe(Math.min(...v));
+      expect(res.bestEpoch).toBe(v.indexOf(res.bestLoss));
+      // lr 5e-2 on 36 items overfits: the held-out loss stops improving well before 40 epochs.
+      expect(res.stoppedBy).toBe('patience');
+      expect(res.epochs).toBe(res.bestEpoch + 1 + 2);
+      for (const later of v.slice(res.bestEpoch + 1)) expect(later).toBeGreaterThanOrEqual(res.bestLoss);
+      // The criterion is the held-out loss, not the training loss (the two histories differ).
+      expect(maxAbsDiff(v, res.history)).toBeGreaterThan(1e-6);
+      // The model holds the best epoch's weights: those of a run that ends at that epoch.
+      const upTo = new MMRQVAE(CONFIG);
+      await trainRqvae(upTo, items, {
+        ...opts,
+        lr: 5e-2,
+        maxEpochs: res.bestEpoch + 1,
+        patience: 0,
+        validationFraction: 0.25,
+      });
+      const sa = model.stateDict();
+      const sb = upTo.stateDict();
+      for (const k of Object.keys(sa))
+        expect(maxAbsDiff(await sa[k]!.data(), await sb[k]!.data()), k).toBeLessThan(10 * tol);
+      upTo.dispose();
+      await expect(
+        trainRqvae(model, items, { ...opts, maxEpochs: 1, validationFraction: 0.999 }),
+      ).rejects.toThrow(/leaves none to train on/);
+      model.dispose();
+    });
+
+    it('with validation, a run paused after an epoch and resumed ends with the same weights and histories', async () => {
+      const vopts = { ...opts, maxEpochs: 5, validationFraction: 0.25, patience: 0 };
+      const straight = new MMRQVAE(CONFIG);
+      const a = await trainRqvae(straight, items, vopts);
+      const ckpt = join(dir, `val-${backend}`);
+      const first = new MMRQVAE(CONFIG);
+      await trainRqvae(first, items, { ...vopts, maxEpochs: 3, checkpointDir: ckpt, checkpointEvery: 1 });
+      first.dispose();
+      const resumed = new MMRQVAE(CONFIG);
+      const b = await trainRqvae(resumed, items, { ...vopts, checkpointDir: ckpt });
+      expect(b.resumedFrom).toBe(3);
+      expect(b.bestEpoch).toBe(a.bestEpoch);
+      expect(maxAbsDiff(b.validationHistory!, a.validationHistory!)).toBeLessThan(10 * tol);
+      const sa = straight.stateDict();
+      const sb = resumed.stateDict();
+      for (const k of Object.keys(sa))
+        expect(maxAbsDiff(await sa[k]!.data(), await sb[k]!.data()), k).toBeLessThan(10 * tol);
+      straight.dispose();
+      resumed.dispose();
+    });
+
     it('exports IDs, codebooks and quantised embeddings that load back unchanged', async () => {
       const model = new MMRQVAE(CONFIG);
       await trainRqvae(model, items, { ...opts, maxEpochs: 2 });

@@ -12,7 +12,7 @@ export interface TrainResult {
   /** Epochs completed (over all resumed runs). */
   epochs: number;
   steps: number;
-  /** 0-based epoch whose weights the model holds at the end (the lowest training loss). */
+  /** 0-based epoch whose weights the model holds at the end (the lowest training loss, or validation loss with `validationFraction`). */
   bestEpoch: number;
   bestLoss: number;
   stoppedBy: 'patience' | 'maxEpochs' | 'maxSeconds' | 'callback';
@@ -22,6 +22,10 @@ export interface TrainResult {
   initSeconds: number;
   /** Mean training loss per epoch. */
   history: number[];
+  /** With `validationFraction`: the held-out items' loss per epoch (the early-stopping criterion). */
+  validationHistory?: number[];
+  /** With `validationFraction`: how many items were held out. */
+  validationItems?: number;
   /** The epoch a checkpoint resumed from, if any. */
   resumedFrom?: number;
 }
@@ -61,6 +65,8 @@ export async function trainRqvae(
   const n = checkInputs(inputs, model.config.modalities, 'trainRqvae');
   const names = model.modalities;
   const log = hooks.log === undefined ? progressPrinter({ every: opts.logEvery }) : hooks.log;
+  // Validation early stopping on held-out items (a seeded choice); the rest train. Before any tensor.
+  const held = heldOutItems(n, opts.validationFraction, opts.seed);
 
   const optimizer = new AdamW(model.trainableParameters(), { lr: opts.lr, weightDecay: opts.weightDecay });
   const trainer = new Trainer({
@@ -68,6 +74,9 @@ export async function trainRqvae(
     ...(opts.clipNorm !== undefined ? { clipNorm: opts.clipNorm } : {}),
   });
   const tables = new Map(names.map((m) => [m, toTensor(inputs[m]!)]));
+  const trainRows = held ? held.train : Array.from({ length: n }, (_, i) => i);
+  const trainInputs = held ? subsetInputs(inputs, names, held.train) : inputs;
+  const nTrain = trainRows.length;
   let best: Map<string, tf.Tensor> | null = null;
   const state: TrainState = {
     epoch: 0,
@@ -77,6 +86,7 @@ export async function trainRqvae(
     sinceBest: 0,
     seconds: 0,
     history: [],
+    ...(held ? { validationHistory: [] } : {}),
   };
   let resumedFrom: number | undefined;
   let initSeconds = 0;
@@ -93,7 +103,7 @@ export async function trainRqvae(
       resumedFrom = state.epoch;
     } else if (model.config.kmeansInit) {
       const t0 = performance.now();
-      await model.initCodebooks(inputs);
+      await model.initCodebooks(trainInputs);
       initSeconds = (performance.now() - t0) / 1000;
       state.seconds += initSeconds;
     }
@@ -104,10 +114,10 @@ export async function trainRqvae(
     model.train();
     while (state.epoch < opts.maxEpochs) {
       const epochStart = performance.now();
-      const order = Array.from({ length: n }, (_, i) => i);
+      const order = trainRows.slice();
       new Rng(`${opts.seed}:epoch:${state.epoch}`).shuffle(order);
       const sums = { loss: 0, reconstruction: 0, quantization: 0, alignment: 0 };
-      for (let s = 0; s < n; s += opts.batchSize) {
+      for (let s = 0; s < nTrain; s += opts.batchSize) {
         const rows = order.slice(s, s + opts.batchSize);
         const idx = tf.tensor1d(rows, 'int32');
         const batch = Object.fromEntries(
@@ -127,7 +137,7 @@ export async function trainRqvae(
         });
         const p = (await kept.parts!.data()) as Float32Array;
         tf.dispose([kept.parts!, idx, ...Object.values(batch)]);
-        const w = rows.length / n;
+        const w = rows.length / nTrain;
         sums.loss += loss * w;
         sums.reconstruction += p[0]! * w;
         sums.quantization += p[1]! * w;
@@ -137,8 +147,17 @@ export async function trainRqvae(
       if (!Number.isFinite(sums.loss))
         throw new Error(`trainRqvae: the training loss is ${sums.loss} at epoch ${state.epoch + 1}`);
       state.history.push(sums.loss);
-      if (sums.loss < state.bestLoss) {
-        state.bestLoss = sums.loss;
+      let criterion = sums.loss;
+      if (held) {
+        criterion = await heldOutLoss(model, tables, names, held.validation, opts);
+        if (!Number.isFinite(criterion))
+          throw new Error(`trainRqvae: the validation loss is ${criterion} at epoch ${state.epoch + 1}`);
+        if (!state.validationHistory) state.validationHistory = [];
+        state.validationHistory.push(criterion);
+        model.train();
+      }
+      if (criterion < state.bestLoss) {
+        state.bestLoss = criterion;
         state.bestEpoch = state.epoch;
         state.sinceBest = 0;
         if (best) tf.dispose([...best.values()]);
@@ -148,7 +167,7 @@ export async function trainRqvae(
       }
       state.epoch++;
       if (opts.deadCodeEvery > 0 && state.epoch % opts.deadCodeEvery === 0 && state.epoch < opts.maxEpochs) {
-        await resetDeadCodes(model, inputs, new Rng(`${opts.seed}:dead:${state.epoch}`));
+        await resetDeadCodes(model, trainInputs, new Rng(`${opts.seed}:dead:${state.epoch}`));
         model.train();
       }
       const now = performance.now();
@@ -168,7 +187,7 @@ export async function trainRqvae(
         bestLoss: state.bestLoss,
         bestEpoch: state.bestEpoch,
         seconds: state.seconds,
-        itemsPerSecond: n / epochSeconds,
+        itemsPerSecond: nTrain / epochSeconds,
         etaSeconds: epochSeconds * (opts.maxEpochs - state.epoch),
       };
       if ((await hooks.onEpoch?.(report)) === 'stop' && !stop) stop = 'callback';
@@ -191,6 +210,9 @@ export async function trainRqvae(
       seconds: state.seconds,
       initSeconds,
       history: state.history,
+      ...(held
+        ? { validationHistory: state.validationHistory ?? [], validationItems: held.validation.length }
+        : {}),
       ...(resumedFrom !== undefined ? { resumedFrom } : {}),
     };
   } finally {
@@ -204,4 +226,62 @@ export async function trainRqvae(
 /** Copies of every parameter and buffer (the caller disposes them). */
 function snapshot(model: MMRQVAE): Map<string, tf.Tensor> {
   return new Map(Object.entries(model.stateDict()).map(([k, v]) => [k, tf.clone(v)]));
+}
+
+/** The seeded split of item rows into training and held-out validation rows (null when fraction is 0). */
+function heldOutItems(
+  n: number,
+  fraction: number,
+  seed: number,
+): { train: number[]; validation: number[] } | null {
+  if (fraction <= 0) return null;
+  const k = Math.max(1, Math.round(fraction * n));
+  if (k >= n)
+    throw new Error(`trainRqvae: validationFraction ${fraction} of ${n} items leaves none to train on`);
+  const perm = new Rng(`${seed}:validation`).shuffle(Array.from({ length: n }, (_, i) => i));
+  return {
+    validation: perm.slice(0, k).sort((a, b) => a - b),
+    train: perm.slice(k).sort((a, b) => a - b),
+  };
+}
+
+/** The rows `rows` of every modality. */
+function subsetInputs(
+  inputs: ModalityInputs,
+  names: readonly string[],
+  rows: readonly number[],
+): ModalityInputs {
+  return Object.fromEntries(
+    names.map((m) => {
+      const x = inputs[m]!;
+      const data = new Float32Array(rows.length * x.cols);
+      rows.forEach((r, i) => {
+        data.set(x.data.subarray(r * x.cols, (r + 1) * x.cols), i * x.cols);
+      });
+      return [m, { rows: rows.length, cols: x.cols, data }];
+    }),
+  );
+}
+
+/** The mean total loss of the held-out rows, in eval mode, in batches of the training batch size. */
+async function heldOutLoss(
+  model: MMRQVAE,
+  tables: Map<string, tf.Tensor2D>,
+  names: readonly string[],
+  rows: readonly number[],
+  opts: { batchSize: number; sinkhorn: boolean },
+): Promise<number> {
+  model.eval();
+  let total = 0;
+  for (let s = 0; s < rows.length; s += opts.batchSize) {
+    const part = rows.slice(s, s + opts.batchSize);
+    const loss = tf.tidy(() => {
+      const idx = tf.tensor1d(part, 'int32');
+      const batch = Object.fromEntries(names.map((m) => [m, tf.gather(tables.get(m)!, idx) as tf.Tensor2D]));
+      return model.losses(batch, { sinkhorn: opts.sinkhorn }).total;
+    });
+    total += ((await loss.data()) as Float32Array)[0]! * (part.length / rows.length);
+    loss.dispose();
+  }
+  return total;
 }

@@ -21,6 +21,17 @@ export interface VariantResult {
   modeNote?: string;
   trainExamples?: number;
   trainSeconds?: number;
+  /** Validation early stopping of fine-tuning, when the preset has it. */
+  earlyStopping?: {
+    metric: string;
+    users: number;
+    every: number;
+    bestStep: number;
+    best: number;
+    stoppedAt: number;
+    totalSteps: number;
+    stoppedBy: string;
+  };
   trainableParameters?: number;
   totalParameters?: number;
   /** Kendall tau-b before/after fine-tuning, (last history item, target) pairs. */
@@ -115,6 +126,20 @@ export function writeReport(dir: string, input: ReportInput, datasetKey: string)
   if (!Object.keys(paper).length)
     lines.push('', `The paper reports no figures for this dataset (${datasetKey}); only ours are shown.`);
   const withTau = input.variants.filter((v) => v.tau);
+  const stopped = input.variants.filter((v) => v.earlyStopping);
+  if (stopped.length) {
+    lines.push('', '## Fine-tuning: validation early stopping', '');
+    lines.push(
+      '| variant | metric | users | every (steps) | best | best at step | stopped at | of steps | by |',
+    );
+    lines.push('|---|---|---:|---:|---:|---:|---:|---:|---|');
+    for (const v of stopped) {
+      const e = v.earlyStopping!;
+      lines.push(
+        `| ${v.variant} | ${e.metric} | ${e.users} | ${e.every} | ${e.best.toFixed(4)} | ${e.bestStep} | ${e.stoppedAt} | ${e.totalSteps} | ${e.stoppedBy} |`,
+      );
+    }
+  }
   if (withTau.length || input.rqvae) {
     lines.push('', '## Forgetting: Kendall tau of distance order', '');
     lines.push(

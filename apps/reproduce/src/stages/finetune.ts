@@ -32,6 +32,8 @@ export interface FinetuneConfig {
   warmupSteps?: number;
   warmupFraction?: number;
   fusionTemperature?: number;
+  /** Validation early stopping (see the preset's `finetune.validation`). */
+  validation?: { perEpoch: number; patience: number; maxUsers?: number };
   seed: number;
   llama: string;
 }
@@ -135,8 +137,16 @@ export async function runFinetune(
         // A kill loses at most 10 optimiser steps (seconds in the tiny preset, a few minutes at
         // paper scale); the interval is not part of what a resume compares.
         checkpointEvery: run.checkpointEvery ?? 10,
+        ...(cfg.validation
+          ? {
+              validationsPerEpoch: cfg.validation.perEpoch,
+              patience: cfg.validation.patience,
+              ...(cfg.validation.maxUsers ? { maxValidationUsers: cfg.validation.maxUsers } : {}),
+            }
+          : {}),
       },
       { log: ctx.log },
+      cfg.validation ? split.valid : [],
     );
     if (train.stoppedBy === 'maxSeconds')
       throw new StageGuardError(
@@ -145,6 +155,11 @@ export async function runFinetune(
         `${train.optimizerSteps} of ${train.totalSteps} optimiser steps`,
       );
     ctx.log(train.modeNote);
+    if (train.validation)
+      ctx.log(
+        `${variant}: validation ${train.validation.metric} on ${train.validation.pairs} users every ${train.validation.every} steps: ` +
+          `best ${train.validation.best.toFixed(4)} at step ${train.validation.bestStep} of ${train.totalSteps}, stopped by ${train.stoppedBy} at step ${train.optimizerSteps}`,
+      );
     const evalRes = await evaluateMmeSid(model, split.test, { batchSize: 16 });
     const after = hasSids ? await taus() : undefined;
     const tauAfter = after?.last?.tauB;
@@ -173,6 +188,20 @@ export async function runFinetune(
       modeNote: train.modeNote,
       trainExamples: train.examplesSeen,
       trainSeconds: train.seconds,
+      ...(train.validation
+        ? {
+            earlyStopping: {
+              metric: train.validation.metric,
+              users: train.validation.pairs,
+              every: train.validation.every,
+              bestStep: train.validation.bestStep,
+              best: train.validation.best,
+              stoppedAt: train.optimizerSteps,
+              totalSteps: train.totalSteps,
+              stoppedBy: train.stoppedBy,
+            },
+          }
+        : {}),
       trainableParameters: train.parameters.trainable,
       totalParameters: train.parameters.all,
       ...(tauBefore !== undefined && tauAfter !== undefined

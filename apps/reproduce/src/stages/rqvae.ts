@@ -28,6 +28,12 @@ export interface RqvaeStageConfig {
   maxSeconds: number;
   batchSize: number;
   seed: number;
+  /**
+   * Optional validation early stopping on held-out items (`@mmesid/rqvae`'s `validationFraction`),
+   * with this patience in epochs. The presets leave it unset: the authors quantise every item and
+   * keep the epoch of lowest training loss, which the stage does by default.
+   */
+  validation?: { fraction: number; patience: number };
   /** Further MM-RQ-VAE options (init, k-means iterations, loss weights, ...), passed as they are. */
   model?: Partial<Omit<RqvaeConfigInput, 'modalities'>>;
   /** Also fit the MSE-reconstruction twin (SE-SID-MSE) and RQ-KMeans, for the report. */
@@ -91,6 +97,9 @@ export async function runRqvae(
         maxSeconds: guardMinutes * 60,
         batchSize: cfg.batchSize,
         seed: cfg.seed,
+        ...(cfg.validation
+          ? { validationFraction: cfg.validation.fraction, patience: cfg.validation.patience }
+          : {}),
         checkpointDir: resolve(ctx.workDir, `${label}-checkpoint`),
         ...(run.checkpointEvery !== undefined ? { checkpointEvery: run.checkpointEvery } : {}),
       },

@@ -4,7 +4,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { REPO_ROOT } from '../options.js';
+import { defaultLlamaDir, llamaLabel, llamaWidth, REPO_ROOT, resolveLlamaDir } from '../options.js';
 import { STUDY_VARIANTS } from '../presets.js';
 import { variantOptionName } from '../variant-option.js';
 import { aggregate, checkClaims, type SeedRun } from './aggregate.js';
@@ -18,7 +18,9 @@ const HELP = `bench:study [options]
   --out <dir>           run directories root (default runs/study); finished stages are reused
   --results <dir>       where study-<dataset>.{json,md,svg} go (default benchmarks/results)
   --sasrec-dim n        collaborative width (default 64); 16 makes the collapse visible at d = 64
-  --llama <dir>         passed through; --max-train-examples n also
+  --llama <dir|name>    the LLM (default stories260k; babyllama128 gives d = 128); passed through, as is
+                        --max-train-examples n
+  --tag <s>             results go to study-<dataset>-<s>.* (e.g. d128), leaving the default files alone
   --preset tiny|paper   (default tiny, run with --bench on the real datasets)
 `;
 
@@ -35,6 +37,7 @@ function main(): void {
       llama: { type: 'string' },
       'max-train-examples': { type: 'string' },
       preset: { type: 'string' },
+      tag: { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -55,6 +58,9 @@ function main(): void {
   const resultsDir = resolve(REPO_ROOT, values.results ?? 'benchmarks/results');
   mkdirSync(resultsDir, { recursive: true });
   const collabWidth = values['sasrec-dim'] ? Number(values['sasrec-dim']) : 64;
+  const llamaDir = values.llama ? resolveLlamaDir(values.llama) : defaultLlamaDir();
+  if (values.tag !== undefined && !/^[\w.-]+$/.test(values.tag))
+    throw new Error(`--tag ${values.tag}: letters, digits, '.', '_' and '-' only`);
   const passThrough = [
     ...(values['sasrec-dim'] ? ['--sasrec-dim', values['sasrec-dim']] : []),
     ...(values.llama ? ['--llama', values.llama] : []),
@@ -109,9 +115,11 @@ function main(): void {
       wallSeconds: (performance.now() - t0) / 1000,
       command: `bench:study ${process.argv.slice(2).join(' ')}`,
       collabWidth,
+      ...(values.tag ? { name: `${dataset}-${values.tag}` } : {}),
+      llm: { name: llamaLabel(llamaDir), d: llamaWidth(llamaDir) },
       notes: [
         `${seeds.length} seeds; each seed's run directory: ${outRoot}/${dataset}/seed-<n> (its report.md has the per-run details and budgets)`,
-        'The LLM is stories260k (d = 64, 260K parameters) unless --llama says otherwise, not Llama3-8B: compare orderings, not magnitudes.',
+        `The LLM is ${llamaLabel(llamaDir)}, not Llama3-8B: compare orderings, not magnitudes.`,
         dataset === 'toys'
           ? "Toys here is the standard 5-core (19,412 users), not the paper's filtered copy (19,121): close, not the same task."
           : '',

@@ -20,9 +20,14 @@ export function writeStudy(
     command: string;
     notes: string[];
     collabWidth: number;
+    /** File name stem after `study-` (default the dataset's name; `--tag` appends to it). */
+    name?: string;
+    /** The LLM and its width d, recorded in the JSON. */
+    llm?: { name: string; d: number };
   },
 ): string {
-  const base = resolve(dir, `study-${s.dataset}`);
+  const stem = `study-${meta.name ?? s.dataset}`;
+  const base = resolve(dir, stem);
   const methods = Object.keys(s.cells);
   const L: string[] = [];
   L.push(`# MME-SID study: ${s.dataset}, seeds ${s.seeds.join(', ')}`, '');
@@ -83,25 +88,42 @@ export function writeStudy(
       { title: `nDCG on ${s.dataset}, mean of ${s.seeds.length} seeds (cf. Fig. 3a, 4a, 5)`, yLabel: 'nDCG' },
     ),
   );
-  L.push('', '## Figures', '', `![nDCG](study-${s.dataset}-ndcg.svg)`);
+  L.push('', '## Figures', '', `![nDCG](${stem}-ndcg.svg)`);
   const spectra = Object.entries(s.spectra).map(([name, values]) => ({ name, values }));
   if (spectra.length) {
     writeFileAtomic(
       `${base}-spectra.svg`,
       lineChart(spectra, {
-        title: `Item-token singular values (seed ${s.seeds[0]}), collaborative width ${meta.collabWidth} (cf. Fig. 3b)`,
+        title: `Item-token singular values (seed ${s.seeds[0]}), collaborative width ${meta.collabWidth}${meta.llm ? `, token width d = ${meta.llm.d}` : ''} (cf. Fig. 3b)`,
         xLabel: 'index',
         yLabel: 'sigma_i / sigma_1',
         logY: true,
       }),
     );
-    L.push('', `![spectra](study-${s.dataset}-spectra.svg)`);
+    L.push('', `![spectra](${stem}-spectra.svg)`);
+    // The same curves as numbers: sigma_i / sigma_1 where the ceilings of a w-wide table fall.
+    const w = meta.collabWidth;
+    const width = spectra[0]!.values.length;
+    const at = [...new Set([2, 8, w + 1, w + 2, 2 * w + 1, 2 * w + 2, width / 2, width])]
+      .filter((i) => Number.isInteger(i) && i >= 1 && i <= width)
+      .sort((a, b) => a - b);
+    L.push(
+      '',
+      `Item-token singular values sigma_i / sigma_1 (seed ${s.seeds[0]}; collaborative width w = ${w}, token width ${width}):`,
+      '',
+      `| method | ${at.map((i) => `σ${i}`).join(' | ')} |`,
+      `|---|${at.map(() => '---:').join('|')}|`,
+      ...spectra.map(
+        (c) =>
+          `| ${c.name} | ${at.map((i) => (c.values[i - 1] ?? Number.NaN).toExponential(2)).join(' | ')} |`,
+      ),
+    );
   }
   const path = `${base}.md`;
   writeFileAtomic(path, `${L.join('\n')}\n`);
   writeFileAtomic(
     `${base}.json`,
-    `${JSON.stringify({ date: new Date().toISOString(), command: meta.command, wallSeconds: meta.wallSeconds, notes: meta.notes, study: s, claims, paper: meta.paper }, null, 2)}\n`,
+    `${JSON.stringify({ date: new Date().toISOString(), command: meta.command, wallSeconds: meta.wallSeconds, ...(meta.llm ? { llm: meta.llm, collabWidth: meta.collabWidth } : {}), notes: meta.notes, study: s, claims, paper: meta.paper }, null, 2)}\n`,
   );
   return path;
 }

@@ -6,6 +6,7 @@
 import { ConfigError, MmesidError, tf } from '@mmesid/tensor';
 import { LlamaForCausalLM } from '../causal-lm.js';
 import { type LlamaConfig, parseLlamaConfig } from '../config.js';
+import { LlamaModel } from '../llama-model.js';
 
 /** The seven int32 header fields of a legacy llama2.c checkpoint. */
 export interface Llama2cHeader {
@@ -106,17 +107,26 @@ export function permuteRopeRows(
 }
 
 /**
- * Builds a {@link LlamaForCausalLM} from the bytes of a legacy llama2.c checkpoint: the header, then
- * float32 arrays in this order: token embedding [vocab, dim]; attention RMSNorm weights [layers, dim];
- * wq, wk, wv, wo for all layers; FFN RMSNorm weights; w1 (gate_proj), w2 (down_proj), w3 (up_proj) for
- * all layers; the final norm; the unused RoPE tables (seq_len * head_dim floats); the classifier when
- * not shared. Every matrix is [out, in]. q and k rows are permuted to the rotate-half convention (see
- * {@link permuteRopeRows}), so the result computes exactly what run.c computes.
+ * The weights of a legacy llama2.c checkpoint, by Hugging Face parameter name (without the `model.`
+ * prefix of `LlamaForCausalLM`; the classifier, when not shared, as `lm_head.weight`). The layout is
+ * the header, then float32 arrays in this order: token embedding [vocab, dim]; attention RMSNorm
+ * weights [layers, dim]; wq, wk, wv, wo for all layers; FFN RMSNorm weights; w1 (gate_proj), w2
+ * (down_proj), w3 (up_proj) for all layers; the final norm; the unused RoPE tables (seq_len * head_dim
+ * floats); the classifier when not shared. Every matrix is [out, in]. q and k rows are permuted to the
+ * rotate-half convention (see {@link permuteRopeRows}), so a model built from them computes exactly what
+ * run.c computes.
  */
-export function llama2cFromBytes(bytes: Uint8Array, file = '<bytes>'): LlamaForCausalLM {
+export function llama2cWeights(
+  bytes: Uint8Array,
+  file = '<bytes>',
+): { header: Llama2cHeader; config: LlamaConfig; weights: Map<string, Float32Array> } {
   const h = parseLlama2cHeader(bytes, file);
   const cfg = llama2cConfig(h);
   const headDim = cfg.head_dim;
+  if (h.dim % h.nHeads !== 0 || h.nHeads % h.nKvHeads !== 0 || headDim % 2 !== 0)
+    throw new MmesidError(
+      `${file}: header dim ${h.dim}, n_heads ${h.nHeads}, n_kv_heads ${h.nKvHeads} do not give whole, even heads`,
+    );
   const kvDim = h.nKvHeads * headDim;
   const L = h.nLayers;
   const sizes = {
@@ -162,43 +172,113 @@ export function llama2cFromBytes(bytes: Uint8Array, file = '<bytes>'): LlamaForC
   take(sizes.rope);
   const cls = h.sharedClassifier ? null : take(sizes.emb);
 
-  const model = new LlamaForCausalLM(cfg, { skipInit: true });
+  const weights = new Map<string, Float32Array>();
+  const layer = (arr: Float32Array, i: number, n: number) => arr.subarray(i * n, (i + 1) * n);
+  weights.set('embed_tokens.weight', emb);
+  for (let i = 0; i < L; i++) {
+    const p = `layers.${i}.`;
+    weights.set(`${p}input_layernorm.weight`, layer(rmsAtt, i, h.dim));
+    weights.set(
+      `${p}self_attn.q_proj.weight`,
+      permuteRopeRows(layer(wq, i, h.dim * h.dim), h.nHeads, headDim, h.dim),
+    );
+    weights.set(
+      `${p}self_attn.k_proj.weight`,
+      permuteRopeRows(layer(wk, i, h.dim * kvDim), h.nKvHeads, headDim, h.dim),
+    );
+    weights.set(`${p}self_attn.v_proj.weight`, layer(wv, i, h.dim * kvDim));
+    weights.set(`${p}self_attn.o_proj.weight`, layer(wo, i, h.dim * h.dim));
+    weights.set(`${p}post_attention_layernorm.weight`, layer(rmsFfn, i, h.dim));
+    weights.set(`${p}mlp.gate_proj.weight`, layer(w1, i, h.dim * h.hiddenDim));
+    weights.set(`${p}mlp.down_proj.weight`, layer(w2, i, h.hiddenDim * h.dim));
+    weights.set(`${p}mlp.up_proj.weight`, layer(w3, i, h.dim * h.hiddenDim));
+  }
+  weights.set('norm.weight', rmsFinal);
+  if (cls) weights.set('lm_head.weight', cls);
+  return { header: h, config: cfg, weights };
+}
+
+/** Assigns each weight to the parameter of the same name (after `prefix`); every parameter must get one. */
+function assignWeights(
+  model: { stateDict(): Record<string, tf.Tensor> },
+  weights: Map<string, Float32Array>,
+  prefix: (name: string) => string | null,
+  file: string,
+): void {
+  const params = model.stateDict() as Record<string, tf.Variable>;
+  const done = new Set<string>();
+  for (const [key, values] of weights) {
+    const name = prefix(key);
+    if (name === null) continue;
+    const p = params[name];
+    if (!p) throw new ConfigError(`${file}: the model has no parameter ${name}`);
+    const t = tf.tensor(values, p.shape, 'float32');
+    p.assign(t);
+    t.dispose();
+    done.add(name);
+  }
+  const missing = Object.keys(params).filter((k) => !done.has(k));
+  if (missing.length) throw new ConfigError(`${file}: no weights for ${missing.join(', ')}`);
+}
+
+/**
+ * Builds a {@link LlamaForCausalLM} from the bytes of a legacy llama2.c checkpoint (see
+ * {@link llama2cWeights} for the layout). A positive stored vocab size means the classifier is the
+ * token embedding (tied, no `lm_head`).
+ */
+export function llama2cFromBytes(
+  bytes: Uint8Array,
+  file = '<bytes>',
+  opts: { causal?: boolean } = {},
+): LlamaForCausalLM {
+  const { header, config, weights } = llama2cWeights(bytes, file);
+  const model = new LlamaForCausalLM(config, { skipInit: true, lmHead: !header.sharedClassifier, ...opts });
   try {
-    const params = model.stateDict() as Record<string, tf.Variable>;
-    const put = (name: string, values: Float32Array) => {
-      const p = params[name];
-      if (!p) throw new ConfigError(`llama2c loader: the model has no parameter ${name}`);
-      const t = tf.tensor(values, p.shape, 'float32');
-      p.assign(t);
-      t.dispose();
-    };
-    const layer = (arr: Float32Array, i: number, n: number) => arr.subarray(i * n, (i + 1) * n);
-    put('model.embed_tokens.weight', emb);
-    for (let i = 0; i < L; i++) {
-      const p = `model.layers.${i}.`;
-      put(`${p}input_layernorm.weight`, layer(rmsAtt, i, h.dim));
-      put(
-        `${p}self_attn.q_proj.weight`,
-        permuteRopeRows(layer(wq, i, h.dim * h.dim), h.nHeads, headDim, h.dim),
-      );
-      put(
-        `${p}self_attn.k_proj.weight`,
-        permuteRopeRows(layer(wk, i, h.dim * kvDim), h.nKvHeads, headDim, h.dim),
-      );
-      put(`${p}self_attn.v_proj.weight`, layer(wv, i, h.dim * kvDim));
-      put(`${p}self_attn.o_proj.weight`, layer(wo, i, h.dim * h.dim));
-      put(`${p}post_attention_layernorm.weight`, layer(rmsFfn, i, h.dim));
-      put(`${p}mlp.gate_proj.weight`, layer(w1, i, h.dim * h.hiddenDim));
-      put(`${p}mlp.down_proj.weight`, layer(w2, i, h.hiddenDim * h.dim));
-      put(`${p}mlp.up_proj.weight`, layer(w3, i, h.dim * h.hiddenDim));
-    }
-    put('model.norm.weight', rmsFinal);
-    if (cls) put('lm_head.weight', cls);
+    assignWeights(model, weights, (k) => (k === 'lm_head.weight' ? k : `model.${k}`), file);
   } catch (e) {
     model.dispose();
     throw e;
   }
   return model;
+}
+
+/** The decoder stack alone ({@link LlamaModel}) from a legacy llama2.c checkpoint; the classifier is dropped. */
+export function llama2cModelFromBytes(
+  bytes: Uint8Array,
+  file = '<bytes>',
+  opts: { causal?: boolean } = {},
+): LlamaModel {
+  const { config, weights } = llama2cWeights(bytes, file);
+  const model = new LlamaModel(config, { skipInit: true, ...opts });
+  try {
+    assignWeights(model, weights, (k) => (k === 'lm_head.weight' ? null : k), file);
+  } catch (e) {
+    model.dispose();
+    throw e;
+  }
+  return model;
+}
+
+/**
+ * The legacy llama2.c checkpoint of a folder that has no `config.json`: its one `*.bin` file whose
+ * name does not start with `tok` (llama2.c's tokenizer files are `tok<N>.bin` / `tokenizer.bin`), or
+ * undefined when there is none. Two candidates are an error naming both. Node only.
+ */
+export async function findLlama2cCheckpoint(dir: string): Promise<string | undefined> {
+  const { readdir } = await import('node:fs/promises');
+  const { join } = await import('node:path');
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch {
+    return undefined;
+  }
+  const bins = names.filter((n) => n.endsWith('.bin') && !n.startsWith('tok')).sort();
+  if (bins.length > 1)
+    throw new ConfigError(
+      `${dir}: ${bins.length} candidate llama2.c checkpoints (${bins.join(', ')}); keep one, or add a config.json`,
+    );
+  return bins.length ? join(dir, bins[0]!) : undefined;
 }
 
 /**

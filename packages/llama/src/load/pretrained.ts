@@ -19,6 +19,7 @@ import {
 import { LlamaForCausalLM } from '../causal-lm.js';
 import { type LlamaConfig, parseLlamaConfig } from '../config.js';
 import { LlamaModel } from '../llama-model.js';
+import { findLlama2cCheckpoint, llama2cFromBytes, llama2cModelFromBytes } from './llama2c.js';
 import {
   checkMemoryBudget,
   detectMemoryBudget,
@@ -28,6 +29,14 @@ import {
   TFJS_BYTES_PER_PARAM,
 } from './memory.js';
 import { llamaParameterShapes } from './tensor-names.js';
+
+/** A folder without config.json that holds a legacy llama2.c checkpoint: that checkpoint's path. */
+async function llama2cFallback(dir: string): Promise<string | undefined> {
+  const { existsSync } = await import('node:fs');
+  const { join } = await import('node:path');
+  if (existsSync(join(dir, 'config.json'))) return undefined;
+  return findLlama2cCheckpoint(dir);
+}
 
 /** Options of {@link fromPretrained} and {@link loadLlamaModel}. */
 export interface FromPretrainedOptions extends ModelSourceOptions {
@@ -82,6 +91,22 @@ async function load(
   let ckpt: Awaited<ReturnType<typeof openCheckpoint>>;
   if (isLocalDirSource(source)) {
     dir = source;
+    const legacy = await llama2cFallback(dir);
+    if (legacy) {
+      const { readFile } = await import('node:fs/promises');
+      const bytes = new Uint8Array(await readFile(legacy));
+      const init = opts.causal !== undefined ? { causal: opts.causal } : {};
+      const m =
+        kind === 'causal'
+          ? llama2cFromBytes(bytes, legacy, init)
+          : llama2cModelFromBytes(bytes, legacy, init);
+      const c = m.config;
+      log(
+        `[llama] ${legacy}: llama2.c legacy checkpoint, ${c.num_hidden_layers} layers, hidden ${c.hidden_size}, vocab ${c.vocab_size}` +
+          (c.tie_word_embeddings ? ' (shared classifier)' : ''),
+      );
+      return m;
+    }
     cfg = await readLlamaConfig(dir);
     ckpt = await openCheckpoint(dir);
   } else {

@@ -20,11 +20,21 @@ function binary(bytes: Uint8Array): string {
 }
 const BYTE_PIECE = /^<0x([0-9A-Fa-f]{2})>/;
 
+/** SentencePiece's default surface of `<unk>` when decoding (U+2047 between spaces). */
+export const DEFAULT_UNK_SURFACE = ' \u2047 ';
+
 /**
  * run.c's tokenizer. `encode` follows run.c's algorithm (dummy-prefix space, code points looked up
  * whole or split into byte tokens `byte + 3`, then repeatedly merging the adjacent pair whose joined
  * text is the best-scoring vocabulary entry, leftmost on ties). `decode` is byte-correct UTF-8;
  * `renderRunC` prints like run.c (drops the space after BOS and every lone non-printable byte).
+ *
+ * A vocabulary without byte-fallback pieces (`<0x00>`..`<0xFF>` at ids 3..258; e.g. babyllama128's
+ * `tok105.bin`, 105 single characters) cannot take run.c's `byte + 3` fallback, which would give
+ * unrelated characters. There `encode` does what the model's own SentencePiece tokenizer does
+ * ({@link byteFallback} is false): it removes leading and trailing spaces and collapses runs of spaces
+ * (SentencePiece's `remove_extra_whitespaces`), and each maximal run of characters that are not in the
+ * vocabulary becomes one `<unk>` (id 0); `decode` writes `<unk>` as {@link unkSurface}.
  *
  * @example
  * const tok = await Llama2cTokenizer.load('tokenizer.llama2c.json');
@@ -38,9 +48,20 @@ export class Llama2cTokenizer {
   private readonly bytesOf: string[];
   private readonly scores: Float32Array;
   private readonly lookup = new Map<string, number>();
+  /** Whether ids 3..258 are the 256 byte pieces (run.c's fallback for characters not in the vocabulary). */
+  readonly byteFallback: boolean;
+  readonly unkId = 0;
+  /** What `decode` writes for `<unk>` in a vocabulary without byte fallback. */
+  readonly unkSurface: string;
 
-  constructor(readonly pieces: readonly Llama2cPiece[]) {
+  constructor(
+    readonly pieces: readonly Llama2cPiece[],
+    opts: { unkSurface?: string } = {},
+  ) {
     this.vocabSize = pieces.length;
+    this.byteFallback =
+      pieces.length >= 259 && pieces[3]?.piece === '<0x00>' && pieces[258]?.piece === '<0xFF>';
+    this.unkSurface = opts.unkSurface ?? DEFAULT_UNK_SURFACE;
     this.bytesOf = pieces.map((p) => binary(utf8.encode(p.piece)));
     this.scores = Float32Array.from(pieces, (p) => p.score);
     // run.c binary-searches a sorted copy; with unique strings any lookup finds the same id. Keep the
@@ -114,10 +135,14 @@ export class Llama2cTokenizer {
     return Llama2cTokenizer.fromBin(bytes, vocabSize, path);
   }
 
-  /** run.c's `encode(text, bos, eos)`. */
+  /**
+   * run.c's `encode(text, bos, eos)`; for a vocabulary without byte fallback, SentencePiece's (see the
+   * class comment).
+   */
   encode(text: string, opts: { bos?: boolean; eos?: boolean } = {}): number[] {
     const ids: number[] = [];
     if (opts.bos) ids.push(this.bosId);
+    if (!this.byteFallback) text = text.replace(/ {2,}/g, ' ').replace(/^ | $/g, '');
     const bytes = utf8.encode(text);
     if (bytes.length > 0) {
       const space = this.lookup.get(' ');
@@ -125,12 +150,19 @@ export class Llama2cTokenizer {
         throw new MmesidError('Llama2cTokenizer: the vocabulary has no " " piece for the dummy prefix');
       ids.push(space);
     }
+    let inUnknown = false;
     for (let i = 0; i < bytes.length; ) {
       let j = i + 1;
       while (j < bytes.length && j - i < 4 && (bytes[j]! & 0xc0) === 0x80) j++;
       const id = this.lookup.get(binary(bytes.subarray(i, j)));
-      if (id !== undefined) ids.push(id);
-      else for (let k = i; k < j; k++) ids.push(bytes[k]! + 3);
+      if (id !== undefined) {
+        ids.push(id);
+        inUnknown = false;
+      } else if (this.byteFallback) for (let k = i; k < j; k++) ids.push(bytes[k]! + 3);
+      else if (!inUnknown) {
+        ids.push(this.unkId);
+        inUnknown = true;
+      }
       i = j;
     }
     for (;;) {
@@ -162,6 +194,7 @@ export class Llama2cTokenizer {
 
   /** The raw bytes of a token: byte tokens give their byte, BOS/EOS/unknown give nothing. */
   private tokenBytes(id: number): Uint8Array {
+    if (id === this.unkId && !this.byteFallback) return utf8.encode(this.unkSurface);
     if (id < 3) return new Uint8Array(0);
     const m = BYTE_PIECE.exec(this.piece(id));
     if (m && id < 259) return Uint8Array.of(Number.parseInt(m[1]!, 16));
@@ -170,7 +203,8 @@ export class Llama2cTokenizer {
 
   /**
    * Byte-correct decoding: the tokens' bytes concatenated and read as UTF-8 (byte-fallback sequences
-   * become their characters again); control tokens are skipped; a leading space right after BOS or at
+   * become their characters again); control tokens are skipped (`<unk>` is {@link unkSurface} in a
+   * vocabulary without byte fallback); a leading space right after BOS or at
    * the start (the dummy prefix) is dropped.
    */
   decode(ids: readonly number[]): string {

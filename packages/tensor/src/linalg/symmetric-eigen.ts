@@ -311,6 +311,8 @@ function hypot(x: number, y: number): number {
 }
 
 const MAX_SWEEPS = 60;
+/** Sweeps on one eigenvalue before the splitting test also accepts |e| <= eps * ||T||. */
+const SWEEPS_RELATIVE = 30;
 
 /**
  * Eigenvalues of the symmetric tridiagonal matrix (diag, off) by implicit QL with shifts,
@@ -320,13 +322,23 @@ const MAX_SWEEPS = 60;
 function tridiagonalQL(d: Float64Array, e: Float64Array, z: Float64Array | undefined, what: string): void {
   const n = d.length;
   const eps = Number.EPSILON;
+  // The tridiagonal's norm bound (max row sum), for the fallback test below.
+  let norm = 0;
+  for (let i = 0; i < n; i++)
+    norm = Math.max(norm, Math.abs(d[i]!) + Math.abs(e[i]!) + (i > 0 ? Math.abs(e[i - 1]!) : 0));
   for (let l = 0; l < n; l++) {
     let sweeps = 0;
     for (;;) {
       // Find the first negligible off-diagonal element at or after l: the block l..m splits off.
+      // Negligible relative to its two diagonal neighbours; after SWEEPS_RELATIVE sweeps also
+      // relative to the whole matrix (EISPACK tql1's test), which a cluster of eigenvalues at the
+      // rounding level of a rank-deficient matrix may need to converge. Both keep the backward error
+      // within eps * ||A||.
+      const absolute = sweeps >= SWEEPS_RELATIVE ? eps * norm : 0;
       let m = l;
       for (; m < n - 1; m++) {
-        if (Math.abs(e[m]!) <= eps * (Math.abs(d[m]!) + Math.abs(d[m + 1]!))) break;
+        const em = Math.abs(e[m]!);
+        if (em <= eps * (Math.abs(d[m]!) + Math.abs(d[m + 1]!)) || em <= absolute) break;
       }
       if (m === l) break;
       if (++sweeps > MAX_SWEEPS) {
