@@ -15,7 +15,7 @@ import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { loadAuthorsDataset, loadEmbedding } from '@mmesid/datasets';
-import { rankTargets } from '@mmesid/metrics';
+import { rankTargets, rankTargetsShared } from '@mmesid/metrics';
 import { popularityScorer } from '@mmesid/sasrec';
 import { initBackend, Rng, tf } from '@mmesid/tensor';
 import { rqvaeRows, sasrecRow } from './speed-training.js';
@@ -244,12 +244,15 @@ async function evaluate(mode: 'model' | 'popularity'): Promise<number> {
   for (let s = 0; s < USERS; s += BATCH) {
     const e = Math.min(USERS, s + BATCH);
     const hs = histories.slice(s, e);
-    const scores =
-      mode === 'model'
-        ? tf.tidy(() => tf.matMul(userT.slice([s, 0], [e - s, DIM]), itemT, false, true))
-        : pop.score(hs);
-    const { ranks } = await rankTargets(scores, targets.subarray(s, e), hs);
-    scores.dispose();
+    let ranks: Int32Array;
+    if (mode === 'model') {
+      const scores = tf.tidy(() => tf.matMul(userT.slice([s, 0], [e - s, DIM]), itemT, false, true));
+      ({ ranks } = await rankTargets(scores, targets.subarray(s, e), hs));
+      scores.dispose();
+    } else {
+      // Popularity's one shared row, ranked on the host as evaluateRanking does for it.
+      ({ ranks } = rankTargetsShared(pop.sharedScores!(), targets.subarray(s, e), hs));
+    }
     for (const r of ranks) if (r <= 10) hits++;
   }
   return hits;

@@ -39,7 +39,7 @@ export {
   PAPER_KS,
   type RankingMetrics,
 } from './ranking/rank-metrics.js';
-export { type RankedBatch, rankTargets } from './ranking/rank-targets.js';
+export { type RankedBatch, rankTargets, rankTargetsShared } from './ranking/rank-targets.js';
 export { type Recommendations, type TopKOptions, topKRecommendations } from './ranking/top-k.js';
 export { type CodeMatrix, type LevelStats, type SemanticIdStats, semanticIdStats } from './sid/sid-stats.js';
 export { type GramMatrix, gramMatrix, type RowRange } from './spectrum/gram.js';

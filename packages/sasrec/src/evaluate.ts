@@ -42,9 +42,19 @@ export async function evaluateRanking(
     .map((e, i) => [e.history.length, i] as const)
     .sort((a, b) => a[0] - b[0] || a[1] - b[1]);
   const sorted = order.map(([, i]) => examples[i]!);
+  const shared = scorer.sharedScores?.();
   for (let start = 0; start < sorted.length; start += batchSize) {
     const part = sorted.slice(start, start + batchSize);
     const histories = part.map((e) => e.history);
+    if (shared) {
+      ev.updateShared(
+        shared,
+        part.map((e) => e.target),
+        histories,
+      );
+      options.onProgress?.(Math.min(examples.length, start + batchSize), examples.length);
+      continue;
+    }
     const scores = scorer.score(histories);
     try {
       await ev.update(

@@ -24,6 +24,8 @@ export function popularityScorer(frequency: ArrayLike<number>): DisposableScorer
       for (let b = 0; b < histories.length; b++) out.set(row, b * cols);
       return tf.tensor2d(out, [histories.length, cols]);
     },
+    // Every user's row is the same: evaluateRanking ranks it once per batch on the host.
+    sharedScores: () => row,
     dispose() {},
   };
 }

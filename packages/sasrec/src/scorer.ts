@@ -15,4 +15,10 @@ export interface HistoryScorer {
    * may be longer than the scorer reads (SASRec keeps its last `maxLen` items) and may be empty.
    */
   score(histories: readonly ArrayLike<number>[]): tf.Tensor2D;
+  /**
+   * For a scorer that gives every user the same `numItems + 1` scores (popularity): that row.
+   * `evaluateRanking` then ranks on the host (`@mmesid/metrics`' `rankTargetsShared`, the same
+   * ranks) instead of scoring a [B, numItems + 1] matrix per batch.
+   */
+  sharedScores?(): Float32Array;
 }

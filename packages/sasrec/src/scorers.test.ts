@@ -49,4 +49,28 @@ describeBackends('table and popularity scorers', ({ tol }) => {
     s.dispose();
     pop.dispose();
   });
+
+  it('evaluateRanking ranks popularity from its shared row exactly as from the full matrix', async () => {
+    const counts = Int32Array.from([0, 5, 1, 3, 3, 0, 5, 2]);
+    const examples: Example[] = [
+      { user: 1, history: Int32Array.from([1, 6]), target: 3 },
+      { user: 2, history: Int32Array.from([]), target: 4 },
+      { user: 3, history: Int32Array.from([2, 4, 0]), target: 7 },
+      { user: 4, history: Int32Array.from([5]), target: 5 },
+    ];
+    const pop = popularityScorer(counts);
+    expect(pop.sharedScores).toBeDefined();
+    // The same scorer without its shared row goes through score() and the matrix ranking.
+    const matrixOnly = { name: 'matrix', numItems: pop.numItems, score: pop.score.bind(pop) };
+    for (const excludePadding of [false, true]) {
+      const fast = await evaluateRanking(pop, examples, { ks: [1, 2, 3], batchSize: 3, excludePadding });
+      const slow = await evaluateRanking(matrixOnly, examples, {
+        ks: [1, 2, 3],
+        batchSize: 3,
+        excludePadding,
+      });
+      expect(fast).toEqual(slow);
+    }
+    pop.dispose();
+  });
 });

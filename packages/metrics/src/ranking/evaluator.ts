@@ -3,7 +3,7 @@ import type { tf } from '@mmesid/tensor';
 import { MetricsInputError } from '../errors.js';
 import { type RankingOptions, RankingOptionsSchema } from './options.js';
 import { metricsFromRanks, normaliseKs, type RankingMetrics } from './rank-metrics.js';
-import { rankTargets } from './rank-targets.js';
+import { rankTargets, rankTargetsShared } from './rank-targets.js';
 
 /**
  * Streams a full-ranking evaluation over batches of users and keeps only one Int32 rank per user,
@@ -51,6 +51,22 @@ export class FullRankingEvaluator {
     histories: readonly ArrayLike<number>[],
   ): Promise<Int32Array> {
     const { ranks, targetsInHistory } = await rankTargets(scores, targets, histories, this.options);
+    this.append(ranks);
+    this.inHistory += targetsInHistory;
+    return ranks;
+  }
+
+  /**
+   * {@link update} for scores shared by every user of the batch (one row of `numItems + 1`, e.g.
+   * popularity), ranked on the host with {@link rankTargetsShared}: the same ranks as passing the
+   * row repeated B times, without building that matrix. Returns this batch's ranks.
+   */
+  updateShared(
+    scores: ArrayLike<number>,
+    targets: ArrayLike<number>,
+    histories: readonly ArrayLike<number>[],
+  ): Int32Array {
+    const { ranks, targetsInHistory } = rankTargetsShared(scores, targets, histories, this.options);
     this.append(ranks);
     this.inHistory += targetsInHistory;
     return ranks;

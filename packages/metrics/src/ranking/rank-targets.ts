@@ -119,6 +119,65 @@ export async function rankTargets(
   return { ranks, targetsInHistory: excluded.targetsInHistory };
 }
 
+/**
+ * {@link rankTargets} for a scorer that gives every user the same scores (popularity): one row of
+ * `numItems + 1` scores shared by the batch, ranked on the host without a [B, numItems + 1] matrix.
+ * The rank definition is {@link rankTargets}' to the bit (float32 comparison, ties against the
+ * target, history and optionally padding left out, NaN never outranks, a NaN target throws): the
+ * row is sorted once, each target's greater-or-equal count is a binary search, and each history
+ * item is one comparison. Cost O(N log N + B log N + history) instead of O(B N).
+ *
+ * @example
+ * const { ranks } = rankTargetsShared(Float32Array.of(0, 5, 1, 3), [2, 3], [[1], []]);
+ * // user 0: item 1 is history, so only item 3 (3) beats item 2 (1); user 1: item 1 (5) beats
+ * // item 3: ranks = Int32Array [2, 2]
+ */
+export function rankTargetsShared(
+  scores: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  histories: readonly ArrayLike<number>[],
+  options?: RankingOptions,
+): RankedBatch {
+  const opts = parseOptions(RankingOptionsSchema, options, 'rankTargetsShared');
+  const cols = scores.length;
+  if (opts.numItems !== undefined && cols !== opts.numItems + 1) {
+    throw new ShapeError(
+      `rankTargetsShared: the score row has ${cols} entries but numItems = ${opts.numItems} needs ${opts.numItems + 1} (ids 0..${opts.numItems})`,
+    );
+  }
+  const batch = targets.length;
+  if (histories.length !== batch) {
+    throw new ShapeError(`rankTargetsShared: ${batch} targets but ${histories.length} histories were given`);
+  }
+  if (batch === 0) return { ranks: new Int32Array(0), targetsInHistory: 0 };
+  const targetIdx = new Int32Array(batch);
+  const excluded = collectExcluded(targets, histories, cols, opts.excludePadding, targetIdx);
+  const row = Float32Array.from(scores);
+  const sorted = row.filter((v) => !Number.isNaN(v)).sort();
+  const ranks = new Int32Array(batch);
+  const targetScores = new Float32Array(batch);
+  for (let b = 0; b < batch; b++) {
+    const t = targetIdx[b]! - b * cols;
+    const ts = row[t]!;
+    if (Number.isNaN(ts)) throw new MetricsInputError(`rankTargetsShared: the score of target ${t} is NaN`);
+    targetScores[b] = ts;
+    // First index whose score is >= ts; everything from there on counts (the target included).
+    let lo = 0;
+    let hi = sorted.length;
+    while (lo < hi) {
+      const mid = (lo + hi) >>> 1;
+      if (sorted[mid]! < ts) lo = mid + 1;
+      else hi = mid;
+    }
+    ranks[b] = sorted.length - lo;
+  }
+  for (let h = 0; h < excluded.row.length; h++) {
+    const r = excluded.row[h]!;
+    if (row[excluded.flatIdx[h]! - r * cols]! >= targetScores[r]!) ranks[r] = ranks[r]! - 1;
+  }
+  return { ranks, targetsInHistory: excluded.targetsInHistory };
+}
+
 interface Excluded {
   /** Flat index b * cols + item of every excluded (row, item). */
   flatIdx: Int32Array;
