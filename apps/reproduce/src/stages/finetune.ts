@@ -150,7 +150,9 @@ export async function runFinetune(
         `${train.optimizerSteps} of ${train.totalSteps} optimiser steps`,
       );
     ctx.log(train.modeNote);
+    const tEval = performance.now();
     const evalRes = await evaluateMmeSid(model, split.test, { batchSize: 16 });
+    const msPerUser = (performance.now() - tEval) / Math.max(1, split.test.length);
     const after = hasSids ? await taus() : undefined;
     const tauAfter = after?.last?.tauB;
     const tauReadings: TauReading[] | undefined =
@@ -180,6 +182,7 @@ export async function runFinetune(
       trainSeconds: train.seconds,
       trainableParameters: train.parameters.trainable,
       totalParameters: train.parameters.all,
+      retrieval: { kind: 'full ranking', msPerUser, users: split.test.length },
       ...(tauBefore !== undefined && tauAfter !== undefined
         ? { tau: { before: tauBefore, after: tauAfter } }
         : {}),

@@ -18,13 +18,21 @@ import {
 } from '@mmesid/generative';
 import { fromPretrained, Llama2cTokenizer, LlamaForCausalLM, parseLlamaConfig } from '@mmesid/llama';
 import { FullRankingEvaluator, flattenRankingMetrics, type RankingMetrics } from '@mmesid/metrics';
-import { loadExport } from '@mmesid/rqvae';
+import {
+  exportSemanticIds,
+  formatEpoch,
+  loadExport,
+  MMRQVAE,
+  type RqvaeConfigInput,
+  trainRqvae,
+} from '@mmesid/rqvae';
 import { ConfigError, Rng } from '@mmesid/tensor';
 import type { StageContext } from '../cache.js';
 import type { VariantResult } from '../report/report.js';
 
 /** The generative variants this stage runs. */
-export const GENERATIVE_VARIANTS = ['TIGER-MM', 'LETTER', 'MOTOR'] as const;
+/** `TIGER-MM-joint`: TIGER-MM on the joint MM-RQ-VAE's per-modality SIDs instead of one RQ-VAE per modality. */
+export const GENERATIVE_VARIANTS = ['TIGER-MM', 'TIGER-MM-joint', 'LETTER', 'MOTOR'] as const;
 export type GenerativeVariant = (typeof GENERATIVE_VARIANTS)[number];
 
 export function isGenerativeVariant(v: string): v is GenerativeVariant {
@@ -39,7 +47,7 @@ export interface GenerativeStageConfig {
   /** Training pairs used (seeded choice); all when absent. */
   maxTrainExamples?: number;
   beamWidth: number;
-  /** Test users decoded (the first ones); all when absent. Beam search is slow on a CPU. */
+  /** Test users decoded (a fixed seeded sample, {@link evalUsers}); all when absent. Beam search is slow on a CPU. */
   maxEvalUsers?: number;
   /** Most recent history items in a prompt (each is several SID tokens per modality). */
   maxHistory: number;
@@ -47,8 +55,30 @@ export interface GenerativeStageConfig {
   letterEpochs: number;
   /** MOTOR (SASRec) epochs. */
   motorEpochs: number;
+  /**
+   * TIGER-MM's tokenizer: `'per-modality'` (default, the issue's definition) trains one RQ-VAE per
+   * modality (MSE reconstruction, no cross-modal alignment, TIGER's RQ-VAE) with the pipeline's
+   * sizes; `'joint'` reads the per-modality SIDs of the pipeline's jointly trained MM-RQ-VAE.
+   */
+  tigerTokenizer: 'per-modality' | 'joint';
+  /** Sizes of the per-modality RQ-VAEs (the pipeline's rqvae stage's). */
+  rqvae: TigerRqvaeConfig;
+  /** LETTER's ranking-guided generation loss temperature (1 = plain cross-entropy); LETTER only. */
+  rankingTemperature: number;
   seed: number;
   llama: string;
+}
+
+/** The RQ-VAE sizes TIGER-MM's per-modality tokenizers use. */
+export interface TigerRqvaeConfig {
+  levels: number;
+  codebookSize: number;
+  eDim: number;
+  hiddenLayers: number[];
+  maxEpochs: number;
+  batchSize: number;
+  /** Further MM-RQ-VAE options (init, k-means iterations, loss weights), as the rqvae stage passes them. */
+  model?: Partial<Omit<RqvaeConfigInput, 'modalities'>>;
 }
 
 export interface GenerativeInputs {
@@ -58,10 +88,30 @@ export interface GenerativeInputs {
   llamaDir: string | undefined;
 }
 
+/** Seed of the test-user sample of the generative variants (fixed: the same users across seeds). */
+export const EVAL_SAMPLE_SEED = 'generative-eval-users';
+
+/**
+ * The test users evaluated: all of them, or `max` of them drawn by a fixed-seed shuffle and kept in
+ * their original order, so every variant and seed sees the same users.
+ */
+export function evalUsers<T>(test: readonly T[], max: number | undefined): readonly T[] {
+  if (!max || max >= test.length) return test;
+  const idx = new Rng(EVAL_SAMPLE_SEED).shuffle(Array.from(test.keys())).slice(0, max);
+  return idx.sort((a, b) => a - b).map((i) => test[i]!);
+}
+
 /** Preset values of the generative variants (tiny: minutes on 2 cores). */
 export function generativeStageConfig(
   variant: GenerativeVariant,
-  opts: { seed: number; llama: string; bench: boolean; paper: boolean },
+  opts: {
+    seed: number;
+    llama: string;
+    bench: boolean;
+    paper: boolean;
+    rqvae: TigerRqvaeConfig;
+    rankingTemperature?: number;
+  },
 ): GenerativeStageConfig {
   return {
     variant,
@@ -76,6 +126,72 @@ export function generativeStageConfig(
     motorEpochs: opts.paper ? 200 : opts.bench ? 30 : 10,
     seed: opts.seed,
     llama: opts.llama,
+    tigerTokenizer: variant === 'TIGER-MM-joint' ? 'joint' : 'per-modality',
+    rqvae: {
+      levels: opts.rqvae.levels,
+      codebookSize: opts.rqvae.codebookSize,
+      eDim: opts.rqvae.eDim,
+      hiddenLayers: opts.rqvae.hiddenLayers,
+      maxEpochs: opts.rqvae.maxEpochs,
+      batchSize: opts.rqvae.batchSize,
+      ...(opts.rqvae.model ? { model: opts.rqvae.model } : {}),
+    },
+    // LETTER's authors tune the temperature; 0.7 is our default reading, 1 disables it.
+    rankingTemperature: variant === 'LETTER' ? (opts.rankingTemperature ?? 0.7) : 1,
+  };
+}
+
+/**
+ * TIGER-MM's tokenizers: one RQ-VAE per modality (collaborative, text, visual where present), each
+ * trained alone with MSE reconstruction and no alignment, exported and read back like the
+ * pipeline's export. Returns the per-modality segments and a note.
+ */
+async function perModalityTokenizers(
+  ctx: StageContext,
+  cfg: GenerativeStageConfig,
+  tables: Record<string, Matrix>,
+  numItems: number,
+): Promise<{ segments: Record<string, SidSegmentCodes>; note: string }> {
+  const exports = [];
+  const parts: string[] = [];
+  for (const [name, table] of Object.entries(tables)) {
+    const inputs = { [name]: rowsFrom(table) };
+    const model = new MMRQVAE({
+      ...(cfg.rqvae.model ?? {}),
+      modalities: [{ name, inputDim: table.cols }],
+      eDim: cfg.rqvae.eDim,
+      hiddenLayers: cfg.rqvae.hiddenLayers,
+      levels: cfg.rqvae.levels,
+      codebookSize: cfg.rqvae.codebookSize,
+      sinkhornEpsilons: new Array(cfg.rqvae.levels).fill(0),
+      reconstruction: 'mse',
+      alignment: 'none',
+      seed: cfg.seed,
+    });
+    try {
+      const res = await trainRqvae(
+        model,
+        inputs,
+        { maxEpochs: cfg.rqvae.maxEpochs, batchSize: cfg.rqvae.batchSize, seed: cfg.seed },
+        {
+          log: (r, last) =>
+            last || r.epoch % 25 === 0 ? ctx.log(`TIGER-MM RQ-VAE (${name}): ${formatEpoch(r)}`) : undefined,
+        },
+      );
+      const dir = resolve(ctx.workDir, `tiger-rqvae-${name}-export`);
+      await exportSemanticIds(model, inputs, dir, {
+        firstItemId: 1,
+        metadata: { tokenizer: `TIGER-MM ${name}` },
+      });
+      exports.push(await loadExport(dir));
+      parts.push(`${name} ${res.epochs} epochs`);
+    } finally {
+      model.dispose();
+    }
+  }
+  return {
+    segments: segmentsFromExports(exports, numItems),
+    note: `one RQ-VAE per modality (${parts.join(', ')}; MSE, no alignment), all generated`,
   };
 }
 
@@ -129,8 +245,11 @@ export async function runGenerative(
   const split = leaveOneOut(dataset);
   const exp = await loadExport(inputs.rqvaeExportDir);
   const exported = segmentsFromExports([exp], N);
-  const test = cfg.maxEvalUsers ? split.test.slice(0, cfg.maxEvalUsers) : split.test;
-  const evalNote = `${test.length} of ${split.test.length} test users`;
+  const test = evalUsers(split.test, cfg.maxEvalUsers);
+  const evalNote =
+    test.length === split.test.length
+      ? `all ${test.length} test users`
+      : `${test.length} of ${split.test.length} test users, a fixed seeded sample (Rng "${EVAL_SAMPLE_SEED}", the same users for every variant and seed; not the paper's protocol, which ranks all users)`;
   const t0 = performance.now();
 
   if (cfg.variant === 'MOTOR') {
@@ -172,6 +291,7 @@ export async function runGenerative(
         metrics: flattenRankingMetrics(metrics),
         trainSeconds,
         trainableParameters: [...model.trainableParameters().values()].reduce((n, v) => n + v.size, 0),
+        retrieval: { kind: 'full ranking', msPerUser, users: test.length },
         note: `SASRec over summed ${Object.keys(segments).join('+')} SID token embeddings (codebook init), ${losses.length} epochs; full ranking, ${msPerUser.toFixed(2)} ms/user scoring; ${evalNote}`,
       };
     } finally {
@@ -216,9 +336,11 @@ export async function runGenerative(
     } finally {
       tok.dispose();
     }
+  } else if (cfg.tigerTokenizer === 'per-modality') {
+    ({ segments, note: tokenizerNote } = await perModalityTokenizers(ctx, cfg, tables, N));
   } else {
     segments = exported;
-    tokenizerNote = `per-modality SIDs of the pipeline's MM-RQ-VAE (${Object.keys(exported).join(', ')}), all generated`;
+    tokenizerNote = `per-modality SIDs of the pipeline's joint MM-RQ-VAE (${Object.keys(exported).join(', ')}), all generated`;
   }
   const vocab = tigerMmVocabulary(segments);
   const { lm, prompt, note } = await backbone(inputs.llamaDir, cfg.seed);
@@ -242,6 +364,7 @@ export async function runGenerative(
       batchSize: cfg.batchSize,
       lr: cfg.lr,
       warmupSteps: 10,
+      temperature: cfg.rankingTemperature,
       seed: cfg.seed,
       onStep: (s) => {
         if (s.step % 25 === 0) ctx.log(`${cfg.variant} step ${s.step}: loss ${s.loss.toFixed(4)}`);
@@ -261,10 +384,11 @@ export async function runGenerative(
       trainExamples: pairs.length * cfg.epochs,
       trainSeconds,
       trainableParameters: [...gen.trainableParameters().values()].reduce((n, v) => n + v.size, 0),
+      retrieval: { kind: 'beam search', msPerUser, users: test.length, beamWidth: cfg.beamWidth },
       note:
         `generative retrieval: trie-constrained beam search (beam ${cfg.beamWidth}, history hidden), metrics exact only up to @${cfg.beamWidth}; ` +
         `${msPerUser.toFixed(0)} ms/user decoding; ${tokenizerNote}; ${c.collidingItems} items in ${c.collidingGroups} colliding groups -> disambiguation level of ${c.disambiguationSize}; ` +
-        `${note}, ${tr.steps} steps; ${evalNote}`,
+        `${note}, ${tr.steps} steps${cfg.rankingTemperature !== 1 ? ` with LETTER's ranking-guided loss (temperature ${cfg.rankingTemperature})` : ''}; ${evalNote}`,
     };
   } finally {
     gen.dispose();
