@@ -26,7 +26,7 @@ import {
   type RqvaeConfigInput,
   trainRqvae,
 } from '@mmesid/rqvae';
-import { ConfigError, Rng } from '@mmesid/tensor';
+import { ConfigError, Rng, tf } from '@mmesid/tensor';
 import type { StageContext } from '../cache.js';
 import type { VariantResult } from '../report/report.js';
 
@@ -84,7 +84,8 @@ export interface TigerRqvaeConfig {
 export interface GenerativeInputs {
   dataset: Dataset;
   tables: Record<string, Matrix>;
-  rqvaeExportDir: string;
+  /** The pipeline's MM-RQ-VAE export; absent, MOTOR trains one RQ-VAE per content modality and TIGER-MM-joint is refused. */
+  rqvaeExportDir?: string;
   llamaDir: string | undefined;
 }
 
@@ -136,7 +137,7 @@ export function generativeStageConfig(
       batchSize: opts.rqvae.batchSize,
       ...(opts.rqvae.model ? { model: opts.rqvae.model } : {}),
     },
-    // LETTER's authors tune the temperature; 0.7 is our default reading, 1 disables it.
+    // LETTER tunes the temperature per dataset; 0.7 is our choice, not a value from the paper (1 disables it).
     rankingTemperature: variant === 'LETTER' ? (opts.rankingTemperature ?? 0.7) : 1,
   };
 }
@@ -151,6 +152,7 @@ async function perModalityTokenizers(
   cfg: GenerativeStageConfig,
   tables: Record<string, Matrix>,
   numItems: number,
+  who = 'TIGER-MM',
 ): Promise<{ segments: Record<string, SidSegmentCodes>; note: string }> {
   const exports = [];
   const parts: string[] = [];
@@ -175,13 +177,13 @@ async function perModalityTokenizers(
         { maxEpochs: cfg.rqvae.maxEpochs, batchSize: cfg.rqvae.batchSize, seed: cfg.seed },
         {
           log: (r, last) =>
-            last || r.epoch % 25 === 0 ? ctx.log(`TIGER-MM RQ-VAE (${name}): ${formatEpoch(r)}`) : undefined,
+            last || r.epoch % 25 === 0 ? ctx.log(`${who} RQ-VAE (${name}): ${formatEpoch(r)}`) : undefined,
         },
       );
-      const dir = resolve(ctx.workDir, `tiger-rqvae-${name}-export`);
+      const dir = resolve(ctx.workDir, `${who.toLowerCase()}-rqvae-${name}-export`);
       await exportSemanticIds(model, inputs, dir, {
         firstItemId: 1,
-        metadata: { tokenizer: `TIGER-MM ${name}` },
+        metadata: { tokenizer: `${who} ${name}` },
       });
       exports.push(await loadExport(dir));
       parts.push(`${name} ${res.epochs} epochs`);
@@ -243,8 +245,9 @@ export async function runGenerative(
   const { dataset, tables } = inputs;
   const N = dataset.numItems;
   const split = leaveOneOut(dataset);
-  const exp = await loadExport(inputs.rqvaeExportDir);
-  const exported = segmentsFromExports([exp], N);
+  const exported = inputs.rqvaeExportDir
+    ? segmentsFromExports([await loadExport(inputs.rqvaeExportDir)], N)
+    : undefined;
   const test = evalUsers(split.test, cfg.maxEvalUsers);
   const evalNote =
     test.length === split.test.length
@@ -254,7 +257,15 @@ export async function runGenerative(
 
   if (cfg.variant === 'MOTOR') {
     const segments: Record<string, SidSegmentCodes> = {};
-    for (const m of ['text', 'visual']) if (exported[m]) segments[m] = exported[m]!;
+    if (exported) {
+      for (const m of ['text', 'visual']) if (exported[m]) segments[m] = exported[m]!;
+    } else {
+      // No pipeline export: one RQ-VAE per content modality, as TIGER-MM's.
+      const content = Object.fromEntries(
+        Object.entries(tables).filter(([m]) => m === 'text' || m === 'visual'),
+      );
+      Object.assign(segments, (await perModalityTokenizers(ctx, cfg, content, N, 'MOTOR')).segments);
+    }
     if (Object.keys(segments).length === 0) throw new ConfigError('MOTOR needs text or visual semantic IDs');
     const model = new MotorModel({
       sasrec: { numItems: N, hiddenUnits: 64, maxLen: 50 },
@@ -292,7 +303,7 @@ export async function runGenerative(
         trainSeconds,
         trainableParameters: [...model.trainableParameters().values()].reduce((n, v) => n + v.size, 0),
         retrieval: { kind: 'full ranking', msPerUser, users: test.length },
-        note: `SASRec over summed ${Object.keys(segments).join('+')} SID token embeddings (codebook init), ${losses.length} epochs; full ranking, ${msPerUser.toFixed(2)} ms/user scoring; ${evalNote}`,
+        note: `SASRec over summed ${Object.keys(segments).join('+')} SID token embeddings (codebook init; ${exported ? "the pipeline's MM-RQ-VAE" : 'one RQ-VAE per modality'}), ${losses.length} epochs; full ranking, ${msPerUser.toFixed(2)} ms/user scoring; ${evalNote}`,
       };
     } finally {
       model.dispose();
@@ -308,8 +319,8 @@ export async function runGenerative(
     const tok = new LetterTokenizer({
       inputDim: text.cols,
       cfDim: cf.cols,
-      levels: exp.config.levels,
-      codebookSize: exp.config.codebookSize,
+      levels: cfg.rqvae.levels,
+      codebookSize: cfg.rqvae.codebookSize,
       seed: cfg.seed,
     });
     try {
@@ -339,6 +350,8 @@ export async function runGenerative(
   } else if (cfg.tigerTokenizer === 'per-modality') {
     ({ segments, note: tokenizerNote } = await perModalityTokenizers(ctx, cfg, tables, N));
   } else {
+    if (!exported)
+      throw new ConfigError("TIGER-MM-joint needs the pipeline's MM-RQ-VAE export (rqvaeExportDir)");
     segments = exported;
     tokenizerNote = `per-modality SIDs of the pipeline's joint MM-RQ-VAE (${Object.keys(exported).join(', ')}), all generated`;
   }
@@ -350,6 +363,9 @@ export async function runGenerative(
     prompt,
     seed: cfg.seed,
     maxHistory: cfg.maxHistory,
+    // On the CPU backends the cache rows are copied in host memory (tf.gather is element-wise in
+    // WASM, ~5x slower, packages/generative's bench); on a GPU backend they stay on the device.
+    cacheReorder: ['cpu', 'wasm'].includes(tf.getBackend()) ? 'host' : 'gather',
   });
   try {
     let pairs = split.train;
