@@ -47,6 +47,11 @@ export interface GenerativeStageConfig {
   /** Training pairs used (seeded choice); all when absent. */
   maxTrainExamples?: number;
   beamWidth: number;
+  /**
+   * Users decoded together (all their beams in one forward per step). 1 on the CPU presets: on WASM
+   * a batch of 16 was no faster per user (packages/generative's bench, benchmarks/results/generative.json).
+   */
+  evalBatchSize: number;
   /** Test users decoded (a fixed seeded sample, {@link evalUsers}); all when absent. Beam search is slow on a CPU. */
   maxEvalUsers?: number;
   /** Most recent history items in a prompt (each is several SID tokens per modality). */
@@ -121,6 +126,7 @@ export function generativeStageConfig(
     lr: opts.paper ? 3e-4 : 1e-3,
     ...(opts.paper ? {} : { maxTrainExamples: opts.bench ? 20000 : 480 }),
     beamWidth: 20,
+    evalBatchSize: opts.paper ? 16 : 1,
     ...(opts.paper ? {} : { maxEvalUsers: opts.bench ? 1000 : 64 }),
     maxHistory: opts.paper ? 20 : 10,
     letterEpochs: opts.paper ? 200 : 5,
@@ -388,7 +394,7 @@ export async function runGenerative(
     });
     const trainSeconds = (performance.now() - t0) / 1000;
     const t1 = performance.now();
-    const ev = await evaluateGenerative(gen, test, { beamWidth: cfg.beamWidth, batchSize: 16 });
+    const ev = await evaluateGenerative(gen, test, { beamWidth: cfg.beamWidth, batchSize: cfg.evalBatchSize });
     const msPerUser = (performance.now() - t1) / test.length;
     ctx.log(
       `${cfg.variant}: HR@10 ${ev.metrics.hr[10]?.toFixed(4)} nDCG@10 ${ev.metrics.ndcg[10]?.toFixed(4)}; ${msPerUser.toFixed(0)} ms/user decoding`,
