@@ -394,7 +394,10 @@ export async function runGenerative(
     });
     const trainSeconds = (performance.now() - t0) / 1000;
     const t1 = performance.now();
-    const ev = await evaluateGenerative(gen, test, { beamWidth: cfg.beamWidth, batchSize: cfg.evalBatchSize });
+    const ev = await evaluateGenerative(gen, test, {
+      beamWidth: cfg.beamWidth,
+      batchSize: cfg.evalBatchSize,
+    });
     const msPerUser = (performance.now() - t1) / test.length;
     ctx.log(
       `${cfg.variant}: HR@10 ${ev.metrics.hr[10]?.toFixed(4)} nDCG@10 ${ev.metrics.ndcg[10]?.toFixed(4)}; ${msPerUser.toFixed(0)} ms/user decoding`,
