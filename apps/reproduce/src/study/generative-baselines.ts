@@ -102,6 +102,52 @@ async function main(): Promise<void> {
     const llamaDir = resolve(SHARED_DIR, 'models/stories260k');
     const rq = preset('tiny', { bench: true, seed, dataset: name, d: 64 }).rqvae;
     const rows: (VariantResult & { wallSeconds: number; loadavg1: number[] })[] = [];
+    const write = (done: boolean) => {
+      const testUsers = leaveOneOut(dataset).test.length;
+      const out = {
+        what: `the semantic-ID-only baselines of MME-SID's Table 3 on ${name}, small stated budgets on a 2-core CPU (not the paper's protocol)`,
+        date: new Date().toISOString(),
+        command: `bench:generative ${process.argv.slice(2).join(' ')}`,
+        machine: {
+          cpus: cpus().length,
+          cpuModel: cpus()[0]?.model,
+          loadavgAtStart: loadStart,
+          loadavgAtEnd: loadavg(),
+        },
+        backend: tf.getBackend(),
+        dataset: { name, users: dataset.sequences.length, items: dataset.numItems, testUsers },
+        evaluation: {
+          users: Math.min(num('users'), testUsers),
+          of: testUsers,
+          chosen: `a fixed seeded sample: Rng("${EVAL_SAMPLE_SEED}") shuffle of the leave-one-out test users, first ${num('users')}, kept in their original order (apps/reproduce/src/stages/generative.ts evalUsers); the same users for every variant`,
+          protocol:
+            "NOT the paper's protocol (the paper ranks every test user): metrics of a sample, with its sampling error; beam-search metrics exact only up to @20",
+        },
+        inputs: {
+          collaborative:
+            "the authors' SASRec table shipped with the dataset (sasrec_item_emb.f32), not trained here",
+          text: 'TF-IDF + SVD of the item titles, 64-d (the tiny preset), seed 0',
+          visual: 'absent (no item images on this machine)',
+          llm: 'stories260k (d 64), LoRA r 8 on gate/up/down_proj + new SID tokens',
+        },
+        budget: {
+          trainPairs: num('train-pairs'),
+          generatorEpochs: 1,
+          batchSize: 16,
+          rqvaeEpochsPerModality: num('rqvae-epochs'),
+          letterEpochs: num('letter-epochs'),
+          motorEpochs: num('motor-epochs'),
+          beamWidth: 20,
+          seed,
+        },
+        wallSeconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
+        finished: done,
+        results: rows,
+      };
+      const file = resolve(REPO_ROOT, 'benchmarks/results', `generative-baselines-${name}.json`);
+      writeFileAtomic(file, `${JSON.stringify(out, null, 2)}\n`);
+      log(`wrote ${file}${done ? '' : ' (partial)'}`);
+    };
     for (const variant of variants as GenerativeVariant[]) {
       const cfg = {
         ...generativeStageConfig(variant, {
@@ -131,50 +177,9 @@ async function main(): Promise<void> {
         loadavg1: [Number(l0.toFixed(2)), Number(loadavg()[0]!.toFixed(2))],
       });
       log(`${variant}: ${JSON.stringify(r.metrics)}`);
+      write(false);
     }
-    const testUsers = leaveOneOut(dataset).test.length;
-    const out = {
-      what: `the semantic-ID-only baselines of MME-SID's Table 3 on ${name}, small stated budgets on a 2-core CPU (not the paper's protocol)`,
-      date: new Date().toISOString(),
-      command: `bench:generative ${process.argv.slice(2).join(' ')}`,
-      machine: {
-        cpus: cpus().length,
-        cpuModel: cpus()[0]?.model,
-        loadavgAtStart: loadStart,
-        loadavgAtEnd: loadavg(),
-      },
-      backend: tf.getBackend(),
-      dataset: { name, users: dataset.sequences.length, items: dataset.numItems, testUsers },
-      evaluation: {
-        users: Math.min(num('users'), testUsers),
-        of: testUsers,
-        chosen: `a fixed seeded sample: Rng("${EVAL_SAMPLE_SEED}") shuffle of the leave-one-out test users, first ${num('users')}, kept in their original order (apps/reproduce/src/stages/generative.ts evalUsers); the same users for every variant`,
-        protocol:
-          "NOT the paper's protocol (the paper ranks every test user): metrics of a sample, with its sampling error; beam-search metrics exact only up to @20",
-      },
-      inputs: {
-        collaborative:
-          "the authors' SASRec table shipped with the dataset (sasrec_item_emb.f32), not trained here",
-        text: 'TF-IDF + SVD of the item titles, 64-d (the tiny preset), seed 0',
-        visual: 'absent (no item images on this machine)',
-        llm: 'stories260k (d 64), LoRA r 8 on gate/up/down_proj + new SID tokens',
-      },
-      budget: {
-        trainPairs: num('train-pairs'),
-        generatorEpochs: 1,
-        batchSize: 16,
-        rqvaeEpochsPerModality: num('rqvae-epochs'),
-        letterEpochs: num('letter-epochs'),
-        motorEpochs: num('motor-epochs'),
-        beamWidth: 20,
-        seed,
-      },
-      wallSeconds: Number(((performance.now() - t0) / 1000).toFixed(1)),
-      results: rows,
-    };
-    const file = resolve(REPO_ROOT, 'benchmarks/results', `generative-baselines-${name}.json`);
-    writeFileAtomic(file, `${JSON.stringify(out, null, 2)}\n`);
-    console.log(`wrote ${file}`);
+    write(true);
   } finally {
     rmSync(work, { recursive: true, force: true });
   }
