@@ -36,7 +36,8 @@ every variant -> evaluation -> report. With no options: the synthetic dataset, t
                           <dir>/vision = LLM2CLIP-Openai-L-14-336 (vision tower + text adapter); the
                           text and visual modalities then come from LLM2CLIP (paper preset: required)
   --variants a,b,...      default: ${DEFAULT_VARIANTS.map(variantOptionName).join(',')}
-                          also TIGER-MM, LETTER, MOTOR (semantic-ID-only baselines, @mmesid/generative)
+                          also TIGER-MM, LETTER, MOTOR (semantic-ID-only baselines, @mmesid/generative;
+                          TIGER-MM-joint: TIGER-MM on the joint MM-RQ-VAE's SIDs)
   --stages a,b,...        subset of ${STAGES.join(',')}
   --backend wasm|cpu|webgpu|tfjs-node|tfjs-node-gpu   (default wasm)
   --seed <n>              (default 42)

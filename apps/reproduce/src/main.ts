@@ -188,6 +188,7 @@ async function main(): Promise<void> {
               llama: llamaDir ?? 'random-tiny',
               bench: opts.bench,
               paper: opts.preset === 'paper',
+              rqvae: p.rqvae,
             });
             const gen = await runStage(
               runDir,

@@ -21,7 +21,7 @@ export function parseVariantOption(entry: string): {
   const variant = base === 'w/o-Fusion' ? 'w/o Fusion' : base;
   if (!isVariantName(variant))
     throw new ConfigError(
-      `--variants: unknown "${entry.slice(0, 80)}"; known: SASRec, ${Object.keys(VARIANTS).join(', ')}, w/o-Fusion (the same without a space; add :alt for an alternative reading), TIGER-MM, LETTER, MOTOR`,
+      `--variants: unknown "${entry.slice(0, 80)}"; known: SASRec, ${Object.keys(VARIANTS).join(', ')}, w/o-Fusion (the same without a space; add :alt for an alternative reading), TIGER-MM, TIGER-MM-joint, LETTER, MOTOR`,
     );
   if (alt && !VARIANTS[variant].alternative)
     throw new ConfigError(

@@ -1,11 +1,11 @@
 // Decoding throughput of generative retrieval (trie-constrained beam search) on the authors' Amazon
-// Beauty (12,086 items) with stories260k as the LLM: users/s at beam 20, batch 1 and batch 16, for
+// Beauty (12,086 items) with stories260k as the LLM: users/s at beam 20, batch 1 and batch 16, KV-cache reorder by tf.gather and in host memory (interleaved), for
 // (a) collaborative SIDs from RQ-KMeans on the authors' SASRec table (L 4, K 256; real codes, real
 // collisions) and (b) TIGER-MM's shape: collaborative + two stand-in modalities (seeded random
 // codes, L 4, K 256 each; the cost depends on the lengths, not on the values) with every modality
 // generated. The model is untrained (LoRA at its zero init): throughput does not depend on the
 // weights. Writes benchmarks/results/generative.json.
-// Run: pnpm --filter @mmesid/generative bench [-- --backend wasm --users 64]
+// Run: pnpm --filter @mmesid/generative bench [-- --backend wasm --users 64 --batches 1,16 --reorders gather,host]
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -19,6 +19,7 @@ import { beamSearch, GenerativeRecommender, type SidSegmentCodes, tigerMmVocabul
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
+  args: process.argv.slice(2).filter((a) => a !== '--'),
   options: {
     backend: { type: 'string', default: 'wasm' },
     data: { type: 'string', default: resolve(here, '../../../../shared/datasets/beauty') },
@@ -26,10 +27,17 @@ const { values: args } = parseArgs({
     users: { type: 'string', default: '64' },
     beam: { type: 'string', default: '20' },
     'kmeans-iters': { type: 'string', default: '10' },
+    batches: { type: 'string', default: '1,16' },
+    reorders: { type: 'string', default: 'gather,host' },
   },
 });
 const users = Number(args.users);
 const beam = Number(args.beam);
+const batches = args.batches.split(',').map(Number);
+const reorders = args.reorders.split(',') as ('gather' | 'host')[];
+const settings = reorders.flatMap((reorder) => batches.map((batch) => ({ batch, reorder })));
+const key = (s: { batch: number; reorder: string }) => `${s.reorder}/${s.batch}`;
+const loadAtStart = loadavg();
 
 await initBackend({ require: args.backend as BackendName, log: false });
 const dataset = await loadAuthorsDataset(args.data);
@@ -82,35 +90,55 @@ for (const [name, segments] of Object.entries(configs)) {
   const lm = await fromPretrained(args.llama, { log: () => {} });
   const gen = await GenerativeRecommender.create({ lm, vocab, prompt, seed: 0 });
   gen.eval();
-  for (const batch of [1, 16]) {
-    // Warm-up (kernel set-up) on one batch, not timed.
+  // Users in order of prompt length (as evaluateGenerative batches them), so a batch pads little.
+  const users = [...test].sort((a, b) => gen.promptIds(a.history).length - gen.promptIds(b.history).length);
+  // Warm-up (kernel set-up) at every setting, not timed.
+  for (const st of settings) {
+    gen.cacheReorder = st.reorder;
     await gen.recommend(
-      test.slice(0, batch).map((e) => e.history),
+      users.slice(0, st.batch).map((e) => e.history),
       { beamWidth: beam },
     );
-    let forwards = 0;
-    const start = performance.now();
-    for (let s = 0; s < test.length; s += batch) {
-      const hist = test.slice(s, s + batch).map((e) => e.history);
-      const dec = gen.decoder(hist);
-      try {
-        await beamSearch(dec, gen.trie, hist.length, { beamWidth: beam, exclude: hist });
-      } finally {
-        forwards += dec.forwards;
-        dec.dispose();
+  }
+  // Settings are interleaved block by block (a block = the largest batch's users), so a change of
+  // load from the other processes on the machine falls on every setting alike.
+  const acc = new Map(settings.map((st) => [key(st), { seconds: 0, forwards: 0, load: [] as number[] }]));
+  const block = Math.max(...batches);
+  for (let s0 = 0; s0 < users.length; s0 += block) {
+    const blockUsers = users.slice(s0, s0 + block);
+    for (const st of settings) {
+      gen.cacheReorder = st.reorder;
+      const a = acc.get(key(st))!;
+      a.load.push(loadavg()[0]!);
+      const start = performance.now();
+      for (let s = 0; s < blockUsers.length; s += st.batch) {
+        const hist = blockUsers.slice(s, s + st.batch).map((e) => e.history);
+        const dec = gen.decoder(hist);
+        try {
+          await beamSearch(dec, gen.trie, hist.length, { beamWidth: beam, exclude: hist });
+        } finally {
+          a.forwards += dec.forwards;
+          dec.dispose();
+        }
       }
+      a.seconds += (performance.now() - start) / 1000;
     }
-    const seconds = (performance.now() - start) / 1000;
-    const promptTokens = test.reduce((n, e) => n + gen.promptIds(e.history).length, 0) / test.length;
+  }
+  const promptTokens = test.reduce((n, e) => n + gen.promptIds(e.history).length, 0) / test.length;
+  for (const st of settings) {
+    const { seconds, forwards, load } = acc.get(key(st))!;
     const r = {
       config: name,
       beamWidth: beam,
-      batchUsers: batch,
+      batchUsers: st.batch,
+      cacheReorder: st.reorder,
       users: test.length,
       seconds: Number(seconds.toFixed(3)),
       usersPerSecond: Number((test.length / seconds).toFixed(3)),
       msPerUser: Number(((1000 * seconds) / test.length).toFixed(2)),
       forwardPasses: forwards,
+      /** 1-minute load average when each of this batch size's blocks started (2 cores). */
+      loadavg1AtBlocks: load.map((x) => Number(x.toFixed(2))),
       meanPromptTokens: Number(promptTokens.toFixed(1)),
       targetTokens: vocab.targetLength,
       historyTokensPerItem: vocab.historyLength,
@@ -127,7 +155,14 @@ for (const [name, segments] of Object.entries(configs)) {
 const out = {
   what: 'generative retrieval decoding throughput: trie-constrained beam search, KV cache reused across steps, history hidden',
   date: new Date().toISOString(),
-  machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, loadavg: loadavg() },
+  machine: {
+    cpus: cpus().length,
+    cpuModel: cpus()[0]?.model,
+    loadavgAtStart: loadAtStart,
+    loadavgAtEnd: loadavg(),
+  },
+  timing:
+    'settings (batch size x KV-cache reorder) interleaved block by block over the same users, ordered by prompt length (a block = the largest batch), so load changes from other processes fall on all of them alike; loadavg1AtBlocks records the 1-minute load average at each block. cacheReorder: gather = tf.gather of the cache rows on the backend, host = row blocks copied in host memory',
   backend: tf.getBackend(),
   dataset: {
     name: dataset.name,

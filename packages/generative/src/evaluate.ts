@@ -12,6 +12,12 @@ export interface EvaluateGenerativeOptions {
   ks?: readonly number[];
   /** Hide each user's history, as full ranking does (default true). */
   excludeHistory?: boolean;
+  /**
+   * Batch users of similar prompt length together (default true): prompts are left-padded to the
+   * longest of their batch, so mixing short and long histories wastes compute on padding. Only the
+   * order of decoding changes; every user's result is the same (beam search is per user).
+   */
+  groupByLength?: boolean;
   /** Called after each batch with the users done so far. */
   onBatch?: (done: number, total: number) => void;
 }
@@ -53,15 +59,20 @@ export async function evaluateGenerative(
     throw new ConfigError(`evaluateGenerative: batchSize must be >= 1, got ${B}`);
   const ranks = new Int32Array(examples.length);
   let found = 0;
-  for (let s = 0; s < examples.length; s += B) {
-    const batch = examples.slice(s, s + B);
+  const order = Array.from(examples.keys());
+  if (opts.groupByLength ?? true) {
+    const len = examples.map((e) => model.promptIds(e.history).length);
+    order.sort((a, b) => len[a]! - len[b]! || a - b);
+  }
+  for (let s = 0; s < order.length; s += B) {
+    const idx = order.slice(s, s + B);
     const res = await model.recommend(
-      batch.map((e) => e.history),
+      idx.map((i) => examples[i]!.history),
       { beamWidth: W, excludeHistory: opts.excludeHistory ?? true },
     );
-    batch.forEach((e, i) => {
-      const pos = res[i]!.items.indexOf(e.target);
-      ranks[s + i] = pos >= 0 ? pos + 1 : W + 1;
+    idx.forEach((u, i) => {
+      const pos = res[i]!.items.indexOf(examples[u]!.target);
+      ranks[u] = pos >= 0 ? pos + 1 : W + 1;
       if (pos >= 0) found++;
     });
     opts.onBatch?.(Math.min(s + B, examples.length), examples.length);

@@ -53,8 +53,12 @@ describeBackends(
       tf.dispose([emb, text, sid]);
     });
 
-    it('incremental decoding with the KV cache (batched, left-padded, rows re-ordered) equals a full forward', async () => {
+    it.each([
+      'gather',
+      'host',
+    ] as const)('incremental decoding with the KV cache (batched, left-padded, rows re-ordered by %s) equals a full forward', async (reorder) => {
       const histories = [[2, 9, 4], [11], [6, 1]];
+      gen.cacheReorder = reorder;
       const dec = gen.decoder(histories);
       try {
         const V = vocab.size;
@@ -90,6 +94,7 @@ describeBackends(
         }
       } finally {
         dec.dispose();
+        gen.cacheReorder = 'gather';
       }
     });
 
@@ -107,6 +112,20 @@ describeBackends(
       for (let i = 0; i < numItems; i++)
         if (truth.every((t, j) => j === i || Math.abs(t.score - truth[i]!.score) > 1e-3))
           expect(res!.items[i]).toBe(truth[i]!.item);
+    });
+
+    it('a batch of users decoded together (all beams in one forward, left-padded, cache copied on the host) equals each user decoded alone (tf.gather)', async () => {
+      // Histories of different lengths (so the batch is padded), one repeated, one empty.
+      const histories = [[3, 8, 1, 12, 5], [2], [6, 6, 9], [], [3, 8, 1, 12, 5], [14, 13]];
+      gen.cacheReorder = 'host';
+      const together = await gen.recommend(histories, { beamWidth: 6 });
+      gen.cacheReorder = 'gather';
+      for (const [u, h] of histories.entries()) {
+        const [alone] = await gen.recommend([h], { beamWidth: 6 });
+        expect(Array.from(together[u]!.items)).toEqual(Array.from(alone!.items));
+        expect(maxAbsDiff(together[u]!.scores, alone!.scores)).toBeLessThan(50 * tol);
+      }
+      expect(Array.from(together[0]!.items)).toEqual(Array.from(together[4]!.items));
     });
 
     it('recommend hides the history, yields only catalogue items, and refuses a beam wider than the catalogue', async () => {

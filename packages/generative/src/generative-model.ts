@@ -1,8 +1,9 @@
 import { KVCache, type LlamaForCausalLM } from '@mmesid/llama';
 import { applyLora, getLora, type LoraModel, type LoraOptions } from '@mmesid/lora';
 import { ConfigError, Module, Rng, ShapeError, tf } from '@mmesid/tensor';
+import { rankingGuidedLoss } from './baselines/letter-losses.js';
 import { type BeamSearchResult, beamSearch, type SidStepDecoder } from './beam-search.js';
-import { reorderCache } from './kv-reorder.js';
+import { reorderCache, reorderCacheOnHost } from './kv-reorder.js';
 import { SidTokenEmbeddings } from './sid-tokens.js';
 import { SidTrie } from './sid-trie.js';
 import type { SidVocabulary } from './sid-vocabulary.js';
@@ -53,6 +54,12 @@ export interface GenerativeRecommenderOptions {
   tokenStd?: number;
   /** Zeros for the new tokens, to be overwritten by loading (what the checkpoint loader uses). */
   skipInit?: boolean;
+  /**
+   * How beam search re-forms the KV cache rows at every step: `'gather'` (default, `tf.gather` on
+   * the backend) or `'host'` (read back and copy row blocks in host memory; several times faster on
+   * the CPU backends, a device round trip on a GPU one). Same result either way.
+   */
+  cacheReorder?: 'gather' | 'host';
 }
 
 /** One training example: a user's history and the next item. */
@@ -97,6 +104,8 @@ export class GenerativeRecommender extends Module {
   readonly maxHistory: number;
   readonly lora: LoraModel<LlamaForCausalLM> | null;
   readonly init: 'random' | 'codebook';
+  /** See {@link GenerativeRecommenderOptions.cacheReorder}; may be changed between calls. */
+  cacheReorder: 'gather' | 'host';
 
   constructor(opts: GenerativeRecommenderOptions) {
     super();
@@ -108,6 +117,7 @@ export class GenerativeRecommender extends Module {
     this.normalize = opts.normalize ?? 'vocabulary';
     this.maxHistory = opts.maxHistory ?? 20;
     this.init = opts.init ?? 'random';
+    this.cacheReorder = opts.cacheReorder ?? 'gather';
     if (!(Number.isInteger(this.maxHistory) && this.maxHistory >= 1))
       throw new ConfigError(
         `GenerativeRecommender: maxHistory must be an integer >= 1, got ${this.maxHistory}`,
@@ -220,11 +230,13 @@ export class GenerativeRecommender extends Module {
   /**
    * Mean next-token cross-entropy over the target items' SID tokens (teacher forcing). Each row is
    * `prompt(history) + target SIDs`, left-padded, so the targets are the last `targetLength`
-   * positions of every row. Differentiable; call inside a training step.
+   * positions of every row. With `temperature` tau != 1 the softmax is over logits / tau: LETTER's
+   * ranking-guided generation loss ({@link rankingGuidedLoss}); tau = 1 (default) is TIGER's loss.
+   * Decoding is not affected. Differentiable; call inside a training step.
    *
-   * @see TIGER's training objective; MME-SID fine-tuning (LoRA)
+   * @see TIGER's training objective; LETTER's ranking-guided generation loss; MME-SID fine-tuning (LoRA)
    */
-  loss(batch: readonly GenerativeExample[]): tf.Scalar {
+  loss(batch: readonly GenerativeExample[], opts: { temperature?: number } = {}): tf.Scalar {
     if (batch.length === 0) throw new ConfigError('GenerativeRecommender.loss: empty batch');
     const D = this.vocab.targetLength;
     const seqs = batch.map((ex) => [
@@ -233,18 +245,33 @@ export class GenerativeRecommender extends Module {
     ]);
     const { rows, mask } = leftPad(seqs);
     const T = rows[0]!.length;
-    const targets = new Int32Array(batch.length * D);
+    // Labels are columns of the softmax: SID token s is column textVocab + s when the softmax also
+    // covers the text vocabulary, s when it is over the SID tokens only.
+    const offset = this.normalize === 'sid' ? 0 : this.textVocab;
+    const labels = new Int32Array(batch.length * D);
     batch.forEach((ex, b) => {
-      targets.set(this.vocab.target(ex.target), b * D);
+      this.vocab.target(ex.target).forEach((s, t) => {
+        labels[b * D + t] = offset + s;
+      });
     });
     return tf.tidy(() => {
       const emb = this.embedIds(rows);
       const out = this.lm.forward({ inputsEmbeds: emb, attentionMask: mask, returnLogits: false });
       // Position p predicts token p + 1: the D targets are predicted from positions T-D-1 .. T-2.
       const h = tf.slice(out.lastHiddenState, [0, T - D - 1, 0], [-1, D, -1]);
-      const lp = this.sidLogProbs(h);
-      const onehot = tf.oneHot(tf.tensor2d(targets, [batch.length, D], 'int32'), this.vocab.size);
-      return tf.neg(tf.mean(tf.sum(tf.mul(lp, onehot), -1))) as tf.Scalar;
+      const logits = this.outputLogits(h);
+      return rankingGuidedLoss(tf.reshape(logits, [batch.length * D, -1]), labels, opts.temperature ?? 1);
+    });
+  }
+
+  /**
+   * The logits of the output softmax for hidden states [..., d]: [..., textVocab + V_sid] (text
+   * then SID tokens) with `normalize: 'vocabulary'`, [..., V_sid] with `'sid'`.
+   */
+  outputLogits(hidden: tf.Tensor): tf.Tensor {
+    return tf.tidy(() => {
+      const sid = this.sidTokens.logits(hidden);
+      return this.normalize === 'sid' ? sid : tf.concat([this.lm.logits(hidden), sid], -1);
     });
   }
 
@@ -308,7 +335,10 @@ export class LlamaSidDecoder implements SidStepDecoder {
   }
 
   async next(parents: Int32Array, tokens: Int32Array): Promise<Float32Array> {
-    this.cache = reorderCache(this.cache, parents);
+    this.cache =
+      this.model.cacheReorder === 'host'
+        ? await reorderCacheOnHost(this.cache, parents)
+        : reorderCache(this.cache, parents);
     this.mask = Array.from(parents, (p) => [...this.mask[p]!, 1]);
     const emb = tf.tidy(() => this.model.sidTokens.embed(tf.tensor2d(tokens, [tokens.length, 1], 'int32')));
     return this.run(emb);

@@ -19,6 +19,7 @@ export {
   balancedClusters,
   collaborativeAlignmentLoss,
   diversityLoss,
+  rankingGuidedLoss,
   samplePositives,
 } from './baselines/letter-losses.js';
 export { MotorModel, type MotorOptions, type TrainMotorOptions, trainMotor } from './baselines/motor.js';
@@ -48,7 +49,7 @@ export {
   leftPad,
   type RecommendOptions,
 } from './generative-model.js';
-export { reorderCache } from './kv-reorder.js';
+export { reorderCache, reorderCacheOnHost } from './kv-reorder.js';
 export { SidTokenEmbeddings, type SidTokenEmbeddingsOptions } from './sid-tokens.js';
 export { SidTrie } from './sid-trie.js';
 export {

@@ -16,6 +16,11 @@ export interface TrainGenerativeOptions {
   weightDecay?: number;
   /** Global gradient-norm clip (default 1). */
   clipNorm?: number;
+  /**
+   * Softmax temperature of the loss (default 1, plain next-token cross-entropy); below 1 it is
+   * LETTER's ranking-guided generation loss ({@link GenerativeRecommender.loss}).
+   */
+  temperature?: number;
   /** Shuffles the examples each epoch. */
   seed?: number;
   /** Called after every optimiser step. */
@@ -65,6 +70,9 @@ export async function trainGenerative(
     clipNorm: opts.clipNorm ?? 1,
     schedule: warmupCosineSchedule(warmup, total),
   });
+  const temperature = opts.temperature ?? 1;
+  if (!(Number.isFinite(temperature) && temperature > 0))
+    throw new ConfigError(`trainGenerative: temperature must be a positive number, got ${temperature}`);
   const rng = new Rng(`generative-train:${opts.seed ?? 0}`);
   const losses: number[] = [];
   const epochLoss: number[] = [];
@@ -78,7 +86,7 @@ export async function trainGenerative(
       let n = 0;
       for (let b = 0; b < order.length && step < total; b += batchSize) {
         const batch = order.slice(b, b + batchSize).map((i) => examples[i]!);
-        const res = await trainer.step(() => model.loss(batch));
+        const res = await trainer.step(() => model.loss(batch, { temperature }));
         step++;
         losses.push(res.loss);
         sum += res.loss;

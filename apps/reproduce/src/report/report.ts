@@ -39,6 +39,11 @@ export interface VariantResult {
   /** The same as tau-a (the paper's formula) and tau-b, on both readings of the behavioural-target pairs. */
   tauReadings?: TauReading[];
   spectra?: Record<string, number[]>;
+  /**
+   * How the test users were ranked and the wall time per user of it: full ranking scores every item
+   * (scoring time); beam search decodes the top `beamWidth` (decoding time, paper Sec. 4.4).
+   */
+  retrieval?: { kind: 'full ranking' | 'beam search'; msPerUser: number; users: number; beamWidth?: number };
   note?: string;
 }
 

@@ -160,7 +160,9 @@ export async function runFinetune(
         `${variant}: validation ${train.validation.metric} on ${train.validation.pairs} users every ${train.validation.every} steps: ` +
           `best ${train.validation.best.toFixed(4)} at step ${train.validation.bestStep} of ${train.totalSteps}, stopped by ${train.stoppedBy} at step ${train.optimizerSteps}`,
       );
+    const tEval = performance.now();
     const evalRes = await evaluateMmeSid(model, split.test, { batchSize: 16 });
+    const msPerUser = (performance.now() - tEval) / Math.max(1, split.test.length);
     const after = hasSids ? await taus() : undefined;
     const tauAfter = after?.last?.tauB;
     const tauReadings: TauReading[] | undefined =
@@ -204,6 +206,7 @@ export async function runFinetune(
         : {}),
       trainableParameters: train.parameters.trainable,
       totalParameters: train.parameters.all,
+      retrieval: { kind: 'full ranking', msPerUser, users: split.test.length },
       ...(tauBefore !== undefined && tauAfter !== undefined
         ? { tau: { before: tauBefore, after: tauAfter } }
         : {}),

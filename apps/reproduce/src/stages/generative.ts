@@ -19,14 +19,22 @@ import {
 } from '@mmesid/generative';
 import { fromPretrained, Llama2cTokenizer, LlamaForCausalLM } from '@mmesid/llama';
 import { FullRankingEvaluator, flattenRankingMetrics, type RankingMetrics } from '@mmesid/metrics';
-import { loadExport } from '@mmesid/rqvae';
-import { ConfigError, Rng } from '@mmesid/tensor';
+import {
+  exportSemanticIds,
+  formatEpoch,
+  loadExport,
+  MMRQVAE,
+  type RqvaeConfigInput,
+  trainRqvae,
+} from '@mmesid/rqvae';
+import { ConfigError, Rng, tf } from '@mmesid/tensor';
 import type { StageContext } from '../cache.js';
 import type { VariantResult } from '../report/report.js';
 import { RANDOM_TINY_PROMPT, randomTinyLlamaConfig } from './random-llama.js';
 
 /** The generative variants this stage runs. */
-export const GENERATIVE_VARIANTS = ['TIGER-MM', 'LETTER', 'MOTOR'] as const;
+/** `TIGER-MM-joint`: TIGER-MM on the joint MM-RQ-VAE's per-modality SIDs instead of one RQ-VAE per modality. */
+export const GENERATIVE_VARIANTS = ['TIGER-MM', 'TIGER-MM-joint', 'LETTER', 'MOTOR'] as const;
 export type GenerativeVariant = (typeof GENERATIVE_VARIANTS)[number];
 
 export function isGenerativeVariant(v: string): v is GenerativeVariant {
@@ -41,7 +49,12 @@ export interface GenerativeStageConfig {
   /** Training pairs used (seeded choice); all when absent. */
   maxTrainExamples?: number;
   beamWidth: number;
-  /** Test users decoded (the first ones); all when absent. Beam search is slow on a CPU. */
+  /**
+   * Users decoded together (all their beams in one forward per step). 1 on the CPU presets: on WASM
+   * a batch of 16 was no faster per user (packages/generative's bench, benchmarks/results/generative.json).
+   */
+  evalBatchSize: number;
+  /** Test users decoded (a fixed seeded sample, {@link evalUsers}); all when absent. Beam search is slow on a CPU. */
   maxEvalUsers?: number;
   /** Most recent history items in a prompt (each is several SID tokens per modality). */
   maxHistory: number;
@@ -49,21 +62,64 @@ export interface GenerativeStageConfig {
   letterEpochs: number;
   /** MOTOR (SASRec) epochs. */
   motorEpochs: number;
+  /**
+   * TIGER-MM's tokenizer: `'per-modality'` (default, the issue's definition) trains one RQ-VAE per
+   * modality (MSE reconstruction, no cross-modal alignment, TIGER's RQ-VAE) with the pipeline's
+   * sizes; `'joint'` reads the per-modality SIDs of the pipeline's jointly trained MM-RQ-VAE.
+   */
+  tigerTokenizer: 'per-modality' | 'joint';
+  /** Sizes of the per-modality RQ-VAEs (the pipeline's rqvae stage's). */
+  rqvae: TigerRqvaeConfig;
+  /** LETTER's ranking-guided generation loss temperature (1 = plain cross-entropy); LETTER only. */
+  rankingTemperature: number;
   seed: number;
   llama: string;
+}
+
+/** The RQ-VAE sizes TIGER-MM's per-modality tokenizers use. */
+export interface TigerRqvaeConfig {
+  levels: number;
+  codebookSize: number;
+  eDim: number;
+  hiddenLayers: number[];
+  maxEpochs: number;
+  batchSize: number;
+  /** Further MM-RQ-VAE options (init, k-means iterations, loss weights), as the rqvae stage passes them. */
+  model?: Partial<Omit<RqvaeConfigInput, 'modalities'>>;
 }
 
 export interface GenerativeInputs {
   dataset: Dataset;
   tables: Record<string, Matrix>;
-  rqvaeExportDir: string;
+  /** The pipeline's MM-RQ-VAE export; absent, MOTOR trains one RQ-VAE per content modality and TIGER-MM-joint is refused. */
+  rqvaeExportDir?: string;
   llamaDir: string | undefined;
+}
+
+/** Seed of the test-user sample of the generative variants (fixed: the same users across seeds). */
+export const EVAL_SAMPLE_SEED = 'generative-eval-users';
+
+/**
+ * The test users evaluated: all of them, or `max` of them drawn by a fixed-seed shuffle and kept in
+ * their original order, so every variant and seed sees the same users.
+ */
+export function evalUsers<T>(test: readonly T[], max: number | undefined): readonly T[] {
+  if (!max || max >= test.length) return test;
+  const idx = new Rng(EVAL_SAMPLE_SEED).shuffle(Array.from(test.keys())).slice(0, max);
+  return idx.sort((a, b) => a - b).map((i) => test[i]!);
 }
 
 /** Preset values of the generative variants (tiny: minutes on 2 cores). */
 export function generativeStageConfig(
   variant: GenerativeVariant,
-  opts: { seed: number; llama: string; bench: boolean; paper: boolean },
+  opts: {
+    seed: number;
+    llama: string;
+    bench: boolean;
+    paper: boolean;
+    rqvae: TigerRqvaeConfig;
+    rankingTemperature?: number;
+  },
 ): GenerativeStageConfig {
   return {
     variant,
@@ -72,12 +128,80 @@ export function generativeStageConfig(
     lr: opts.paper ? 3e-4 : 1e-3,
     ...(opts.paper ? {} : { maxTrainExamples: opts.bench ? 20000 : 480 }),
     beamWidth: 20,
+    evalBatchSize: opts.paper ? 16 : 1,
     ...(opts.paper ? {} : { maxEvalUsers: opts.bench ? 1000 : 64 }),
     maxHistory: opts.paper ? 20 : 10,
     letterEpochs: opts.paper ? 200 : 5,
     motorEpochs: opts.paper ? 200 : opts.bench ? 30 : 10,
     seed: opts.seed,
     llama: opts.llama,
+    tigerTokenizer: variant === 'TIGER-MM-joint' ? 'joint' : 'per-modality',
+    rqvae: {
+      levels: opts.rqvae.levels,
+      codebookSize: opts.rqvae.codebookSize,
+      eDim: opts.rqvae.eDim,
+      hiddenLayers: opts.rqvae.hiddenLayers,
+      maxEpochs: opts.rqvae.maxEpochs,
+      batchSize: opts.rqvae.batchSize,
+      ...(opts.rqvae.model ? { model: opts.rqvae.model } : {}),
+    },
+    // LETTER tunes the temperature per dataset; 0.7 is our choice, not a value from the paper (1 disables it).
+    rankingTemperature: variant === 'LETTER' ? (opts.rankingTemperature ?? 0.7) : 1,
+  };
+}
+
+/**
+ * TIGER-MM's tokenizers: one RQ-VAE per modality (collaborative, text, visual where present), each
+ * trained alone with MSE reconstruction and no alignment, exported and read back like the
+ * pipeline's export. Returns the per-modality segments and a note.
+ */
+async function perModalityTokenizers(
+  ctx: StageContext,
+  cfg: GenerativeStageConfig,
+  tables: Record<string, Matrix>,
+  numItems: number,
+  who = 'TIGER-MM',
+): Promise<{ segments: Record<string, SidSegmentCodes>; note: string }> {
+  const exports = [];
+  const parts: string[] = [];
+  for (const [name, table] of Object.entries(tables)) {
+    const inputs = { [name]: rowsFrom(table) };
+    const model = new MMRQVAE({
+      ...(cfg.rqvae.model ?? {}),
+      modalities: [{ name, inputDim: table.cols }],
+      eDim: cfg.rqvae.eDim,
+      hiddenLayers: cfg.rqvae.hiddenLayers,
+      levels: cfg.rqvae.levels,
+      codebookSize: cfg.rqvae.codebookSize,
+      sinkhornEpsilons: new Array(cfg.rqvae.levels).fill(0),
+      reconstruction: 'mse',
+      alignment: 'none',
+      seed: cfg.seed,
+    });
+    try {
+      const res = await trainRqvae(
+        model,
+        inputs,
+        { maxEpochs: cfg.rqvae.maxEpochs, batchSize: cfg.rqvae.batchSize, seed: cfg.seed },
+        {
+          log: (r, last) =>
+            last || r.epoch % 25 === 0 ? ctx.log(`${who} RQ-VAE (${name}): ${formatEpoch(r)}`) : undefined,
+        },
+      );
+      const dir = resolve(ctx.workDir, `${who.toLowerCase()}-rqvae-${name}-export`);
+      await exportSemanticIds(model, inputs, dir, {
+        firstItemId: 1,
+        metadata: { tokenizer: `${who} ${name}` },
+      });
+      exports.push(await loadExport(dir));
+      parts.push(`${name} ${res.epochs} epochs`);
+    } finally {
+      model.dispose();
+    }
+  }
+  return {
+    segments: segmentsFromExports(exports, numItems),
+    note: `one RQ-VAE per modality (${parts.join(', ')}; MSE, no alignment), all generated`,
   };
 }
 
@@ -119,15 +243,27 @@ export async function runGenerative(
   const { dataset, tables } = inputs;
   const N = dataset.numItems;
   const split = leaveOneOut(dataset);
-  const exp = await loadExport(inputs.rqvaeExportDir);
-  const exported = segmentsFromExports([exp], N);
-  const test = cfg.maxEvalUsers ? split.test.slice(0, cfg.maxEvalUsers) : split.test;
-  const evalNote = `${test.length} of ${split.test.length} test users`;
+  const exported = inputs.rqvaeExportDir
+    ? segmentsFromExports([await loadExport(inputs.rqvaeExportDir)], N)
+    : undefined;
+  const test = evalUsers(split.test, cfg.maxEvalUsers);
+  const evalNote =
+    test.length === split.test.length
+      ? `all ${test.length} test users`
+      : `${test.length} of ${split.test.length} test users, a fixed seeded sample (Rng "${EVAL_SAMPLE_SEED}", the same users for every variant and seed; not the paper's protocol, which ranks all users)`;
   const t0 = performance.now();
 
   if (cfg.variant === 'MOTOR') {
     const segments: Record<string, SidSegmentCodes> = {};
-    for (const m of ['text', 'visual']) if (exported[m]) segments[m] = exported[m]!;
+    if (exported) {
+      for (const m of ['text', 'visual']) if (exported[m]) segments[m] = exported[m]!;
+    } else {
+      // No pipeline export: one RQ-VAE per content modality, as TIGER-MM's.
+      const content = Object.fromEntries(
+        Object.entries(tables).filter(([m]) => m === 'text' || m === 'visual'),
+      );
+      Object.assign(segments, (await perModalityTokenizers(ctx, cfg, content, N, 'MOTOR')).segments);
+    }
     if (Object.keys(segments).length === 0) throw new ConfigError('MOTOR needs text or visual semantic IDs');
     const model = new MotorModel({
       sasrec: { numItems: N, hiddenUnits: 64, maxLen: 50 },
@@ -164,7 +300,8 @@ export async function runGenerative(
         metrics: flattenRankingMetrics(metrics),
         trainSeconds,
         trainableParameters: [...model.trainableParameters().values()].reduce((n, v) => n + v.size, 0),
-        note: `SASRec over summed ${Object.keys(segments).join('+')} SID token embeddings (codebook init), ${losses.length} epochs; full ranking, ${msPerUser.toFixed(2)} ms/user scoring; ${evalNote}`,
+        retrieval: { kind: 'full ranking', msPerUser, users: test.length },
+        note: `SASRec over summed ${Object.keys(segments).join('+')} SID token embeddings (codebook init; ${exported ? "the pipeline's MM-RQ-VAE" : 'one RQ-VAE per modality'}), ${losses.length} epochs; full ranking, ${msPerUser.toFixed(2)} ms/user scoring; ${evalNote}`,
       };
     } finally {
       model.dispose();
@@ -180,8 +317,8 @@ export async function runGenerative(
     const tok = new LetterTokenizer({
       inputDim: text.cols,
       cfDim: cf.cols,
-      levels: exp.config.levels,
-      codebookSize: exp.config.codebookSize,
+      levels: cfg.rqvae.levels,
+      codebookSize: cfg.rqvae.codebookSize,
       seed: cfg.seed,
     });
     try {
@@ -208,9 +345,13 @@ export async function runGenerative(
     } finally {
       tok.dispose();
     }
+  } else if (cfg.tigerTokenizer === 'per-modality') {
+    ({ segments, note: tokenizerNote } = await perModalityTokenizers(ctx, cfg, tables, N));
   } else {
+    if (!exported)
+      throw new ConfigError("TIGER-MM-joint needs the pipeline's MM-RQ-VAE export (rqvaeExportDir)");
     segments = exported;
-    tokenizerNote = `per-modality SIDs of the pipeline's MM-RQ-VAE (${Object.keys(exported).join(', ')}), all generated`;
+    tokenizerNote = `per-modality SIDs of the pipeline's joint MM-RQ-VAE (${Object.keys(exported).join(', ')}), all generated`;
   }
   const vocab = tigerMmVocabulary(segments);
   const { lm, prompt, note } = await backbone(inputs.llamaDir, cfg.seed);
@@ -220,6 +361,9 @@ export async function runGenerative(
     prompt,
     seed: cfg.seed,
     maxHistory: cfg.maxHistory,
+    // On the CPU backends the cache rows are copied in host memory (tf.gather is element-wise in
+    // WASM, ~5x slower, packages/generative's bench); on a GPU backend they stay on the device.
+    cacheReorder: ['cpu', 'wasm'].includes(tf.getBackend()) ? 'host' : 'gather',
   });
   try {
     let pairs = split.train;
@@ -234,6 +378,7 @@ export async function runGenerative(
       batchSize: cfg.batchSize,
       lr: cfg.lr,
       warmupSteps: 10,
+      temperature: cfg.rankingTemperature,
       seed: cfg.seed,
       onStep: (s) => {
         if (s.step % 25 === 0) ctx.log(`${cfg.variant} step ${s.step}: loss ${s.loss.toFixed(4)}`);
@@ -241,7 +386,10 @@ export async function runGenerative(
     });
     const trainSeconds = (performance.now() - t0) / 1000;
     const t1 = performance.now();
-    const ev = await evaluateGenerative(gen, test, { beamWidth: cfg.beamWidth, batchSize: 16 });
+    const ev = await evaluateGenerative(gen, test, {
+      beamWidth: cfg.beamWidth,
+      batchSize: cfg.evalBatchSize,
+    });
     const msPerUser = (performance.now() - t1) / test.length;
     ctx.log(
       `${cfg.variant}: HR@10 ${ev.metrics.hr[10]?.toFixed(4)} nDCG@10 ${ev.metrics.ndcg[10]?.toFixed(4)}; ${msPerUser.toFixed(0)} ms/user decoding`,
@@ -253,10 +401,11 @@ export async function runGenerative(
       trainExamples: pairs.length * cfg.epochs,
       trainSeconds,
       trainableParameters: [...gen.trainableParameters().values()].reduce((n, v) => n + v.size, 0),
+      retrieval: { kind: 'beam search', msPerUser, users: test.length, beamWidth: cfg.beamWidth },
       note:
         `generative retrieval: trie-constrained beam search (beam ${cfg.beamWidth}, history hidden), metrics exact only up to @${cfg.beamWidth}; ` +
         `${msPerUser.toFixed(0)} ms/user decoding; ${tokenizerNote}; ${c.collidingItems} items in ${c.collidingGroups} colliding groups -> disambiguation level of ${c.disambiguationSize}; ` +
-        `${note}, ${tr.steps} steps; ${evalNote}`,
+        `${note}, ${tr.steps} steps${cfg.rankingTemperature !== 1 ? ` with LETTER's ranking-guided loss (temperature ${cfg.rankingTemperature})` : ''}; ${evalNote}`,
     };
   } finally {
     gen.dispose();

@@ -119,4 +119,50 @@ describe('study aggregation and claims', () => {
       rmSync(dir, { recursive: true });
     }
   });
+
+  it("reports each method's retrieval and its ms per user beside the metrics (decoding vs scoring)", () => {
+    const withTiming = runs().map((r, i) => ({
+      ...r,
+      variants: [
+        ...r.variants.map((v) =>
+          v.variant === 'MME-SID'
+            ? { ...v, retrieval: { kind: 'full ranking' as const, msPerUser: 2 + i, users: 22363 } }
+            : v,
+        ),
+        {
+          variant: 'TIGER-MM',
+          metrics: metrics(0.01),
+          retrieval: { kind: 'beam search' as const, msPerUser: 300 + 30 * i, users: 500, beamWidth: 20 },
+        },
+      ],
+    }));
+    const s = aggregate('beauty', withTiming);
+    expect(s.retrieval['TIGER-MM']).toMatchObject({
+      kind: 'beam search',
+      users: [500, 500, 500],
+      beamWidth: 20,
+    });
+    expect(s.retrieval['TIGER-MM']!.msPerUser.mean).toBeCloseTo(330, 12);
+    expect(s.retrieval['MME-SID']!.msPerUser.values).toEqual([2, 3, 4]);
+    expect(s.retrieval['E4SRec']).toBeUndefined();
+    const dir = mkdtempSync(join(tmpdir(), 'study-'));
+    try {
+      const md = readFileSync(
+        writeStudy(dir, s, checkClaims(s, 16), {
+          paper: {},
+          wallSeconds: 1,
+          command: 't',
+          notes: [],
+          collabWidth: 16,
+        }),
+        'utf8',
+      );
+      expect(md).toMatch(/\| TIGER-MM \| .* \| beam search \(20\), 500 users \| 330\.0 \|/);
+      expect(md).toMatch(/\| MME-SID \| .* \| full ranking, 22363 users \| 3\.0 \|/);
+      expect(md).toMatch(/\| E4SRec \| .* \| – \| – \|/);
+      expect(md).toMatch(/ms\/user: wall time per test user/);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
 });

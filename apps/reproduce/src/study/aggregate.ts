@@ -36,6 +36,11 @@ export interface StudyResult {
   tokenizerTau: Record<string, Cell>;
   /** Seed-0 spectra of each variant's item tokens (for the collapse figure). */
   spectra: Record<string, number[]>;
+  /**
+   * Per method that reported it: how it ranks (full ranking or beam search), the wall time per
+   * test user of that (scoring or decoding), over the seeds, and how many users each seed evaluated.
+   */
+  retrieval: Record<string, { kind: string; msPerUser: Cell; users: number[]; beamWidth?: number }>;
 }
 
 function cell(values: number[]): Cell {
@@ -90,7 +95,19 @@ export function aggregate(dataset: string, runs: readonly SeedRun[]): StudyResul
   const spectra: StudyResult['spectra'] = {};
   for (const v of runs[0]?.variants ?? [])
     if (v.spectra?.['item tokens']) spectra[v.variant] = v.spectra['item tokens'];
-  return { dataset, seeds, cells, tTests, tau, tokenizerTau, spectra };
+  const retrieval: StudyResult['retrieval'] = {};
+  for (const m of methods) {
+    const rs = runs.map((r) => rows(r).find((v) => v.variant === m)?.retrieval);
+    const first = rs.find((x) => x);
+    if (!first) continue;
+    retrieval[m] = {
+      kind: first.kind,
+      msPerUser: cell(rs.map((x) => x?.msPerUser ?? Number.NaN)),
+      users: rs.map((x) => x?.users ?? 0),
+      ...(first.beamWidth !== undefined ? { beamWidth: first.beamWidth } : {}),
+    };
+  }
+  return { dataset, seeds, cells, tTests, tau, tokenizerTau, spectra, retrieval };
 }
 
 /** One claim of the paper, checked against the study. */

@@ -10,11 +10,16 @@ import { variantOptionName } from '../variant-option.js';
 import { aggregate, checkClaims, type SeedRun } from './aggregate.js';
 import { writeStudy } from './write.js';
 
+/** Table 3's semantic-ID-only baselines (apps/reproduce's generative stage). */
+const STUDY_GENERATIVE = ['TIGER-MM', 'MOTOR', 'LETTER'] as const;
+
 const HELP = `bench:study [options]
 
   --datasets a,b        default beauty,toys
   --seeds n|a,b,c       3 (= seeds 1,2,3) or an explicit list
-  --variants a,b,...    default: SASRec and every variant (${STUDY_VARIANTS.length - 1})
+  --variants a,b,...    default: SASRec, every variant (${STUDY_VARIANTS.length - 1}) and the
+                        semantic-ID-only baselines ${STUDY_GENERATIVE.join(', ')} (beam search,
+                        decoding ms/user reported beside the others' scoring ms/user)
   --out <dir>           run directories root (default runs/study); finished stages are reused
   --results <dir>       where study-<dataset>.{json,md,svg} go (default benchmarks/results)
   --sasrec-dim n        collaborative width (default 64); 16 makes the collapse visible at d = 64
@@ -53,7 +58,8 @@ function main(): void {
     : seedArg.split(',').map(Number);
   if (seeds.some((s) => !Number.isInteger(s) || s < 0))
     throw new Error(`--seeds ${seedArg}: a count or a list of integers`);
-  const variants = values.variants ?? STUDY_VARIANTS.map(variantOptionName).join(',');
+  const variants =
+    values.variants ?? [...STUDY_VARIANTS.map(variantOptionName), ...STUDY_GENERATIVE].join(',');
   const outRoot = values.out ?? 'runs/study';
   const resultsDir = resolve(REPO_ROOT, values.results ?? 'benchmarks/results');
   mkdirSync(resultsDir, { recursive: true });

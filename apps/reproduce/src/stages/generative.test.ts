@@ -1,0 +1,33 @@
+import { describe, expect, it } from 'vitest';
+import { evalUsers, generativeStageConfig, isGenerativeVariant } from './generative.js';
+
+const rqvae = { levels: 4, codebookSize: 256, eDim: 64, hiddenLayers: [64], maxEpochs: 3, batchSize: 512 };
+const opts = { seed: 1, llama: 'x', bench: true, paper: false, rqvae };
+
+describe('generative stage settings', () => {
+  it('evalUsers: all users, or a fixed seeded sample kept in the original order', () => {
+    const test = Array.from({ length: 50 }, (_, i) => i * 10);
+    expect(evalUsers(test, undefined)).toBe(test);
+    expect(evalUsers(test, 50)).toBe(test);
+    const a = evalUsers(test, 12);
+    expect(a).toHaveLength(12);
+    expect(new Set(a).size).toBe(12);
+    expect([...a].sort((x, y) => x - y)).toEqual(a);
+    expect(a.every((x) => test.includes(x))).toBe(true);
+    expect(evalUsers(test, 12)).toEqual(a); // the same users every time (and for every variant)
+    expect(a).not.toEqual(test.slice(0, 12)); // a sample, not the first users
+  });
+
+  it('TIGER-MM trains one RQ-VAE per modality, TIGER-MM-joint reads the joint export; only LETTER has a loss temperature', () => {
+    expect(isGenerativeVariant('TIGER-MM-joint')).toBe(true);
+    expect(generativeStageConfig('TIGER-MM', opts)).toMatchObject({
+      tigerTokenizer: 'per-modality',
+      rankingTemperature: 1,
+    });
+    expect(generativeStageConfig('TIGER-MM-joint', opts).tigerTokenizer).toBe('joint');
+    expect(generativeStageConfig('LETTER', opts).rankingTemperature).toBe(0.7);
+    expect(generativeStageConfig('LETTER', { ...opts, rankingTemperature: 1 }).rankingTemperature).toBe(1);
+    expect(generativeStageConfig('MOTOR', opts).rankingTemperature).toBe(1);
+    expect(generativeStageConfig('TIGER-MM', opts).rqvae).toEqual(rqvae);
+  });
+});
