@@ -10,17 +10,15 @@ import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { itemFrequency, leaveOneOut, loadAuthorsDataset, loadEmbedding } from '@mmesid/datasets';
-import { type BackendName, initBackend, Rng, tf } from '@mmesid/tensor';
+import { type BackendName, initBackend, tf } from '@mmesid/tensor';
 import {
   createMmeSid,
   evaluateMmeSid,
-  type ItemTable,
   type MmeSidModel,
   type PromptStyle,
-  randomSemanticIds,
   trainMmeSid,
 } from '../src/index.js';
+import { beautySetup } from './beauty-setup.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -36,25 +34,7 @@ const steps = Number(args.steps);
 if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps ${args.steps}: a positive integer`);
 
 await initBackend({ require: args.backend as BackendName, log: false });
-const dataset = await loadAuthorsDataset(args.data);
-const N = dataset.numItems;
-const split = leaveOneOut(dataset);
-const sasrec = await loadEmbedding(resolve(args.data, 'sasrec_item_emb.f32'));
-const rng = new Rng('fusion-bench');
-const standIn = (cols: number): ItemTable => ({
-  rows: N + 1,
-  cols,
-  data: rng.fillNormal(new Float32Array((N + 1) * cols), 0, 0.1),
-});
-const tables = { collaborative: sasrec, visual: standIn(64), text: standIn(64) };
-const sids = randomSemanticIds(Object.keys(tables), N, { levels: 4, codebookSize: 256, dim: 64, seed: 1 });
-const semanticIds = Object.fromEntries(
-  Object.entries(sids).map(([m, s]) => [
-    m,
-    { ...s, codebooks: rng.fillNormal(new Float32Array(4 * 256 * 64), 0, 0.1) },
-  ]),
-);
-const frequency = itemFrequency(split.train, N);
+const { dataset, N, split, tables, semanticIds, frequency } = await beautySetup(args.data);
 
 async function build(style: PromptStyle, itemsAtEnd: boolean): Promise<MmeSidModel> {
   return createMmeSid({

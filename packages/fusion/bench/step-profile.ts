@@ -7,9 +7,9 @@ import { loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { itemFrequency, leaveOneOut, loadAuthorsDataset, loadEmbedding } from '@mmesid/datasets';
-import { ADAMW_UPDATE, type BackendName, initBackend, Rng, tf } from '@mmesid/tensor';
-import { createMmeSid, type ItemTable, randomSemanticIds, trainMmeSid } from '../src/index.js';
+import { ADAMW_UPDATE, type BackendName, initBackend, tf } from '@mmesid/tensor';
+import { createMmeSid, trainMmeSid } from '../src/index.js';
+import { beautySetup } from './beauty-setup.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -27,31 +27,14 @@ console.log(
     .map((v) => v.toFixed(2))
     .join(' ')}`,
 );
-const dataset = await loadAuthorsDataset(args.data);
-const N = dataset.numItems;
-const split = leaveOneOut(dataset);
-const sasrec = await loadEmbedding(resolve(args.data, 'sasrec_item_emb.f32'));
-const rng = new Rng('fusion-bench');
-const standIn = (cols: number): ItemTable => ({
-  rows: N + 1,
-  cols,
-  data: rng.fillNormal(new Float32Array((N + 1) * cols), 0, 0.1),
-});
-const tables = { collaborative: sasrec, visual: standIn(64), text: standIn(64) };
-const sids = randomSemanticIds(Object.keys(tables), N, { levels: 4, codebookSize: 256, dim: 64, seed: 1 });
-const semanticIds = Object.fromEntries(
-  Object.entries(sids).map(([m, s]) => [
-    m,
-    { ...s, codebooks: rng.fillNormal(new Float32Array(4 * 256 * 64), 0, 0.1) },
-  ]),
-);
+const { dataset, N, split, tables, semanticIds, frequency } = await beautySetup(args.data);
 const model = await createMmeSid({
   variant: 'MME-SID',
   config: { itemsAtEnd: true },
   numItems: N,
   tables,
   semanticIds,
-  frequency: itemFrequency(split.train, N),
+  frequency,
   llama: args.llama,
   promptStyle: 'minimal',
 });

@@ -1,4 +1,5 @@
 import { tf } from '../tf.js';
+import type { CpuBackendLike, WasmBackendLike } from './host-backends.js';
 
 /** tfjs kernel name of {@link adamwUpdate}'s one-pass kernel (registered for cpu and wasm). */
 export const ADAMW_UPDATE = 'MmesidAdamWUpdate';
@@ -15,16 +16,6 @@ export interface AdamWUpdateAttrs {
   stepSize: number;
   /** sqrt(1 - b2^t). */
   sqrtBc2: number;
-}
-
-interface CpuBackendLike {
-  data: { get(dataId: unknown): { values: ArrayLike<number> } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
-}
-
-interface WasmBackendLike {
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
 }
 
 const f = Math.fround;

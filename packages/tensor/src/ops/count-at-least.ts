@@ -1,17 +1,8 @@
 import { tf } from '../tf.js';
+import type { CpuBackendLike, WasmBackendLike } from './host-backends.js';
 
 /** tfjs kernel name of {@link countAtLeast}'s one-pass kernel (registered for cpu and wasm). */
 export const COUNT_AT_LEAST = 'MmesidCountAtLeast';
-
-interface CpuBackendLike {
-  data: { get(dataId: unknown): { values: ArrayLike<number> } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Int32Array): tf.TensorInfo;
-}
-
-interface WasmBackendLike {
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-  makeOutput(shape: number[], dtype: tf.DataType, memoryOffset?: number, values?: Int32Array): tf.TensorInfo;
-}
 
 function count(x: ArrayLike<number>, t: ArrayLike<number>, rows: number, cols: number): Int32Array {
   const out = new Int32Array(rows);

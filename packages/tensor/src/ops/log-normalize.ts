@@ -1,17 +1,8 @@
 import { tf } from '../tf.js';
+import type { CpuBackendLike, WasmBackendLike } from './host-backends.js';
 
 /** tfjs kernel name of {@link logNormalize}'s one-kernel form (registered for cpu and wasm). */
 export const LOG_NORMALIZE = 'MmesidLogNormalize';
-
-interface CpuBackendLike {
-  data: { get(dataId: unknown): { values: ArrayLike<number> } };
-  makeTensorInfo(shape: number[], dtype: tf.DataType, values: Float32Array): tf.TensorInfo;
-}
-
-interface WasmBackendLike {
-  typedArrayFromHeap(t: tf.TensorInfo): Float32Array;
-  makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
-}
 
 interface Attrs {
   axis: 0 | 1;
