@@ -268,6 +268,22 @@ for (const mode of want('ranking') ? (['model', 'popularity'] as const) : []) {
     times.push((performance.now() - t0) / 1000);
   }
   const mmesid = Math.min(...times);
+  // The score product through the optional native BLAS (the same evaluator, ranks checked equal).
+  let nativeS: number | undefined;
+  if (mode === 'model') {
+    const c = await initBackend({ require: 'wasm', nativeBlas: true, log: false, ignoreEnv: true });
+    if (c.nativeBlas && !c.nativeBlas.startsWith('not used')) {
+      const nt: number[] = [];
+      for (let r = 0; r < 2; r++) {
+        const t0 = performance.now();
+        const h = await evaluate(mode);
+        nt.push((performance.now() - t0) / 1000);
+        if (h !== hits) throw new Error(`ranking through native BLAS: HR@10 count ${h}, WASM ${hits}`);
+      }
+      nativeS = Math.min(...nt);
+    }
+    await initBackend({ require: 'wasm', nativeBlas: false, log: false, ignoreEnv: true });
+  }
   const p1 = peer('ranking.py', ['1', dir, mode, String(BATCH)]);
   const p2 = peer('ranking.py', ['2', dir, mode, String(BATCH)]);
   const agree = [p1.numpy_hits10, p1.torch_hits10].filter((h) => h !== undefined).every((h) => h === hits);
@@ -282,6 +298,12 @@ for (const mode of want('ranking') ? (['model', 'popularity'] as const) : []) {
     torch2ThreadsSeconds: p2.torch_s === undefined ? null : round(p2.torch_s as number),
     ratioToNumpy1Thread: p1.numpy_s ? round(mmesid / (p1.numpy_s as number), 2) : null,
     ratioToTorch1Thread: p1.torch_s ? round(mmesid / (p1.torch_s as number), 2) : null,
+    ...(nativeS !== undefined
+      ? {
+          mmesidNativeBlasSeconds: round(nativeS),
+          nativeBlasRatioToNumpy1Thread: p1.numpy_s ? round(nativeS / (p1.numpy_s as number), 2) : null,
+        }
+      : {}),
     ...(p1.skipped ? { peerSkipped: p1.skipped } : {}),
     ...(p1.torch_skipped ? { torchSkipped: p1.torch_skipped } : {}),
   };
