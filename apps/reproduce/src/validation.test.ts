@@ -1,4 +1,4 @@
-import { spawnSync } from 'node:child_process';
+import { spawn, spawnSync } from 'node:child_process';
 import {
   chmodSync,
   existsSync,
@@ -15,6 +15,30 @@ import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
 import { cachedStage, finishedStages, hashOf, RunDirError, writeFileAtomic } from './cache.js';
 import { parseCli, UsageError } from './cli.js';
+
+/**
+ * Runs a command without blocking this worker (a `spawnSync` of a CLI start blocks the event loop
+ * for its whole run, and vitest's worker RPC times out after 60 s of that on a busy machine).
+ */
+function run(
+  cmd: string,
+  args: string[],
+  timeoutMs: number,
+): Promise<{ status: number | null; stdout: string; stderr: string }> {
+  return new Promise((res, rej) => {
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
+    child.on('error', rej);
+    child.on('close', (status) => {
+      clearTimeout(timer);
+      res({ status, stdout, stderr });
+    });
+  });
+}
 
 const here = dirname(fileURLToPath(import.meta.url));
 const dirs: string[] = [];
@@ -87,15 +111,12 @@ describe('every option is checked before any stage starts', () => {
     expect(readdirSync(ok)).toEqual([]);
   });
 
-  it('the CLI exits 2 on a bad option without creating any stage folder', () => {
+  it('the CLI exits 2 on a bad option without creating any stage folder', async () => {
     const out = tmp();
-    const r = spawnSync(
+    const r = await run(
       resolve(here, '../node_modules/.bin/vite-node'),
       [resolve(here, 'main.ts'), '--', '--variants', 'Foo', '--out', out],
-      {
-        encoding: 'utf8',
-        timeout: 60_000,
-      },
+      60_000,
     );
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/reproduce: --variants: unknown "Foo"/);
@@ -129,7 +150,7 @@ const readOnly = (() => {
 describe('a read-only --out', () => {
   it.skipIf('skip' in readOnly)(
     `exits 2 naming the folder and "read-only" / "permission denied", before any stage${'skip' in readOnly ? ` (skipped: ${readOnly.skip})` : ''}`,
-    () => {
+    async () => {
       const ro = join(tmp(), 'ro');
       mkdirSync(ro);
       const viteNode = resolve(here, '../node_modules/.bin/vite-node');
@@ -138,10 +159,10 @@ describe('a read-only --out', () => {
       const cli = 'for out in "$1/new/run" "$1"; do "$2" "$3" -- --out "$out"; echo "rc=$?"; done';
       const script = readOnly.mode === 'mount' ? `mount -t tmpfs -o ro tmpfs "$1" && ${cli}` : cli;
       if (readOnly.mode === 'chmod') chmodSync(ro, 0o555);
-      const r = spawnSync(
+      const r = await run(
         readOnly.mode === 'mount' ? 'unshare' : 'sh',
         [...(readOnly.mode === 'mount' ? ['-m', 'sh'] : []), '-c', script, 'sh', ro, viteNode, main],
-        { encoding: 'utf8', timeout: 120_000 },
+        120_000,
       );
       if (readOnly.mode === 'chmod') chmodSync(ro, 0o755);
       expect(r.stdout.match(/rc=\d+/g), r.stderr).toEqual(['rc=2', 'rc=2']);
