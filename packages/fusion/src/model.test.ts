@@ -188,7 +188,7 @@ describeBackends(
       try {
         const seq = tinyData().split.test[3]!.history;
         const prefixes = [0, 1, 2, seq.length];
-        const paper = await expectEfficientEqualsPaper(model, seq, prefixes, t, tol);
+        await expectEfficientEqualsPaper(model, seq, prefixes, t, tol);
         // And two sequences of different lengths batched together read the right rows.
         const other = tinyData().split.test[0]!.history;
         const both = await t(
