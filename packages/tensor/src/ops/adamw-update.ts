@@ -1,5 +1,5 @@
 import { tf } from '../tf.js';
-import type { CpuBackendLike, WasmBackendLike } from './host-backends.js';
+import { registerHostKernel } from './host-backends.js';
 
 /** tfjs kernel name of {@link adamwUpdate}'s one-pass kernel (registered for cpu and wasm). */
 export const ADAMW_UPDATE = 'MmesidAdamWUpdate';
@@ -55,56 +55,18 @@ function update(
   }
 }
 
-function attrsOf(attrs: unknown): AdamWUpdateAttrs {
-  return attrs as AdamWUpdateAttrs;
-}
-
 /**
  * Registers the one-pass kernel of {@link adamwUpdate} for the cpu and wasm backends (a JS loop over
  * the backend's own buffers). Called by `initBackend`; safe to call more than once.
  */
 export function registerAdamWUpdate(): void {
-  if (!tf.getKernel(ADAMW_UPDATE, 'wasm'))
-    tf.registerKernel({
-      kernelName: ADAMW_UPDATE,
-      backendName: 'wasm',
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const { p, m, v, g } = inputs as Record<'p' | 'm' | 'v' | 'g', tf.TensorInfo>;
-        const b = backend as unknown as WasmBackendLike;
-        // Outputs first: allocating may grow the heap, which detaches earlier views of it.
-        const outs = [
-          b.makeOutput(p.shape, 'float32'),
-          b.makeOutput(p.shape, 'float32'),
-          b.makeOutput(p.shape, 'float32'),
-        ];
-        const [po, mo, vo] = outs.map((o) => b.typedArrayFromHeap(o)) as [
-          Float32Array,
-          Float32Array,
-          Float32Array,
-        ];
-        const view = (t: tf.TensorInfo) => b.typedArrayFromHeap(t);
-        update(view(p), view(m), view(v), view(g), attrsOf(attrs), po, mo, vo);
-        return outs;
-      },
-    });
-  if (!tf.getKernel(ADAMW_UPDATE, 'cpu'))
-    tf.registerKernel({
-      kernelName: ADAMW_UPDATE,
-      backendName: 'cpu',
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const { p, m, v, g } = inputs as Record<'p' | 'm' | 'v' | 'g', tf.TensorInfo>;
-        const b = backend as unknown as CpuBackendLike;
-        const n = p.shape.reduce((x, y) => x * y, 1);
-        const [po, mo, vo] = [new Float32Array(n), new Float32Array(n), new Float32Array(n)];
-        const vals = (t: tf.TensorInfo) => b.data.get(t.dataId).values;
-        update(vals(p), vals(m), vals(v), vals(g), attrsOf(attrs), po, mo, vo);
-        return [
-          b.makeTensorInfo(p.shape, 'float32', po),
-          b.makeTensorInfo(p.shape, 'float32', mo),
-          b.makeTensorInfo(p.shape, 'float32', vo),
-        ];
-      },
-    });
+  registerHostKernel<AdamWUpdateAttrs>(ADAMW_UPDATE, {
+    outputs: ({ p }) => [0, 1, 2].map(() => ({ shape: p!.shape, dtype: 'float32' as const })),
+    run: ({ p, m, v, g }, _inputs, attrs, outs) => {
+      const [po, mo, vo] = outs as [Float32Array, Float32Array, Float32Array];
+      update(p!, m!, v!, g!, attrs, po, mo, vo);
+    },
+  });
 }
 
 /**

@@ -1,11 +1,16 @@
 import { tf } from '../tf.js';
-import type { CpuBackendLike, WasmBackendLike } from './host-backends.js';
+import { registerHostKernel } from './host-backends.js';
 
 /** tfjs kernel name of {@link countAtLeast}'s one-pass kernel (registered for cpu and wasm). */
 export const COUNT_AT_LEAST = 'MmesidCountAtLeast';
 
-function count(x: ArrayLike<number>, t: ArrayLike<number>, rows: number, cols: number): Int32Array {
-  const out = new Int32Array(rows);
+function count(
+  x: ArrayLike<number>,
+  t: ArrayLike<number>,
+  rows: number,
+  cols: number,
+  out: Int32Array,
+): void {
   for (let r = 0; r < rows; r++) {
     const th = t[r]!;
     const base = r * cols;
@@ -14,7 +19,6 @@ function count(x: ArrayLike<number>, t: ArrayLike<number>, rows: number, cols: n
     for (let j = 0; j < cols; j++) c += +(x[base + j]! >= th);
     out[r] = c;
   }
-  return out;
 }
 
 /**
@@ -22,30 +26,13 @@ function count(x: ArrayLike<number>, t: ArrayLike<number>, rows: number, cols: n
  * over the backend's own buffers, no copies). Called by `initBackend`; safe to call more than once.
  */
 export function registerCountAtLeast(): void {
-  if (!tf.getKernel(COUNT_AT_LEAST, 'wasm'))
-    tf.registerKernel({
-      kernelName: COUNT_AT_LEAST,
-      backendName: 'wasm',
-      kernelFunc: ({ inputs, backend }) => {
-        const { x, t } = inputs as { x: tf.TensorInfo; t: tf.TensorInfo };
-        const b = backend as unknown as WasmBackendLike;
-        const [rows, cols] = x.shape as [number, number];
-        const res = count(b.typedArrayFromHeap(x), b.typedArrayFromHeap(t), rows, cols);
-        return b.makeOutput([rows], 'int32', undefined, res);
-      },
-    });
-  if (!tf.getKernel(COUNT_AT_LEAST, 'cpu'))
-    tf.registerKernel({
-      kernelName: COUNT_AT_LEAST,
-      backendName: 'cpu',
-      kernelFunc: ({ inputs, backend }) => {
-        const { x, t } = inputs as { x: tf.TensorInfo; t: tf.TensorInfo };
-        const b = backend as unknown as CpuBackendLike;
-        const [rows, cols] = x.shape as [number, number];
-        const res = count(b.data.get(x.dataId).values, b.data.get(t.dataId).values, rows, cols);
-        return b.makeTensorInfo([rows], 'int32', res);
-      },
-    });
+  registerHostKernel(COUNT_AT_LEAST, {
+    outputs: ({ x }) => [{ shape: [x!.shape[0]!], dtype: 'int32' }],
+    run: ({ x, t }, { x: xi }, _attrs, [out]) => {
+      const [rows, cols] = xi!.shape as [number, number];
+      count(x!, t!, rows, cols, out as Int32Array);
+    },
+  });
 }
 
 /**

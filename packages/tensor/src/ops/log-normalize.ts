@@ -1,5 +1,5 @@
 import { tf } from '../tf.js';
-import type { CpuBackendLike, WasmBackendLike } from './host-backends.js';
+import { registerHostKernel } from './host-backends.js';
 
 /** tfjs kernel name of {@link logNormalize}'s one-kernel form (registered for cpu and wasm). */
 export const LOG_NORMALIZE = 'MmesidLogNormalize';
@@ -52,34 +52,13 @@ function normalize(x: ArrayLike<number>, rows: number, cols: number, a: Attrs, o
  * backend's own buffers). Called by `initBackend`; safe to call more than once.
  */
 export function registerLogNormalize(): void {
-  if (!tf.getKernel(LOG_NORMALIZE, 'wasm'))
-    tf.registerKernel({
-      kernelName: LOG_NORMALIZE,
-      backendName: 'wasm',
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const { x } = inputs as { x: tf.TensorInfo };
-        const b = backend as unknown as WasmBackendLike;
-        const [rows, cols] = x.shape as [number, number];
-        // The output first: allocating may grow the heap, which detaches earlier views of it.
-        const out = b.makeOutput([rows, cols], 'float32');
-        const o = b.typedArrayFromHeap(out);
-        normalize(b.typedArrayFromHeap(x), rows, cols, attrs as unknown as Attrs, o);
-        return out;
-      },
-    });
-  if (!tf.getKernel(LOG_NORMALIZE, 'cpu'))
-    tf.registerKernel({
-      kernelName: LOG_NORMALIZE,
-      backendName: 'cpu',
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const { x } = inputs as { x: tf.TensorInfo };
-        const b = backend as unknown as CpuBackendLike;
-        const [rows, cols] = x.shape as [number, number];
-        const o = new Float32Array(rows * cols);
-        normalize(b.data.get(x.dataId).values, rows, cols, attrs as unknown as Attrs, o);
-        return b.makeTensorInfo([rows, cols], 'float32', o);
-      },
-    });
+  registerHostKernel<Attrs>(LOG_NORMALIZE, {
+    outputs: ({ x }) => [{ shape: x!.shape, dtype: 'float32' }],
+    run: ({ x }, { x: xi }, attrs, [out]) => {
+      const [rows, cols] = xi!.shape as [number, number];
+      normalize(x!, rows, cols, attrs, out as Float32Array);
+    },
+  });
 }
 
 /** The composite form of {@link logNormalize}: tfjs's logSumExp, an add and a subtract. */
