@@ -62,7 +62,7 @@ import {
   truncate,
   truncateSafetensors,
 } from './corpus/rules.js';
-import { tinyLlamaConfig, tinyMmRqvae } from './tiny-models.js';
+import { tinyLlamaConfig, tinyLlamaConfigJson, tinyMmRqvae } from './tiny-models.js';
 
 const root = mkdtempSync(join(tmpdir(), 'mmesid-corpus-'));
 afterAll(() => {
@@ -389,19 +389,7 @@ const FORMATS: Format[] = [
   {
     name: 'Llama config.json',
     async make(dir) {
-      writeFileSync(
-        join(dir, 'config.json'),
-        JSON.stringify({
-          hidden_size: 16,
-          intermediate_size: 24,
-          num_hidden_layers: 1,
-          num_attention_heads: 2,
-          num_key_value_heads: 1,
-          vocab_size: 32,
-          max_position_embeddings: 64,
-          rms_norm_eps: 1e-5,
-        }),
-      );
+      writeFileSync(join(dir, 'config.json'), JSON.stringify(tinyLlamaConfigJson()));
     },
     files: [
       {

@@ -6,9 +6,9 @@ import { type LlamaConfig, LlamaModel, parseLlamaConfig } from '@mmesid/llama';
 import { MMRQVAE } from '@mmesid/rqvae';
 import { Rng } from '@mmesid/tensor';
 
-/** The tiny Llama's config.json, parsed. */
-export function tinyLlamaConfig(): LlamaConfig {
-  return parseLlamaConfig({
+/** The tiny Llama's config.json, as the file holds it (Hugging Face field names). */
+export function tinyLlamaConfigJson(): Record<string, number> {
+  return {
     hidden_size: 16,
     intermediate_size: 24,
     num_hidden_layers: 1,
@@ -17,7 +17,12 @@ export function tinyLlamaConfig(): LlamaConfig {
     vocab_size: 32,
     max_position_embeddings: 64,
     rms_norm_eps: 1e-5,
-  });
+  };
+}
+
+/** The tiny Llama's config.json, parsed. */
+export function tinyLlamaConfig(): LlamaConfig {
+  return parseLlamaConfig(tinyLlamaConfigJson());
 }
 
 /** A tiny Llama with seeded random weights. The caller disposes it (or hands it to a model that does). */
