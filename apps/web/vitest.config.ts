@@ -1,4 +1,4 @@
-// Unit tests (Node) and the config vite-node scripts run with: workspace packages resolve to source.
+// Unit tests (Node) and the config vitest runs them with: workspace packages resolve to source.
 import { preset } from '@mmesid/vitest-config';
 
 export default preset({ test: { exclude: ['**/*.e2e.test.ts', '**/node_modules/**'] } });

@@ -10,13 +10,13 @@
 import { spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, describe, expect, it } from 'vitest';
+import { nodeScript } from './__fixtures__/node-script.js';
 import { stepsPipeline } from './__fixtures__/steps-stage.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
-const bin = resolve(here, '../node_modules/.bin/vite-node');
 const script = join(here, '__fixtures__/steps-stage.ts');
 const dirs: string[] = [];
 afterAll(() => {
@@ -31,7 +31,8 @@ function tmp(): string {
 /** Runs the pipeline in a child and kills it with `signal` once it printed `step <stage> <k>`. */
 function runAndKill(runDir: string, stage: string, k: number, signal: NodeJS.Signals): Promise<string[]> {
   return new Promise((res, rej) => {
-    const child = spawn(bin, [script, runDir, '150'], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const s = nodeScript(script, [runDir, '150']);
+    const child = spawn(s.cmd, s.args, { cwd: s.cwd, stdio: ['ignore', 'pipe', 'inherit'] });
     const lines: string[] = [];
     let buf = '';
     child.stdout.on('data', (d: Buffer) => {
@@ -95,7 +96,8 @@ describe('interrupted pipelines resume to the uninterrupted result', async () =>
   it('two invocations on one run directory: each step runs once, both get the result', async () => {
     const runDir = tmp();
     const child = new Promise<string[]>((res) => {
-      const c = spawn(bin, [script, runDir, '100'], { stdio: ['ignore', 'pipe', 'inherit'] });
+      const s = nodeScript(script, [runDir, '100']);
+      const c = spawn(s.cmd, s.args, { cwd: s.cwd, stdio: ['ignore', 'pipe', 'inherit'] });
       let out = '';
       c.stdout.on('data', (d: Buffer) => {
         out += d.toString();

@@ -10,9 +10,10 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { hostname, tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, describe, expect, it } from 'vitest';
+import { nodeScript } from './__fixtures__/node-script.js';
 import { hashOf, runStage } from './cache.js';
 import { LockWaitError, parseLock, processStartTicks } from './lock.js';
 
@@ -180,8 +181,8 @@ describe('stage locks', () => {
     'SIGINT releases the lock of the stage being run',
     async () => {
       const runDir = tmp();
-      const bin = resolve(here, '../node_modules/.bin/vite-node');
-      const child = spawn(bin, [join(here, '__fixtures__/hold-stage.ts'), runDir], { stdio: 'ignore' });
+      const s = nodeScript(join(here, '__fixtures__/hold-stage.ts'), [runDir]);
+      const child = spawn(s.cmd, s.args, { cwd: s.cwd, stdio: 'ignore' });
       children.push(child);
       const lock = join(runDir, 'held', `${hashOf({ stage: 'held', config: { n: 1 }, inputs: {} })}.lock`);
       for (let i = 0; i < 300 && !existsSync(join(runDir, 'started')); i++)

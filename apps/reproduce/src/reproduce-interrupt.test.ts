@@ -25,12 +25,9 @@
 import { type ChildProcess, spawn } from 'node:child_process';
 import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-
-const here = dirname(fileURLToPath(import.meta.url));
-const appDir = resolve(here, '..');
+import { nodeScript } from './__fixtures__/node-script.js';
 
 const FULL = process.env.MMESID_REPRODUCE_INTERRUPT === 'full';
 
@@ -69,44 +66,32 @@ interface KillPoint {
   checkpoint?: { stageDir: string; sub: string; step: number };
 }
 
+/** Kill once `<stageDir>/<hash>.partial/<sub>/checkpoint` reached optimiser step `step`. */
+const atCheckpoint = (
+  name: string,
+  stage: string,
+  stageDir: string,
+  sub: string,
+  step: number,
+): KillPoint => ({
+  name,
+  stage,
+  checkpoint: { stageDir, sub, step },
+});
 const started = (tag: string) => new RegExp(`\\[${tag}\\] (starting|resuming) `);
 /** Every kill point, in pipeline order (optimiser steps: SASRec 5 per epoch, MM-RQ-VAE 2, fine-tuning 1). */
 const POINTS: KillPoint[] = [
   { name: 'data: started', stage: 'data', line: started('data') },
   { name: 'sasrec: started', stage: 'sasrec', line: started('sasrec') },
-  {
-    name: 'sasrec: after epoch 1',
-    stage: 'sasrec',
-    checkpoint: { stageDir: 'sasrec', sub: 'checkpoint', step: 5 },
-  },
-  {
-    name: 'sasrec: after epoch 2',
-    stage: 'sasrec',
-    checkpoint: { stageDir: 'sasrec', sub: 'checkpoint', step: 10 },
-  },
+  atCheckpoint('sasrec: after epoch 1', 'sasrec', 'sasrec', 'checkpoint', 5),
+  atCheckpoint('sasrec: after epoch 2', 'sasrec', 'sasrec', 'checkpoint', 10),
   { name: 'embeddings: started', stage: 'embeddings', line: started('embeddings') },
   { name: 'rqvae: started', stage: 'rqvae', line: started('rqvae') },
-  {
-    name: 'rqvae: MMD model after epoch 2',
-    stage: 'rqvae',
-    checkpoint: { stageDir: 'rqvae', sub: 'mm-rqvae-mmd-checkpoint', step: 4 },
-  },
-  {
-    name: 'rqvae: MSE model after epoch 1',
-    stage: 'rqvae',
-    checkpoint: { stageDir: 'rqvae', sub: 'mm-rqvae-mse-checkpoint', step: 2 },
-  },
+  atCheckpoint('rqvae: MMD model after epoch 2', 'rqvae', 'rqvae', 'mm-rqvae-mmd-checkpoint', 4),
+  atCheckpoint('rqvae: MSE model after epoch 1', 'rqvae', 'rqvae', 'mm-rqvae-mse-checkpoint', 2),
   { name: 'finetune: started', stage: 'finetune', line: started('finetune-MME-SID') },
-  {
-    name: 'finetune: after step 1',
-    stage: 'finetune',
-    checkpoint: { stageDir: 'finetune-MME-SID', sub: 'checkpoint', step: 1 },
-  },
-  {
-    name: 'finetune: after step 3',
-    stage: 'finetune',
-    checkpoint: { stageDir: 'finetune-MME-SID', sub: 'checkpoint', step: 3 },
-  },
+  atCheckpoint('finetune: after step 1', 'finetune', 'finetune-MME-SID', 'checkpoint', 1),
+  atCheckpoint('finetune: after step 3', 'finetune', 'finetune-MME-SID', 'checkpoint', 3),
   { name: 'finetune: evaluating', stage: 'finetune', line: /\[finetune-MME-SID\] efficient mode:/ },
   { name: 'report: writing', stage: 'report', line: /\[finetune-MME-SID\] done in / },
 ];
@@ -137,23 +122,14 @@ interface RunResult {
 
 /** `pnpm reproduce` in a child, as the package's `start` script runs it. */
 function start(runDir: string): { child: ChildProcess; done: Promise<RunResult>; lines: string[] } {
+  const s = nodeScript('src/main.ts', [...ARGS, '--out', runDir]);
   const child = spawn(
-    process.execPath,
-    [
-      '--conditions=source',
-      '--import',
-      'tsx',
-      '--import',
-      '../../tooling/scripts/tsx-hooks.mjs',
-      'src/main.ts',
-      ...ARGS,
-      '--out',
-      runDir,
-    ],
+    s.cmd,
+    s.args,
     // Its own process group, signalled as a whole as Ctrl-C in a terminal does (pnpm, or a runner
     // that starts main.ts in a child, would otherwise leave main.ts running after a SIGKILL).
     {
-      cwd: appDir,
+      cwd: s.cwd,
       stdio: ['ignore', 'pipe', 'pipe'],
       env: { ...process.env, NO_COLOR: '1' },
       detached: true,

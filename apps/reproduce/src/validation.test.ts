@@ -10,9 +10,9 @@ import {
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { nodeScript } from './__fixtures__/node-script.js';
 import { cachedStage, finishedStages, hashOf, RunDirError, writeFileAtomic } from './cache.js';
 import { parseCli, UsageError } from './cli.js';
 
@@ -24,9 +24,10 @@ function run(
   cmd: string,
   args: string[],
   timeoutMs: number,
+  cwd?: string,
 ): Promise<{ status: number | null; stdout: string; stderr: string }> {
   return new Promise((res, rej) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (d: string) => {
@@ -44,7 +45,6 @@ function run(
   });
 }
 
-const here = dirname(fileURLToPath(import.meta.url));
 const dirs: string[] = [];
 afterEach(() => {
   for (const d of dirs.splice(0)) rmSync(d, { recursive: true, force: true });
@@ -117,11 +117,8 @@ describe('every option is checked before any stage starts', () => {
 
   it('the CLI exits 2 on a bad option without creating any stage folder', async () => {
     const out = tmp();
-    const r = await run(
-      resolve(here, '../node_modules/.bin/vite-node'),
-      [resolve(here, 'main.ts'), '--', '--variants', 'Foo', '--out', out],
-      60_000,
-    );
+    const s = nodeScript('src/main.ts', ['--variants', 'Foo', '--out', out]);
+    const r = await run(s.cmd, s.args, 60_000, s.cwd);
     expect(r.status).toBe(2);
     expect(r.stderr).toMatch(/reproduce: --variants: unknown "Foo"/);
     expect(r.stderr).not.toMatch(/at .*\.ts:\d+/);
@@ -157,16 +154,16 @@ describe('a read-only --out', () => {
     async () => {
       const ro = join(tmp(), 'ro');
       mkdirSync(ro);
-      const viteNode = resolve(here, '../node_modules/.bin/vite-node');
-      const main = resolve(here, 'main.ts');
+      const main = nodeScript('src/main.ts');
       // Two invocations: a run folder to be created inside the read-only one, and the folder itself.
-      const cli = 'for out in "$1/new/run" "$1"; do "$2" "$3" -- --out "$out"; echo "rc=$?"; done';
+      const cli = 'ro=$1; shift; for out in "$ro/new/run" "$ro"; do "$@" --out "$out"; echo "rc=$?"; done';
       const script = readOnly.mode === 'mount' ? `mount -t tmpfs -o ro tmpfs "$1" && ${cli}` : cli;
       if (readOnly.mode === 'chmod') chmodSync(ro, 0o555);
       const r = await run(
         readOnly.mode === 'mount' ? 'unshare' : 'sh',
-        [...(readOnly.mode === 'mount' ? ['-m', 'sh'] : []), '-c', script, 'sh', ro, viteNode, main],
+        [...(readOnly.mode === 'mount' ? ['-m', 'sh'] : []), '-c', script, 'sh', ro, main.cmd, ...main.args],
         120_000,
+        main.cwd,
       );
       if (readOnly.mode === 'chmod') chmodSync(ro, 0o755);
       expect(r.stdout.match(/rc=\d+/g), r.stderr).toEqual(['rc=2', 'rc=2']);

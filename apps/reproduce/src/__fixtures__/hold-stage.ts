@@ -1,5 +1,5 @@
 // Test helper: takes a stage lock in <runDir> and works until it is killed (lock.test.ts sends it
-// SIGINT and checks that the lock is gone). Usage: vite-node hold-stage.ts <runDir>
+// SIGINT and checks that the lock is gone). Usage (see node-script.ts): hold-stage.ts <runDir>
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runStage } from '../cache.js';

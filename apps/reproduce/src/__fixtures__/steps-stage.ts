@@ -2,7 +2,7 @@
 // steps, keep a checkpoint in their work folder after every step (as SASRec, the RQ-VAE and
 // fine-tuning do) and resume from it. A step's result depends on the previous one, so a resume that
 // lost or repeated a step gives another final value.
-// Usage: vite-node steps-stage.ts <runDir> [pauseMs]   (prints "step <stage> <k>" after each step)
+// Usage (see node-script.ts): steps-stage.ts <runDir> [pauseMs]   (prints "step <stage> <k>" after each step)
 import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { runStage, writeFileAtomic } from '../cache.js';
