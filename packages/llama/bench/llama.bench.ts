@@ -14,6 +14,7 @@ import os from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BackendName, initBackend, Rng, tf } from '@mmesid/tensor';
+import { sharedRoot } from '@mmesid/test-utils/shared';
 import {
   countLlamaParameters,
   fromPretrained,
@@ -25,7 +26,7 @@ import {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../../..');
-const shared = process.env.MMESID_SHARED ?? resolve(repo, '../shared');
+const shared = sharedRoot();
 const storiesDir = join(shared, 'models', 'stories260k');
 const outFile = join(repo, 'benchmarks', 'results', 'llama.json');
 

@@ -20,6 +20,7 @@ import { fileURLToPath } from 'node:url';
 import { parseAuthorsItems } from '@mmesid/datasets';
 import { countLlamaParameters, loadLlamaModel, parseLlamaConfig } from '@mmesid/llama';
 import { type BackendName, initBackend, measureMatmul, Rng, tf } from '@mmesid/tensor';
+import { sharedRoot } from '@mmesid/test-utils/shared';
 import {
   CLIP_IMAGE_PROCESSOR_336,
   ClipVisionModelWithProjection,
@@ -39,7 +40,7 @@ import {
 
 const here = dirname(fileURLToPath(import.meta.url));
 const repo = resolve(here, '../../..');
-const shared = process.env.MMESID_SHARED ?? resolve(repo, '../shared');
+const shared = sharedRoot();
 const storiesDir = join(shared, 'models', 'stories260k');
 const beautyCsv = join(shared, 'datasets', 'beauty', 'items.csv');
 const outFile = join(repo, 'benchmarks', 'results', 'llm2clip.json');

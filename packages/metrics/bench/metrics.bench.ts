@@ -8,11 +8,12 @@ import { cpus, totalmem } from 'node:os';
 import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { type BackendName, initBackend, Rng, symmetricEigenvalues, tf } from '@mmesid/tensor';
+import { sharedRoot } from '@mmesid/test-utils/shared';
 import { FullRankingEvaluator, gramMatrix, kendallTauB, mmdLoss, singularValues } from '../src/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const RESULTS = resolve(here, '../../../benchmarks/results/metrics.json');
-const SHARED = process.env.MMESID_SHARED ?? resolve(here, '../../../../shared');
+const SHARED = sharedRoot();
 const skipSpectrum = process.argv.includes('--skip-spectrum');
 
 const USERS = 22_332;

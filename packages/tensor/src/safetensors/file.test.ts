@@ -1,9 +1,10 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import fs from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sharedDir } from '@mmesid/test-utils/shared';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { SafetensorsError } from '../errors.js';
 import { tf } from '../tf.js';
@@ -16,11 +17,10 @@ const here = path.dirname(fileURLToPath(import.meta.url));
 const fixturePath = path.join(here, 'fixtures/dtypes.safetensors');
 const fixture = new Uint8Array(readFileSync(fixturePath));
 
-const shared = process.env.MMESID_SHARED ?? path.resolve(here, '../../../../../shared');
-const storiesPath = path.join(shared, 'models/stories260k/model.safetensors');
-const haveStories = existsSync(storiesPath);
-if (!haveStories)
-  console.warn(`[safetensors] skipping stories260k tests: ${storiesPath} not found (set MMESID_SHARED)`);
+// Prints the reason when ../shared is absent; the stories260k tests then skip.
+const stories = sharedDir('models/stories260k/model.safetensors');
+const storiesPath = stories.path ?? '';
+const haveStories = stories.path !== undefined;
 
 let tmp = '';
 let live = 0;

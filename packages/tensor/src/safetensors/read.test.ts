@@ -1,7 +1,8 @@
 import '@tensorflow/tfjs-backend-cpu';
-import { existsSync, readFileSync } from 'node:fs';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { sharedDir } from '@mmesid/test-utils/shared';
 import { afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { SafetensorsError } from '../errors.js';
 import { tf } from '../tf.js';
@@ -26,11 +27,10 @@ const expected = JSON.parse(readFileSync(path.join(here, 'fixtures/dtypes.expect
   >;
 };
 
-const shared = process.env.MMESID_SHARED ?? path.resolve(here, '../../../../../shared');
-const storiesPath = path.join(shared, 'models/stories260k/model.safetensors');
-const haveStories = existsSync(storiesPath);
-if (!haveStories)
-  console.warn(`[safetensors] skipping stories260k tests: ${storiesPath} not found (set MMESID_SHARED)`);
+// Prints the reason when ../shared is absent; the stories260k tests then skip.
+const stories = sharedDir('models/stories260k/model.safetensors');
+const storiesPath = stories.path ?? '';
+const haveStories = stories.path !== undefined;
 
 const bitsOf = (values: ArrayLike<number>) => Array.from(new Uint32Array(Float32Array.from(values).buffer));
 
