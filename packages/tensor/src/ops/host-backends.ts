@@ -44,66 +44,65 @@ function sizeOf(shape: number[]): number {
   return shape.reduce((a, b) => a * b, 1);
 }
 
-function valuesOf(
-  inputs: Record<string, tf.TensorInfo>,
-  view: (t: tf.TensorInfo) => ArrayLike<number>,
-): Record<string, ArrayLike<number>> {
-  return Object.fromEntries(Object.entries(inputs).map(([k, t]) => [k, view(t)]));
+/** How a kernel reaches one backend's memory: its outputs (zeroed views to fill) and its inputs' values. */
+interface Host {
+  /** Allocates the outputs; `infos` hands them to tfjs once they are filled. */
+  outputs(specs: HostOutput[]): { views: Array<Float32Array | Int32Array>; infos(): tf.TensorInfo[] };
+  values(t: tf.TensorInfo): ArrayLike<number>;
 }
+
+const HOSTS: Record<'cpu' | 'wasm', (backend: unknown) => Host> = {
+  wasm: (backend) => {
+    const b = backend as WasmBackendLike;
+    return {
+      outputs(specs) {
+        // Every output before any view: allocating may grow the heap, which detaches earlier views.
+        const infos = specs.map((o) => b.makeOutput(o.shape, o.dtype));
+        const views = infos.map((i) => b.typedArrayFromHeap(i).fill(0));
+        return { views, infos: () => infos };
+      },
+      values: (t) => b.typedArrayFromHeap(t),
+    };
+  },
+  cpu: (backend) => {
+    const b = backend as CpuBackendLike;
+    return {
+      outputs(specs) {
+        const views = specs.map((o) =>
+          o.dtype === 'int32' ? new Int32Array(sizeOf(o.shape)) : new Float32Array(sizeOf(o.shape)),
+        );
+        return { views, infos: () => specs.map((o, i) => b.makeTensorInfo(o.shape, o.dtype, views[i]!)) };
+      },
+      values: (t) => b.data.get(t.dataId).values,
+    };
+  },
+};
 
 /**
  * Registers `kernel` under `kernelName` for the cpu and wasm backends (or those of `backends`),
- * skipping a backend that already has it (safe to call more than once). On WASM the outputs are allocated before any view
- * of the heap is taken: allocating may grow the heap, which detaches earlier views.
+ * skipping a backend that already has it (safe to call more than once). On WASM the outputs live on
+ * the heap and are allocated before any view of it is taken.
  */
 export function registerHostKernel<A>(
   kernelName: string,
   kernel: HostKernel<A>,
   backends: ReadonlyArray<'cpu' | 'wasm'> = ['cpu', 'wasm'],
 ): void {
-  if (backends.includes('wasm') && !tf.getKernel(kernelName, 'wasm'))
+  for (const backendName of backends) {
+    if (tf.getKernel(kernelName, backendName)) continue;
     tf.registerKernel({
       kernelName,
-      backendName: 'wasm',
+      backendName,
       kernelFunc: ({ inputs, backend, attrs }) => {
-        const b = backend as unknown as WasmBackendLike;
+        const host = HOSTS[backendName](backend);
         const ins = inputs as Record<string, tf.TensorInfo>;
         const a = attrs as unknown as A;
-        const outs = kernel.outputs(ins, a).map((o) => b.makeOutput(o.shape, o.dtype));
-        const views = outs.map((o) => {
-          const v = b.typedArrayFromHeap(o);
-          v.fill(0);
-          return v;
-        });
-        kernel.run(
-          valuesOf(ins, (t) => b.typedArrayFromHeap(t)),
-          ins,
-          a,
-          views,
-        );
-        return outs.length === 1 ? outs[0]! : outs;
-      },
-    });
-  if (backends.includes('cpu') && !tf.getKernel(kernelName, 'cpu'))
-    tf.registerKernel({
-      kernelName,
-      backendName: 'cpu',
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const b = backend as unknown as CpuBackendLike;
-        const ins = inputs as Record<string, tf.TensorInfo>;
-        const a = attrs as unknown as A;
-        const specs = kernel.outputs(ins, a);
-        const outs = specs.map((o) =>
-          o.dtype === 'int32' ? new Int32Array(sizeOf(o.shape)) : new Float32Array(sizeOf(o.shape)),
-        );
-        kernel.run(
-          valuesOf(ins, (t) => b.data.get(t.dataId).values),
-          ins,
-          a,
-          outs,
-        );
-        const infos = specs.map((o, i) => b.makeTensorInfo(o.shape, o.dtype, outs[i]!));
+        const out = host.outputs(kernel.outputs(ins, a));
+        const values = Object.fromEntries(Object.entries(ins).map(([k, t]) => [k, host.values(t)]));
+        kernel.run(values, ins, a, out.views);
+        const infos = out.infos();
         return infos.length === 1 ? infos[0]! : infos;
       },
     });
+  }
 }
