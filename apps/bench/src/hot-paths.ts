@@ -20,7 +20,9 @@ const use = (ks: tf.KernelConfig[]) => {
   }
 };
 async function best(f: () => tf.Tensor[], reps = 5): Promise<number> {
-  tf.dispose(await Promise.all(f().map(async (t) => (await t.data(), t))));
+  const warm = f();
+  for (const t of warm) await t.data();
+  tf.dispose(warm);
   const ts: number[] = [];
   for (let i = 0; i < reps; i++) {
     const t0 = performance.now();

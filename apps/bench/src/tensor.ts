@@ -2,7 +2,16 @@
 // 64-d and 4096-d, on every backend that starts here, next to numpy on the same machine.
 import { execFileSync } from 'node:child_process';
 import { cpus, loadavg, totalmem } from 'node:os';
-import { type BackendName, checkBackend, initBackend, Linear, measureMatmul, Rng, tf } from '@mmesid/tensor';
+import {
+  type BackendName,
+  checkBackend,
+  initBackend,
+  Linear,
+  measureMatmul,
+  Rng,
+  tf,
+  timePerCall,
+} from '@mmesid/tensor';
 import { writeResult } from './write-result.js';
 
 const MATMUL_SIZES = [256, 1024, 2048];
@@ -14,22 +23,14 @@ const LINEAR_SHAPES = [
 async function linearFwdBwd(rows: number, inF: number, outF: number, minMs = 500) {
   const lin = new Linear(inF, outF, { rng: new Rng(1) });
   const x = tf.randomUniform([rows, inF], -1, 1, 'float32', 3);
-  const run = async () => {
+  const ms = await timePerCall(async () => {
     const { value, grads } = tf.variableGrads(
       () => tf.sum(lin.forward(x)) as tf.Scalar,
       [lin.weight, lin.bias!],
     );
     await value.data();
     tf.dispose([value, ...Object.values(grads)]);
-  };
-  await run();
-  let reps = 0;
-  const t0 = performance.now();
-  while (performance.now() - t0 < minMs || reps < 2) {
-    await run();
-    reps++;
-  }
-  const ms = (performance.now() - t0) / reps;
+  }, minMs);
   x.dispose();
   lin.dispose();
   // forward x W^T, backward dX = dY W and dW = dY^T X: three products of 2*rows*in*out flops.

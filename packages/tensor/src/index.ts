@@ -115,7 +115,13 @@ export {
   TRAINING_CHECKPOINT_VERSION,
   type TrainingCheckpointParts,
 } from './optim/training-checkpoint.js';
-export { type BackendReport, backendReport, type MatmulFigure, measureMatmul } from './report.js';
+export {
+  type BackendReport,
+  backendReport,
+  type MatmulFigure,
+  measureMatmul,
+  timePerCall,
+} from './report.js';
 export * from './safetensors/index.js';
 export type { DataType, NamedTensorMap, Rank, Tensor, Variable } from './tf.js';
 export { tf } from './tf.js';

@@ -8,17 +8,10 @@ export interface MatmulFigure {
 }
 
 /**
- * Times an n x n x n f32 matmul on the active backend (after a warm-up) and returns GFLOP/s,
- * counting 2n^3 floating-point operations per product.
+ * Mean milliseconds per call of `run`: one warm-up call, then calls until `minMs` have passed (at
+ * least two). For benchmarks; `run` should wait for its results (e.g. `await t.data()`).
  */
-export async function measureMatmul(n: number, minMs = 300): Promise<MatmulFigure> {
-  const a = tf.randomUniform([n, n], -1, 1, 'float32', 1);
-  const b = tf.randomUniform([n, n], -1, 1, 'float32', 2);
-  const run = async () => {
-    const c = tf.matMul(a, b);
-    await c.data();
-    c.dispose();
-  };
+export async function timePerCall(run: () => Promise<void>, minMs = 300): Promise<number> {
   await run();
   let reps = 0;
   const t0 = performance.now();
@@ -26,7 +19,21 @@ export async function measureMatmul(n: number, minMs = 300): Promise<MatmulFigur
     await run();
     reps++;
   }
-  const ms = (performance.now() - t0) / reps;
+  return (performance.now() - t0) / reps;
+}
+
+/**
+ * Times an n x n x n f32 matmul on the active backend (after a warm-up) and returns GFLOP/s,
+ * counting 2n^3 floating-point operations per product.
+ */
+export async function measureMatmul(n: number, minMs = 300): Promise<MatmulFigure> {
+  const a = tf.randomUniform([n, n], -1, 1, 'float32', 1);
+  const b = tf.randomUniform([n, n], -1, 1, 'float32', 2);
+  const ms = await timePerCall(async () => {
+    const c = tf.matMul(a, b);
+    await c.data();
+    c.dispose();
+  }, minMs);
   a.dispose();
   b.dispose();
   return { n, msPerOp: ms, gflops: (2 * n ** 3) / (ms * 1e6) };
