@@ -43,6 +43,15 @@ export const OptionsSchema = z.object({
   sasrecEpochs: z.number().int().positive().optional(),
   rqvaeEpochs: z.number().int().positive().optional(),
   finetuneEpochs: z.number().int().positive().optional(),
+  /** Fine-tuning on the sequences of this many users (seeded), every position; overrides the preset's. */
+  finetuneUsers: z.number().int().positive().optional(),
+  /**
+   * `false`: fine-tune a fixed number of epochs without validation early stopping (the authors'
+   * setup), even where the preset validates.
+   */
+  finetuneValidation: z.boolean().default(true),
+  /** `false`: the rqvae stage trains only the MMD MM-RQ-VAE (no MSE twin, no RQ-KMeans). */
+  rqvaeExtras: z.boolean().default(true),
   /**
    * Checkpoint interval of the MM-RQ-VAE (epochs, default 50) and the fine-tuning (optimiser steps,
    * default 10); SASRec checkpoints every epoch. Not part of any cache key: a resume may use another.

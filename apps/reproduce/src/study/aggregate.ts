@@ -8,6 +8,8 @@ export interface SeedRun {
   baselines: VariantResult[];
   rqvae?: Record<string, Record<string, { tauQuantized?: number }>>;
   wallSeconds?: number;
+  /** Seconds per stage of that invocation (a cached stage: the seconds it took when it ran). */
+  stageSeconds?: Record<string, number>;
 }
 
 export const STUDY_METRICS = ['HR@5', 'HR@10', 'HR@20', 'NDCG@5', 'NDCG@10', 'NDCG@20'] as const;
