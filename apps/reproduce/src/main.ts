@@ -10,6 +10,7 @@ import { HELP, parseCli, UsageError } from './cli.js';
 import { LockWaitError } from './lock.js';
 import {
   authorsTable,
+  collaborativeTableLabel,
   datasetDir,
   defaultLlamaDir,
   llamaLabel,
@@ -174,7 +175,8 @@ async function main(): Promise<void> {
       );
     // What the downstream stages' cache keys depend on: the trained table or the authors' file.
     const collabKey = authors ? `authors:${authors}` : sasrec!.hash;
-    if (authors) log(`[reproduce] collaborative modality: the authors' SASRec table ${authors}`);
+    if (authors)
+      log(`[reproduce] collaborative modality: ${collaborativeTableLabel(opts.dataset)}, ${authors}`);
 
     // 3. text (and visual) embeddings.
     const embCfg = embeddingsConfig(opts, p.text.dim, visual !== null);
@@ -335,7 +337,7 @@ async function main(): Promise<void> {
       seed: opts.seed,
       llm: llamaDir ?? 'seeded random tiny Llama',
       'collaborative modality': authors
-        ? `the authors' released SASRec table (${authors})`
+        ? `${collaborativeTableLabel(opts.dataset)} (${authors})`
         : 'the table of the SASRec trained in this run',
       'text encoder': textEncoder,
       visual: visualNote,

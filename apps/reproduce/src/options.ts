@@ -138,7 +138,21 @@ export function authorsTable(opts: Options): { file?: string; problem?: string }
   const file = resolve(d.dir, 'sasrec_item_emb.f32');
   return existsSync(file)
     ? { file }
-    : { problem: `--collaborative authors: ${file} does not exist (the authors ship it for Beauty)` };
+    : {
+        problem: `--collaborative authors: ${file} does not exist (Beauty ships the MME-SID authors' table, Toys E4SRec's)`,
+      };
+}
+
+/**
+ * Whose pre-trained SASRec table `sasrec_item_emb.f32` is, for reports: Beauty's comes from the
+ * MME-SID authors' repository; Toys' from E4SRec's (the MME-SID authors did not publish Toys, see
+ * `../shared/datasets/toys/README.md`); any other folder's is only known to ship with the data.
+ */
+export function collaborativeTableLabel(dataset: string): string {
+  if (dataset === 'beauty') return "the MME-SID authors' released SASRec table";
+  if (dataset === 'toys')
+    return "E4SRec's released SASRec table for Toys (HestiaSky/E4SRec; the MME-SID authors published none for Toys)";
+  return 'the pre-trained SASRec table shipped with the dataset folder';
 }
 
 /** The datasets `../shared` holds in the authors' layout, by `--dataset` name. */

@@ -103,12 +103,41 @@ describe('study aggregation and claims', () => {
       const s = aggregate('beauty', runs());
       const path = writeStudy(dir, s, checkClaims(s, 16), {
         paper: { 'MME-SID': { 'HR@5': 0.0675 } },
-        wallSeconds: 60,
+        wallSeconds: 3600,
+        invocationSeconds: 600,
+        startedAt: '2026-12-06T05:24:00.000Z',
+        machine: {
+          cores: 2,
+          cpu: 'EPYC',
+          loadAverage: { start: [4, 5, 6], end: [7.25, 8, 9] },
+          nativeBlas: true,
+        },
+        stageSeconds: [
+          { seed: 1, sasrec: 120, 'finetune-MME-SID': 60 },
+          { seed: 2, sasrec: 180 },
+        ],
+        cuts: ['dataset not run in this study: toys'],
         command: 'test',
-        notes: [],
+        notes: ['a note'],
         collabWidth: 16,
       });
       const md = readFileSync(path, 'utf8');
+      expect(md).toContain(
+        'Wall time 60.0 min from 2026-12-06T05:24:00.000Z (the last invocation 10.0 min; earlier ones ran the stages it reused) on 2 cores (EPYC) shared with other jobs, load average (1/5/15 min) 4.0 / 5.0 / 6.0 at the start of the last invocation, 7.3 / 8.0 / 9.0 at the end; matmuls through native OpenBLAS',
+      );
+      // 120 + 60 + 180 s; the seed number is not a stage.
+      expect(md).toContain('Stage time summed over the seeds: 6.0 min');
+      expect(md).toMatch(
+        /## What was cut compared with the issue's study\n\n- dataset not run in this study: toys\n\n## Notes\n\n- a note/,
+      );
+      const json = JSON.parse(readFileSync(join(dir, 'study-beauty.json'), 'utf8'));
+      expect(json).toMatchObject({
+        wallSeconds: 3600,
+        invocationSeconds: 600,
+        machine: { loadAverage: { start: [4, 5, 6] } },
+        cuts: ['dataset not run in this study: toys'],
+        stageSeconds: [{ seed: 1, sasrec: 120 }, { seed: 2 }],
+      });
       expect(md).toMatch(/\| E4SRec \| 0\.0400 ± 0\.0010 \*/);
       expect(md).toMatch(/\| MME-SID \| 0\.0675 \|/);
       expect(readFileSync(join(dir, 'study-beauty-spectra.svg'), 'utf8')).toMatch(/<svg/);

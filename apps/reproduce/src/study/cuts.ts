@@ -7,6 +7,8 @@ import { variantOptionName } from '../variant-option.js';
 /** The study's own method list (beside SASRec and the fusion variants). */
 export const STUDY_GENERATIVE = ['TIGER-MM', 'MOTOR', 'LETTER'] as const;
 
+const epochs = (n: number) => `${n} epoch${n === 1 ? '' : 's'}`;
+
 /** The budget options a study passes through to every run (undefined: the preset's). */
 export interface StudyBudget {
   sasrecEpochs?: number;
@@ -56,17 +58,17 @@ export function studyCuts(opts: {
   const b = opts.budget;
   if (b.sasrecEpochs !== undefined && b.sasrecEpochs < p.sasrec.epochs)
     out.push(
-      `SASRec (the SASRec row): at most ${b.sasrecEpochs} epochs instead of ${p.sasrec.epochs} (validation early stopping${p.sasrec.patience ? `, patience ${p.sasrec.patience}` : ''}, best epoch kept, as in the preset)`,
+      `SASRec (the SASRec row): at most ${epochs(b.sasrecEpochs)} instead of ${p.sasrec.epochs} (validation early stopping${p.sasrec.patience ? `, patience ${p.sasrec.patience}` : ''}, best epoch kept, as in the preset)`,
     );
   if (b.rqvaeEpochs !== undefined && b.rqvaeEpochs < p.rqvae.maxEpochs)
     out.push(
-      `MM-RQ-VAE: ${b.rqvaeEpochs} epochs instead of ${p.rqvae.maxEpochs} (after the same k-means initialisation)`,
+      `MM-RQ-VAE: ${epochs(b.rqvaeEpochs)} instead of ${p.rqvae.maxEpochs} (after the same k-means initialisation)`,
     );
   if (!b.rqvaeExtras)
     out.push('no MSE-reconstruction twin and no RQ-KMeans: the MMD-vs-MSE tau claim is not testable');
   const f = p.finetune;
   if (b.finetuneEpochs !== undefined && b.finetuneEpochs < f.epochs)
-    out.push(`fine-tuning: ${b.finetuneEpochs} epochs instead of ${f.epochs}`);
+    out.push(`fine-tuning: ${epochs(b.finetuneEpochs)} instead of ${f.epochs}`);
   if (b.finetuneUsers !== undefined && (f.maxUsers === undefined || b.finetuneUsers < f.maxUsers))
     out.push(
       `fine-tuning on the sequences of ${b.finetuneUsers} users (seeded, every position) instead of ${f.maxUsers ?? 'all users'}`,
@@ -75,7 +77,7 @@ export function studyCuts(opts: {
     out.push(`fine-tuning: at most ${b.maxTrainExamples} pairs per epoch (seeded)`);
   if (!b.finetuneValidation && f.validation)
     out.push(
-      `fine-tuning without validation early stopping: a fixed ${b.finetuneEpochs ?? f.epochs} epochs (as the authors train) instead of "trained to validation convergence" (${f.validation.perEpoch} evaluations per epoch on ${f.validation.maxUsers ?? 'all'} validation users)`,
+      `fine-tuning without validation early stopping: a fixed ${epochs(b.finetuneEpochs ?? f.epochs)} (as the authors train) instead of "trained to validation convergence" (${f.validation.perEpoch} evaluations per epoch on ${f.validation.maxUsers ?? 'all'} validation users)`,
     );
   return out;
 }
