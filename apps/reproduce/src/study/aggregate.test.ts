@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { VariantResult } from '../report/report.js';
-import { aggregate, checkClaims, type SeedRun } from './aggregate.js';
+import { aggregate, checkClaims, type SeedRun, spectrumDecay } from './aggregate.js';
 import { pairedTTest } from './stats.js';
 import { writeStudy } from './write.js';
 
@@ -95,6 +95,41 @@ describe('study aggregation and claims', () => {
     );
     const c = checkClaims(noMe, 16).find((x) => x.claim.includes('SASRec < E4SRec < ME'))!;
     expect(c).toMatchObject({ status: 'not testable', evidence: 'not run: ME' });
+  });
+
+  it('compares how fast the spectra decay even when the token width leaves no ceiling (Fig. 3b)', () => {
+    // Closed form: a flat spectrum has mean log10 0; [1, 0.1, 0.01] has (0 - 1 - 2) / 3 = -1.
+    expect(spectrumDecay([1, 1, 1])).toBe(0);
+    expect(spectrumDecay([1, 0.1, 0.01])).toBeCloseTo(-1, 12);
+    expect(spectrumDecay([2, 0.2, 0])).toBeCloseTo((0 - 1 - 12) / 3, 12);
+    const s = aggregate('beauty', runs());
+    // 64-wide tokens from a 64-wide table: the rank-ceiling claims are not testable, the decay one is.
+    const claims = checkClaims(s, 64);
+    expect(claims.find((c) => c.claim.startsWith("E4SRec's item tokens collapse"))!.status).toBe(
+      'not testable',
+    );
+    const e4 = claims.find((c) =>
+      c.claim.startsWith("MME-SID's item-token spectrum decays slower than E4SRec's"),
+    )!;
+    // E4SRec's fixture spectrum drops to 1e-7 after index 16; MME-SID's is 1 / (1 + i).
+    expect(e4.status).toBe('held');
+    expect(e4.evidence).toContain(`MME-SID ${spectrumDecay(s.spectra['MME-SID']!).toFixed(2)}`);
+    const swapped = {
+      ...s,
+      spectra: { ...s.spectra, 'MME-SID': s.spectra.E4SRec!, E4SRec: s.spectra['MME-SID']! },
+    };
+    expect(
+      checkClaims(swapped, 64).find((c) =>
+        c.claim.startsWith("MME-SID's item-token spectrum decays slower than E4SRec's"),
+      )!.status,
+    ).toBe('not held');
+    const noMe = { ...s, spectra: { 'MME-SID': s.spectra['MME-SID']! } };
+    expect(
+      checkClaims(noMe, 64).find((c) => c.claim === "MME-SID's item-token spectrum decays slower than ME's"),
+    ).toMatchObject({
+      status: 'not testable',
+      evidence: 'ME not run',
+    });
   });
 
   it('writes the report, JSON and figures', () => {
