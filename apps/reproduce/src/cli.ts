@@ -51,6 +51,8 @@ every variant -> evaluation -> report. With no options: the synthetic dataset, t
   --finetune-users n      fine-tune on the sequences of n users (seeded, every position; --bench: 3000)
   --no-finetune-validation  fine-tune the fixed epoch budget, without validation early stopping
                           (the authors' setup; the tiny preset validates)
+  --no-bench-record       with --bench, leave benchmarks/results/reproduce-<dataset>.* alone
+                          (bench:study passes it: its runs are recorded in study-<dataset>.*)
   --no-rqvae-extras       train only the MMD MM-RQ-VAE: no MSE twin, no RQ-KMeans (the MMD-vs-MSE
                           tau comparison is then missing from the report)
   --checkpoint-every n    checkpoint the MM-RQ-VAE every n epochs (default 50) and the fine-tuning
@@ -91,6 +93,7 @@ export function parseCli(argv: string[]): Options | 'help' {
         'finetune-users': { type: 'string' },
         'no-finetune-validation': { type: 'boolean' },
         'no-rqvae-extras': { type: 'boolean' },
+        'no-bench-record': { type: 'boolean' },
         'checkpoint-every': { type: 'string' },
         collaborative: { type: 'string' },
         bench: { type: 'boolean' },
@@ -140,6 +143,7 @@ export function parseCli(argv: string[]): Options | 'help' {
     finetuneUsers: num('finetune-users'),
     finetuneValidation: values['no-finetune-validation'] ? false : undefined,
     rqvaeExtras: values['no-rqvae-extras'] ? false : undefined,
+    benchRecord: values['no-bench-record'] ? false : undefined,
     checkpointEvery: num('checkpoint-every'),
     collaborative: values.collaborative,
     lockWait: num('lock-wait'),

@@ -359,7 +359,7 @@ async function main(): Promise<void> {
   };
   const report = writeReport(runDir, input, opts.dataset);
   log(`[reproduce] report: ${report}`);
-  if (opts.bench) {
+  if (opts.bench && opts.benchRecord) {
     const resultsDir = resolve(REPO_ROOT, 'benchmarks/results');
     mkdirSync(resultsDir, { recursive: true });
     const file = resolve(resultsDir, `reproduce-${opts.dataset}.json`);

@@ -50,6 +50,11 @@ export const OptionsSchema = z.object({
    * setup), even where the preset validates.
    */
   finetuneValidation: z.boolean().default(true),
+  /**
+   * `false`: with `bench`, do not write `benchmarks/results/reproduce-<dataset>.*` (the study runs
+   * `--bench` once per seed and must not overwrite the recorded benchmark with each of them).
+   */
+  benchRecord: z.boolean().default(true),
   /** `false`: the rqvae stage trains only the MMD MM-RQ-VAE (no MSE twin, no RQ-KMeans). */
   rqvaeExtras: z.boolean().default(true),
   /**

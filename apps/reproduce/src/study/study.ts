@@ -141,7 +141,7 @@ function main(): void {
         out,
         '--preset',
         preset,
-        ...(preset === 'tiny' && dataset !== 'synthetic' ? ['--bench'] : []),
+        ...(preset === 'tiny' && dataset !== 'synthetic' ? ['--bench', '--no-bench-record'] : []),
         ...passThrough,
       ];
       console.log(`[study] ${dataset} seed ${seed}: pnpm ${args.join(' ')}`);
