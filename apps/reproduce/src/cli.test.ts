@@ -16,7 +16,34 @@ describe('parseCli', () => {
       backend: 'wasm',
       seed: 42,
       out: 'runs/default',
+      finetuneValidation: true,
+      rqvaeExtras: true,
+      benchRecord: true,
     });
+  });
+
+  it('takes the budget cuts a study passes through', () => {
+    expect(
+      parseCli([
+        '--finetune-users',
+        '2000',
+        '--finetune-epochs',
+        '1',
+        '--no-finetune-validation',
+        '--no-rqvae-extras',
+        '--no-bench-record',
+      ]),
+    ).toMatchObject({
+      finetuneUsers: 2000,
+      finetuneEpochs: 1,
+      finetuneValidation: false,
+      rqvaeExtras: false,
+      benchRecord: false,
+    });
+    expect(() => parseCli(['--finetune-users', '0'])).toThrow(/finetuneUsers/);
+    expect(() => parseCli(['--finetune-users', '2e3'])).toThrow(
+      /--finetune-users must be a non-negative integer/,
+    );
   });
 
   it('names every invalid option before any work starts', () => {

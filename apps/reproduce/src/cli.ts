@@ -48,6 +48,13 @@ every variant -> evaluation -> report. With no options: the synthetic dataset, t
   --sasrec-epochs n       budgets for quick runs and tests: SASRec epochs (tiny preset: 30),
   --rqvae-epochs n        MM-RQ-VAE epochs (60), fine-tuning epochs (Beauty's 4); a changed budget
   --finetune-epochs n     is another stage result (another cache key)
+  --finetune-users n      fine-tune on the sequences of n users (seeded, every position; --bench: 3000)
+  --no-finetune-validation  fine-tune the fixed epoch budget, without validation early stopping
+                          (the authors' setup; the tiny preset validates)
+  --no-bench-record       with --bench, leave benchmarks/results/reproduce-<dataset>.* alone
+                          (bench:study passes it: its runs are recorded in study-<dataset>.*)
+  --no-rqvae-extras       train only the MMD MM-RQ-VAE: no MSE twin, no RQ-KMeans (the MMD-vs-MSE
+                          tau comparison is then missing from the report)
   --checkpoint-every n    checkpoint the MM-RQ-VAE every n epochs (default 50) and the fine-tuning
                           every n optimiser steps (default 10); SASRec checkpoints every epoch.
                           Not part of the cache key: an interrupted run may resume with another n
@@ -83,6 +90,10 @@ export function parseCli(argv: string[]): Options | 'help' {
         'sasrec-epochs': { type: 'string' },
         'rqvae-epochs': { type: 'string' },
         'finetune-epochs': { type: 'string' },
+        'finetune-users': { type: 'string' },
+        'no-finetune-validation': { type: 'boolean' },
+        'no-rqvae-extras': { type: 'boolean' },
+        'no-bench-record': { type: 'boolean' },
         'checkpoint-every': { type: 'string' },
         collaborative: { type: 'string' },
         bench: { type: 'boolean' },
@@ -129,6 +140,10 @@ export function parseCli(argv: string[]): Options | 'help' {
     sasrecEpochs: num('sasrec-epochs'),
     rqvaeEpochs: num('rqvae-epochs'),
     finetuneEpochs: num('finetune-epochs'),
+    finetuneUsers: num('finetune-users'),
+    finetuneValidation: values['no-finetune-validation'] ? false : undefined,
+    rqvaeExtras: values['no-rqvae-extras'] ? false : undefined,
+    benchRecord: values['no-bench-record'] ? false : undefined,
     checkpointEvery: num('checkpoint-every'),
     collaborative: values.collaborative,
     lockWait: num('lock-wait'),

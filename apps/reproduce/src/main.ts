@@ -10,6 +10,7 @@ import { HELP, parseCli, UsageError } from './cli.js';
 import { LockWaitError } from './lock.js';
 import {
   authorsTable,
+  collaborativeTableLabel,
   datasetDir,
   defaultLlamaDir,
   llamaLabel,
@@ -56,7 +57,7 @@ async function main(): Promise<void> {
   const lockOpts = { maxWaitMs: opts.lockWait * 60_000 };
   const choice = await initBackend({ require: opts.backend, log: false });
   log(
-    `[reproduce] backend ${choice.name}${choice.adapter ? ` (${choice.adapter})` : ''}; run directory ${runDir}`,
+    `[reproduce] backend ${choice.name}${choice.adapter ? ` (${choice.adapter})` : ''}${choice.nativeBlas ? `, native BLAS ${choice.nativeBlas}` : ''}; run directory ${runDir}`,
   );
   const llamaDir = opts.llama ?? defaultLlamaDir();
   const p = preset(opts.preset, {
@@ -66,9 +67,46 @@ async function main(): Promise<void> {
     d: llamaWidth(llamaDir),
   });
   if (opts.sasrecDim !== undefined) p.sasrec.d = opts.sasrecDim;
-  if (opts.sasrecEpochs !== undefined) p.sasrec.epochs = opts.sasrecEpochs;
-  if (opts.rqvaeEpochs !== undefined) p.rqvae.maxEpochs = opts.rqvaeEpochs;
-  if (opts.finetuneEpochs !== undefined) p.finetune.epochs = opts.finetuneEpochs;
+  // Budget overrides: applied to the preset and said in the report's notes (the preset's own note
+  // about a budget it no longer has is dropped).
+  const override = (what: string, from: unknown, to: unknown, drop?: string) => {
+    if (drop) p.notes = p.notes.filter((n) => !n.startsWith(drop));
+    p.notes.push(`budget override: ${what} ${to} (preset: ${from ?? 'none'})`);
+  };
+  if (opts.sasrecEpochs !== undefined) {
+    override('SASRec at most', p.sasrec.epochs, `${opts.sasrecEpochs} epochs`);
+    p.sasrec.epochs = opts.sasrecEpochs;
+  }
+  if (opts.rqvaeEpochs !== undefined) {
+    override('MM-RQ-VAE', p.rqvae.maxEpochs, `${opts.rqvaeEpochs} epochs`);
+    p.rqvae.maxEpochs = opts.rqvaeEpochs;
+  }
+  if (opts.finetuneEpochs !== undefined) {
+    override('fine-tuning', p.finetune.epochs, `${opts.finetuneEpochs} epochs`);
+    p.finetune.epochs = opts.finetuneEpochs;
+  }
+  if (opts.finetuneUsers !== undefined) {
+    override(
+      'fine-tuning on the sequences of',
+      p.finetune.maxUsers ?? 'all users',
+      `${opts.finetuneUsers} users (seeded), every position`,
+      'fine-tuning on the sequences of',
+    );
+    p.finetune.maxUsers = opts.finetuneUsers;
+  }
+  if (!opts.finetuneValidation && p.finetune.validation) {
+    override(
+      'fine-tuning validation early stopping:',
+      'on',
+      `off, a fixed ${p.finetune.epochs} epochs as the authors train`,
+      'validation early stopping',
+    );
+    delete p.finetune.validation;
+  }
+  if (opts.maxTrainExamples !== undefined)
+    p.notes.push(`budget override: at most ${opts.maxTrainExamples} fine-tuning pairs per epoch (seeded)`);
+  if (!opts.rqvaeExtras)
+    p.notes.push('no MSE twin and no RQ-KMeans (--no-rqvae-extras): only the MMD MM-RQ-VAE');
   const every = opts.checkpointEvery !== undefined ? { checkpointEvery: opts.checkpointEvery } : {};
   const variants = opts.variants ?? DEFAULT_VARIANTS;
   const want = new Set(opts.stages);
@@ -137,7 +175,8 @@ async function main(): Promise<void> {
       );
     // What the downstream stages' cache keys depend on: the trained table or the authors' file.
     const collabKey = authors ? `authors:${authors}` : sasrec!.hash;
-    if (authors) log(`[reproduce] collaborative modality: the authors' SASRec table ${authors}`);
+    if (authors)
+      log(`[reproduce] collaborative modality: ${collaborativeTableLabel(opts.dataset)}, ${authors}`);
 
     // 3. text (and visual) embeddings.
     const embCfg = embeddingsConfig(opts, p.text.dim, visual !== null);
@@ -165,7 +204,7 @@ async function main(): Promise<void> {
 
     // 4. MM-RQ-VAE semantic IDs.
     if (needRqvae) {
-      const rqCfg = { ...p.rqvae, seed: opts.seed, extras: true };
+      const rqCfg = { ...p.rqvae, seed: opts.seed, extras: opts.rqvaeExtras };
       const rqStage = await runStage(
         runDir,
         'rqvae',
@@ -294,11 +333,11 @@ async function main(): Promise<void> {
     dataset: data.summary,
     settings: {
       preset: opts.preset,
-      backend: choice.name,
+      backend: `${choice.name}${choice.nativeBlas ? ` (matmuls: native BLAS ${choice.nativeBlas})` : ''}`,
       seed: opts.seed,
       llm: llamaDir ?? 'seeded random tiny Llama',
       'collaborative modality': authors
-        ? `the authors' released SASRec table (${authors})`
+        ? `${collaborativeTableLabel(opts.dataset)} (${authors})`
         : 'the table of the SASRec trained in this run',
       'text encoder': textEncoder,
       visual: visualNote,
@@ -320,7 +359,7 @@ async function main(): Promise<void> {
   };
   const report = writeReport(runDir, input, opts.dataset);
   log(`[reproduce] report: ${report}`);
-  if (opts.bench) {
+  if (opts.bench && opts.benchRecord) {
     const resultsDir = resolve(REPO_ROOT, 'benchmarks/results');
     mkdirSync(resultsDir, { recursive: true });
     const file = resolve(resultsDir, `reproduce-${opts.dataset}.json`);

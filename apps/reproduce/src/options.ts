@@ -43,6 +43,20 @@ export const OptionsSchema = z.object({
   sasrecEpochs: z.number().int().positive().optional(),
   rqvaeEpochs: z.number().int().positive().optional(),
   finetuneEpochs: z.number().int().positive().optional(),
+  /** Fine-tuning on the sequences of this many users (seeded), every position; overrides the preset's. */
+  finetuneUsers: z.number().int().positive().optional(),
+  /**
+   * `false`: fine-tune a fixed number of epochs without validation early stopping (the authors'
+   * setup), even where the preset validates.
+   */
+  finetuneValidation: z.boolean().default(true),
+  /**
+   * `false`: with `bench`, do not write `benchmarks/results/reproduce-<dataset>.*` (the study runs
+   * `--bench` once per seed and must not overwrite the recorded benchmark with each of them).
+   */
+  benchRecord: z.boolean().default(true),
+  /** `false`: the rqvae stage trains only the MMD MM-RQ-VAE (no MSE twin, no RQ-KMeans). */
+  rqvaeExtras: z.boolean().default(true),
   /**
    * Checkpoint interval of the MM-RQ-VAE (epochs, default 50) and the fine-tuning (optimiser steps,
    * default 10); SASRec checkpoints every epoch. Not part of any cache key: a resume may use another.
@@ -129,7 +143,21 @@ export function authorsTable(opts: Options): { file?: string; problem?: string }
   const file = resolve(d.dir, 'sasrec_item_emb.f32');
   return existsSync(file)
     ? { file }
-    : { problem: `--collaborative authors: ${file} does not exist (the authors ship it for Beauty)` };
+    : {
+        problem: `--collaborative authors: ${file} does not exist (Beauty ships the MME-SID authors' table, Toys E4SRec's)`,
+      };
+}
+
+/**
+ * Whose pre-trained SASRec table `sasrec_item_emb.f32` is, for reports: Beauty's comes from the
+ * MME-SID authors' repository; Toys' from E4SRec's (the MME-SID authors did not publish Toys, see
+ * `../shared/datasets/toys/README.md`); any other folder's is only known to ship with the data.
+ */
+export function collaborativeTableLabel(dataset: string): string {
+  if (dataset === 'beauty') return "the MME-SID authors' released SASRec table";
+  if (dataset === 'toys')
+    return "E4SRec's released SASRec table for Toys (HestiaSky/E4SRec; the MME-SID authors published none for Toys)";
+  return 'the pre-trained SASRec table shipped with the dataset folder';
 }
 
 /** The datasets `../shared` holds in the authors' layout, by `--dataset` name. */

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { VariantResult } from '../report/report.js';
-import { aggregate, checkClaims, type SeedRun } from './aggregate.js';
+import { aggregate, checkClaims, type SeedRun, spectrumDecay } from './aggregate.js';
 import { pairedTTest } from './stats.js';
 import { writeStudy } from './write.js';
 
@@ -97,18 +97,82 @@ describe('study aggregation and claims', () => {
     expect(c).toMatchObject({ status: 'not testable', evidence: 'not run: ME' });
   });
 
+  it('compares how fast the spectra decay even when the token width leaves no ceiling (Fig. 3b)', () => {
+    // Closed form: a flat spectrum has mean log10 0; [1, 0.1, 0.01] has (0 - 1 - 2) / 3 = -1.
+    expect(spectrumDecay([1, 1, 1])).toBe(0);
+    expect(spectrumDecay([1, 0.1, 0.01])).toBeCloseTo(-1, 12);
+    expect(spectrumDecay([2, 0.2, 0])).toBeCloseTo((0 - 1 - 12) / 3, 12);
+    const s = aggregate('beauty', runs());
+    // 64-wide tokens from a 64-wide table: the rank-ceiling claims are not testable, the decay one is.
+    const claims = checkClaims(s, 64);
+    expect(claims.find((c) => c.claim.startsWith("E4SRec's item tokens collapse"))!.status).toBe(
+      'not testable',
+    );
+    const e4 = claims.find((c) =>
+      c.claim.startsWith("MME-SID's item-token spectrum decays slower than E4SRec's"),
+    )!;
+    // E4SRec's fixture spectrum drops to 1e-7 after index 16; MME-SID's is 1 / (1 + i).
+    expect(e4.status).toBe('held');
+    expect(e4.evidence).toContain(`MME-SID ${spectrumDecay(s.spectra['MME-SID']!).toFixed(2)}`);
+    const swapped = {
+      ...s,
+      spectra: { ...s.spectra, 'MME-SID': s.spectra.E4SRec!, E4SRec: s.spectra['MME-SID']! },
+    };
+    expect(
+      checkClaims(swapped, 64).find((c) =>
+        c.claim.startsWith("MME-SID's item-token spectrum decays slower than E4SRec's"),
+      )!.status,
+    ).toBe('not held');
+    const noMe = { ...s, spectra: { 'MME-SID': s.spectra['MME-SID']! } };
+    expect(
+      checkClaims(noMe, 64).find((c) => c.claim === "MME-SID's item-token spectrum decays slower than ME's"),
+    ).toMatchObject({
+      status: 'not testable',
+      evidence: 'ME not run',
+    });
+  });
+
   it('writes the report, JSON and figures', () => {
     const dir = mkdtempSync(join(tmpdir(), 'study-'));
     try {
       const s = aggregate('beauty', runs());
       const path = writeStudy(dir, s, checkClaims(s, 16), {
         paper: { 'MME-SID': { 'HR@5': 0.0675 } },
-        wallSeconds: 60,
+        wallSeconds: 3600,
+        invocationSeconds: 600,
+        startedAt: '2026-12-06T05:24:00.000Z',
+        machine: {
+          cores: 2,
+          cpu: 'EPYC',
+          loadAverage: { start: [4, 5, 6], end: [7.25, 8, 9] },
+          nativeBlas: true,
+        },
+        stageSeconds: [
+          { seed: 1, sasrec: 120, 'finetune-MME-SID': 60 },
+          { seed: 2, sasrec: 180 },
+        ],
+        cuts: ['dataset not run in this study: toys'],
         command: 'test',
-        notes: [],
+        notes: ['a note'],
         collabWidth: 16,
       });
       const md = readFileSync(path, 'utf8');
+      expect(md).toContain(
+        'Wall time 60.0 min from 2026-12-06T05:24:00.000Z (the last invocation 10.0 min; earlier ones ran the stages it reused) on 2 cores (EPYC) shared with other jobs, load average (1/5/15 min) 4.0 / 5.0 / 6.0 at the start of the last invocation, 7.3 / 8.0 / 9.0 at the end; matmuls through native OpenBLAS',
+      );
+      // 120 + 60 + 180 s; the seed number is not a stage.
+      expect(md).toContain('Stage time summed over the seeds: 6.0 min');
+      expect(md).toMatch(
+        /## What was cut compared with the issue's study\n\n- dataset not run in this study: toys\n\n## Notes\n\n- a note/,
+      );
+      const json = JSON.parse(readFileSync(join(dir, 'study-beauty.json'), 'utf8'));
+      expect(json).toMatchObject({
+        wallSeconds: 3600,
+        invocationSeconds: 600,
+        machine: { loadAverage: { start: [4, 5, 6] } },
+        cuts: ['dataset not run in this study: toys'],
+        stageSeconds: [{ seed: 1, sasrec: 120 }, { seed: 2 }],
+      });
       expect(md).toMatch(/\| E4SRec \| 0\.0400 ± 0\.0010 \*/);
       expect(md).toMatch(/\| MME-SID \| 0\.0675 \|/);
       expect(readFileSync(join(dir, 'study-beauty-spectra.svg'), 'utf8')).toMatch(/<svg/);

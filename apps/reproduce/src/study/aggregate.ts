@@ -8,6 +8,8 @@ export interface SeedRun {
   baselines: VariantResult[];
   rqvae?: Record<string, Record<string, { tauQuantized?: number }>>;
   wallSeconds?: number;
+  /** Seconds per stage of that invocation (a cached stage: the seconds it took when it ran). */
+  stageSeconds?: Record<string, number>;
 }
 
 export const STUDY_METRICS = ['HR@5', 'HR@10', 'HR@20', 'NDCG@5', 'NDCG@10', 'NDCG@20'] as const;
@@ -281,5 +283,38 @@ export function checkClaims(s: StudyResult, collabWidth: number): Claim[] {
           evidence: `sigma_${rankBound('E4SRec') + 1} / sigma_1 = ${mc.toExponential(2)} (E4SRec ${ceiling('E4SRec')?.toExponential(2) ?? 'not run'})`,
         },
   );
+  // Fig. 3b's ordering read without a ceiling (any widths, e.g. a 64-d table in 64-d tokens): how
+  // fast each spectrum decays, as the mean over i of log10(sigma_i / sigma_1) (higher = slower).
+  const mme = s.spectra['MME-SID'];
+  for (const v of ['E4SRec', 'ME']) {
+    const other = s.spectra[v];
+    out.push(
+      !mme || !other
+        ? {
+            claim: `MME-SID's item-token spectrum decays slower than ${v}'s`,
+            source: 'Fig. 3b',
+            status: 'not testable',
+            evidence: `${!mme ? 'MME-SID' : v} not run`,
+          }
+        : {
+            claim: `MME-SID's item-token spectrum decays slower than ${v}'s (mean of log10 sigma_i / sigma_1 over all i)`,
+            source: 'Fig. 3b',
+            status: spectrumDecay(mme) > spectrumDecay(other) ? 'held' : 'not held',
+            evidence: `mean log10 sigma_i / sigma_1: MME-SID ${spectrumDecay(mme).toFixed(2)}, ${v} ${spectrumDecay(other).toFixed(2)}; sigma_${other.length} / sigma_1 ${mme[mme.length - 1]!.toExponential(2)} vs ${other[other.length - 1]!.toExponential(2)} (seed ${s.seeds[0]})`,
+          },
+    );
+  }
   return out;
+}
+
+/**
+ * Mean over i of log10(sigma_i / sigma_1) of a normalised spectrum (sigma_1 = 1): 0 for a flat
+ * spectrum, more negative the faster it decays; values below 1e-12 (numerically zero) count as 1e-12.
+ */
+export function spectrumDecay(spectrum: readonly number[]): number {
+  if (!spectrum.length) return Number.NaN;
+  const first = spectrum[0]!;
+  let sum = 0;
+  for (const x of spectrum) sum += Math.log10(Math.max(x / first, 1e-12));
+  return sum / spectrum.length;
 }

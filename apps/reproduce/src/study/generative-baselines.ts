@@ -14,7 +14,7 @@ import { type Dataset, leaveOneOut, loadAuthorsDataset, loadEmbedding, type Matr
 import { encodeItems, itemsFromMeta, TfidfSvdTextEncoder } from '@mmesid/llm2clip';
 import { initBackend, tf } from '@mmesid/tensor';
 import { writeFileAtomic } from '../cache.js';
-import { REPO_ROOT, SHARED_DATASETS, SHARED_DIR } from '../options.js';
+import { collaborativeTableLabel, REPO_ROOT, SHARED_DATASETS, SHARED_DIR } from '../options.js';
 import { preset } from '../presets.js';
 import type { VariantResult } from '../report/report.js';
 import {
@@ -124,8 +124,7 @@ async function main(): Promise<void> {
             "NOT the paper's protocol (the paper ranks every test user): metrics of a sample, with its sampling error; beam-search metrics exact only up to @20",
         },
         inputs: {
-          collaborative:
-            "the authors' SASRec table shipped with the dataset (sasrec_item_emb.f32), not trained here",
+          collaborative: `${collaborativeTableLabel(name)} (sasrec_item_emb.f32), not trained here`,
           text: 'TF-IDF + SVD of the item titles, 64-d (the tiny preset), seed 0',
           visual: 'absent (no item images on this machine)',
           llm: 'stories260k (d 64), LoRA r 8 on gate/up/down_proj + new SID tokens',

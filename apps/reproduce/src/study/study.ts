@@ -2,16 +2,15 @@
 // Runs the pipeline (src/main.ts) once per dataset and seed, then aggregates. See README.md.
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
+import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { defaultLlamaDir, llamaLabel, llamaWidth, REPO_ROOT, resolveLlamaDir } from '../options.js';
 import { STUDY_VARIANTS } from '../presets.js';
 import { variantOptionName } from '../variant-option.js';
 import { aggregate, checkClaims, type SeedRun } from './aggregate.js';
+import { STUDY_GENERATIVE, studyCuts } from './cuts.js';
 import { writeStudy } from './write.js';
-
-/** Table 3's semantic-ID-only baselines (apps/reproduce's generative stage). */
-const STUDY_GENERATIVE = ['TIGER-MM', 'MOTOR', 'LETTER'] as const;
 
 const HELP = `bench:study [options]
 
@@ -25,6 +24,14 @@ const HELP = `bench:study [options]
   --sasrec-dim n        collaborative width (default 64); 16 makes the collapse visible at d = 64
   --llama <dir|name>    the LLM (default stories260k; babyllama128 gives d = 128); passed through, as is
                         --max-train-examples n
+  --collaborative sasrec|authors   passed through: authors = the table shipped with the dataset
+                        (Beauty: the MME-SID authors'; Toys: E4SRec's), what the paper quantises
+  --sasrec-epochs n --rqvae-epochs n --finetune-epochs n --finetune-users n
+  --no-finetune-validation --no-rqvae-extras
+                        budget cuts, passed through to every run (see pnpm reproduce --help); each is
+                        listed in the report under "What was cut"
+  --started <ISO time>  when the study began, if it ran as several invocations on the same --out
+                        (the wall time of the first dataset is measured from it)
   --tag <s>             results go to study-<dataset>-<s>.* (e.g. d128), leaving the default files alone
   --preset tiny|paper   (default tiny, run with --bench on the real datasets)
 `;
@@ -43,6 +50,14 @@ function main(): void {
       'max-train-examples': { type: 'string' },
       preset: { type: 'string' },
       tag: { type: 'string' },
+      collaborative: { type: 'string' },
+      started: { type: 'string' },
+      'sasrec-epochs': { type: 'string' },
+      'rqvae-epochs': { type: 'string' },
+      'finetune-epochs': { type: 'string' },
+      'finetune-users': { type: 'string' },
+      'no-finetune-validation': { type: 'boolean' },
+      'no-rqvae-extras': { type: 'boolean' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -71,10 +86,41 @@ function main(): void {
     ...(values['sasrec-dim'] ? ['--sasrec-dim', values['sasrec-dim']] : []),
     ...(values.llama ? ['--llama', values.llama] : []),
     ...(values['max-train-examples'] ? ['--max-train-examples', values['max-train-examples']] : []),
+    ...(values.collaborative ? ['--collaborative', values.collaborative] : []),
+    ...(['sasrec-epochs', 'rqvae-epochs', 'finetune-epochs', 'finetune-users'] as const).flatMap((k) =>
+      values[k] ? [`--${k}`, values[k]] : [],
+    ),
+    ...(values['no-finetune-validation'] ? ['--no-finetune-validation'] : []),
+    ...(values['no-rqvae-extras'] ? ['--no-rqvae-extras'] : []),
   ];
   const preset = values.preset ?? 'tiny';
+  if (preset !== 'tiny' && preset !== 'paper') throw new Error(`--preset ${preset}: tiny or paper`);
+  const started = values.started === undefined ? undefined : Date.parse(values.started);
+  if (started !== undefined && !Number.isFinite(started))
+    throw new Error(`--started ${values.started}: an ISO date-time, e.g. 2026-12-06T05:30:00Z`);
+  const int = (
+    k: 'sasrec-epochs' | 'rqvae-epochs' | 'finetune-epochs' | 'finetune-users' | 'max-train-examples',
+  ) => (values[k] === undefined ? {} : { [k]: Number(values[k]) });
+  const n = {
+    ...int('sasrec-epochs'),
+    ...int('rqvae-epochs'),
+    ...int('finetune-epochs'),
+    ...int('finetune-users'),
+    ...int('max-train-examples'),
+  };
+  const budget = {
+    ...(n['sasrec-epochs'] !== undefined ? { sasrecEpochs: n['sasrec-epochs'] } : {}),
+    ...(n['rqvae-epochs'] !== undefined ? { rqvaeEpochs: n['rqvae-epochs'] } : {}),
+    ...(n['finetune-epochs'] !== undefined ? { finetuneEpochs: n['finetune-epochs'] } : {}),
+    ...(n['finetune-users'] !== undefined ? { finetuneUsers: n['finetune-users'] } : {}),
+    ...(n['max-train-examples'] !== undefined ? { maxTrainExamples: n['max-train-examples'] } : {}),
+    finetuneValidation: !values['no-finetune-validation'],
+    rqvaeExtras: !values['no-rqvae-extras'],
+  };
   for (const dataset of datasets) {
     const t0 = performance.now();
+    const t0Date = dataset === datasets[0] && started !== undefined ? started : Date.now();
+    const loadStart = loadavg();
     const runs: SeedRun[] = [];
     for (const seed of seeds) {
       const out = `${outRoot}/${dataset}/seed-${seed}`;
@@ -95,7 +141,7 @@ function main(): void {
         out,
         '--preset',
         preset,
-        ...(preset === 'tiny' && dataset !== 'synthetic' ? ['--bench'] : []),
+        ...(preset === 'tiny' && dataset !== 'synthetic' ? ['--bench', '--no-bench-record'] : []),
         ...passThrough,
       ];
       console.log(`[study] ${dataset} seed ${seed}: pnpm ${args.join(' ')}`);
@@ -118,7 +164,25 @@ function main(): void {
       ).table3[dataset] ?? {};
     const path = writeStudy(resultsDir, study, claims, {
       paper,
-      wallSeconds: (performance.now() - t0) / 1000,
+      wallSeconds: (Date.now() - t0Date) / 1000,
+      invocationSeconds: (performance.now() - t0) / 1000,
+      startedAt: new Date(t0Date).toISOString(),
+      machine: {
+        cores: cpus().length,
+        cpu: cpus()[0]?.model ?? '?',
+        loadAverage: { start: loadStart, end: loadavg() },
+        nativeBlas: process.env.MMESID_NATIVE_BLAS === '1',
+      },
+      stageSeconds: runs.map((r) => ({ seed: r.seed, ...(r.stageSeconds ?? {}) })),
+      cuts: studyCuts({
+        dataset,
+        datasets,
+        seeds,
+        variants: variants.split(','),
+        preset,
+        budget,
+        d: llamaWidth(llamaDir),
+      }),
       command: `bench:study ${process.argv.slice(2).join(' ')}`,
       collabWidth,
       ...(values.tag ? { name: `${dataset}-${values.tag}` } : {}),

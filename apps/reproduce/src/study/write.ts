@@ -24,6 +24,19 @@ export function writeStudy(
     name?: string;
     /** The LLM and its width d, recorded in the JSON. */
     llm?: { name: string; d: number };
+    /** This invocation's seconds, when the study ran as several (wallSeconds then counts from startedAt). */
+    invocationSeconds?: number;
+    startedAt?: string;
+    machine?: {
+      cores: number;
+      cpu: string;
+      loadAverage: { start: number[]; end: number[] };
+      nativeBlas: boolean;
+    };
+    /** Per seed, the seconds of each stage (from the runs' results.json). */
+    stageSeconds?: Record<string, number>[];
+    /** What this run leaves out of the issue's study (`studyCuts`), one line each. */
+    cuts?: string[];
   },
 ): string {
   const stem = `study-${meta.name ?? s.dataset}`;
@@ -31,10 +44,32 @@ export function writeStudy(
   const methods = Object.keys(s.cells);
   const L: string[] = [];
   L.push(`# MME-SID study: ${s.dataset}, seeds ${s.seeds.join(', ')}`, '');
+  const m = meta.machine;
+  const la = (x: number[]) => x.map((v) => v.toFixed(1)).join(' / ');
   L.push(
-    `Wall time ${(meta.wallSeconds / 60).toFixed(1)} min on this machine. Command: \`${meta.command}\`.`,
+    `Wall time ${(meta.wallSeconds / 60).toFixed(1)} min${meta.startedAt ? ` from ${meta.startedAt}` : ''}${
+      meta.invocationSeconds !== undefined && Math.abs(meta.invocationSeconds - meta.wallSeconds) > 60
+        ? ` (the last invocation ${(meta.invocationSeconds / 60).toFixed(1)} min; earlier ones ran the stages it reused)`
+        : ''
+    }${m ? ` on ${m.cores} cores (${m.cpu}) shared with other jobs, load average (1/5/15 min) ${la(m.loadAverage.start)} at the start of the last invocation, ${la(m.loadAverage.end)} at the end${m.nativeBlas ? '; matmuls through native OpenBLAS (MMESID_NATIVE_BLAS=1)' : ''}` : ' on this machine'}. Command: \`${meta.command}\`.`,
     '',
   );
+  if (meta.stageSeconds?.length) {
+    const total = meta.stageSeconds.reduce(
+      (a, r) => a + Object.entries(r).reduce((b, [k, v]) => (k === 'seed' ? b : b + v), 0),
+      0,
+    );
+    L.push(
+      `Stage time summed over the seeds: ${(total / 60).toFixed(1)} min (per seed and stage in the JSON).`,
+      '',
+    );
+  }
+  if (meta.cuts) {
+    L.push("## What was cut compared with the issue's study", '');
+    if (!meta.cuts.length) L.push('Nothing: every dataset, method and seed at the preset budgets.');
+    for (const c of meta.cuts) L.push(`- ${c}`);
+    L.push('', '## Notes', '');
+  }
   for (const n of meta.notes) L.push(`- ${n}`);
   L.push('', '## Test results (mean ± std over seeds; * = MME-SID above it with paired t-test p < 0.05)', '');
   L.push(
@@ -139,7 +174,25 @@ export function writeStudy(
   writeFileAtomic(path, `${L.join('\n')}\n`);
   writeFileAtomic(
     `${base}.json`,
-    `${JSON.stringify({ date: new Date().toISOString(), command: meta.command, wallSeconds: meta.wallSeconds, ...(meta.llm ? { llm: meta.llm, collabWidth: meta.collabWidth } : {}), notes: meta.notes, study: s, claims, paper: meta.paper }, null, 2)}\n`,
+    `${JSON.stringify(
+      {
+        date: new Date().toISOString(),
+        command: meta.command,
+        wallSeconds: meta.wallSeconds,
+        ...(meta.startedAt ? { startedAt: meta.startedAt } : {}),
+        ...(meta.invocationSeconds !== undefined ? { invocationSeconds: meta.invocationSeconds } : {}),
+        ...(meta.machine ? { machine: meta.machine } : {}),
+        ...(meta.stageSeconds ? { stageSeconds: meta.stageSeconds } : {}),
+        ...(meta.llm ? { llm: meta.llm, collabWidth: meta.collabWidth } : {}),
+        ...(meta.cuts ? { cuts: meta.cuts } : {}),
+        notes: meta.notes,
+        study: s,
+        claims,
+        paper: meta.paper,
+      },
+      null,
+      2,
+    )}\n`,
   );
   return path;
 }
