@@ -212,7 +212,7 @@ const runs: Record<string, { pairsPerSecond: number; seconds: number; pairs: num
 for (let r = 0; r < ROUNDS; r++)
   for (const s of sides) {
     const res = await s.run();
-    (runs[s.label] ??= []).push({ ...res, load1: round(loadavg()[0]!, 2) });
+    runs[s.label] = [...(runs[s.label] ?? []), { ...res, load1: round(loadavg()[0]!, 2) }];
     console.log(
       `[speed-finetune] round ${r + 1} ${s.label}: ${res.pairs} pairs in ${res.seconds.toFixed(2)} s = ${res.pairsPerSecond.toFixed(1)} pairs/s (load ${loadavg()[0]!.toFixed(2)})`,
     );
