@@ -21,7 +21,18 @@ import {
   randomSemanticIds,
   trainMmeSid,
 } from '@mmesid/fusion';
-import { initBackend, Rng, saveSafetensors, tf } from '@mmesid/tensor';
+import {
+  initBackend,
+  installSharedTapeSave,
+  RMS_NORM,
+  Rng,
+  ROTARY_HALF,
+  registerWasmIdentity,
+  saveSafetensors,
+  tf,
+  uninstallSharedTapeSave,
+  unregisterWasmIdentity,
+} from '@mmesid/tensor';
 import { writeResult } from './write-result.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -36,6 +47,9 @@ const ROUNDS = Number(args.get('rounds') ?? 2);
 const MICROS = (args.get('micro') ?? '4').split(',').map(Number);
 const THREADS = (args.get('threads') ?? '1,2').split(',').map(Number);
 const NATIVE = args.get('native') === '1';
+// Also time mmesid without this session's speed-ups (tfjs's copying Identity and cloning tape save,
+// composite RMSNorm and RoPE).
+const BEFORE = args.get('before') === '1';
 const beautyDir =
   args.get('beauty') ?? process.env.BEAUTY_DIR ?? join(here, '../../../../shared/datasets/beauty');
 const llamaDir = args.get('llama') ?? join(here, '../../../../shared/models/stories260k');
@@ -181,17 +195,52 @@ console.log(
   `[speed-finetune] loss check (micro-batch 0, eval): mmesid ${mmesidLoss} torch ${torchLoss} (rel ${lossRel?.toExponential(2)}); worst gradient ${worst?.name} rel-to-max ${worst?.relToMax.toExponential(2)}: ${agree ? 'agree' : 'DIFFER'}`,
 );
 
+/** Switches this session's speed-ups on or off (the ops fall back to their composites without their kernels). */
+const fusedKernels = [RMS_NORM, ROTARY_HALF].map((k) => tf.getKernel(k, 'wasm')!);
+function speedUps(on: boolean): void {
+  if (on) {
+    registerWasmIdentity();
+    installSharedTapeSave();
+    for (const k of fusedKernels) if (!tf.getKernel(k.kernelName, 'wasm')) tf.registerKernel(k);
+  } else {
+    unregisterWasmIdentity();
+    uninstallSharedTapeSave();
+    for (const k of fusedKernels)
+      if (tf.getKernel(k.kernelName, 'wasm')) tf.unregisterKernel(k.kernelName, 'wasm');
+  }
+}
+
 // Timing, interleaved: each round runs every side once.
-type Side = { label: string; run: () => Promise<{ pairsPerSecond: number; seconds: number; pairs: number }> };
+type Timing = {
+  pairsPerSecond: number;
+  seconds: number;
+  pairs: number;
+  cpuSeconds: number;
+  pairsPerCpuSecond: number;
+};
+type Side = { label: string; run: () => Promise<Timing> };
 const sides: Side[] = [];
-for (const micro of MICROS)
+for (const [micro, before] of [
+  ...(BEFORE ? [[MICROS[0]!, true] as const] : []),
+  ...MICROS.map((m) => [m, false] as const),
+])
   sides.push({
-    label: `mmesid micro ${micro}`,
+    label: `mmesid micro ${micro}${before ? ' before' : ''}`,
     run: async () => {
+      speedUps(!before);
       const cfg = { ...train, microBatch: micro };
       await trainMmeSid(model, split.train, { ...cfg, maxSteps: 1 }, { log: () => {} });
+      const c0 = process.cpuUsage();
       const r = await trainMmeSid(model, split.train, { ...cfg, maxSteps: STEPS }, { log: () => {} });
-      return { pairsPerSecond: r.examplesSeen / r.seconds, seconds: r.seconds, pairs: r.examplesSeen };
+      const c = process.cpuUsage(c0);
+      const cpuSeconds = (c.user + c.system) / 1e6;
+      return {
+        pairsPerSecond: r.examplesSeen / r.seconds,
+        seconds: r.seconds,
+        pairs: r.examplesSeen,
+        cpuSeconds,
+        pairsPerCpuSecond: r.examplesSeen / cpuSeconds,
+      };
     },
   });
 for (const threads of THREADS)
@@ -205,36 +254,64 @@ for (const threads of THREADS)
           pairsPerSecond: r.pairsPerSecond as number,
           seconds: r.seconds as number,
           pairs: r.pairs as number,
+          cpuSeconds: r.cpuSeconds as number,
+          pairsPerCpuSecond: r.pairsPerCpuSecond as number,
         };
       },
     });
-const runs: Record<string, { pairsPerSecond: number; seconds: number; pairs: number; load1: number }[]> = {};
+const runs: Record<string, (Timing & { load1: number })[]> = {};
 for (let r = 0; r < ROUNDS; r++)
   for (const s of sides) {
     const res = await s.run();
     runs[s.label] = [...(runs[s.label] ?? []), { ...res, load1: round(loadavg()[0]!, 2) }];
     console.log(
-      `[speed-finetune] round ${r + 1} ${s.label}: ${res.pairs} pairs in ${res.seconds.toFixed(2)} s = ${res.pairsPerSecond.toFixed(1)} pairs/s (load ${loadavg()[0]!.toFixed(2)})`,
+      `[speed-finetune] round ${r + 1} ${s.label}: ${res.pairs} pairs in ${res.seconds.toFixed(2)} s = ${res.pairsPerSecond.toFixed(1)} pairs/s, ${res.pairsPerCpuSecond.toFixed(1)} pairs per CPU second (load ${loadavg()[0]!.toFixed(2)})`,
     );
   }
 rmSync(dir, { recursive: true, force: true });
 model.dispose();
 
-const best = Object.fromEntries(
-  Object.entries(runs).map(([k, v]) => [k, Math.max(...v.map((x) => x.pairsPerSecond))]),
-);
-const mm = best[`mmesid micro ${MICROS[0]}`]!;
-const ratios = Object.fromEntries(
-  Object.entries(best)
-    .filter(([k]) => k.startsWith('torch'))
-    .map(([k, v]) => [`${k} / mmesid micro ${MICROS[0]}`, round(v / mm, 2)]),
-);
+/** The best round of each side by a metric, each torch side's ratio to mmesid (same micro-batch, and mmesid's best), and mmesid's speed-up over "before". */
+function summary(metric: 'pairsPerSecond' | 'pairsPerCpuSecond') {
+  const best = Object.fromEntries(
+    Object.entries(runs).map(([k, v]) => [k, Math.max(...v.map((x) => x[metric]))]),
+  );
+  const mmesidBest = Math.max(
+    ...Object.entries(best)
+      .filter(([k]) => k.startsWith('mmesid'))
+      .map(([, v]) => v),
+  );
+  const ratios: Record<string, number> = {};
+  for (const [k, v] of Object.entries(best)) {
+    const m = /^torch .* micro (\d+)$/.exec(k);
+    if (!m) continue;
+    const same = best[`mmesid micro ${m[1]}`];
+    if (same) ratios[`${k} / mmesid micro ${m[1]}`] = round(v / same, 2);
+    ratios[`${k} / mmesid fastest`] = round(v / mmesidBest, 2);
+  }
+  const before = best[`mmesid micro ${MICROS[0]} before`];
+  const speedUp = before
+    ? Object.fromEntries(
+        MICROS.map((m) => [
+          `mmesid micro ${m} / micro ${MICROS[0]} before`,
+          round(best[`mmesid micro ${m}`]! / before, 2),
+        ]),
+      )
+    : null;
+  return {
+    best: Object.fromEntries(Object.entries(best).map(([k, v]) => [k, round(v, 2)])),
+    ratios,
+    speedUp,
+  };
+}
+const wall = summary('pairsPerSecond');
+const cpu = summary('pairsPerCpuSecond');
 const out = {
   name: 'speed-finetune',
   command: `pnpm --filter @mmesid/bench speed:finetune ${process.argv.slice(2).join(' ')}`.trim(),
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version },
-  note: 'Shared machine: compare sides within this run only. Each round runs every side once (interleaved); best is the fastest round. A ratio above 1 means torch is faster.',
+  note: 'Shared machine: compare sides within this run only. Each round runs every side once (interleaved); best is the fastest round. A ratio above 1 means torch is faster. "before": mmesid without the sharing WASM Identity, the kernel-free tape save and the one-pass RMSNorm/RoPE kernels (tfjs\'s copying Identity and cloning save, composite ops).',
   loadAverage: { start: loadStart.map((x) => round(x, 2)), end: loadavg().map((x) => round(x, 2)) },
   workload: {
     model:
@@ -269,11 +346,13 @@ const out = {
     tolerance: 'loss rel 1e-5, gradients max |diff| <= 1e-3 of the tensor max',
   },
   runs,
-  bestPairsPerSecond: Object.fromEntries(Object.entries(best).map(([k, v]) => [k, round(v, 2)])),
-  ratios,
+  wallClock: wall,
+  cpuTime: {
+    note: 'pairs per CPU second of the process (user + system; torch: time.process_time), less sensitive than wall time to the other processes on the machine',
+    ...cpu,
+  },
 };
-console.log(
-  `[speed-finetune] best pairs/s: ${JSON.stringify(out.bestPairsPerSecond)}; ratios ${JSON.stringify(ratios)}`,
-);
+console.log(`[speed-finetune] wall clock: ${JSON.stringify(wall)}`);
+console.log(`[speed-finetune] CPU time: ${JSON.stringify(cpu)}`);
 if (args.get('write') !== '0') console.log(`wrote ${writeResult('speed-finetune', out)}`);
 process.exit(0);
