@@ -2,7 +2,7 @@
  * Rotary position embeddings in Hugging Face's "rotate half" convention: dimension i of a head is
  * rotated together with dimension i + head_dim/2, by the angle position * inv_freq[i].
  */
-import { tf } from '@mmesid/tensor';
+import { rotaryHalf, tf } from '@mmesid/tensor';
 import type { LlamaConfig } from './config.js';
 
 /**
@@ -131,9 +131,6 @@ export function rotateHalf(x: tf.Tensor): tf.Tensor {
  * Differentiable; returns a new tensor.
  */
 export function applyRotary(x: tf.Tensor, cos: tf.Tensor, sin: tf.Tensor): tf.Tensor {
-  return tf.tidy(() => {
-    const c = tf.expandDims(cos, 1);
-    const s = tf.expandDims(sin, 1);
-    return tf.add(tf.mul(x, c), tf.mul(rotateHalf(x), s));
-  });
+  // One kernel each way on cpu/wasm (@mmesid/tensor's rotaryHalf), the composite elsewhere.
+  return rotaryHalf(x, cos, sin);
 }

@@ -2,7 +2,12 @@ import type { loadNativeBlas } from '@mmesid/blas-native';
 import { BackendError } from './errors.js';
 import { registerAdamWUpdate } from './ops/adamw-update.js';
 import { registerCountAtLeast } from './ops/count-at-least.js';
+import { registerLinear } from './ops/linear.js';
 import { registerLogNormalize } from './ops/log-normalize.js';
+import { registerRmsNorm } from './ops/rms-norm.js';
+import { registerRotaryHalf } from './ops/rotary.js';
+import { installSharedTapeSave } from './ops/tape-save.js';
+import { registerWasmIdentity } from './ops/wasm-identity.js';
 import { registerMissingWasmKernels } from './ops/wasm-kernels.js';
 import { registerWasmMatMul, useNativeSgemm } from './ops/wasm-matmul.js';
 import { tf } from './tf.js';
@@ -260,9 +265,14 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
         if (opts.wasmPaths) wasm?.setWasmPaths?.(opts.wasmPaths);
         registerMissingWasmKernels();
         registerWasmMatMul();
+        registerWasmIdentity();
         registerCountAtLeast();
         registerAdamWUpdate();
         registerLogNormalize();
+        registerRmsNorm();
+        registerRotaryHalf();
+        registerLinear();
+        installSharedTapeSave();
       } catch (e) {
         return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-wasm', e) };
       }
@@ -280,6 +290,10 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
         registerCountAtLeast();
         registerAdamWUpdate();
         registerLogNormalize();
+        registerRmsNorm();
+        registerRotaryHalf();
+        registerLinear();
+        installSharedTapeSave();
       } catch (e) {
         return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-cpu', e) };
       }

@@ -87,6 +87,7 @@ export {
 } from './ops/adamw-update.js';
 export { COUNT_AT_LEAST, countAtLeast, registerCountAtLeast } from './ops/count-at-least.js';
 export { gatherRows } from './ops/gather-rows.js';
+export { LINEAR, LINEAR_GRAD, linear, linearComposite } from './ops/linear.js';
 export {
   LOG_NORMALIZE,
   logNormalize,
@@ -94,8 +95,12 @@ export {
   registerLogNormalize,
 } from './ops/log-normalize.js';
 export { logSumExp } from './ops/log-sum-exp.js';
+export { RMS_NORM, RMS_NORM_GRAD, rmsNorm, rmsNormComposite } from './ops/rms-norm.js';
+export { ROTARY_HALF, rotaryHalf, rotaryHalfComposite } from './ops/rotary.js';
 export { seededDropout } from './ops/seeded-dropout.js';
 export { stopGradient } from './ops/stop-gradient.js';
+export { installSharedTapeSave, uninstallSharedTapeSave } from './ops/tape-save.js';
+export { registerWasmIdentity, unregisterWasmIdentity } from './ops/wasm-identity.js';
 export { registerWasmMatMul, WASM_MATMUL_SMALL } from './ops/wasm-matmul.js';
 export { AdamW, type AdamWOptions } from './optim/adamw.js';
 export { clipGradNorm } from './optim/clip.js';

@@ -1,6 +1,7 @@
 import type { Rng } from '@mmesid/core';
 import { kaimingUniform, uniform } from '../init.js';
 import { expectLastDim, Module } from '../module.js';
+import { linear } from '../ops/linear.js';
 import { tf } from '../tf.js';
 
 export interface LinearOptions {
@@ -45,12 +46,8 @@ export class Linear extends Module {
 
   forward(x: tf.Tensor): tf.Tensor {
     expectLastDim(x, this.inFeatures, 'Linear input');
-    return tf.tidy(() => {
-      const lead = x.shape.slice(0, -1);
-      const x2 = x.rank === 2 ? x : x.reshape([-1, this.inFeatures]);
-      let y = tf.matMul(x2, this.weight, false, true);
-      if (this.bias) y = tf.add(y, this.bias);
-      return x.rank === 2 ? y : y.reshape([...lead, this.outFeatures]);
-    });
+    // x W^T as one kernel each way on cpu/wasm (ops/linear.ts), reshape + matMul elsewhere.
+    if (!this.bias) return linear(x, this.weight);
+    return tf.tidy(() => tf.add(linear(x, this.weight), this.bias!));
   }
 }

@@ -1,4 +1,5 @@
 import { expectLastDim, Module } from '../module.js';
+import { rmsNorm } from '../ops/rms-norm.js';
 import { tf } from '../tf.js';
 
 /** Layer normalisation over the last dimension (PyTorch nn.LayerNorm, biased variance). */
@@ -42,9 +43,7 @@ export class RMSNorm extends Module {
 
   forward(x: tf.Tensor): tf.Tensor {
     expectLastDim(x, this.dim, 'RMSNorm input');
-    return tf.tidy(() => {
-      const ms = tf.mean(tf.square(x), -1, true);
-      return tf.mul(tf.mul(x, tf.rsqrt(tf.add(ms, this.eps))), this.weight);
-    });
+    // One kernel each way on cpu/wasm (ops/rms-norm.ts), the composite elsewhere.
+    return rmsNorm(x, this.weight, this.eps);
   }
 }

@@ -1,0 +1,145 @@
+import { tf } from '../tf.js';
+import type { CpuBackendLike, WasmBackendLike } from './host-backends.js';
+
+/** tfjs kernel names of {@link rmsNorm}'s one-pass kernels (registered for cpu and wasm). */
+export const RMS_NORM = 'MmesidRmsNorm';
+export const RMS_NORM_GRAD = 'MmesidRmsNormGrad';
+
+const f = Math.fround;
+
+/** y = x r w per row of d, r = 1 / sqrt(mean(x^2) + eps); the sum of squares in float64. */
+function forward(x: ArrayLike<number>, w: ArrayLike<number>, d: number, eps: number, y: Float32Array): void {
+  const rows = y.length / d;
+  for (let i = 0; i < rows; i++) {
+    const o = i * d;
+    let s = 0;
+    for (let j = 0; j < d; j++) s += x[o + j]! * x[o + j]!;
+    const r = f(1 / Math.sqrt(f(f(s / d) + eps)));
+    for (let j = 0; j < d; j++) y[o + j] = f(f(x[o + j]! * r) * w[j]!);
+  }
+}
+
+/**
+ * The gradients of y = x r w: dx = r (w dy) - x r^3 / d * sum_j (w dy x)_j per row, and
+ * dw = sum over rows of dy x r. Sums in float64.
+ */
+function backward(
+  dy: ArrayLike<number>,
+  x: ArrayLike<number>,
+  w: ArrayLike<number>,
+  d: number,
+  eps: number,
+  dx: Float32Array,
+  dw: Float32Array,
+): void {
+  const rows = dx.length / d;
+  const acc = new Float64Array(d);
+  for (let i = 0; i < rows; i++) {
+    const o = i * d;
+    let s = 0;
+    let dot = 0;
+    for (let j = 0; j < d; j++) {
+      const xv = x[o + j]!;
+      s += xv * xv;
+      dot += w[j]! * dy[o + j]! * xv;
+    }
+    const r = 1 / Math.sqrt(f(f(s / d) + eps));
+    const c = (dot * r * r * r) / d;
+    for (let j = 0; j < d; j++) {
+      const xv = x[o + j]!;
+      dx[o + j] = r * w[j]! * dy[o + j]! - xv * c;
+      acc[j]! += dy[o + j]! * xv * r;
+    }
+  }
+  for (let j = 0; j < d; j++) dw[j] = acc[j]!;
+}
+
+type Attrs = { eps: number };
+
+/** Registers the kernels (and the gradient) for cpu and wasm; each only once. */
+export function registerRmsNorm(): void {
+  for (const backendName of ['cpu', 'wasm'] as const) {
+    if (tf.getKernel(RMS_NORM, backendName)) continue;
+    const wasm = backendName === 'wasm';
+    tf.registerKernel({
+      kernelName: RMS_NORM,
+      backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const { x, w } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo };
+        const { eps } = attrs as unknown as Attrs;
+        const d = w.shape[0]!;
+        if (wasm) {
+          const b = backend as unknown as WasmBackendLike;
+          // The output first: allocating may grow the heap, which detaches earlier views of it.
+          const out = b.makeOutput([...x.shape], 'float32');
+          forward(b.typedArrayFromHeap(x), b.typedArrayFromHeap(w), d, eps, b.typedArrayFromHeap(out));
+          return out;
+        }
+        const b = backend as unknown as CpuBackendLike;
+        const y = new Float32Array(x.shape.reduce((p, n) => p * n, 1));
+        forward(b.data.get(x.dataId).values, b.data.get(w.dataId).values, d, eps, y);
+        return b.makeTensorInfo([...x.shape], 'float32', y);
+      },
+    });
+    tf.registerKernel({
+      kernelName: RMS_NORM_GRAD,
+      backendName,
+      kernelFunc: ({ inputs, backend, attrs }) => {
+        const { dy, x, w } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo; w: tf.TensorInfo };
+        const { eps } = attrs as unknown as Attrs;
+        const d = w.shape[0]!;
+        if (wasm) {
+          const b = backend as unknown as WasmBackendLike;
+          const dxo = b.makeOutput([...x.shape], 'float32');
+          const dwo = b.makeOutput([d], 'float32');
+          const view = (t: tf.TensorInfo) => b.typedArrayFromHeap(t);
+          backward(view(dy), view(x), view(w), d, eps, view(dxo), view(dwo));
+          return [dxo, dwo];
+        }
+        const b = backend as unknown as CpuBackendLike;
+        const dx = new Float32Array(x.shape.reduce((p, n) => p * n, 1));
+        const dw = new Float32Array(d);
+        const get = (t: tf.TensorInfo) => b.data.get(t.dataId).values;
+        backward(get(dy), get(x), get(w), d, eps, dx, dw);
+        return [b.makeTensorInfo([...x.shape], 'float32', dx), b.makeTensorInfo([d], 'float32', dw)];
+      },
+    });
+  }
+  if (!tf.getGradient(RMS_NORM))
+    tf.registerGradient({
+      kernelName: RMS_NORM,
+      inputsToSave: ['x', 'w'],
+      gradFunc: (dy, saved, attrs) => {
+        const [x, w] = saved as [tf.Tensor, tf.Tensor];
+        const [dx, dw] = tf
+          .engine()
+          .runKernel(RMS_NORM_GRAD, { dy: dy as tf.Tensor, x, w }, attrs as unknown as tf.NamedAttrMap) as [
+          tf.Tensor,
+          tf.Tensor,
+        ];
+        return { x: () => dx!, w: () => dw! };
+      },
+    });
+}
+
+/** The composite form of {@link rmsNorm}: x * rsqrt(mean(x^2) + eps) * w, five kernels. */
+export function rmsNormComposite(x: tf.Tensor, w: tf.Tensor, eps: number): tf.Tensor {
+  return tf.tidy(() => tf.mul(tf.mul(x, tf.rsqrt(tf.add(tf.mean(tf.square(x), -1, true), eps))), w));
+}
+
+/**
+ * RMSNorm over the last axis: x / sqrt(mean(x^2) + eps) * w for float32 x [..., d] and w [d].
+ * One kernel forward and one backward (giving dx and dw) on cpu and wasm, the sums in float64; the
+ * composite (five kernels forward, about fifteen backward) elsewhere. Differentiable in x and w.
+ * Equal to the composite up to float32 rounding (a few ulps). The caller owns the result.
+ */
+export function rmsNorm(x: tf.Tensor, w: tf.Tensor, eps: number): tf.Tensor {
+  const d = x.shape[x.rank - 1];
+  if (x.dtype !== 'float32' || w.rank !== 1 || w.shape[0] !== d)
+    throw new RangeError(
+      `rmsNorm: expected float32 x [..., d] and w [d], got ${x.dtype} [${x.shape}] and [${w.shape}]`,
+    );
+  if (tf.getKernel(RMS_NORM, tf.getBackend()))
+    return tf.engine().runKernel(RMS_NORM, { x, w }, { eps }) as tf.Tensor;
+  return rmsNormComposite(x, w, eps);
+}
