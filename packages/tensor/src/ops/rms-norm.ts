@@ -1,5 +1,5 @@
 import { tf } from '../tf.js';
-import type { CpuBackendLike, WasmBackendLike } from './host-backends.js';
+import { registerHostKernel } from './host-backends.js';
 
 /** tfjs kernel names of {@link rmsNorm}'s one-pass kernels (registered for cpu and wasm). */
 export const RMS_NORM = 'MmesidRmsNorm';
@@ -58,53 +58,18 @@ type Attrs = { eps: number };
 
 /** Registers the kernels (and the gradient) for cpu and wasm; each only once. */
 export function registerRmsNorm(): void {
-  for (const backendName of ['cpu', 'wasm'] as const) {
-    if (tf.getKernel(RMS_NORM, backendName)) continue;
-    const wasm = backendName === 'wasm';
-    tf.registerKernel({
-      kernelName: RMS_NORM,
-      backendName,
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const { x, w } = inputs as { x: tf.TensorInfo; w: tf.TensorInfo };
-        const { eps } = attrs as unknown as Attrs;
-        const d = w.shape[0]!;
-        if (wasm) {
-          const b = backend as unknown as WasmBackendLike;
-          // The output first: allocating may grow the heap, which detaches earlier views of it.
-          const out = b.makeOutput([...x.shape], 'float32');
-          forward(b.typedArrayFromHeap(x), b.typedArrayFromHeap(w), d, eps, b.typedArrayFromHeap(out));
-          return out;
-        }
-        const b = backend as unknown as CpuBackendLike;
-        const y = new Float32Array(x.shape.reduce((p, n) => p * n, 1));
-        forward(b.data.get(x.dataId).values, b.data.get(w.dataId).values, d, eps, y);
-        return b.makeTensorInfo([...x.shape], 'float32', y);
-      },
-    });
-    tf.registerKernel({
-      kernelName: RMS_NORM_GRAD,
-      backendName,
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const { dy, x, w } = inputs as { dy: tf.TensorInfo; x: tf.TensorInfo; w: tf.TensorInfo };
-        const { eps } = attrs as unknown as Attrs;
-        const d = w.shape[0]!;
-        if (wasm) {
-          const b = backend as unknown as WasmBackendLike;
-          const dxo = b.makeOutput([...x.shape], 'float32');
-          const dwo = b.makeOutput([d], 'float32');
-          const view = (t: tf.TensorInfo) => b.typedArrayFromHeap(t);
-          backward(view(dy), view(x), view(w), d, eps, view(dxo), view(dwo));
-          return [dxo, dwo];
-        }
-        const b = backend as unknown as CpuBackendLike;
-        const dx = new Float32Array(x.shape.reduce((p, n) => p * n, 1));
-        const dw = new Float32Array(d);
-        const get = (t: tf.TensorInfo) => b.data.get(t.dataId).values;
-        backward(get(dy), get(x), get(w), d, eps, dx, dw);
-        return [b.makeTensorInfo([...x.shape], 'float32', dx), b.makeTensorInfo([d], 'float32', dw)];
-      },
-    });
-  }
+  registerHostKernel<Attrs>(RMS_NORM, {
+    outputs: ({ x }) => [{ shape: [...x!.shape], dtype: 'float32' }],
+    run: ({ x, w }, { w: wi }, { eps }, [y]) => forward(x!, w!, wi!.shape[0]!, eps, y as Float32Array),
+  });
+  registerHostKernel<Attrs>(RMS_NORM_GRAD, {
+    outputs: ({ x, w }) => [
+      { shape: [...x!.shape], dtype: 'float32' },
+      { shape: [w!.shape[0]!], dtype: 'float32' },
+    ],
+    run: ({ dy, x, w }, { w: wi }, { eps }, [dx, dw]) =>
+      backward(dy!, x!, w!, wi!.shape[0]!, eps, dx as Float32Array, dw as Float32Array),
+  });
   if (!tf.getGradient(RMS_NORM))
     tf.registerGradient({
       kernelName: RMS_NORM,

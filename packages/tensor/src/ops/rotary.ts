@@ -1,5 +1,5 @@
 import { tf } from '../tf.js';
-import type { CpuBackendLike, WasmBackendLike } from './host-backends.js';
+import { registerHostKernel } from './host-backends.js';
 
 /** tfjs kernel name of {@link rotaryHalf}'s one-pass kernel (registered for cpu and wasm). */
 export const ROTARY_HALF = 'MmesidRotaryHalf';
@@ -48,32 +48,11 @@ type Attrs = { transposed: boolean };
 
 /** Registers the kernel (and its gradient) for cpu and wasm; each only once. */
 export function registerRotaryHalf(): void {
-  for (const backendName of ['cpu', 'wasm'] as const) {
-    if (tf.getKernel(ROTARY_HALF, backendName)) continue;
-    const wasm = backendName === 'wasm';
-    tf.registerKernel({
-      kernelName: ROTARY_HALF,
-      backendName,
-      kernelFunc: ({ inputs, backend, attrs }) => {
-        const { x, cos, sin } = inputs as { x: tf.TensorInfo; cos: tf.TensorInfo; sin: tf.TensorInfo };
-        const { transposed } = attrs as unknown as Attrs;
-        const cBatch = cos.shape[0]!;
-        if (wasm) {
-          const b = backend as unknown as WasmBackendLike;
-          // The output first: allocating may grow the heap, which detaches earlier views of it.
-          const out = b.makeOutput([...x.shape], 'float32');
-          const v = (t: tf.TensorInfo) => b.typedArrayFromHeap(t);
-          rotate(v(x), v(cos), v(sin), x.shape, cBatch, transposed, v(out));
-          return out;
-        }
-        const b = backend as unknown as CpuBackendLike;
-        const out = new Float32Array(x.shape.reduce((p, n) => p * n, 1));
-        const v = (t: tf.TensorInfo) => b.data.get(t.dataId).values;
-        rotate(v(x), v(cos), v(sin), x.shape, cBatch, transposed, out);
-        return b.makeTensorInfo([...x.shape], 'float32', out);
-      },
-    });
-  }
+  registerHostKernel<Attrs>(ROTARY_HALF, {
+    outputs: ({ x }) => [{ shape: [...x!.shape], dtype: 'float32' }],
+    run: ({ x, cos, sin }, { x: xi, cos: ci }, { transposed }, [out]) =>
+      rotate(x!, cos!, sin!, xi!.shape, ci!.shape[0]!, transposed, out as Float32Array),
+  });
   if (!tf.getGradient(ROTARY_HALF))
     tf.registerGradient({
       kernelName: ROTARY_HALF,
