@@ -3,6 +3,7 @@ import { BackendError } from './errors.js';
 import { registerAdamWUpdate } from './ops/adamw-update.js';
 import { registerCountAtLeast } from './ops/count-at-least.js';
 import { registerLogNormalize } from './ops/log-normalize.js';
+import { registerNearestFromProducts } from './ops/nearest-from-products.js';
 import { registerMissingWasmKernels } from './ops/wasm-kernels.js';
 import { registerWasmMatMul, useNativeSgemm } from './ops/wasm-matmul.js';
 import { tf } from './tf.js';
@@ -263,6 +264,7 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
         registerCountAtLeast();
         registerAdamWUpdate();
         registerLogNormalize();
+        registerNearestFromProducts();
       } catch (e) {
         return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-wasm', e) };
       }
@@ -280,6 +282,7 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
         registerCountAtLeast();
         registerAdamWUpdate();
         registerLogNormalize();
+        registerNearestFromProducts();
       } catch (e) {
         return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-cpu', e) };
       }

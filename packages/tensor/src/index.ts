@@ -94,6 +94,12 @@ export {
   registerLogNormalize,
 } from './ops/log-normalize.js';
 export { logSumExp } from './ops/log-sum-exp.js';
+export {
+  NEAREST_FROM_PRODUCTS,
+  nearestFromProducts,
+  nearestFromProductsComposite,
+  registerNearestFromProducts,
+} from './ops/nearest-from-products.js';
 export { seededDropout } from './ops/seeded-dropout.js';
 export { stopGradient } from './ops/stop-gradient.js';
 export { registerWasmMatMul, WASM_MATMUL_SMALL } from './ops/wasm-matmul.js';
