@@ -4,6 +4,7 @@ import { registerAdamWUpdate } from './ops/adamw-update.js';
 import { registerCountAtLeast } from './ops/count-at-least.js';
 import { registerLogNormalize } from './ops/log-normalize.js';
 import { registerNearestFromProducts } from './ops/nearest-from-products.js';
+import { registerSinkhornArgMax } from './ops/sinkhorn-argmax.js';
 import { registerMissingWasmKernels } from './ops/wasm-kernels.js';
 import { registerWasmMatMul, useNativeSgemm } from './ops/wasm-matmul.js';
 import { tf } from './tf.js';
@@ -265,6 +266,7 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
         registerAdamWUpdate();
         registerLogNormalize();
         registerNearestFromProducts();
+        registerSinkhornArgMax();
       } catch (e) {
         return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-wasm', e) };
       }
@@ -283,6 +285,7 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
         registerAdamWUpdate();
         registerLogNormalize();
         registerNearestFromProducts();
+        registerSinkhornArgMax();
       } catch (e) {
         return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-cpu', e) };
       }

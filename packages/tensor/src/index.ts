@@ -101,6 +101,12 @@ export {
   registerNearestFromProducts,
 } from './ops/nearest-from-products.js';
 export { seededDropout } from './ops/seeded-dropout.js';
+export {
+  registerSinkhornArgMax,
+  SINKHORN_ARGMAX,
+  sinkhornArgMax,
+  sinkhornArgMaxComposite,
+} from './ops/sinkhorn-argmax.js';
 export { stopGradient } from './ops/stop-gradient.js';
 export { registerWasmMatMul, WASM_MATMUL_SMALL } from './ops/wasm-matmul.js';
 export { AdamW, type AdamWOptions } from './optim/adamw.js';
