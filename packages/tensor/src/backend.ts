@@ -2,6 +2,7 @@ import type { loadNativeBlas } from '@mmesid/blas-native';
 import { BackendError } from './errors.js';
 import { registerAdamWUpdate } from './ops/adamw-update.js';
 import { registerCountAtLeast } from './ops/count-at-least.js';
+import { registerGaussianMmd } from './ops/gaussian-mmd.js';
 import { registerLogNormalize } from './ops/log-normalize.js';
 import { registerNearestFromProducts } from './ops/nearest-from-products.js';
 import { registerSinkhornArgMax } from './ops/sinkhorn-argmax.js';
@@ -267,6 +268,7 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
         registerLogNormalize();
         registerNearestFromProducts();
         registerSinkhornArgMax();
+        registerGaussianMmd();
       } catch (e) {
         return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-wasm', e) };
       }
@@ -286,6 +288,7 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
         registerLogNormalize();
         registerNearestFromProducts();
         registerSinkhornArgMax();
+        registerGaussianMmd();
       } catch (e) {
         return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-cpu', e) };
       }

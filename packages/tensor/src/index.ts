@@ -88,6 +88,13 @@ export {
 export { COUNT_AT_LEAST, countAtLeast, registerCountAtLeast } from './ops/count-at-least.js';
 export { gatherRows } from './ops/gather-rows.js';
 export {
+  GAUSSIAN_MMD,
+  type GaussianMmdAttrs,
+  gaussianMmdStats,
+  hasGaussianMmdKernel,
+  registerGaussianMmd,
+} from './ops/gaussian-mmd.js';
+export {
   LOG_NORMALIZE,
   logNormalize,
   logNormalizeComposite,
