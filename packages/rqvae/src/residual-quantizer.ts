@@ -141,7 +141,9 @@ export class ResidualQuantizer extends Module {
     return tf.tidy(() => {
       const cols = tf.unstack(codes, 1);
       return sumAll(
-        this.vqLayers.map((vq, l) => gatherRows(vq.codebook as unknown as tf.Tensor2D, cols[l]! as tf.Tensor1D)),
+        this.vqLayers.map((vq, l) =>
+          gatherRows(vq.codebook as unknown as tf.Tensor2D, cols[l]! as tf.Tensor1D),
+        ),
       ) as tf.Tensor2D;
     });
   }
