@@ -16,7 +16,7 @@ import {
   trainConfig,
   trainSasrec,
 } from '@mmesid/sasrec';
-import { Rng, saveSafetensors, tf } from '@mmesid/tensor';
+import { initBackend, Rng, saveSafetensors, tf } from '@mmesid/tensor';
 import { rqvaeBenchConfig, rqvaeBenchTrain } from './rqvae-config.js';
 
 /** Runs a peer script with arguments; returns its JSON (or `{ skipped }`). */
@@ -187,6 +187,25 @@ export async function rqvaeRows(peer: PeerFn, table: EmbeddingMatrix): Promise<R
     copy.loadStateDict(model.stateDict());
     const run = await trainRqvae(copy, inputs, { ...train, maxEpochs: 1 }, { log: null });
     copy.dispose();
+    // The same two timings through the optional native BLAS (matmul kernels only; same code).
+    let native: { kmeansSeconds: number; epochSeconds: number; meanLoss: number } | undefined;
+    const choice = await initBackend({ require: 'wasm', nativeBlas: true, log: false, ignoreEnv: true });
+    try {
+      if (choice.nativeBlas && !choice.nativeBlas.startsWith('not used')) {
+        const fresh = new MMRQVAE(cfgIn);
+        const tk = performance.now();
+        await fresh.initCodebooks(inputs);
+        const kmeansNative = (performance.now() - tk) / 1000;
+        fresh.dispose();
+        const copy2 = new MMRQVAE({ ...cfgIn, kmeansInit: false });
+        copy2.loadStateDict(model.stateDict());
+        const run2 = await trainRqvae(copy2, inputs, { ...train, maxEpochs: 1 }, { log: null });
+        copy2.dispose();
+        native = { kmeansSeconds: kmeansNative, epochSeconds: run2.seconds, meanLoss: run2.history[0]! };
+      }
+    } finally {
+      await initBackend({ require: 'wasm', nativeBlas: false, log: false, ignoreEnv: true });
+    }
     const p1 = peer('rqvae.py', ['1', dir]);
     const p2 = peer('rqvae.py', ['2', dir]);
     const settings = {
@@ -215,7 +234,8 @@ export async function rqvaeRows(peer: PeerFn, table: EmbeddingMatrix): Promise<R
         workload: `MM-RQ-VAE training epoch, Beauty SASRec table (${table.rows} x ${table.cols}), bench:rqvae-beauty's MMD config, ${Math.ceil(table.rows / train.batchSize)} batches`,
         settings: {
           ...settings,
-          mmesid: 'trainRqvae, maxEpochs 1, from the k-means-initialised weights; WASM, 1 thread',
+          mmesid:
+            'trainRqvae, maxEpochs 1, from the k-means-initialised weights; WASM, 1 thread (mmesidNativeBlas*: the same with the optional native BLAS matmul kernels, when built)',
           peer: 'apps/bench/peers/rqvae.py: the same model in PyTorch (functional), same weights, same batch order, torch.optim.AdamW; 1 and 2 threads',
         },
         mmesidSeconds: round(run.seconds),
@@ -225,6 +245,13 @@ export async function rqvaeRows(peer: PeerFn, table: EmbeddingMatrix): Promise<R
         torchMeanLoss: p1.epoch_mean_loss === undefined ? null : round(p1.epoch_mean_loss as number, 4),
         ratioToTorch1Thread: t1 ? round(run.seconds / t1, 2) : null,
         ratioToTorch2Threads: t2 ? round(run.seconds / t2, 2) : null,
+        ...(native
+          ? {
+              mmesidNativeBlasSeconds: round(native.epochSeconds),
+              mmesidNativeBlasMeanLoss: round(native.meanLoss, 4),
+              nativeBlasRatioToTorch1Thread: t1 ? round(native.epochSeconds / t1, 2) : null,
+            }
+          : {}),
         lossCheck: {
           what: 'total loss (3 x MMD + quantisation, Sinkhorn on) of the first batch from the same weights, before any step',
           mmesid: { total: firstLoss, reconstruction: firstRec, quantization: firstQ },
@@ -241,7 +268,8 @@ export async function rqvaeRows(peer: PeerFn, table: EmbeddingMatrix): Promise<R
       {
         workload: `MM-RQ-VAE k-means initialisation: ${cfg.levels} levels x ${cfg.codebookSize} codes, k-means++ then ${cfg.kmeansIters} Lloyd iterations on ${table.rows} encodings of ${cfg.eDim}`,
         settings: {
-          mmesid: 'MMRQVAE.initCodebooks (encoding included); WASM, 1 thread',
+          mmesid:
+            'MMRQVAE.initCodebooks (encoding included); WASM, 1 thread (mmesidNativeBlasSeconds: the same with the optional native BLAS matmul kernels, when built)',
           peer: 'apps/bench/peers/rqvae.py: numpy k-means (same algorithm, numpy RNG) on the same encodings; 1 and 2 threads',
         },
         mmesidSeconds: round(kmeansSeconds),
@@ -249,6 +277,12 @@ export async function rqvaeRows(peer: PeerFn, table: EmbeddingMatrix): Promise<R
         numpy2ThreadsSeconds: k2 === undefined ? null : round(k2),
         ratioToNumpy1Thread: k1 ? round(kmeansSeconds / k1, 2) : null,
         ratioToNumpy2Threads: k2 ? round(kmeansSeconds / k2, 2) : null,
+        ...(native
+          ? {
+              mmesidNativeBlasSeconds: round(native.kmeansSeconds),
+              nativeBlasRatioToNumpy1Thread: k1 ? round(native.kmeansSeconds / k1, 2) : null,
+            }
+          : {}),
         numpyInertiaPerLevel: p1.kmeans_numpy_inertia ?? null,
         ...(p1.skipped ? { peerSkipped: p1.skipped } : {}),
       },

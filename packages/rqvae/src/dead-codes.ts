@@ -1,4 +1,4 @@
-import { type Rng, tf } from '@mmesid/tensor';
+import { gatherRows, type Rng, tf } from '@mmesid/tensor';
 import type { ModalityInputs } from './data.js';
 import { nearestCodes } from './distance.js';
 import type { MMRQVAE } from './mm-rqvae.js';
@@ -41,7 +41,7 @@ export async function resetDeadCodes(
           const rows = rng.shuffle(Array.from({ length: n }, (_, i) => i)).slice(0, dead.length);
           const take = dead.slice(0, rows.length);
           // Rows are replaced on the CPU: [K, eDim] is small and not every backend has a scatter kernel.
-          const pickedT = tf.tidy(() => tf.gather(residual, tf.tensor1d(rows, 'int32')));
+          const pickedT = tf.tidy(() => gatherRows(residual, tf.tensor1d(rows, 'int32')));
           const picked = (await pickedT.data()) as Float32Array;
           pickedT.dispose();
           const values = Float32Array.from((await cb.data()) as Float32Array);
@@ -58,7 +58,11 @@ export async function resetDeadCodes(
           moved.push(0);
         }
         const next = tf.tidy(
-          () => tf.sub(residual, tf.gather(vq.codebook, tf.tensor1d(index, 'int32'))) as tf.Tensor2D,
+          () =>
+            tf.sub(
+              residual,
+              gatherRows(vq.codebook as unknown as tf.Tensor2D, tf.tensor1d(index, 'int32')),
+            ) as tf.Tensor2D,
         );
         residual.dispose();
         residual = next;

@@ -1,4 +1,4 @@
-import { tf } from '@mmesid/tensor';
+import { nearestFromProducts, tf } from '@mmesid/tensor';
 
 /**
  * Squared Euclidean distances between every row of `x` [B, d] and every row of `codes` [K, d], as
@@ -19,8 +19,10 @@ export const DISTANCE_CHUNK_ROWS = 8192;
 
 /**
  * For every row of `x`, the index of its nearest code and the squared distance to it, read back
- * to the CPU chunk by chunk (so a [N, K] matrix never exists for large N). Nothing is left
- * allocated.
+ * to the CPU chunk by chunk (so a [N, K] matrix never exists for large N). Per chunk one plain
+ * matmul against the transposed codes and one pass over its [rows, K] products
+ * (`nearestFromProducts`: the same indices and float32 distances as argMin/min over
+ * {@link squaredDistances}). Nothing is left allocated.
  */
 export async function nearestCodes(
   x: tf.Tensor2D,
@@ -30,16 +32,25 @@ export async function nearestCodes(
   const n = x.shape[0];
   const index = new Int32Array(n);
   const distance = new Float32Array(n);
-  for (let start = 0; start < n; start += chunkRows) {
-    const size = Math.min(chunkRows, n - start);
-    const [idxT, minT] = tf.tidy(() => {
-      const part = size === n ? x : x.slice([start, 0], [size, -1]);
-      const d = squaredDistances(part, codes);
-      return [tf.argMin(d, 1), tf.min(d, 1)];
-    });
-    index.set((await idxT!.data()) as Int32Array, start);
-    distance.set((await minT!.data()) as Float32Array, start);
-    tf.dispose([idxT!, minT!]);
+  const [codesT, ee] = tf.tidy(() => [
+    tf.transpose(codes) as tf.Tensor2D,
+    tf.sum(tf.square(codes), 1) as tf.Tensor1D,
+  ]);
+  try {
+    for (let start = 0; start < n; start += chunkRows) {
+      const size = Math.min(chunkRows, n - start);
+      const [idxT, minT] = tf.tidy(() => {
+        const part = size === n ? x : x.slice([start, 0], [size, -1]);
+        const xx = tf.sum(tf.square(part), 1) as tf.Tensor1D;
+        const r = nearestFromProducts(tf.matMul(part, codesT!) as tf.Tensor2D, xx, ee!);
+        return [r.index, r.distance];
+      });
+      index.set((await idxT!.data()) as Int32Array, start);
+      distance.set((await minT!.data()) as Float32Array, start);
+      tf.dispose([idxT!, minT!]);
+    }
+  } finally {
+    tf.dispose([codesT!, ee!]);
   }
   return { index, distance };
 }

@@ -1,4 +1,4 @@
-import { Module, type Rng, ShapeError, stopGradient, tf } from '@mmesid/tensor';
+import { gatherRows, Module, type Rng, ShapeError, stopGradient, tf } from '@mmesid/tensor';
 import { nearestCodes } from './distance.js';
 import { sumAll } from './sum-tensors.js';
 import { VectorQuantizer } from './vector-quantizer.js';
@@ -120,7 +120,7 @@ export class ResidualQuantizer extends Module {
         for (let i = 0; i < n; i++) out[i * this.levels + l] = index[i]!;
         if (l + 1 < this.levels) {
           const next = tf.tidy(
-            () => tf.sub(residual, tf.gather(cb, tf.tensor1d(index, 'int32'))) as tf.Tensor2D,
+            () => tf.sub(residual, gatherRows(cb, tf.tensor1d(index, 'int32'))) as tf.Tensor2D,
           );
           residual.dispose();
           residual = next;
@@ -140,7 +140,11 @@ export class ResidualQuantizer extends Module {
       );
     return tf.tidy(() => {
       const cols = tf.unstack(codes, 1);
-      return sumAll(this.vqLayers.map((vq, l) => tf.gather(vq.codebook, cols[l]!))) as tf.Tensor2D;
+      return sumAll(
+        this.vqLayers.map((vq, l) =>
+          gatherRows(vq.codebook as unknown as tf.Tensor2D, cols[l]! as tf.Tensor1D),
+        ),
+      ) as tf.Tensor2D;
     });
   }
 

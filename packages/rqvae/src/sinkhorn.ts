@@ -1,4 +1,4 @@
-import { logNormalize, ShapeError, tf } from '@mmesid/tensor';
+import { ShapeError, sinkhornArgMax, tf } from '@mmesid/tensor';
 
 /** Options of {@link sinkhornAssign}. */
 export interface SinkhornOptions {
@@ -16,8 +16,9 @@ export interface SinkhornOptions {
  *
  * As in the authors' code the distances are first mapped to [-1, 1] (centre and amplitude of the
  * batch), so epsilon is relative to the batch's spread. With epsilon = 0.003, exp(-d / epsilon)
- * spans e^{+-333}, beyond float32, so this runs in the log domain: log Q is normalised by
- * log-sum-exp over columns and rows, which never forms exp(-d / epsilon) itself.
+ * spans e^{+-333}, beyond float32, so this never forms exp(-d / epsilon) in float32: see
+ * `sinkhornArgMax` of @mmesid/tensor (float64 scalings stabilised in the log domain on cpu and
+ * wasm, float32 log-sum-exp normalisations elsewhere; the two agree up to float32 near-ties).
  *
  * Not differentiable (it returns indices). The caller disposes the int32 [B] result.
  *
@@ -29,21 +30,12 @@ export function sinkhornAssign(distances: tf.Tensor2D, opts: SinkhornOptions): t
     throw new ShapeError(`sinkhornAssign: expected a [B, K] distance matrix, got shape [${distances.shape}]`);
   if (!(opts.epsilon > 0)) throw new ShapeError(`sinkhornAssign: epsilon must be > 0, got ${opts.epsilon}`);
   const iters = opts.iters ?? 50;
-  const [b, k] = distances.shape;
   return tf.tidy(() => {
     const d = centerDistances(distances);
-    let logQ = tf.div(d, -opts.epsilon) as tf.Tensor2D;
-    const logK = Math.log(k);
-    const logB = Math.log(b);
-    for (let i = 0; i < iters; i++) {
-      // Each code (column) gets total mass 1/K, then each point (row) 1/B: one kernel per
-      // normalisation on cpu and wasm (logNormalize), each old matrix freed at once.
-      const cols = logNormalize(logQ, 0, logK);
-      logQ.dispose();
-      logQ = logNormalize(cols, 1, logB);
-      cols.dispose();
-    }
-    return tf.argMax(logQ, 1) as tf.Tensor1D;
+    // Columns (codes) to mass 1/K, then rows (points) to 1/B, `iters` times, then each row's
+    // largest entry: one host kernel in float64 on cpu and wasm (scalings with absorption into
+    // log potentials, no exponential per entry and iteration), float32 logNormalize steps elsewhere.
+    return sinkhornArgMax(tf.div(d, -opts.epsilon) as tf.Tensor2D, iters);
   });
 }
 

@@ -1,4 +1,4 @@
-import { AdamW, Rng, Trainer, tf } from '@mmesid/tensor';
+import { AdamW, gatherRows, Rng, Trainer, tf } from '@mmesid/tensor';
 import { loadTrainingCheckpoint, saveTrainingCheckpoint, type TrainState } from './checkpoint.js';
 import { checkInputs, type ModalityInputs, toTensor } from './data.js';
 import { resetDeadCodes } from './dead-codes.js';
@@ -120,9 +120,7 @@ export async function trainRqvae(
       for (let s = 0; s < nTrain; s += opts.batchSize) {
         const rows = order.slice(s, s + opts.batchSize);
         const idx = tf.tensor1d(rows, 'int32');
-        const batch = Object.fromEntries(
-          names.map((m) => [m, tf.gather(tables.get(m)!, idx) as tf.Tensor2D]),
-        );
+        const batch = Object.fromEntries(names.map((m) => [m, gatherRows(tables.get(m)!, idx)]));
         const kept: { parts?: tf.Tensor1D } = {};
         const { loss } = await trainer.step(() => {
           const l = model.losses(batch, { sinkhorn: opts.sinkhorn });
@@ -277,7 +275,7 @@ async function heldOutLoss(
     const part = rows.slice(s, s + opts.batchSize);
     const loss = tf.tidy(() => {
       const idx = tf.tensor1d(part, 'int32');
-      const batch = Object.fromEntries(names.map((m) => [m, tf.gather(tables.get(m)!, idx) as tf.Tensor2D]));
+      const batch = Object.fromEntries(names.map((m) => [m, gatherRows(tables.get(m)!, idx)]));
       return model.losses(batch, { sinkhorn: opts.sinkhorn }).total;
     });
     total += ((await loss.data()) as Float32Array)[0]! * (part.length / rows.length);

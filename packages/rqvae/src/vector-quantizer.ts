@@ -1,5 +1,5 @@
-import { Module, type Rng, ShapeError, stopGradient, tf } from '@mmesid/tensor';
-import { squaredDistances } from './distance.js';
+import { gatherRows, Module, type Rng, ShapeError, stopGradient, tf } from '@mmesid/tensor';
+import { nearestCodes, squaredDistances } from './distance.js';
 import { kmeans } from './kmeans.js';
 import { sinkhornAssign } from './sinkhorn.js';
 
@@ -83,10 +83,10 @@ export class VectorQuantizer extends Module {
   async initFromData(residuals: tf.Tensor2D, rng: Rng, iters: number): Promise<tf.Tensor2D> {
     const { centroids } = await kmeans(residuals, { k: this.codebookSize, rng, iters });
     this.codebook.assign(centroids);
-    const next = tf.tidy(() => {
-      const d = squaredDistances(residuals, centroids);
-      return tf.sub(residuals, tf.gather(centroids, tf.argMin(d, 1))) as tf.Tensor2D;
-    });
+    const { index } = await nearestCodes(residuals, centroids);
+    const next = tf.tidy(
+      () => tf.sub(residuals, gatherRows(centroids, tf.tensor1d(index, 'int32'))) as tf.Tensor2D,
+    );
     centroids.dispose();
     return next;
   }
@@ -118,7 +118,7 @@ function chooseCodes(
     held.codes = tf.keep(codes);
     save([codes]);
     return {
-      value: tf.gather(eIn, codes),
+      value: gatherRows(eIn, codes),
       gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
         const oneHot = tf.cast(tf.oneHot(saved[0] as tf.Tensor1D, k), 'float32');
         return [tf.zerosLike(rIn), tf.matMul(oneHot as tf.Tensor2D, dy as tf.Tensor2D, true, false)];

@@ -2,15 +2,35 @@ import type { loadNativeBlas } from '@mmesid/blas-native';
 import { BackendError } from './errors.js';
 import { registerAdamWUpdate } from './ops/adamw-update.js';
 import { registerCountAtLeast } from './ops/count-at-least.js';
+import { registerGaussianMmd } from './ops/gaussian-mmd.js';
 import { registerLinear } from './ops/linear.js';
 import { registerLogNormalize } from './ops/log-normalize.js';
+import { registerNearestFromProducts } from './ops/nearest-from-products.js';
 import { registerRmsNorm } from './ops/rms-norm.js';
 import { registerRotaryHalf } from './ops/rotary.js';
+import { registerSinkhornArgMax } from './ops/sinkhorn-argmax.js';
 import { installSharedTapeSave } from './ops/tape-save.js';
 import { registerWasmIdentity } from './ops/wasm-identity.js';
 import { registerMissingWasmKernels } from './ops/wasm-kernels.js';
 import { registerWasmMatMul, useNativeSgemm } from './ops/wasm-matmul.js';
 import { tf } from './tf.js';
+
+/**
+ * The one-pass and fused kernels of `./ops` (cpu and wasm; each registers once), and the engine's
+ * kernel-free save of tensors for the backward pass.
+ */
+function registerMmesidKernels(): void {
+  registerCountAtLeast();
+  registerAdamWUpdate();
+  registerLogNormalize();
+  registerRmsNorm();
+  registerRotaryHalf();
+  registerLinear();
+  registerNearestFromProducts();
+  registerSinkhornArgMax();
+  registerGaussianMmd();
+  installSharedTapeSave();
+}
 
 /** Backends in the order we prefer them. `tfjs-node(-gpu)` register under tfjs's name `tensorflow`. */
 export type BackendName = 'tfjs-node-gpu' | 'tfjs-node' | 'webgpu' | 'wasm' | 'cpu';
@@ -266,13 +286,7 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
         registerMissingWasmKernels();
         registerWasmMatMul();
         registerWasmIdentity();
-        registerCountAtLeast();
-        registerAdamWUpdate();
-        registerLogNormalize();
-        registerRmsNorm();
-        registerRotaryHalf();
-        registerLinear();
-        installSharedTapeSave();
+        registerMmesidKernels();
       } catch (e) {
         return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-wasm', e) };
       }
@@ -287,13 +301,7 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
     case 'cpu': {
       try {
         await loadBackendPackage('cpu', opts);
-        registerCountAtLeast();
-        registerAdamWUpdate();
-        registerLogNormalize();
-        registerRmsNorm();
-        registerRotaryHalf();
-        registerLinear();
-        installSharedTapeSave();
+        registerMmesidKernels();
       } catch (e) {
         return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-cpu', e) };
       }

@@ -87,6 +87,13 @@ export {
 } from './ops/adamw-update.js';
 export { COUNT_AT_LEAST, countAtLeast, registerCountAtLeast } from './ops/count-at-least.js';
 export { gatherRows } from './ops/gather-rows.js';
+export {
+  GAUSSIAN_MMD,
+  type GaussianMmdAttrs,
+  gaussianMmdStats,
+  hasGaussianMmdKernel,
+  registerGaussianMmd,
+} from './ops/gaussian-mmd.js';
 export { LINEAR, LINEAR_GRAD, linear, linearComposite } from './ops/linear.js';
 export {
   LOG_NORMALIZE,
@@ -95,9 +102,21 @@ export {
   registerLogNormalize,
 } from './ops/log-normalize.js';
 export { logSumExp } from './ops/log-sum-exp.js';
+export {
+  NEAREST_FROM_PRODUCTS,
+  nearestFromProducts,
+  nearestFromProductsComposite,
+  registerNearestFromProducts,
+} from './ops/nearest-from-products.js';
 export { RMS_NORM, RMS_NORM_GRAD, rmsNorm, rmsNormComposite } from './ops/rms-norm.js';
 export { ROTARY_HALF, rotaryHalf, rotaryHalfComposite } from './ops/rotary.js';
 export { seededDropout } from './ops/seeded-dropout.js';
+export {
+  registerSinkhornArgMax,
+  SINKHORN_ARGMAX,
+  sinkhornArgMax,
+  sinkhornArgMaxComposite,
+} from './ops/sinkhorn-argmax.js';
 export { stopGradient } from './ops/stop-gradient.js';
 export { installSharedTapeSave, uninstallSharedTapeSave } from './ops/tape-save.js';
 export { registerWasmIdentity, unregisterWasmIdentity } from './ops/wasm-identity.js';

@@ -1,5 +1,5 @@
 import { parseOptions } from '@mmesid/core';
-import { ShapeError, stopGradient, tf } from '@mmesid/tensor';
+import { gaussianMmdStats, hasGaussianMmdKernel, ShapeError, stopGradient, tf } from '@mmesid/tensor';
 import { type MmdOptions, MmdOptionsSchema } from './options.js';
 
 /**
@@ -16,6 +16,10 @@ import { type MmdOptions, MmdOptionsSchema } from './options.js';
  * costly beyond. With a heuristic bandwidth, if more than half of the pairwise distances are 0
  * (the median is 0) or all are 0 (the mean is 0) the kernel degenerates (NaN); the JS {@link mmd}
  * throws in that case.
+ *
+ * On cpu and wasm, unless a kernel uses the median heuristic, the pairs run in one host kernel
+ * (`gaussianMmdStats` of @mmesid/tensor) after one Gram matmul, with the gradient as one more
+ * matmul: the composite's value and gradients up to float32 rounding (its sums run in float64).
  *
  * Returns a new scalar the caller disposes (or that an enclosing `tf.tidy` / `variableGrads`
  * collects); intermediate tensors are released.
@@ -43,6 +47,9 @@ export function mmdLoss(x: tf.Tensor, y: tf.Tensor, options?: MmdOptions): tf.Sc
   const total = n + m;
   if (opts.kernels.some((k) => 'bandwidth' in k && k.bandwidth === 'median') && total < 2) {
     throw new ShapeError('mmdLoss: the median heuristic needs at least 2 points in total');
+  }
+  if (hasGaussianMmdKernel() && opts.kernels.every((k) => !('bandwidth' in k) || k.bandwidth === 'mean')) {
+    return fusedMmdLoss(x as tf.Tensor2D, y as tf.Tensor2D, opts);
   }
   return tf.tidy(() => {
     const z = tf.concat([x, y], 0);
@@ -104,4 +111,45 @@ function offDiagonalMedian(d2: tf.Tensor, total: number): tf.Tensor {
   );
   const smallest = tf.neg(tf.topk(tf.neg(tf.reshape(masked, [total * total])), pairs + 1, true).values);
   return tf.mean(tf.slice(smallest, [pairs - 1], [2]));
+}
+
+/**
+ * {@link mmdLoss} on cpu and wasm without median bandwidths: the Gram matrix z z^T (one matmul),
+ * then one host kernel (`gaussianMmdStats` of @mmesid/tensor: distances, bandwidths, kernel sums,
+ * the loss and dloss/dd2 in one pass over the pairs) instead of ~15 kernels over [T, T] forward and
+ * as many backward; the gradient is 4 (rowSum * z - w z), one more matmul. Same value and gradient
+ * as the composite up to float32 rounding (the sums run in float64).
+ */
+function fusedMmdLoss(
+  x: tf.Tensor2D,
+  y: tf.Tensor2D,
+  opts: ReturnType<typeof MmdOptionsSchema.parse>,
+): tf.Scalar {
+  const n = x.shape[0];
+  const m = y.shape[0];
+  const attrs = {
+    n,
+    alphas: opts.kernels.flatMap((k) => ('bandwidth' in k ? [k.alpha] : [])),
+    sigma2s: opts.kernels.flatMap((k) => ('sigma' in k ? [k.sigma * k.sigma] : [])),
+    estimator: opts.estimator,
+  };
+  const op = tf.customGrad(((a: tf.Tensor2D, b: tf.Tensor2D, save: tf.GradSaveFunc) => {
+    const [z, loss, w, rowSum] = tf.tidy(() => {
+      const pooled = tf.concat([a, b], 0) as tf.Tensor2D;
+      const sq = tf.sum(tf.square(pooled), 1) as tf.Tensor1D;
+      const s = gaussianMmdStats(tf.matMul(pooled, pooled, false, true) as tf.Tensor2D, sq, attrs);
+      return [pooled, s.loss, s.w, s.rowSum] as const;
+    });
+    save([z, w, rowSum]);
+    return {
+      value: loss,
+      gradFunc: (dy: tf.Tensor, saved: tf.Tensor[]) => {
+        const [zs, ws, rs] = saved as [tf.Tensor2D, tf.Tensor2D, tf.Tensor1D];
+        const total = n + m;
+        const dz = tf.mul(tf.sub(tf.mul(tf.reshape(rs, [total, 1]), zs), tf.matMul(ws, zs)), tf.mul(dy, 4));
+        return [tf.slice(dz, [0, 0], [n, -1]), tf.slice(dz, [n, 0], [m, -1])];
+      },
+    };
+  }) as unknown as Parameters<typeof tf.customGrad>[0]);
+  return op(x, y) as tf.Scalar;
 }

@@ -1,5 +1,5 @@
 import { readFileSync } from 'node:fs';
-import { ConfigError, ShapeError, tf } from '@mmesid/tensor';
+import { ConfigError, GAUSSIAN_MMD, Rng, registerGaussianMmd, ShapeError, tf } from '@mmesid/tensor';
 import { describeBackends } from '@mmesid/test-utils';
 import { describe, expect, it } from 'vitest';
 import { MetricsInputError } from '../errors.js';
@@ -101,6 +101,71 @@ describeBackends('mmdLoss (tensor)', ({ backend, tol }) => {
     const after = mmdLoss(x1, y, opts);
     expect((await after.data())[0]!).toBeLessThan((await before.data())[0]!);
     tf.dispose([x0, y, g, before, x1, after]);
+  });
+
+  it('runs the pairs in one kernel on cpu and wasm, with the value and gradients of the composite', async () => {
+    if (backend !== 'cpu' && backend !== 'wasm') return;
+    const rng = new Rng(3);
+    for (const [n, m, d, kernels, estimator] of [
+      [2, 2, 1, [{ bandwidth: 'mean', alpha: 1 }], 'unbiased'],
+      [7, 5, 3, [{ sigma: 2 }, { bandwidth: 'mean', alpha: 0.5 }], 'biased'],
+      [300, 300, 64, [{ bandwidth: 'mean', alpha: 0.5 }], 'unbiased'], // the MM-RQ-VAE's loss, smaller batch
+      [
+        40,
+        9,
+        8,
+        [
+          { bandwidth: 'mean', alpha: 0.125 },
+          { bandwidth: 'mean', alpha: 2 },
+        ],
+        'biased',
+      ],
+    ] as const) {
+      const x = tf.tensor2d(
+        Float32Array.from({ length: n * d }, () => rng.float() * 2 - 1),
+        [n, d],
+      );
+      const y = tf.tensor2d(
+        Float32Array.from({ length: m * d }, () => rng.float() * 1.5 - 0.5),
+        [m, d],
+      );
+      const opts = { kernels: [...kernels], estimator };
+      const run = async () => {
+        const { value, grads } = tf.valueAndGrads((a: tf.Tensor, b: tf.Tensor) => mmdLoss(a, b, opts))([
+          x,
+          y,
+        ]);
+        const out = [(await value.data())[0]!, await grads[0]!.data(), await grads[1]!.data()] as const;
+        tf.dispose([value, ...grads]);
+        return out;
+      };
+      const prof = await tf.profile(async () => (await run())[0]);
+      expect(prof.kernels.filter((k) => k.name === GAUSSIAN_MMD).length).toBe(1);
+      const [v, gx, gy] = await run();
+      tf.unregisterKernel(GAUSSIAN_MMD, backend);
+      let composite: Awaited<ReturnType<typeof run>>;
+      try {
+        composite = await run();
+      } finally {
+        registerGaussianMmd();
+      }
+      const [cv, cgx, cgy] = composite;
+      const label = `[${n}, ${m}, ${d}] ${JSON.stringify(kernels)} ${estimator}`;
+      expect(Math.abs(v - cv), label).toBeLessThanOrEqual(1e-5 * (1 + Math.abs(cv)));
+      for (const [a, b] of [
+        [gx, cgx],
+        [gy, cgy],
+      ] as const) {
+        let scale = 0;
+        let err = 0;
+        for (let i = 0; i < a.length; i++) {
+          scale = Math.max(scale, Math.abs(b[i]!));
+          err = Math.max(err, Math.abs(a[i]! - b[i]!));
+        }
+        expect(err, `${label}: gradient`).toBeLessThanOrEqual(1e-4 * scale + 1e-7);
+      }
+      tf.dispose([x, y]);
+    }
   });
 
   it('rejects bad shapes', () => {
