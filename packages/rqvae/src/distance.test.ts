@@ -3,7 +3,7 @@ import { describeBackends } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
 import { nearestCodes } from './distance.js';
 
-describeBackends('nearestCodes', () => {
+describeBackends('nearestCodes', ({ backend }) => {
   it('finds the nearest code of every row, the same in one chunk and in many', async () => {
     const rng = new Rng(4);
     const [n, k, d] = [203, 17, 5];
@@ -15,7 +15,11 @@ describeBackends('nearestCodes', () => {
     const chunked = await nearestCodes(x, c, 7);
     tf.dispose([x, c]);
     expect(Array.from(chunked.index)).toEqual(Array.from(whole.index));
-    expect(Array.from(chunked.distance)).toEqual(Array.from(whole.distance));
+    // Bit-equal on cpu and wasm; WebGPU's matmul may round a differently sized chunk differently.
+    if (backend === 'webgpu')
+      for (let i = 0; i < n; i++)
+        expect(Math.abs(chunked.distance[i]! - whole.distance[i]!)).toBeLessThanOrEqual(1e-5);
+    else expect(Array.from(chunked.distance)).toEqual(Array.from(whole.distance));
     for (let i = 0; i < n; i++) {
       const dist = (j: number) => {
         let s = 0;
