@@ -39,6 +39,21 @@ for (const iters of [0, 10]) {
   );
   r.centroids.dispose();
 }
+// Kernel time per name over one level's k-means (10 Lloyd iterations): what the wall time is made of.
+const prof = await tf.profile(async () => {
+  const r = await kmeans(z, { k: 256, rng: new Rng(1), iters: 10 });
+  r.centroids.dispose();
+});
+const kByName = new Map<string, { n: number; ms: number }>();
+for (const k of prof.kernels) {
+  const e = kByName.get(k.name) ?? { n: 0, ms: 0 };
+  e.n++;
+  e.ms += k.kernelTimeMs as number;
+  kByName.set(k.name, e);
+}
+console.log(`kmeans level-0 kernels ${prof.kernels.length}`);
+for (const [k, v] of [...kByName].sort((a, b) => b[1].ms - a[1].ms).slice(0, 8))
+  console.log(`  ${k} x${v.n}: ${v.ms.toFixed(0)} ms`);
 if (process.argv.includes('--step')) {
   const batch = tf.tensor2d(table.data.subarray(0, 1024 * table.cols), [1024, table.cols]);
   const { AdamW, Trainer } = await import('@mmesid/tensor');

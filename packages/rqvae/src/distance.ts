@@ -14,8 +14,12 @@ export function squaredDistances(x: tf.Tensor2D, codes: tf.Tensor2D): tf.Tensor2
   });
 }
 
-/** Rows per chunk when a [N, K] distance matrix would be too large to hold at once. */
-export const DISTANCE_CHUNK_ROWS = 8192;
+/**
+ * Entries of the [rows, K] product matrix per chunk of {@link nearestCodes} (16M floats, 64 MB):
+ * rows are only split beyond that, since each split costs a copy of the chunk (tfjs's Slice, slow
+ * on wasm).
+ */
+export const DISTANCE_CHUNK_ENTRIES = 2 ** 24;
 
 /**
  * For every row of `x`, the index of its nearest code and the squared distance to it, read back
@@ -27,7 +31,7 @@ export const DISTANCE_CHUNK_ROWS = 8192;
 export async function nearestCodes(
   x: tf.Tensor2D,
   codes: tf.Tensor2D,
-  chunkRows = DISTANCE_CHUNK_ROWS,
+  chunkRows = Math.max(1, Math.floor(DISTANCE_CHUNK_ENTRIES / codes.shape[0])),
 ): Promise<{ index: Int32Array; distance: Float32Array }> {
   const n = x.shape[0];
   const index = new Int32Array(n);

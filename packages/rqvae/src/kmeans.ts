@@ -93,8 +93,8 @@ export async function kmeans(x: tf.Tensor2D, opts: KMeansOptions): Promise<KMean
  * [K, d] row-major array. With fewer distinct points than K, the remaining centres are drawn
  * uniformly (they duplicate existing points).
  *
- * Each of the K - 1 distance updates is one matrix-vector product x c on the active backend (its
- * matmul kernel: XNNPACK on wasm, BLAS where built) read back as N numbers; the squared distance
+ * Each of the K - 1 distance updates is one vector-matrix product c^T x^T on the active backend
+ * (its matmul kernel: XNNPACK on wasm, BLAS where built) read back as N numbers; the squared distance
  * ||x_i||^2 + ||c||^2 - 2 x_i.c (clamped at 0), the running minimum, its total and the draw run
  * on the host in float64, as the numpy peer does. A host loop over the N x d differences was 3-5
  * times slower than the backend's product.
@@ -114,37 +114,45 @@ async function kmeansPlusPlus(
     for (let t = 0; t < d; t++) s += data[i * d + t]! * data[i * d + t]!;
     norms[i] = s;
   }
-  for (let c = 1; c < k; c++) {
-    const row = chosen[chosen.length - 1]!;
-    const centre = tf.tensor2d(data.subarray(row * d, (row + 1) * d), [d, 1]);
-    const product = tf.matMul(x, centre);
-    let dots: Float32Array;
-    try {
-      dots = (await product.data()) as Float32Array;
-    } finally {
-      tf.dispose([centre, product]);
-    }
-    const cc = norms[row]!;
-    let total = 0;
-    for (let i = 0; i < n; i++) {
-      const s = Math.max(norms[i]! + cc - 2 * dots[i]!, 0);
-      if (s < minDist[i]!) minDist[i] = s;
-      total += minDist[i]!;
-    }
-    if (!(total > 0)) {
-      chosen.push(rng.int(n));
-      continue;
-    }
-    let r = rng.float() * total;
-    let pick = n - 1;
-    for (let i = 0; i < n; i++) {
-      r -= minDist[i]!;
-      if (r < 0) {
-        pick = i;
-        break;
+  // x^T once, then one row times it per seed: on wasm c^T x^T ran 2.5-5x faster than the
+  // one-column x c (measured alternating in one process; the right operand, x^T, stays the same
+  // tensor for every seed).
+  const xT = tf.transpose(x) as tf.Tensor2D;
+  try {
+    for (let c = 1; c < k; c++) {
+      const row = chosen[chosen.length - 1]!;
+      const centre = tf.tensor2d(data.subarray(row * d, (row + 1) * d), [1, d]);
+      const product = tf.matMul(centre, xT);
+      let dots: Float32Array;
+      try {
+        dots = (await product.data()) as Float32Array;
+      } finally {
+        tf.dispose([centre, product]);
       }
+      const cc = norms[row]!;
+      let total = 0;
+      for (let i = 0; i < n; i++) {
+        const s = Math.max(norms[i]! + cc - 2 * dots[i]!, 0);
+        if (s < minDist[i]!) minDist[i] = s;
+        total += minDist[i]!;
+      }
+      if (!(total > 0)) {
+        chosen.push(rng.int(n));
+        continue;
+      }
+      let r = rng.float() * total;
+      let pick = n - 1;
+      for (let i = 0; i < n; i++) {
+        r -= minDist[i]!;
+        if (r < 0) {
+          pick = i;
+          break;
+        }
+      }
+      chosen.push(pick);
     }
-    chosen.push(pick);
+  } finally {
+    xT.dispose();
   }
   const out = new Float32Array(k * d);
   chosen.forEach((row, j) => {
