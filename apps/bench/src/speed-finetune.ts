@@ -6,7 +6,7 @@
 // trainMmeSid's first steps take). Loss check: micro-batch 0 in eval mode, loss and every gradient.
 // Timing: `--rounds` rounds, each running every side once (interleaved), `--steps` optimiser steps
 // per run after one warm-up step. Writes benchmarks/results/speed-finetune.json.
-// Run: pnpm --filter @mmesid/bench speed:finetune [--steps=3 --rounds=2 --micro=4,16 --threads=1,2 --native=1]
+// Run: pnpm --filter @mmesid/bench speed:finetune [--steps=3 --rounds=2 --micro=4,16 --threads=1,2 --before=0 --native=1]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -24,10 +24,12 @@ import {
 import {
   initBackend,
   installSharedTapeSave,
+  LINEAR,
   RMS_NORM,
   Rng,
   ROTARY_HALF,
   registerWasmIdentity,
+  SWIGLU,
   saveSafetensors,
   tf,
   uninstallSharedTapeSave,
@@ -43,13 +45,13 @@ const args = new Map(
   }),
 );
 const STEPS = Number(args.get('steps') ?? 3);
-const ROUNDS = Number(args.get('rounds') ?? 2);
-const MICROS = (args.get('micro') ?? '4').split(',').map(Number);
+const ROUNDS = Number(args.get('rounds') ?? 3);
+const MICROS = (args.get('micro') ?? '4,16').split(',').map(Number);
 const THREADS = (args.get('threads') ?? '1,2').split(',').map(Number);
 const NATIVE = args.get('native') === '1';
-// Also time mmesid without this session's speed-ups (tfjs's copying Identity and cloning tape save,
-// composite RMSNorm and RoPE).
-const BEFORE = args.get('before') === '1';
+// Also time mmesid without this session's speed-ups (tfjs's copying Identity/Cast and cloning tape
+// save; composite linear, RMSNorm, RoPE and SwiGLU).
+const BEFORE = args.get('before') !== '0';
 const beautyDir =
   args.get('beauty') ?? process.env.BEAUTY_DIR ?? join(here, '../../../../shared/datasets/beauty');
 const llamaDir = args.get('llama') ?? join(here, '../../../../shared/models/stories260k');
@@ -196,7 +198,7 @@ console.log(
 );
 
 /** Switches this session's speed-ups on or off (the ops fall back to their composites without their kernels). */
-const fusedKernels = [RMS_NORM, ROTARY_HALF].map((k) => tf.getKernel(k, 'wasm')!);
+const fusedKernels = [LINEAR, RMS_NORM, ROTARY_HALF, SWIGLU].map((k) => tf.getKernel(k, 'wasm')!);
 function speedUps(on: boolean): void {
   if (on) {
     registerWasmIdentity();
@@ -221,7 +223,7 @@ type Timing = {
 type Side = { label: string; run: () => Promise<Timing> };
 const sides: Side[] = [];
 for (const [micro, before] of [
-  ...(BEFORE ? [[MICROS[0]!, true] as const] : []),
+  ...(BEFORE ? MICROS.map((m) => [m, true] as const) : []),
   ...MICROS.map((m) => [m, false] as const),
 ])
   sides.push({
@@ -289,15 +291,16 @@ function summary(metric: 'pairsPerSecond' | 'pairsPerCpuSecond') {
     if (same) ratios[`${k} / mmesid micro ${m[1]}`] = round(v / same, 2);
     ratios[`${k} / mmesid fastest`] = round(v / mmesidBest, 2);
   }
-  const before = best[`mmesid micro ${MICROS[0]} before`];
-  const speedUp = before
-    ? Object.fromEntries(
-        MICROS.map((m) => [
-          `mmesid micro ${m} / micro ${MICROS[0]} before`,
-          round(best[`mmesid micro ${m}`]! / before, 2),
-        ]),
-      )
-    : null;
+  const first = best[`mmesid micro ${MICROS[0]} before`];
+  const speedUp: Record<string, number> = {};
+  if (first)
+    for (const m of MICROS) {
+      speedUp[`mmesid micro ${m} / micro ${m} before`] = round(
+        best[`mmesid micro ${m}`]! / best[`mmesid micro ${m} before`]!,
+        2,
+      );
+      speedUp[`mmesid micro ${m} / micro ${MICROS[0]} before`] = round(best[`mmesid micro ${m}`]! / first, 2);
+    }
   return {
     best: Object.fromEntries(Object.entries(best).map(([k, v]) => [k, round(v, 2)])),
     ratios,
@@ -311,7 +314,7 @@ const out = {
   command: `pnpm --filter @mmesid/bench speed:finetune ${process.argv.slice(2).join(' ')}`.trim(),
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version },
-  note: 'Shared machine: compare sides within this run only. Each round runs every side once (interleaved); best is the fastest round. A ratio above 1 means torch is faster. "before": mmesid without the sharing WASM Identity, the kernel-free tape save and the one-pass RMSNorm/RoPE kernels (tfjs\'s copying Identity and cloning save, composite ops).',
+  note: 'Shared machine: compare sides within this run only. Each round runs every side once (interleaved); best is the fastest round. A ratio above 1 means torch is faster. "before": mmesid without the sharing WASM Identity, the kernel-free tape save and the one-kernel linear/RMSNorm/RoPE/SwiGLU (tfjs\'s copying Identity and Cast, cloning save, composite ops).',
   loadAverage: { start: loadStart.map((x) => round(x, 2)), end: loadavg().map((x) => round(x, 2)) },
   workload: {
     model:

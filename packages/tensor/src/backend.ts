@@ -6,6 +6,7 @@ import { registerLinear } from './ops/linear.js';
 import { registerLogNormalize } from './ops/log-normalize.js';
 import { registerRmsNorm } from './ops/rms-norm.js';
 import { registerRotaryHalf } from './ops/rotary.js';
+import { registerSwiglu } from './ops/swiglu.js';
 import { installSharedTapeSave } from './ops/tape-save.js';
 import { registerWasmIdentity } from './ops/wasm-identity.js';
 import { registerMissingWasmKernels } from './ops/wasm-kernels.js';
@@ -272,6 +273,7 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
         registerRmsNorm();
         registerRotaryHalf();
         registerLinear();
+        registerSwiglu();
         installSharedTapeSave();
       } catch (e) {
         return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-wasm', e) };
@@ -293,6 +295,7 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
         registerRmsNorm();
         registerRotaryHalf();
         registerLinear();
+        registerSwiglu();
         installSharedTapeSave();
       } catch (e) {
         return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-cpu', e) };

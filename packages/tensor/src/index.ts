@@ -99,6 +99,7 @@ export { RMS_NORM, RMS_NORM_GRAD, rmsNorm, rmsNormComposite } from './ops/rms-no
 export { ROTARY_HALF, rotaryHalf, rotaryHalfComposite } from './ops/rotary.js';
 export { seededDropout } from './ops/seeded-dropout.js';
 export { stopGradient } from './ops/stop-gradient.js';
+export { SWIGLU, SWIGLU_GRAD, swiglu, swigluComposite } from './ops/swiglu.js';
 export { installSharedTapeSave, uninstallSharedTapeSave } from './ops/tape-save.js';
 export { registerWasmIdentity, unregisterWasmIdentity } from './ops/wasm-identity.js';
 export { registerWasmMatMul, WASM_MATMUL_SMALL } from './ops/wasm-matmul.js';
