@@ -1,4 +1,4 @@
-import { attentionCore, callChild, Linear, type LinearOptions, Module, tf } from '@mmesid/tensor';
+import { callChild, Linear, type LinearOptions, Module, tf } from '@mmesid/tensor';
 import type { LlamaConfig } from './config.js';
 import type { KVCache } from './kv-cache.js';
 import { applyRotary } from './rope.js';
@@ -47,14 +47,21 @@ export class LlamaAttention extends Module {
       const H = this.numHeads;
       const KV = this.numKvHeads;
       const D = this.headDim;
+      const rep = H / KV;
       const heads = (t: tf.Tensor, n: number) => tf.transpose(tf.reshape(t, [B, T, n, D]), [0, 2, 1, 3]);
       const q = applyRotary(heads(callChild(this, 'q_proj', x), H), ctx.cos, ctx.sin);
       let k = applyRotary(heads(callChild(this, 'k_proj', x), KV), ctx.cos, ctx.sin);
       let v = heads(callChild(this, 'v_proj', x), KV);
       if (ctx.cache) ({ key: k, value: v } = ctx.cache.update(ctx.layerIndex, k, v));
-      // softmax(q k^T / sqrt(D) + bias) v, heads merged to [B, T, H * D]: one kernel each way on
-      // cpu/wasm (@mmesid/tensor's attentionCore), the composite elsewhere.
-      const merged = attentionCore(q, k, v, ctx.bias, 1 / Math.sqrt(D));
+      const S = k.shape[2]!;
+      const qg = tf.reshape(q, [B * KV, rep * T, D]) as tf.Tensor3D;
+      const kg = tf.reshape(k, [B * KV, S, D]) as tf.Tensor3D;
+      const vg = tf.reshape(v, [B * KV, S, D]) as tf.Tensor3D;
+      let scores = tf.reshape(tf.mul(tf.matMul(qg, kg, false, true), 1 / Math.sqrt(D)), [B, KV, rep, T, S]);
+      if (ctx.bias) scores = tf.add(scores, ctx.bias);
+      const probs = tf.reshape(tf.softmax(scores), [B * KV, rep * T, S]) as tf.Tensor3D;
+      const out = tf.reshape(tf.matMul(probs, vg), [B, H, T, D]);
+      const merged = tf.reshape(tf.transpose(out, [0, 2, 1, 3]), [B, T, H * D]);
       return callChild(this, 'o_proj', merged);
     });
   }

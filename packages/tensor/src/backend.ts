@@ -1,7 +1,6 @@
 import type { loadNativeBlas } from '@mmesid/blas-native';
 import { BackendError } from './errors.js';
 import { registerAdamWUpdate } from './ops/adamw-update.js';
-import { registerAttentionCore } from './ops/attention-core.js';
 import { registerCountAtLeast } from './ops/count-at-least.js';
 import { registerLinear } from './ops/linear.js';
 import { registerLogNormalize } from './ops/log-normalize.js';
@@ -275,7 +274,6 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
         registerRotaryHalf();
         registerLinear();
         registerSwiglu();
-        registerAttentionCore();
         installSharedTapeSave();
       } catch (e) {
         return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-wasm', e) };
@@ -298,7 +296,6 @@ async function probe(name: BackendName, opts: InitBackendOptions): Promise<Probe
         registerRotaryHalf();
         registerLinear();
         registerSwiglu();
-        registerAttentionCore();
         installSharedTapeSave();
       } catch (e) {
         return { ok: false, reason: describeImportError('@tensorflow/tfjs-backend-cpu', e) };

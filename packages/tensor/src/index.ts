@@ -85,12 +85,6 @@ export {
   adamwUpdateComposite,
   registerAdamWUpdate,
 } from './ops/adamw-update.js';
-export {
-  ATTENTION_CORE,
-  ATTENTION_CORE_GRAD,
-  attentionCore,
-  attentionCoreComposite,
-} from './ops/attention-core.js';
 export { COUNT_AT_LEAST, countAtLeast, registerCountAtLeast } from './ops/count-at-least.js';
 export { gatherRows } from './ops/gather-rows.js';
 export { LINEAR, LINEAR_GRAD, linear, linearComposite } from './ops/linear.js';
