@@ -6,7 +6,7 @@
 // trainMmeSid's first steps take). Loss check: micro-batch 0 in eval mode, loss and every gradient.
 // Timing: `--rounds` rounds, each running every side once (interleaved), `--steps` optimiser steps
 // per run after one warm-up step. Writes benchmarks/results/speed-finetune.json.
-// Run: pnpm --filter @mmesid/bench speed:finetune [--steps=3 --rounds=2 --micro=4,16 --threads=1,2 --native=1]
+// Run: pnpm --filter @mmesid/bench speed:finetune [--steps=3 --rounds=2 --micro=4,16 --threads=1,2 --before=0 --native=1]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -24,10 +24,12 @@ import {
 import {
   initBackend,
   installSharedTapeSave,
+  LINEAR,
   RMS_NORM,
   Rng,
   ROTARY_HALF,
   registerWasmIdentity,
+  SWIGLU,
   saveSafetensors,
   tf,
   uninstallSharedTapeSave,
@@ -43,13 +45,14 @@ const args = new Map(
   }),
 );
 const STEPS = Number(args.get('steps') ?? 3);
-const ROUNDS = Number(args.get('rounds') ?? 2);
-const MICROS = (args.get('micro') ?? '4').split(',').map(Number);
+const ROUNDS = Number(args.get('rounds') ?? 3);
+const MICROS = (args.get('micro') ?? '4,16').split(',').map(Number);
 const THREADS = (args.get('threads') ?? '1,2').split(',').map(Number);
-const NATIVE = args.get('native') === '1';
-// Also time mmesid without this session's speed-ups (tfjs's copying Identity and cloning tape save,
-// composite RMSNorm and RoPE).
-const BEFORE = args.get('before') === '1';
+// Also time mmesid with its matmuls on native OpenBLAS (@mmesid/blas-native, the BLAS torch uses here).
+const NATIVE = args.get('native') !== '0';
+// Also time mmesid without this session's speed-ups (tfjs's copying Identity/Cast and cloning tape
+// save; composite linear, RMSNorm, RoPE, and SwiGLU).
+const BEFORE = args.get('before') !== '0';
 const beautyDir =
   args.get('beauty') ?? process.env.BEAUTY_DIR ?? join(here, '../../../../shared/datasets/beauty');
 const llamaDir = args.get('llama') ?? join(here, '../../../../shared/models/stories260k');
@@ -59,7 +62,12 @@ const EFFECTIVE = 16;
 const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 const loadStart = loadavg();
 
-const backend = await initBackend({ require: 'wasm', log: false, nativeBlas: NATIVE });
+const backend = await initBackend({ require: 'wasm', log: false, nativeBlas: false, ignoreEnv: true });
+const nativeChoice = NATIVE
+  ? (await initBackend({ require: 'wasm', log: false, nativeBlas: true, ignoreEnv: true })).nativeBlas
+  : undefined;
+const nativeOk = !!nativeChoice && !nativeChoice.startsWith('not used');
+if (NATIVE) await initBackend({ require: 'wasm', log: false, nativeBlas: false, ignoreEnv: true });
 
 // The fusion bench's inputs (packages/fusion/bench/beauty-setup.ts, same seeds).
 const dataset = await loadAuthorsDataset(beautyDir);
@@ -196,7 +204,7 @@ console.log(
 );
 
 /** Switches this session's speed-ups on or off (the ops fall back to their composites without their kernels). */
-const fusedKernels = [RMS_NORM, ROTARY_HALF].map((k) => tf.getKernel(k, 'wasm')!);
+const fusedKernels = [LINEAR, RMS_NORM, ROTARY_HALF, SWIGLU].map((k) => tf.getKernel(k, 'wasm')!);
 function speedUps(on: boolean): void {
   if (on) {
     registerWasmIdentity();
@@ -220,19 +228,24 @@ type Timing = {
 };
 type Side = { label: string; run: () => Promise<Timing> };
 const sides: Side[] = [];
-for (const [micro, before] of [
-  ...(BEFORE ? [[MICROS[0]!, true] as const] : []),
-  ...MICROS.map((m) => [m, false] as const),
+for (const [micro, variant] of [
+  ...(BEFORE ? MICROS.map((m) => [m, 'before'] as const) : []),
+  ...MICROS.map((m) => [m, ''] as const),
+  ...(nativeOk ? MICROS.map((m) => [m, 'native'] as const) : []),
 ])
   sides.push({
-    label: `mmesid micro ${micro}${before ? ' before' : ''}`,
+    label: `mmesid micro ${micro}${variant ? ` ${variant}` : ''}`,
     run: async () => {
-      speedUps(!before);
+      speedUps(variant !== 'before');
+      if (variant === 'native')
+        await initBackend({ require: 'wasm', log: false, nativeBlas: true, ignoreEnv: true });
       const cfg = { ...train, microBatch: micro };
       await trainMmeSid(model, split.train, { ...cfg, maxSteps: 1 }, { log: () => {} });
       const c0 = process.cpuUsage();
       const r = await trainMmeSid(model, split.train, { ...cfg, maxSteps: STEPS }, { log: () => {} });
       const c = process.cpuUsage(c0);
+      if (variant === 'native')
+        await initBackend({ require: 'wasm', log: false, nativeBlas: false, ignoreEnv: true });
       const cpuSeconds = (c.user + c.system) / 1e6;
       return {
         pairsPerSecond: r.examplesSeen / r.seconds,
@@ -287,17 +300,20 @@ function summary(metric: 'pairsPerSecond' | 'pairsPerCpuSecond') {
     if (!m) continue;
     const same = best[`mmesid micro ${m[1]}`];
     if (same) ratios[`${k} / mmesid micro ${m[1]}`] = round(v / same, 2);
+    const native = best[`mmesid micro ${m[1]} native`];
+    if (native) ratios[`${k} / mmesid micro ${m[1]} native`] = round(v / native, 2);
     ratios[`${k} / mmesid fastest`] = round(v / mmesidBest, 2);
   }
-  const before = best[`mmesid micro ${MICROS[0]} before`];
-  const speedUp = before
-    ? Object.fromEntries(
-        MICROS.map((m) => [
-          `mmesid micro ${m} / micro ${MICROS[0]} before`,
-          round(best[`mmesid micro ${m}`]! / before, 2),
-        ]),
-      )
-    : null;
+  const first = best[`mmesid micro ${MICROS[0]} before`];
+  const speedUp: Record<string, number> = {};
+  if (first)
+    for (const m of MICROS) {
+      speedUp[`mmesid micro ${m} / micro ${m} before`] = round(
+        best[`mmesid micro ${m}`]! / best[`mmesid micro ${m} before`]!,
+        2,
+      );
+      speedUp[`mmesid micro ${m} / micro ${MICROS[0]} before`] = round(best[`mmesid micro ${m}`]! / first, 2);
+    }
   return {
     best: Object.fromEntries(Object.entries(best).map(([k, v]) => [k, round(v, 2)])),
     ratios,
@@ -311,7 +327,7 @@ const out = {
   command: `pnpm --filter @mmesid/bench speed:finetune ${process.argv.slice(2).join(' ')}`.trim(),
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version },
-  note: 'Shared machine: compare sides within this run only. Each round runs every side once (interleaved); best is the fastest round. A ratio above 1 means torch is faster. "before": mmesid without the sharing WASM Identity, the kernel-free tape save and the one-pass RMSNorm/RoPE kernels (tfjs\'s copying Identity and cloning save, composite ops).',
+  note: 'Shared machine: compare sides within this run only. Each round runs every side once (interleaved); best is the fastest round. A ratio above 1 means torch is faster. "before": mmesid without the sharing WASM Identity, the kernel-free tape save and the one-kernel linear/RMSNorm/RoPE/SwiGLU (tfjs\'s copying Identity and Cast, cloning save, composite ops).',
   loadAverage: { start: loadStart.map((x) => round(x, 2)), end: loadavg().map((x) => round(x, 2)) },
   workload: {
     model:
@@ -324,7 +340,7 @@ const out = {
   },
   mmesid: {
     backend: backend.name,
-    nativeBlas: backend.nativeBlas ?? 'off',
+    nativeBlas: `"native" sides only: ${nativeChoice ?? 'not asked (--native=0)'}`,
     trainer:
       'trainMmeSid (AdamW lr 3e-4, warm-up 10 + cosine, clip 1, gradient accumulation to 16 sequences)',
   },

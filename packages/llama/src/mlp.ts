@@ -1,4 +1,4 @@
-import { callChild, Linear, type LinearOptions, Module, silu, tf } from '@mmesid/tensor';
+import { callChild, Linear, type LinearOptions, Module, swiglu, tf } from '@mmesid/tensor';
 import type { LlamaConfig } from './config.js';
 
 /**
@@ -18,7 +18,8 @@ export class LlamaMLP extends Module {
 
   forward(x: tf.Tensor): tf.Tensor {
     return tf.tidy(() => {
-      const gated = tf.mul(silu(callChild(this, 'gate_proj', x)), callChild(this, 'up_proj', x));
+      // silu(gate) * up as one kernel each way on cpu/wasm (@mmesid/tensor's swiglu).
+      const gated = swiglu(callChild(this, 'gate_proj', x), callChild(this, 'up_proj', x));
       return callChild(this, 'down_proj', gated);
     });
   }

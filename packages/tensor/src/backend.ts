@@ -9,6 +9,7 @@ import { registerNearestFromProducts } from './ops/nearest-from-products.js';
 import { registerRmsNorm } from './ops/rms-norm.js';
 import { registerRotaryHalf } from './ops/rotary.js';
 import { registerSinkhornArgMax } from './ops/sinkhorn-argmax.js';
+import { registerSwiglu } from './ops/swiglu.js';
 import { installSharedTapeSave } from './ops/tape-save.js';
 import { registerWasmIdentity } from './ops/wasm-identity.js';
 import { registerMissingWasmKernels } from './ops/wasm-kernels.js';
@@ -26,6 +27,7 @@ function registerMmesidKernels(): void {
   registerRmsNorm();
   registerRotaryHalf();
   registerLinear();
+  registerSwiglu();
   registerNearestFromProducts();
   registerSinkhornArgMax();
   registerGaussianMmd();

@@ -118,6 +118,7 @@ export {
   sinkhornArgMaxComposite,
 } from './ops/sinkhorn-argmax.js';
 export { stopGradient } from './ops/stop-gradient.js';
+export { SWIGLU, SWIGLU_GRAD, swiglu, swigluComposite } from './ops/swiglu.js';
 export { installSharedTapeSave, uninstallSharedTapeSave } from './ops/tape-save.js';
 export { registerWasmIdentity, unregisterWasmIdentity } from './ops/wasm-identity.js';
 export { registerWasmMatMul, WASM_MATMUL_SMALL } from './ops/wasm-matmul.js';
