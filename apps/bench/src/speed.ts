@@ -318,9 +318,7 @@ rmSync(dir, { recursive: true, force: true });
 
 // ---- training rows ---------------------------------------------------------------------------
 const trainingRows: Record<string, unknown>[] = [];
-const notMeasured: Record<string, string> = {
-  'MME-SID fine-tuning step': 'no PyTorch fine-tuning peer script in this repo yet (issue 18)',
-};
+const notMeasured: Record<string, string> = {};
 if (want('sasrec') || want('rqvae')) {
   if (!existsSync(beautyDir)) {
     const why = `Beauty data not found at ${beautyDir} (--beauty=DIR or BEAUTY_DIR)`;
@@ -376,6 +374,9 @@ const target = writeResult('speed', {
   ranking: rankingRows,
   training: trainingRows,
   notMeasuredHere: notMeasured,
+  measuredElsewhere: {
+    'MME-SID fine-tuning step': 'benchmarks/results/speed-finetune.json (pnpm --filter @mmesid/bench speed:finetune)',
+  },
 });
 console.log(`[speed] wrote ${target}`);
 process.exit(0);
