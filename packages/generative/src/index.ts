@@ -7,7 +7,9 @@
 
 export {
   collidingRows,
+  collisionGroups,
   type LetterConfig,
+  type LetterEpoch,
   type LetterIds,
   type LetterLosses,
   LetterTokenizer,

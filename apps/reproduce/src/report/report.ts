@@ -44,6 +44,19 @@ export interface VariantResult {
    * (scoring time); beam search decodes the top `beamWidth` (decoding time, paper Sec. 4.4).
    */
   retrieval?: { kind: 'full ranking' | 'beam search'; msPerUser: number; users: number; beamWidth?: number };
+  /**
+   * The semantic-ID baselines' tokenizers (src/stages/generative.ts): colliding items of each
+   * modality's SIDs alone (TIGER-MM); LETTER's per-epoch loss terms and colliding items, the epoch
+   * kept, and the colliding items before/after the Sinkhorn re-assignment.
+   */
+  tokenizer?: {
+    colliding?: Record<string, number>;
+    epochs?: Record<string, number>[];
+    keptEpoch?: number;
+    collidingBefore?: number;
+    collidingAfter?: number;
+    hidden?: number[];
+  };
   note?: string;
 }
 

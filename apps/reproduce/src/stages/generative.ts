@@ -5,6 +5,7 @@ import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { type Dataset, leaveOneOut, type Matrix, trainingSequences } from '@mmesid/datasets';
 import {
+  collidingRows,
   evaluateGenerative,
   GenerativeRecommender,
   LetterTokenizer,
@@ -155,13 +156,13 @@ export function generativeStageConfig(
  * trained alone with MSE reconstruction and no alignment, exported and read back like the
  * pipeline's export. Returns the per-modality segments and a note.
  */
-async function perModalityTokenizers(
+export async function perModalityTokenizers(
   ctx: StageContext,
   cfg: GenerativeStageConfig,
   tables: Record<string, Matrix>,
   numItems: number,
   who = 'TIGER-MM',
-): Promise<{ segments: Record<string, SidSegmentCodes>; note: string }> {
+): Promise<{ segments: Record<string, SidSegmentCodes>; note: string; colliding: Record<string, number> }> {
   const exports = [];
   const parts: string[] = [];
   for (const [name, table] of Object.entries(tables)) {
@@ -199,9 +200,21 @@ async function perModalityTokenizers(
       model.dispose();
     }
   }
+  const segments = segmentsFromExports(exports, numItems);
+  // Items sharing their whole ID within one modality (row 0 is padding): the plain RQ-VAE's
+  // collisions on each input, the reference LETTER's tokenizer is compared with.
+  const colliding = Object.fromEntries(
+    Object.entries(segments).map(([name, s]) => [
+      name,
+      collidingRows(s.ids.subarray(s.levels), s.levels).length,
+    ]),
+  );
+  const alone = Object.entries(colliding).map(([name, n]) => `${name} ${n}`);
+  ctx.log(`${who}: colliding items per modality alone: ${alone.join(', ')}`);
   return {
-    segments: segmentsFromExports(exports, numItems),
-    note: `one RQ-VAE per modality (${parts.join(', ')}; MSE, no alignment), all generated`,
+    segments,
+    colliding,
+    note: `one RQ-VAE per modality (${parts.join(', ')}; MSE, no alignment; colliding items of each modality's SIDs alone: ${alone.join(', ')}), all generated`,
   };
 }
 
@@ -310,43 +323,64 @@ export async function runGenerative(
 
   let segments: Record<string, SidSegmentCodes>;
   let tokenizerNote: string;
+  let tokenizer: VariantResult['tokenizer'];
   if (cfg.variant === 'LETTER') {
     const text = tables.text;
     const cf = tables.collaborative;
     if (!text || !cf) throw new ConfigError('LETTER needs the text and collaborative tables');
+    // Codes as wide as the SASRec rows (LETTER aligns them without a projection). The encoder: the
+    // plain RQ-VAE's layers when none is wider than the input (the tiny preset's d-wide [64, 64, 64]
+    // on 64-d text, the encoder shape of TIGER-MM's text RQ-VAE), else LETTER's halving pattern; a
+    // wider encoder drifts from its codes on a 5-epoch budget (packages/generative README).
+    const hidden = cfg.rqvae.hiddenLayers.every((w) => w <= text.cols) ? cfg.rqvae.hiddenLayers : undefined;
     const tok = new LetterTokenizer({
       inputDim: text.cols,
       cfDim: cf.cols,
+      ...(hidden ? { hidden } : {}),
       levels: cfg.rqvae.levels,
       codebookSize: cfg.rqvae.codebookSize,
       seed: cfg.seed,
     });
     try {
+      const epochs: Record<string, number>[] = [];
       await trainLetter(
         tok,
         { inputs: rowsFrom(text), cf: rowsFrom(cf) },
         {
           epochs: cfg.letterEpochs,
-          onEpoch: (e) =>
+          onEpoch: (e) => {
+            epochs.push({ ...e, epoch: e.epoch + 1 });
             ctx.log(
-              `LETTER tokenizer epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)} (L_CF ${e.collaborative.toFixed(4)}, L_Div ${e.diversity.toFixed(4)})`,
-            ),
+              `LETTER tokenizer epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)} (reconstruction ${e.reconstruction.toFixed(4)}, quantisation ${e.quantization.toFixed(4)}, L_CF ${e.collaborative.toFixed(4)}, L_Div ${e.diversity.toFixed(4)}); ${e.colliding} colliding items`,
+            );
+          },
         },
       );
+      const kept = epochs.reduce((b, e) => (e.colliding! < b.colliding! ? e : b), epochs[0]!);
       const ids = await letterSemanticIds(tok, rowsFrom(text));
       ctx.log(
-        `LETTER: colliding items ${ids.collidingBefore} -> ${ids.collidingAfter} after Sinkhorn re-assignment`,
+        `LETTER: weights of epoch ${kept.epoch} kept (fewest collisions); colliding items ${ids.collidingBefore} -> ${ids.collidingAfter} after Sinkhorn re-assignment`,
       );
       const L = tok.config.levels;
       const all = new Int32Array((N + 1) * L);
       all.set(ids.ids, L);
       segments = { letter: { ids: all, levels: L, codebookSize: tok.config.codebookSize } };
-      tokenizerNote = `LETTER tokenizer on text (aligned to SASRec), ${ids.collidingBefore} -> ${ids.collidingAfter} colliding items after Sinkhorn`;
+      tokenizer = {
+        epochs,
+        keptEpoch: kept.epoch!,
+        collidingBefore: ids.collidingBefore,
+        collidingAfter: ids.collidingAfter,
+        hidden: [...tok.config.hidden],
+      };
+      tokenizerNote = `LETTER tokenizer on text (aligned to SASRec; encoder [${tok.config.hidden.join(', ')}], codes ${tok.config.eDim}-wide; ${epochs.length} epochs, epoch ${kept.epoch} kept), ${ids.collidingBefore} -> ${ids.collidingAfter} colliding items after Sinkhorn`;
     } finally {
       tok.dispose();
     }
   } else if (cfg.tigerTokenizer === 'per-modality') {
-    ({ segments, note: tokenizerNote } = await perModalityTokenizers(ctx, cfg, tables, N));
+    const t = await perModalityTokenizers(ctx, cfg, tables, N);
+    segments = t.segments;
+    tokenizerNote = t.note;
+    tokenizer = { colliding: t.colliding };
   } else {
     if (!exported)
       throw new ConfigError("TIGER-MM-joint needs the pipeline's MM-RQ-VAE export (rqvaeExportDir)");
@@ -402,6 +436,7 @@ export async function runGenerative(
       trainSeconds,
       trainableParameters: [...gen.trainableParameters().values()].reduce((n, v) => n + v.size, 0),
       retrieval: { kind: 'beam search', msPerUser, users: test.length, beamWidth: cfg.beamWidth },
+      ...(tokenizer ? { tokenizer } : {}),
       note:
         `generative retrieval: trie-constrained beam search (beam ${cfg.beamWidth}, history hidden), metrics exact only up to @${cfg.beamWidth}; ` +
         `${msPerUser.toFixed(0)} ms/user decoding; ${tokenizerNote}; ${c.collidingItems} items in ${c.collidingGroups} colliding groups -> disambiguation level of ${c.disambiguationSize}; ` +

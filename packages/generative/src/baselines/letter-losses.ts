@@ -23,9 +23,9 @@ export function collaborativeAlignmentLoss(q: tf.Tensor2D, h: tf.Tensor2D): tf.S
 
 /**
  * LETTER's diversity regularisation at one level: the codes are grouped into clusters; the vector
- * r_i quantised at this level (our reading: the residual entering the level) is pulled toward a
- * randomly chosen *other* code e+ of its assigned code's cluster and pushed from every code except
- * its assigned one:
+ * r_i scored for row i (in LETTER's released code, and in `LetterTokenizer`, the code e_{c_i}
+ * the row was assigned at this level) is pulled toward a randomly chosen *other* code e+ of its
+ * assigned code's cluster and pushed from every code except its assigned one:
  *
  *   L_Div = -1/B' sum_i log( exp(<r_i, e+_i>) / sum_{j != c_i} exp(<r_i, e_j>) )
  *

@@ -89,6 +89,24 @@ describeBackends(
         tok.dispose();
       }
     });
+
+    it("defaults: codes as wide as the SASRec rows, encoder widths halving from the input (LETTER's pattern), Sinkhorn on the last level", () => {
+      const a = new LetterTokenizer({ inputDim: 256, cfDim: 16, levels: 3, codebookSize: 8, clusters: 2 });
+      const b = new LetterTokenizer({ inputDim: 64, cfDim: 64, codebookSize: 8, clusters: 2 });
+      try {
+        expect(a.config.eDim).toBe(16);
+        expect(a.config.hidden).toEqual([128, 64, 32]); // LETTER's 4096 / e_dim 32 gives its [2048, ..., 64]
+        expect(a.config.sinkhornEpsilons).toEqual([0, 0, 0.003]);
+        expect(a.getModule('cf_proj')).toBeUndefined();
+        expect(b.config.hidden).toEqual([]);
+        expect(
+          () => new LetterTokenizer({ inputDim: 8, cfDim: 4, levels: 2, sinkhornEpsilons: [0] }),
+        ).toThrow(/sinkhornEpsilons must be 2 numbers/);
+      } finally {
+        a.dispose();
+        b.dispose();
+      }
+    });
   },
   { only: ['cpu', 'wasm'] },
 );
