@@ -69,20 +69,21 @@ async function main(): Promise<void> {
   if (opts.sasrecDim !== undefined) p.sasrec.d = opts.sasrecDim;
   // Budget overrides: applied to the preset and said in the report's notes (the preset's own note
   // about a budget it no longer has is dropped).
+  const epochs = (n: number) => `${n} epoch${n === 1 ? '' : 's'}`;
   const override = (what: string, from: unknown, to: unknown, drop?: string) => {
     if (drop) p.notes = p.notes.filter((n) => !n.startsWith(drop));
     p.notes.push(`budget override: ${what} ${to} (preset: ${from ?? 'none'})`);
   };
   if (opts.sasrecEpochs !== undefined) {
-    override('SASRec at most', p.sasrec.epochs, `${opts.sasrecEpochs} epochs`);
+    override('SASRec at most', p.sasrec.epochs, epochs(opts.sasrecEpochs));
     p.sasrec.epochs = opts.sasrecEpochs;
   }
   if (opts.rqvaeEpochs !== undefined) {
-    override('MM-RQ-VAE', p.rqvae.maxEpochs, `${opts.rqvaeEpochs} epochs`);
+    override('MM-RQ-VAE', p.rqvae.maxEpochs, epochs(opts.rqvaeEpochs));
     p.rqvae.maxEpochs = opts.rqvaeEpochs;
   }
   if (opts.finetuneEpochs !== undefined) {
-    override('fine-tuning', p.finetune.epochs, `${opts.finetuneEpochs} epochs`);
+    override('fine-tuning', p.finetune.epochs, epochs(opts.finetuneEpochs));
     p.finetune.epochs = opts.finetuneEpochs;
   }
   if (opts.finetuneUsers !== undefined) {
@@ -98,7 +99,7 @@ async function main(): Promise<void> {
     override(
       'fine-tuning validation early stopping:',
       'on',
-      `off, a fixed ${p.finetune.epochs} epochs as the authors train`,
+      `off, a fixed ${epochs(p.finetune.epochs)} as the authors train`,
       'validation early stopping',
     );
     delete p.finetune.validation;
