@@ -34,6 +34,10 @@ const HELP = `bench:study [options]
                         (the wall time of the first dataset is measured from it)
   --tag <s>             results go to study-<dataset>-<s>.* (e.g. d128), leaving the default files alone
   --preset tiny|paper   (default tiny, run with --bench on the real datasets)
+  --report-only         run nothing: rebuild the study files from the finished runs' results.json
+                        under --out (e.g. after a change to the report); the wall time, load and
+                        machine recorded by the previous study file of that name are kept, and a
+                        note says the report was regenerated
 `;
 
 function main(): void {
@@ -58,6 +62,7 @@ function main(): void {
       'finetune-users': { type: 'string' },
       'no-finetune-validation': { type: 'boolean' },
       'no-rqvae-extras': { type: 'boolean' },
+      'report-only': { type: 'boolean' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -144,14 +149,21 @@ function main(): void {
         ...(preset === 'tiny' && dataset !== 'synthetic' ? ['--bench', '--no-bench-record'] : []),
         ...passThrough,
       ];
-      console.log(`[study] ${dataset} seed ${seed}: pnpm ${args.join(' ')}`);
-      const r = spawnSync('pnpm', args, { cwd: resolve(REPO_ROOT, 'apps/reproduce'), stdio: 'inherit' });
-      if (r.status !== 0)
-        throw new Error(
-          `[study] ${dataset} seed ${seed} failed (exit ${r.status}); its stages are kept in ${out}`,
-        );
       const file = resolve(REPO_ROOT, out, 'results.json');
-      if (!existsSync(file)) throw new Error(`[study] ${file} was not written`);
+      if (values['report-only']) {
+        if (!existsSync(file))
+          throw new Error(
+            `[study] --report-only: ${file} not found: run the study without --report-only first`,
+          );
+      } else {
+        console.log(`[study] ${dataset} seed ${seed}: pnpm ${args.join(' ')}`);
+        const r = spawnSync('pnpm', args, { cwd: resolve(REPO_ROOT, 'apps/reproduce'), stdio: 'inherit' });
+        if (r.status !== 0)
+          throw new Error(
+            `[study] ${dataset} seed ${seed} failed (exit ${r.status}); its stages are kept in ${out}`,
+          );
+        if (!existsSync(file)) throw new Error(`[study] ${file} was not written`);
+      }
       runs.push({ seed, ...(JSON.parse(readFileSync(file, 'utf8')) as Omit<SeedRun, 'seed'>) });
     }
     const study = aggregate(dataset, runs);
@@ -162,8 +174,8 @@ function main(): void {
           table3: Record<string, Record<string, Record<string, number>>>;
         }
       ).table3[dataset] ?? {};
-    const path = writeStudy(resultsDir, study, claims, {
-      paper,
+    const name = values.tag ? `${dataset}-${values.tag}` : dataset;
+    const timing = {
       wallSeconds: (Date.now() - t0Date) / 1000,
       invocationSeconds: (performance.now() - t0) / 1000,
       startedAt: new Date(t0Date).toISOString(),
@@ -173,6 +185,23 @@ function main(): void {
         loadAverage: { start: loadStart, end: loadavg() },
         nativeBlas: process.env.MMESID_NATIVE_BLAS === '1',
       },
+    };
+    const previous = resolve(resultsDir, `study-${name}.json`);
+    let regenerated = '';
+    if (values['report-only']) {
+      regenerated = `Report regenerated ${new Date().toISOString()} from the finished runs (--report-only)`;
+      if (existsSync(previous)) {
+        const old = JSON.parse(readFileSync(previous, 'utf8')) as Partial<typeof timing> & {
+          command?: string;
+        };
+        for (const k of ['wallSeconds', 'invocationSeconds', 'startedAt', 'machine'] as const)
+          if (old[k] !== undefined) (timing as Record<string, unknown>)[k] = old[k];
+        regenerated += `; wall time, load and machine are the original run's (${old.command ?? 'command not recorded'})`;
+      } else regenerated += "; no earlier study file: the wall time is this invocation's, not the training's";
+    }
+    const path = writeStudy(resultsDir, study, claims, {
+      paper,
+      ...timing,
       stageSeconds: runs.map((r) => ({ seed: r.seed, ...(r.stageSeconds ?? {}) })),
       cuts: studyCuts({
         dataset,
@@ -185,7 +214,7 @@ function main(): void {
       }),
       command: `bench:study ${process.argv.slice(2).join(' ')}`,
       collabWidth,
-      ...(values.tag ? { name: `${dataset}-${values.tag}` } : {}),
+      ...(values.tag ? { name } : {}),
       llm: { name: llamaLabel(llamaDir), d: llamaWidth(llamaDir) },
       notes: [
         `${seeds.length} seeds; each seed's run directory: ${outRoot}/${dataset}/seed-<n> (its report.md has the per-run details and budgets)`,
@@ -193,6 +222,7 @@ function main(): void {
         dataset === 'toys'
           ? "Toys here is the standard 5-core (19,412 users), not the paper's filtered copy (19,121): close, not the same task."
           : '',
+        regenerated,
       ].filter(Boolean),
     });
     console.log(`[study] ${dataset}: ${path}`);
