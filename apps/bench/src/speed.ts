@@ -375,7 +375,8 @@ const target = writeResult('speed', {
   training: trainingRows,
   notMeasuredHere: notMeasured,
   measuredElsewhere: {
-    'MME-SID fine-tuning step': 'benchmarks/results/speed-finetune.json (pnpm --filter @mmesid/bench speed:finetune)',
+    'MME-SID fine-tuning step':
+      'benchmarks/results/speed-finetune.json (pnpm --filter @mmesid/bench speed:finetune)',
   },
 });
 console.log(`[speed] wrote ${target}`);
