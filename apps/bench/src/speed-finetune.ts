@@ -12,15 +12,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { itemFrequency, leaveOneOut, loadAuthorsDataset, loadEmbedding } from '@mmesid/datasets';
-import {
-  createMmeSid,
-  groupBySequence,
-  type ItemTable,
-  type ModalitySemanticIds,
-  randomSemanticIds,
-  trainMmeSid,
-} from '@mmesid/fusion';
+import { groupBySequence, trainMmeSid } from '@mmesid/fusion';
+import { beautyBenchModel, beautySetup } from '@mmesid/fusion/bench-setup';
 import {
   initBackend,
   installSharedTapeSave,
@@ -69,35 +62,10 @@ const nativeChoice = NATIVE
 const nativeOk = !!nativeChoice && !nativeChoice.startsWith('not used');
 if (NATIVE) await initBackend({ require: 'wasm', log: false, nativeBlas: false, ignoreEnv: true });
 
-// The fusion bench's inputs (packages/fusion/bench/beauty-setup.ts, same seeds).
-const dataset = await loadAuthorsDataset(beautyDir);
-const N = dataset.numItems;
-const split = leaveOneOut(dataset);
-const sasrec = await loadEmbedding(`${beautyDir}/sasrec_item_emb.f32`);
-const rng = new Rng('fusion-bench');
-const standIn = (cols: number): ItemTable => ({
-  rows: N + 1,
-  cols,
-  data: rng.fillNormal(new Float32Array((N + 1) * cols), 0, 0.1),
-});
-const tables = { collaborative: sasrec, visual: standIn(64), text: standIn(64) };
-const sids = randomSemanticIds(Object.keys(tables), N, { levels: 4, codebookSize: 256, dim: 64, seed: 1 });
-const semanticIds: Record<string, ModalitySemanticIds> = Object.fromEntries(
-  Object.entries(sids).map(([m, s]) => [
-    m,
-    { ...s, codebooks: rng.fillNormal(new Float32Array(4 * 256 * 64), 0, 0.1) },
-  ]),
-);
-const model = await createMmeSid({
-  variant: 'MME-SID',
-  config: { itemsAtEnd: true },
-  numItems: N,
-  tables,
-  semanticIds,
-  frequency: itemFrequency(split.train, N),
-  llama: llamaDir,
-  promptStyle: 'minimal',
-});
+// The fusion bench's inputs and model (packages/fusion/bench/beauty-setup.ts, same seeds).
+const setup = await beautySetup(beautyDir);
+const { split } = setup;
+const model = await beautyBenchModel(setup, llamaDir);
 // LoRA's B starts at zero, which would leave the adapters out of the forward pass the loss check
 // compares: give every lora_B seeded N(0, 0.02^2) values (both sides load them; the cost is the same).
 const noise = new Rng('speed-finetune:lora_B');

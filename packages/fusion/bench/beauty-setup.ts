@@ -1,9 +1,17 @@
-// The Beauty-scale inputs the fusion benchmarks share (fusion.bench.ts, step-profile.ts): the
-// authors' Beauty sequences and SASRec table, and seeded random stand-ins for the text/visual
+// The Beauty-scale inputs the fusion benchmarks share (fusion.bench.ts, step-profile.ts, and
+// apps/bench's speed-finetune.ts through the workspace-only export `@mmesid/fusion/bench-setup`):
+// the authors' Beauty sequences and SASRec table, and seeded random stand-ins for the text/visual
 // tables (64-wide) and semantic IDs (L 4, K 256, eDim 64), whose values do not change the cost.
 import { itemFrequency, leaveOneOut, loadAuthorsDataset, loadEmbedding } from '@mmesid/datasets';
 import { Rng } from '@mmesid/tensor';
-import { type ItemTable, type ModalitySemanticIds, randomSemanticIds } from '../src/index.js';
+import {
+  createMmeSid,
+  type ItemTable,
+  type MmeSidModel,
+  type ModalitySemanticIds,
+  type PromptStyle,
+  randomSemanticIds,
+} from '../src/index.js';
 
 export async function beautySetup(dataDir: string) {
   const dataset = await loadAuthorsDataset(dataDir);
@@ -25,4 +33,25 @@ export async function beautySetup(dataDir: string) {
     ]),
   );
   return { dataset, N, split, tables, semanticIds, frequency: itemFrequency(split.train, N) };
+}
+
+/**
+ * The benchmarks' MME-SID model on `setup`: stories260k (or `llama`), items at the end of the
+ * prompt, the minimal prompt unless `promptStyle` says otherwise.
+ */
+export function beautyBenchModel(
+  setup: Awaited<ReturnType<typeof beautySetup>>,
+  llama: string,
+  opts: { promptStyle?: PromptStyle; itemsAtEnd?: boolean } = {},
+): Promise<MmeSidModel> {
+  return createMmeSid({
+    variant: 'MME-SID',
+    config: { itemsAtEnd: opts.itemsAtEnd ?? true },
+    numItems: setup.N,
+    tables: setup.tables,
+    semanticIds: setup.semanticIds,
+    frequency: setup.frequency,
+    llama,
+    promptStyle: opts.promptStyle ?? 'minimal',
+  });
 }

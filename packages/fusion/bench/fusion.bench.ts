@@ -11,14 +11,8 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BackendName, initBackend, tf } from '@mmesid/tensor';
-import {
-  createMmeSid,
-  evaluateMmeSid,
-  type MmeSidModel,
-  type PromptStyle,
-  trainMmeSid,
-} from '../src/index.js';
-import { beautySetup } from './beauty-setup.js';
+import { evaluateMmeSid, type MmeSidModel, type PromptStyle, trainMmeSid } from '../src/index.js';
+import { beautyBenchModel, beautySetup } from './beauty-setup.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -34,19 +28,11 @@ const steps = Number(args.steps);
 if (!Number.isInteger(steps) || steps < 1) throw new Error(`--steps ${args.steps}: a positive integer`);
 
 await initBackend({ require: args.backend as BackendName, log: false });
-const { dataset, N, split, tables, semanticIds, frequency } = await beautySetup(args.data);
+const setup = await beautySetup(args.data);
+const { dataset, N, split } = setup;
 
-async function build(style: PromptStyle, itemsAtEnd: boolean): Promise<MmeSidModel> {
-  return createMmeSid({
-    variant: 'MME-SID',
-    config: { itemsAtEnd },
-    numItems: N,
-    tables,
-    semanticIds,
-    frequency,
-    llama: args.llama,
-    promptStyle: style,
-  });
+function build(style: PromptStyle, itemsAtEnd: boolean): Promise<MmeSidModel> {
+  return beautyBenchModel(setup, args.llama, { promptStyle: style, itemsAtEnd });
 }
 
 const results: Record<string, unknown>[] = [];

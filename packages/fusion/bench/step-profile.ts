@@ -8,8 +8,8 @@ import { dirname, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ADAMW_UPDATE, type BackendName, initBackend, tf } from '@mmesid/tensor';
-import { createMmeSid, trainMmeSid } from '../src/index.js';
-import { beautySetup } from './beauty-setup.js';
+import { trainMmeSid } from '../src/index.js';
+import { beautyBenchModel, beautySetup } from './beauty-setup.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -27,17 +27,9 @@ console.log(
     .map((v) => v.toFixed(2))
     .join(' ')}`,
 );
-const { dataset, N, split, tables, semanticIds, frequency } = await beautySetup(args.data);
-const model = await createMmeSid({
-  variant: 'MME-SID',
-  config: { itemsAtEnd: true },
-  numItems: N,
-  tables,
-  semanticIds,
-  frequency,
-  llama: args.llama,
-  promptStyle: 'minimal',
-});
+const setup = await beautySetup(args.data);
+const { dataset, split } = setup;
+const model = await beautyBenchModel(setup, args.llama);
 const common = {
   mode: 'efficient',
   epochs: 1,
