@@ -3,9 +3,43 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { cachedStage, hashOf, runStage, stableStringify } from './cache.js';
-import { parseCli, UsageError } from './cli.js';
+import { PASS_THROUGH_OPTIONS, parseCli, passThroughArgs, UsageError } from './cli.js';
 import { datasetDir, llamaLabel, llamaWidth, type Options, SHARED_DIR } from './options.js';
 import { barChart, lineChart } from './report/svg.js';
+
+describe('passThroughArgs (what bench:study hands every run)', () => {
+  it('renders set values in declaration order, booleans as bare flags, and leaves unset ones out', () => {
+    expect(
+      passThroughArgs({
+        'finetune-users': '2000',
+        'no-rqvae-extras': true,
+        'no-finetune-validation': false,
+        collaborative: 'authors',
+        seeds: '3',
+      }),
+    ).toEqual(['--collaborative', 'authors', '--finetune-users', '2000', '--no-rqvae-extras']);
+  });
+
+  it('gives argv that parseCli reads back to the same budgets', () => {
+    const args = passThroughArgs({
+      'sasrec-epochs': '4',
+      'rqvae-epochs': '2',
+      'finetune-epochs': '1',
+      'finetune-users': '2000',
+      'no-finetune-validation': true,
+    });
+    const o = parseCli(args) as Options;
+    expect(o).toMatchObject({
+      sasrecEpochs: 4,
+      rqvaeEpochs: 2,
+      finetuneEpochs: 1,
+      finetuneUsers: 2000,
+      finetuneValidation: false,
+      rqvaeExtras: true,
+    });
+    expect(Object.keys(PASS_THROUGH_OPTIONS)).toContain('llama');
+  });
+});
 
 describe('parseCli', () => {
   it('fills the embedded defaults', () => {

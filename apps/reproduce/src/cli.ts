@@ -67,6 +67,32 @@ every variant -> evaluation -> report. With no options: the synthetic dataset, t
 
 export class UsageError extends Error {}
 
+/**
+ * The options that shape one run's models and budgets, which `bench:study` takes too and passes
+ * through to every run unchanged (one declaration for both parsers).
+ */
+export const PASS_THROUGH_OPTIONS = {
+  llama: { type: 'string' },
+  'max-train-examples': { type: 'string' },
+  'sasrec-dim': { type: 'string' },
+  collaborative: { type: 'string' },
+  'sasrec-epochs': { type: 'string' },
+  'rqvae-epochs': { type: 'string' },
+  'finetune-epochs': { type: 'string' },
+  'finetune-users': { type: 'string' },
+  'no-finetune-validation': { type: 'boolean' },
+  'no-rqvae-extras': { type: 'boolean' },
+} as const;
+
+/** The argv of the {@link PASS_THROUGH_OPTIONS} set in `values` (a parseArgs result), in declaration order. */
+export function passThroughArgs(values: Record<string, string | boolean | undefined>): string[] {
+  return Object.entries(PASS_THROUGH_OPTIONS).flatMap(([k, spec]) => {
+    const v = values[k];
+    if (v === undefined || v === false) return [];
+    return spec.type === 'boolean' ? [`--${k}`] : [`--${k}`, String(v)];
+  });
+}
+
 /** Parses and validates argv; every problem is reported before any work starts. */
 export function parseCli(argv: string[]): Options | 'help' {
   let values: Record<string, string | boolean | undefined>;
@@ -77,25 +103,16 @@ export function parseCli(argv: string[]): Options | 'help' {
         dataset: { type: 'string' },
         'data-dir': { type: 'string' },
         preset: { type: 'string' },
-        llama: { type: 'string' },
         llm2clip: { type: 'string' },
         variants: { type: 'string' },
         stages: { type: 'string' },
         backend: { type: 'string' },
         seed: { type: 'string' },
         out: { type: 'string' },
-        'max-train-examples': { type: 'string' },
         'lock-wait': { type: 'string' },
-        'sasrec-dim': { type: 'string' },
-        'sasrec-epochs': { type: 'string' },
-        'rqvae-epochs': { type: 'string' },
-        'finetune-epochs': { type: 'string' },
-        'finetune-users': { type: 'string' },
-        'no-finetune-validation': { type: 'boolean' },
-        'no-rqvae-extras': { type: 'boolean' },
+        ...PASS_THROUGH_OPTIONS,
         'no-bench-record': { type: 'boolean' },
         'checkpoint-every': { type: 'string' },
-        collaborative: { type: 'string' },
         bench: { type: 'boolean' },
         help: { type: 'boolean' },
       },

@@ -5,6 +5,7 @@ import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
+import { PASS_THROUGH_OPTIONS, parseCli, passThroughArgs } from '../cli.js';
 import { defaultLlamaDir, llamaLabel, llamaWidth, REPO_ROOT, resolveLlamaDir } from '../options.js';
 import { STUDY_VARIANTS } from '../presets.js';
 import { variantOptionName } from '../variant-option.js';
@@ -49,19 +50,10 @@ function main(): void {
       variants: { type: 'string' },
       out: { type: 'string' },
       results: { type: 'string' },
-      'sasrec-dim': { type: 'string' },
-      llama: { type: 'string' },
-      'max-train-examples': { type: 'string' },
+      ...PASS_THROUGH_OPTIONS,
       preset: { type: 'string' },
       tag: { type: 'string' },
-      collaborative: { type: 'string' },
       started: { type: 'string' },
-      'sasrec-epochs': { type: 'string' },
-      'rqvae-epochs': { type: 'string' },
-      'finetune-epochs': { type: 'string' },
-      'finetune-users': { type: 'string' },
-      'no-finetune-validation': { type: 'boolean' },
-      'no-rqvae-extras': { type: 'boolean' },
       'report-only': { type: 'boolean' },
       help: { type: 'boolean' },
     },
@@ -87,40 +79,40 @@ function main(): void {
   const llamaDir = values.llama ? resolveLlamaDir(values.llama) : defaultLlamaDir();
   if (values.tag !== undefined && !/^[\w.-]+$/.test(values.tag))
     throw new Error(`--tag ${values.tag}: letters, digits, '.', '_' and '-' only`);
-  const passThrough = [
-    ...(values['sasrec-dim'] ? ['--sasrec-dim', values['sasrec-dim']] : []),
-    ...(values.llama ? ['--llama', values.llama] : []),
-    ...(values['max-train-examples'] ? ['--max-train-examples', values['max-train-examples']] : []),
-    ...(values.collaborative ? ['--collaborative', values.collaborative] : []),
-    ...(['sasrec-epochs', 'rqvae-epochs', 'finetune-epochs', 'finetune-users'] as const).flatMap((k) =>
-      values[k] ? [`--${k}`, values[k]] : [],
-    ),
-    ...(values['no-finetune-validation'] ? ['--no-finetune-validation'] : []),
-    ...(values['no-rqvae-extras'] ? ['--no-rqvae-extras'] : []),
-  ];
+  const passThrough = passThroughArgs(values);
   const preset = values.preset ?? 'tiny';
   if (preset !== 'tiny' && preset !== 'paper') throw new Error(`--preset ${preset}: tiny or paper`);
   const started = values.started === undefined ? undefined : Date.parse(values.started);
   if (started !== undefined && !Number.isFinite(started))
     throw new Error(`--started ${values.started}: an ISO date-time, e.g. 2026-12-06T05:30:00Z`);
-  const int = (
-    k: 'sasrec-epochs' | 'rqvae-epochs' | 'finetune-epochs' | 'finetune-users' | 'max-train-examples',
-  ) => (values[k] === undefined ? {} : { [k]: Number(values[k]) });
-  const n = {
-    ...int('sasrec-epochs'),
-    ...int('rqvae-epochs'),
-    ...int('finetune-epochs'),
-    ...int('finetune-users'),
-    ...int('max-train-examples'),
-  };
+  // The flags every run of `dataset` gets besides --seed and --out.
+  const runFlags = (dataset: string) => [
+    '--dataset',
+    dataset,
+    '--variants',
+    variants,
+    '--preset',
+    preset,
+    ...(preset === 'tiny' && dataset !== 'synthetic' ? ['--bench', '--no-bench-record'] : []),
+    ...passThrough,
+  ];
+  // The run's own parser checks every run's options (integers, variant names, consistent options,
+  // the dataset's files, a writable --out) before any run starts, and gives the budgets that the
+  // report's cut list names (the same for every dataset).
+  const parsed = datasets.map((dataset) => {
+    const opts = parseCli([...runFlags(dataset), '--out', `${outRoot}/${dataset}/seed-${seeds[0]}`]);
+    if (opts === 'help') throw new Error('unreachable: --help is not passed through');
+    return opts;
+  });
+  const opts = parsed[0]!;
   const budget = {
-    ...(n['sasrec-epochs'] !== undefined ? { sasrecEpochs: n['sasrec-epochs'] } : {}),
-    ...(n['rqvae-epochs'] !== undefined ? { rqvaeEpochs: n['rqvae-epochs'] } : {}),
-    ...(n['finetune-epochs'] !== undefined ? { finetuneEpochs: n['finetune-epochs'] } : {}),
-    ...(n['finetune-users'] !== undefined ? { finetuneUsers: n['finetune-users'] } : {}),
-    ...(n['max-train-examples'] !== undefined ? { maxTrainExamples: n['max-train-examples'] } : {}),
-    finetuneValidation: !values['no-finetune-validation'],
-    rqvaeExtras: !values['no-rqvae-extras'],
+    ...(opts.sasrecEpochs !== undefined ? { sasrecEpochs: opts.sasrecEpochs } : {}),
+    ...(opts.rqvaeEpochs !== undefined ? { rqvaeEpochs: opts.rqvaeEpochs } : {}),
+    ...(opts.finetuneEpochs !== undefined ? { finetuneEpochs: opts.finetuneEpochs } : {}),
+    ...(opts.finetuneUsers !== undefined ? { finetuneUsers: opts.finetuneUsers } : {}),
+    ...(opts.maxTrainExamples !== undefined ? { maxTrainExamples: opts.maxTrainExamples } : {}),
+    finetuneValidation: opts.finetuneValidation,
+    rqvaeExtras: opts.rqvaeExtras,
   };
   for (const dataset of datasets) {
     const t0 = performance.now();
@@ -136,18 +128,11 @@ function main(): void {
         '--import',
         '../../tooling/scripts/tsx-hooks.mjs',
         'src/main.ts',
-        '--dataset',
-        dataset,
+        ...runFlags(dataset),
         '--seed',
         String(seed),
-        '--variants',
-        variants,
         '--out',
         out,
-        '--preset',
-        preset,
-        ...(preset === 'tiny' && dataset !== 'synthetic' ? ['--bench', '--no-bench-record'] : []),
-        ...passThrough,
       ];
       const file = resolve(REPO_ROOT, out, 'results.json');
       if (values['report-only']) {
