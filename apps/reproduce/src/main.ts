@@ -20,10 +20,23 @@ import {
 } from './options.js';
 import { DEFAULT_VARIANTS, preset } from './presets.js';
 import { type ReportInput, type VariantResult, writeReport } from './report/report.js';
+import {
+  attachSampleMetrics,
+  loadRanks,
+  POPULARITY_RANKS_FILE,
+  sharedSample,
+  TEST_RANKS_FILE,
+} from './report/same-users.js';
 import { loadStoredData, runData, syntheticConfig } from './stages/data.js';
 import { embeddingsConfig, readTextTable, readVisualTable, runEmbeddings } from './stages/embeddings.js';
 import { runFinetune } from './stages/finetune.js';
-import { generativeStageConfig, isGenerativeVariant, runGenerative } from './stages/generative.js';
+import {
+  EVAL_SAMPLE_SEED,
+  evalUserIndices,
+  generativeStageConfig,
+  isGenerativeVariant,
+  runGenerative,
+} from './stages/generative.js';
 import { type RqvaeSummary, runRqvae } from './stages/rqvae.js';
 import { runSasrec, type SasrecSummary } from './stages/sasrec.js';
 
@@ -152,6 +165,8 @@ async function main(): Promise<void> {
         : '[sasrec] not asked for and not finished in this run directory: the report has no SASRec row',
     );
   const results: VariantResult[] = [];
+  // The stage directory of each full-ranking variant (its per-user ranks, report/same-users.ts).
+  const stageDirs = new Map<string, string>();
   // Every fine-tuning stage of this pipeline reads these; the report also shows the variants that
   // earlier invocations finished with them (a partial run must not drop them from the report).
   let ftInputs: Record<string, string> | undefined;
@@ -274,6 +289,7 @@ async function main(): Promise<void> {
           );
           stageSeconds[`finetune ${variant}`] = ft.seconds;
           results.push(ft.summary);
+          stageDirs.set(ft.summary.variant, ft.dir);
         }
       }
     }
@@ -295,6 +311,7 @@ async function main(): Promise<void> {
       if (!ran.has(rec.summary.variant)) {
         results.push(rec.summary);
         stageSeconds[`finetune ${rec.summary.variant}`] = rec.seconds;
+        stageDirs.set(rec.summary.variant, rec.dir);
         ran.add(rec.summary.variant);
         log(
           `[report] ${rec.summary.variant}: finished earlier in this run directory (${rec.dir}), kept in the report`,
@@ -329,6 +346,28 @@ async function main(): Promise<void> {
       trainSeconds: sasrec.summary.trainSeconds,
     });
   if (sasrec) baselines.push({ variant: 'Popularity', metrics: sasrec.summary.popularity });
+  // Rows on a sample of the test users (the semantic-ID baselines' beam search): every other row
+  // gets its metrics on the same users from its saved per-user ranks.
+  const sameUsersNotes: string[] = [];
+  const sample = sharedSample([...baselines, ...results]);
+  if (sample) {
+    if (sample.seed !== EVAL_SAMPLE_SEED)
+      throw new Error(`a row's user sample has seed "${sample.seed}", this code draws "${EVAL_SAMPLE_SEED}"`);
+    const missingRanks = attachSampleMetrics(
+      [...baselines, ...results],
+      sample,
+      evalUserIndices(sample.of, sample.users),
+      (variant) => {
+        const dir = variant === 'SASRec' || variant === 'Popularity' ? sasrec?.dir : stageDirs.get(variant);
+        return dir
+          ? loadRanks(resolve(dir, variant === 'Popularity' ? POPULARITY_RANKS_FILE : TEST_RANKS_FILE))
+          : undefined;
+      },
+    );
+    sameUsersNotes.push(
+      `The semantic-ID baselines decode ${sample.users} of ${sample.of} test users (a fixed seeded sample); the full-ranking rows are also reported on those users (their per-user ranks restricted to them), so that rows are compared on the same users.${missingRanks.length ? ` No per-user ranks (stage finished before they were saved): ${missingRanks.join(', ')}.` : ''}`,
+    );
+  }
   const input: ReportInput = {
     title: `MME-SID reproduction: ${data.summary.name}`,
     dataset: data.summary,
@@ -356,6 +395,7 @@ async function main(): Promise<void> {
       ...missing.map((m) => `Dataset: ${m}.`),
       'Scores rank all items (index 0 included, as the authors do); items of the input history are excluded; ties count against the target.',
       `The LLM here is ${llamaLabel(llamaDir)}, not Llama3-8B: compare orderings, not magnitudes.`,
+      ...sameUsersNotes,
     ],
   };
   const report = writeReport(runDir, input, opts.dataset);

@@ -12,6 +12,11 @@ export interface EvaluateOptions {
   excludePadding?: boolean;
   /** Called after each batch with the number of users done. */
   onProgress?: (done: number, total: number) => void;
+  /**
+   * Called once at the end with each example's 1-based rank of its target, in the order of
+   * `examples` (for metrics on a subset of the users, e.g. `metricsFromRanks` of some of them).
+   */
+  onRanks?: (ranks: Int32Array) => void;
 }
 
 /**
@@ -66,6 +71,13 @@ export async function evaluateRanking(
       scores.dispose();
     }
     options.onProgress?.(Math.min(examples.length, start + batchSize), examples.length);
+  }
+  if (options.onRanks) {
+    // The evaluator holds the ranks in the length-sorted order; put them back in the input order.
+    const sortedRanks = ev.ranks();
+    const ranks = new Int32Array(sortedRanks.length);
+    for (let j = 0; j < order.length; j++) ranks[order[j]![1]] = sortedRanks[j]!;
+    options.onRanks(ranks);
   }
   return ev.compute();
 }

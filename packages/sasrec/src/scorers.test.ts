@@ -42,6 +42,26 @@ describeBackends('table and popularity scorers', ({ tol }) => {
     s.dispose();
   });
 
+  it('onRanks gives each example its rank in the input order (batches sorted by history length)', async () => {
+    const s = tableScorer(table, 'last');
+    // Items: 1 = (1, 0), 2 = (0, 1), 3 = (1, 1), 4 = (-1, 0); the user vector is the last item.
+    // The longest history comes first, so the evaluator (sorted by history length) sees 1, 2, 0.
+    // User 0: last 2, scores [0, 0, 1, 1, 0]; 1, 2, 3 hidden; target 4 (0) ties padding: rank 2.
+    // User 1: last 1, scores [0, 1, 0, 1, -1]; 1 hidden; target 2 (0) behind 3, ties padding: rank 3.
+    // User 2: last 2; 2 hidden; target 4 (0) behind 3, ties padding and item 1: rank 4.
+    const examples: Example[] = [
+      { user: 0, history: Int32Array.from([1, 3, 2]), target: 4 },
+      { user: 1, history: Int32Array.from([1]), target: 2 },
+      { user: 2, history: Int32Array.from([2]), target: 4 },
+    ];
+    const got: Int32Array[] = [];
+    const m = await evaluateRanking(s, examples, { ks: [1, 2], batchSize: 2, onRanks: (r) => got.push(r) });
+    expect(got.map((r) => Array.from(r))).toEqual([[2, 3, 4]]);
+    expect(m.hr[1]).toBe(0);
+    expect(m.hr[2]).toBeCloseTo(1 / 3, 12);
+    s.dispose();
+  });
+
   it('popularity gives every user the training counts', async () => {
     const pop = popularityScorer(Int32Array.from([0, 5, 1, 3]));
     const s = pop.score([Int32Array.from([1]), Int32Array.from([])]);

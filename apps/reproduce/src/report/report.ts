@@ -45,6 +45,16 @@ export interface VariantResult {
    */
   retrieval?: { kind: 'full ranking' | 'beam search'; msPerUser: number; users: number; beamWidth?: number };
   /**
+   * Set when this row was evaluated on a fixed seeded sample of the test users rather than all of
+   * them (the semantic-ID baselines: `evalUserIndices(of, users)` of src/stages/generative.ts).
+   */
+  sample?: { users: number; of: number; seed: string };
+  /**
+   * This row's metrics on the sampled rows' users (its per-user ranks restricted to them), so that
+   * every comparison with a sampled row is on the same users (report/same-users.ts).
+   */
+  onSample?: { users: number; of: number; metrics: Record<string, number> };
+  /**
    * The semantic-ID baselines' tokenizers (src/stages/generative.ts): colliding items of each
    * modality's SIDs alone (TIGER-MM); LETTER's per-epoch loss terms and colliding items, the epoch
    * kept, and the colliding items before/after the Sinkhorn re-assignment.
@@ -143,6 +153,29 @@ export function writeReport(dir: string, input: ReportInput, datasetKey: string)
   }
   if (!Object.keys(paper).length)
     lines.push('', `The paper reports no figures for this dataset (${datasetKey}); only ours are shown.`);
+  const sampled = rows.find((r) => r.sample)?.sample;
+  if (sampled) {
+    lines.push(
+      '',
+      `## Results on the same ${sampled.users} of ${sampled.of} test users`,
+      '',
+      `The semantic-ID baselines decode a fixed seeded sample of the test users (beam search is slow on a CPU); the table above gives each row on its own users. Here every row is on the sample: the full-ranking rows' per-user ranks restricted to it. Compare rows here, not across the two tables.`,
+      '',
+      `| model | ${COLS.join(' | ')} | ranking |`,
+      `|---|${COLS.map(() => '---:').join('|')}|---|`,
+    );
+    for (const r of rows) {
+      const m = r.sample ? r.metrics : r.onSample?.metrics;
+      const how = r.sample
+        ? `${r.retrieval?.kind === 'beam search' ? `beam search (${r.retrieval.beamWidth})` : (r.retrieval?.kind ?? '–')}, these users`
+        : r.onSample
+          ? `full ranking of all ${r.onSample.of} users, restricted`
+          : 'no per-user ranks saved';
+      lines.push(
+        `| ${r.variant} | ${COLS.map((c) => fmt(m ? metricOf(m, c) : undefined)).join(' | ')} | ${how} |`,
+      );
+    }
+  }
   const withTau = input.variants.filter((v) => v.tau);
   const stopped = input.variants.filter((v) => v.earlyStopping);
   if (stopped.length) {

@@ -15,6 +15,7 @@ import { loadExport } from '@mmesid/rqvae';
 import { Rng } from '@mmesid/tensor';
 import type { StageContext } from '../cache.js';
 import type { TauReading, VariantResult } from '../report/report.js';
+import { saveRanks, TEST_RANKS_FILE } from '../report/same-users.js';
 import { parseVariantOption } from '../variant-option.js';
 import { StageGuardError } from './guard.js';
 import { RANDOM_TINY_PROMPT, randomTinyLlamaConfig } from './random-llama.js';
@@ -163,6 +164,8 @@ export async function runFinetune(
     const tEval = performance.now();
     const evalRes = await evaluateMmeSid(model, split.test, { batchSize: 16 });
     const msPerUser = (performance.now() - tEval) / Math.max(1, split.test.length);
+    // Each user's rank, to compare this row with sampled rows on the same users (report/same-users.ts).
+    saveRanks(resolve(ctx.workDir, TEST_RANKS_FILE), evalRes.ranks);
     const after = hasSids ? await taus() : undefined;
     const tauAfter = after?.last?.tauB;
     const tauReadings: TauReading[] | undefined =

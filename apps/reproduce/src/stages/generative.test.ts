@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { evalUsers, generativeStageConfig, isGenerativeVariant } from './generative.js';
+import { evalUserIndices, evalUsers, generativeStageConfig, isGenerativeVariant } from './generative.js';
 
 const rqvae = { levels: 4, codebookSize: 256, eDim: 64, hiddenLayers: [64], maxEpochs: 3, batchSize: 512 };
 const opts = { seed: 1, llama: 'x', bench: true, paper: false, rqvae };
@@ -16,6 +16,13 @@ describe('generative stage settings', () => {
     expect(a.every((x) => test.includes(x))).toBe(true);
     expect(evalUsers(test, 12)).toEqual(a); // the same users every time (and for every variant)
     expect(a).not.toEqual(test.slice(0, 12)); // a sample, not the first users
+    // The positions other rows' ranks are restricted to are those users' positions.
+    expect(evalUserIndices(50, 12).map((i) => test[i])).toEqual(a);
+    expect(evalUserIndices(5, undefined)).toEqual([0, 1, 2, 3, 4]);
+    // Nested: a larger sample keeps the smaller one's users (the first of the same shuffle).
+    expect(evalUserIndices(50, 30).filter((i) => evalUserIndices(50, 12).includes(i))).toEqual(
+      evalUserIndices(50, 12),
+    );
   });
 
   it('TIGER-MM trains one RQ-VAE per modality, TIGER-MM-joint reads the joint export; only LETTER has a loss temperature', () => {
@@ -28,6 +35,9 @@ describe('generative stage settings', () => {
     expect(generativeStageConfig('LETTER', opts).rankingTemperature).toBe(0.7);
     expect(generativeStageConfig('LETTER', { ...opts, rankingTemperature: 1 }).rankingTemperature).toBe(1);
     expect(generativeStageConfig('MOTOR', opts).rankingTemperature).toBe(1);
+    // LETTER's tokenizer lr: ours on the short budgets, LETTER's released 1e-3 on the paper preset.
+    expect(generativeStageConfig('LETTER', opts).letterLr).toBe(1e-4);
+    expect(generativeStageConfig('LETTER', { ...opts, bench: false, paper: true }).letterLr).toBe(1e-3);
     expect(generativeStageConfig('TIGER-MM', opts).rqvae).toEqual(rqvae);
   });
 });

@@ -61,6 +61,8 @@ export interface GenerativeStageConfig {
   maxHistory: number;
   /** LETTER tokenizer epochs. */
   letterEpochs: number;
+  /** LETTER tokenizer learning rate (AdamW). */
+  letterLr: number;
   /** MOTOR (SASRec) epochs. */
   motorEpochs: number;
   /**
@@ -106,8 +108,21 @@ export const EVAL_SAMPLE_SEED = 'generative-eval-users';
  */
 export function evalUsers<T>(test: readonly T[], max: number | undefined): readonly T[] {
   if (!max || max >= test.length) return test;
-  const idx = new Rng(EVAL_SAMPLE_SEED).shuffle(Array.from(test.keys())).slice(0, max);
-  return idx.sort((a, b) => a - b).map((i) => test[i]!);
+  return evalUserIndices(test.length, max).map((i) => test[i]!);
+}
+
+/**
+ * The positions in the test split of the users {@link evalUsers} keeps (ascending): the first `max`
+ * of a fixed-seed shuffle of 0..n-1, or all n. Other rows' per-user ranks are restricted to these to
+ * compare them with the sampled rows on the same users (report/same-users.ts).
+ */
+export function evalUserIndices(n: number, max: number | undefined): number[] {
+  const all = Array.from({ length: n }, (_, i) => i);
+  if (!max || max >= n) return all;
+  return new Rng(EVAL_SAMPLE_SEED)
+    .shuffle(all)
+    .slice(0, max)
+    .sort((a, b) => a - b);
 }
 
 /** Preset values of the generative variants (tiny: minutes on 2 cores). */
@@ -133,6 +148,12 @@ export function generativeStageConfig(
     ...(opts.paper ? {} : { maxEvalUsers: opts.bench ? 1000 : 64 }),
     maxHistory: opts.paper ? 20 : 10,
     letterEpochs: opts.paper ? 200 : 5,
+    // LETTER's released train_tokenizer.sh uses lr 1e-3 (kept for the paper preset). On our short
+    // budgets 1e-3 lets the latent drift from its codes after epoch 2 (Beauty, 64-d TF-IDF text:
+    // quantisation 0.015 -> 0.40 and colliding items 929 -> 2,760 over 5 epochs, epoch 1 kept);
+    // 1e-4 (ours) lowers the loss every epoch, quantisation 0.011 -> 0.014, 603-682 colliding
+    // (packages/generative README, "Limits"; apps/reproduce README for the reruns).
+    letterLr: opts.paper ? 1e-3 : 1e-4,
     motorEpochs: opts.paper ? 200 : opts.bench ? 30 : 10,
     seed: opts.seed,
     llama: opts.llama,
@@ -264,6 +285,11 @@ export async function runGenerative(
     test.length === split.test.length
       ? `all ${test.length} test users`
       : `${test.length} of ${split.test.length} test users, a fixed seeded sample (Rng "${EVAL_SAMPLE_SEED}", the same users for every variant and seed; not the paper's protocol, which ranks all users)`;
+  // Which users, when not all: other rows are restricted to the same ones for comparison.
+  const sample: Pick<VariantResult, 'sample'> =
+    test.length < split.test.length
+      ? { sample: { users: test.length, of: split.test.length, seed: EVAL_SAMPLE_SEED } }
+      : {};
   const t0 = performance.now();
 
   if (cfg.variant === 'MOTOR') {
@@ -314,6 +340,7 @@ export async function runGenerative(
         trainSeconds,
         trainableParameters: [...model.trainableParameters().values()].reduce((n, v) => n + v.size, 0),
         retrieval: { kind: 'full ranking', msPerUser, users: test.length },
+        ...sample,
         note: `SASRec over summed ${Object.keys(segments).join('+')} SID token embeddings (codebook init; ${exported ? "the pipeline's MM-RQ-VAE" : 'one RQ-VAE per modality'}), ${losses.length} epochs; full ranking, ${msPerUser.toFixed(2)} ms/user scoring; ${evalNote}`,
       };
     } finally {
@@ -348,6 +375,7 @@ export async function runGenerative(
         { inputs: rowsFrom(text), cf: rowsFrom(cf) },
         {
           epochs: cfg.letterEpochs,
+          lr: cfg.letterLr,
           onEpoch: (e) => {
             epochs.push({ ...e, epoch: e.epoch + 1 });
             ctx.log(
@@ -372,7 +400,7 @@ export async function runGenerative(
         collidingAfter: ids.collidingAfter,
         hidden: [...tok.config.hidden],
       };
-      tokenizerNote = `LETTER tokenizer on text (aligned to SASRec; encoder [${tok.config.hidden.join(', ')}], codes ${tok.config.eDim}-wide; ${epochs.length} epochs, epoch ${kept.epoch} kept), ${ids.collidingBefore} -> ${ids.collidingAfter} colliding items after Sinkhorn`;
+      tokenizerNote = `LETTER tokenizer on text (aligned to SASRec; encoder [${tok.config.hidden.join(', ')}], codes ${tok.config.eDim}-wide; ${epochs.length} epochs at lr ${cfg.letterLr}, epoch ${kept.epoch} kept), ${ids.collidingBefore} -> ${ids.collidingAfter} colliding items after Sinkhorn`;
     } finally {
       tok.dispose();
     }
@@ -436,6 +464,7 @@ export async function runGenerative(
       trainSeconds,
       trainableParameters: [...gen.trainableParameters().values()].reduce((n, v) => n + v.size, 0),
       retrieval: { kind: 'beam search', msPerUser, users: test.length, beamWidth: cfg.beamWidth },
+      ...sample,
       ...(tokenizer ? { tokenizer } : {}),
       note:
         `generative retrieval: trie-constrained beam search (beam ${cfg.beamWidth}, history hidden), metrics exact only up to @${cfg.beamWidth}; ` +

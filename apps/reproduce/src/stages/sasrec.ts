@@ -9,6 +9,7 @@ import {
   trainSasrec,
 } from '@mmesid/sasrec';
 import type { StageContext } from '../cache.js';
+import { POPULARITY_RANKS_FILE, saveRanks, TEST_RANKS_FILE } from '../report/same-users.js';
 import { StageGuardError } from './guard.js';
 
 export interface SasrecStageConfig {
@@ -72,9 +73,14 @@ export async function runSasrec(
     throw new StageGuardError('sasrec', guardMinutes, `${res.epochsDone} of at most ${cfg.epochs} epochs`);
   }
   const split = leaveOneOut(dataset);
-  const test = await evaluateRanking(sasrecScorer(res.model), split.test);
+  // Each user's rank is saved, to compare these rows with sampled rows on the same users (report/same-users.ts).
+  const test = await evaluateRanking(sasrecScorer(res.model), split.test, {
+    onRanks: (r) => saveRanks(resolve(ctx.workDir, TEST_RANKS_FILE), r),
+  });
   const pop = popularityScorer(itemFrequency(split.train, dataset.numItems));
-  const popularity = await evaluateRanking(pop, split.test);
+  const popularity = await evaluateRanking(pop, split.test, {
+    onRanks: (r) => saveRanks(resolve(ctx.workDir, POPULARITY_RANKS_FILE), r),
+  });
   pop.dispose();
   const { table } = await exportItemEmbeddings(res.model, ctx.workDir, { dataset: dataset.name });
   res.model.dispose();

@@ -245,4 +245,75 @@ describe('study aggregation and claims', () => {
       rmSync(dir, { recursive: true });
     }
   });
+
+  it('compares MME-SID with a sampled method on the same users: table, paired t-test and Table-3 claim', () => {
+    const sample = { users: 64, of: 600, seed: 'generative-eval-users' };
+    const seeds: SeedRun[] = [1, 2, 3].map((seed) => ({
+      seed,
+      baselines: [
+        // SASRec on all users; on the sample (its restricted ranks) a different figure.
+        {
+          variant: 'SASRec',
+          metrics: metrics(0.03 + seed * 0.001),
+          onSample: { users: 64, of: 600, metrics: metrics(0.01 + seed * 0.002) },
+        },
+      ],
+      variants: [
+        // MME-SID above TIGER-MM on all users, below it on the sample.
+        {
+          variant: 'MME-SID',
+          metrics: metrics(0.06 + seed * 0.001),
+          onSample: { users: 64, of: 600, metrics: metrics(0.02 + seed * 0.003) },
+        },
+        { variant: 'TIGER-MM', metrics: metrics(0.04 + seed * 0.0005), sample },
+      ],
+    }));
+    const s = aggregate('beauty', seeds);
+    expect(s.sample).toEqual({ users: 64, of: 600, methods: ['TIGER-MM'] });
+    expect(s.sampleCells!['MME-SID']!['HR@5']!.values).toEqual(
+      [0.023, 0.026, 0.029].map((x) => expect.closeTo(x, 12)),
+    );
+    expect(s.sampleCells!['TIGER-MM']!['HR@5']!.values).toEqual(s.cells['TIGER-MM']!['HR@5']!.values);
+    expect(s.sampleCells!.SASRec!['HR@5']!.mean).toBeCloseTo(0.014, 12);
+    // The t-test against TIGER-MM pairs MME-SID's sample figures; against SASRec, the all-users ones.
+    const mmeSample = s.sampleCells!['MME-SID']!['HR@10']!.values;
+    expect(s.tTests['TIGER-MM']!['HR@10']).toEqual(
+      pairedTTest(mmeSample, s.cells['TIGER-MM']!['HR@10']!.values),
+    );
+    expect(s.tTests['TIGER-MM']!['HR@10']!.meanDiff).toBeLessThan(0);
+    expect(s.tTests.SASRec!['HR@10']).toEqual(
+      pairedTTest(s.cells['MME-SID']!['HR@10']!.values, s.cells.SASRec!['HR@10']!.values),
+    );
+    const table3 = checkClaims(s, 16).find((c) => c.source === 'Table 3')!;
+    expect(table3.status).toBe('not held');
+    expect(table3.evidence).toMatch(/TIGER-MM HR@5 \(on the same 64 users\)/);
+    expect(table3.evidence).not.toMatch(/SASRec HR@5/);
+    // Without MME-SID's sample figures (a run that saved no ranks) there is no test and no verdict.
+    const noRanks = seeds.map((r) => ({
+      ...r,
+      variants: r.variants.map((v) => (v.variant === 'MME-SID' ? { ...v, onSample: undefined } : v)),
+    }));
+    const u = aggregate('beauty', noRanks);
+    expect(u.tTests['TIGER-MM']!['HR@10']).toBeUndefined();
+    const c = checkClaims(u, 16).find((x) => x.source === 'Table 3')!;
+    expect(c.status).toBe('not testable');
+    expect(c.evidence).toMatch(/not compared \(no MME-SID figures on their 64 sampled users\): TIGER-MM/);
+    const dir = mkdtempSync(join(tmpdir(), 'study-'));
+    try {
+      const md = readFileSync(
+        writeStudy(dir, s, checkClaims(s, 16), {
+          paper: {},
+          wallSeconds: 1,
+          command: 't',
+          notes: [],
+          collabWidth: 16,
+        }),
+        'utf8',
+      );
+      expect(md).toMatch(/### The same table on the 64 of 600 test users that TIGER-MM decode/);
+      expect(md).toMatch(/\| MME-SID \| 0\.0260 ± 0\.0030 \|/);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
 });

@@ -101,6 +101,8 @@ async function main(): Promise<void> {
     };
     const llamaDir = resolve(SHARED_DIR, 'models/stories260k');
     const rq = preset('tiny', { bench: true, seed, dataset: name, d: 64 }).rqvae;
+    const stageOpts = { seed, llama: llamaDir, bench: true, paper: false };
+    const letterLr = generativeStageConfig('LETTER', { ...stageOpts, rqvae: rq }).letterLr;
     const rows: (VariantResult & { wallSeconds: number; loadavg1: number[] })[] = [];
     const write = (done: boolean) => {
       const testUsers = leaveOneOut(dataset).test.length;
@@ -135,6 +137,7 @@ async function main(): Promise<void> {
           batchSize: 16,
           rqvaeEpochsPerModality: num('rqvae-epochs'),
           letterEpochs: num('letter-epochs'),
+          letterLr,
           motorEpochs: num('motor-epochs'),
           beamWidth: 20,
           seed,
@@ -150,10 +153,7 @@ async function main(): Promise<void> {
     for (const variant of variants as GenerativeVariant[]) {
       const cfg = {
         ...generativeStageConfig(variant, {
-          seed,
-          llama: llamaDir,
-          bench: true,
-          paper: false,
+          ...stageOpts,
           rqvae: { ...rq, maxEpochs: num('rqvae-epochs') },
         }),
         maxTrainExamples: num('train-pairs'),
