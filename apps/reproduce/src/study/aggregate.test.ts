@@ -245,4 +245,43 @@ describe('study aggregation and claims', () => {
       rmSync(dir, { recursive: true });
     }
   });
+  it('gives the baselines timed by the ranking-timing stage their ms per user (two decimals below 1 ms)', () => {
+    const timed = runs().map((r, i) => ({
+      ...r,
+      baselines: [
+        ...r.baselines.map((b) =>
+          b.variant === 'SASRec'
+            ? { ...b, retrieval: { kind: 'full ranking' as const, msPerUser: 1.5 + i, users: 22363 } }
+            : b,
+        ),
+        {
+          variant: 'Popularity',
+          metrics: metrics(0.01),
+          retrieval: { kind: 'full ranking' as const, msPerUser: 0.3 + 0.01 * i, users: 22363 },
+        },
+      ],
+    }));
+    const s = aggregate('beauty', timed);
+    expect(s.retrieval.SASRec!.msPerUser.values).toEqual([1.5, 2.5, 3.5]);
+    const dir = mkdtempSync(join(tmpdir(), 'study-'));
+    try {
+      const md = readFileSync(
+        writeStudy(dir, s, checkClaims(s, 16), {
+          paper: {},
+          wallSeconds: 1,
+          command: 't',
+          notes: [],
+          collabWidth: 16,
+        }),
+        'utf8',
+      );
+      expect(md).toMatch(/\| SASRec \| .* \| full ranking, 22363 users \| 2\.5 \|/);
+      expect(md).toMatch(/\| Popularity \| .* \| full ranking, 22363 users \| 0\.31 \|/);
+      // Without beam search, the note on what ms/user measures still comes, naming both timers.
+      expect(md).toMatch(/ms\/user: wall time per test user of the full-ranking evaluation/);
+      expect(md).toMatch(/ranking-timing stage/);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
 });

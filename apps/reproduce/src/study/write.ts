@@ -88,13 +88,18 @@ export function writeStudy(
         return `${fmt(s.cells[m]![k])}${t && t.p < 0.05 && t.meanDiff > 0 ? ' *' : ''}`;
       }).join(
         ' | ',
-      )} | ${how} | ${r && Number.isFinite(r.msPerUser.mean) ? r.msPerUser.mean.toFixed(1) : '–'} |`,
+      )} | ${how} | ${r && Number.isFinite(r.msPerUser.mean) ? r.msPerUser.mean.toFixed(r.msPerUser.mean < 1 ? 2 : 1) : '–'} |`,
     );
   }
   if (Object.values(retrieval).some((r) => r.kind === 'beam search'))
     L.push(
       '',
       "ms/user: wall time per test user of the ranking: scoring every item (full ranking) or trie-constrained beam search decoding (the generative baselines; metrics exact only up to @beam width, history hidden as in full ranking). The paper's efficiency argument (Sec. 4.4). Methods evaluated on a sample of test users say so in the retrieval column; their rows are not on the same users as the others.",
+    );
+  else if (Object.keys(retrieval).length)
+    L.push(
+      '',
+      "ms/user: wall time per test user of the full-ranking evaluation (scoring every item, masking the history, ranking the target), the paper's efficiency argument (Sec. 4.4). The LLM variants are timed inside their fine-tuning stage (batches of 16 users); SASRec and popularity by the ranking-timing stage, which reloads the sasrec stage's model and evaluates it again (batches of 512, the same metrics). Each seed ran on a machine shared with other jobs: compare within a seed's load, not across studies.",
     );
   L.push('', "## The paper's Table 3 (Llama3-8B-instruct)", '');
   const paperRows = Object.keys(meta.paper);
