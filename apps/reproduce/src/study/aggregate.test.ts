@@ -111,6 +111,32 @@ describe('study aggregation and claims', () => {
     );
     const c = checkClaims(noMe, 16).find((x) => x.claim.includes('SASRec < E4SRec < ME'))!;
     expect(c).toMatchObject({ status: 'not testable', evidence: 'not run: ME' });
+    // ... but the part of the chain over the methods that ran is tested (the full chain implies it).
+    const part = checkClaims(noMe, 16).find((x) => x.claim.includes('ME not run'))!;
+    expect(part.claim).toBe(
+      'NDCG@20: SASRec < E4SRec < SE-SID-MMD < MME-SID (part of the claim above: the methods run; ME not run)',
+    );
+    expect(part.status).toBe('held');
+    // Only SE-random and MME-SID of the ablation ran, with SE-random above: the part is not held.
+    const ablation = aggregate(
+      'beauty',
+      runs().map((r) => ({
+        ...r,
+        variants: r.variants
+          .filter((v) => ['SE-random', 'MME-SID'].includes(v.variant))
+          .map((v) => (v.variant === 'SE-random' ? { ...v, metrics: metrics(0.09) } : v)),
+      })),
+    );
+    const abl = checkClaims(ablation, 16).filter((x) => x.source === 'Fig. 5b');
+    expect(abl.map((x) => x.status)).toEqual(['not testable', 'not held']);
+    expect(abl[1]!.claim).toContain('SE-random < MME-SID (part of the claim above');
+    expect(abl[1]!.evidence).toContain('broken: NDCG@20: SE-random >= MME-SID');
+    // One method of a chain run: nothing to order.
+    const alone = aggregate(
+      'beauty',
+      runs().map((r) => ({ ...r, variants: r.variants.filter((v) => v.variant === 'MME-SID') })),
+    );
+    expect(checkClaims(alone, 16).filter((x) => x.source === 'Fig. 5b')).toHaveLength(1);
   });
 
   it('compares how fast the spectra decay even when the token width leaves no ceiling (Fig. 3b)', () => {
