@@ -37,6 +37,7 @@ import {
   isGenerativeVariant,
   runGenerative,
 } from './stages/generative.js';
+import { RANKING_TIMING_BATCH, type RankingTiming, runRankingTiming } from './stages/ranking-timing.js';
 import { type RqvaeSummary, runRqvae } from './stages/rqvae.js';
 import { runSasrec, type SasrecSummary } from './stages/sasrec.js';
 
@@ -337,6 +338,24 @@ async function main(): Promise<void> {
     return { data: data.hash, sasrec: collabKey, embeddings: emb.hash, rqvae: rqs.hash };
   }
 
+  // 5b. With --bench: the SASRec and popularity rows' ranking time (Sec. 4.4), a stage of its own so
+  // that a finished sasrec stage is reused unchanged (it reloads the model from its checkpoint).
+  const rankTiming =
+    sasrec && opts.bench
+      ? await runStage(
+          runDir,
+          'ranking-timing',
+          { batchSize: RANKING_TIMING_BATCH },
+          { sasrec: sasrec.hash },
+          (ctx) => runRankingTiming(ctx, sasrec, dataset),
+          log,
+          lockOpts,
+        )
+      : undefined;
+  if (rankTiming) stageSeconds['ranking-timing'] = rankTiming.seconds;
+  const fullRanking = (t: RankingTiming | undefined) =>
+    t ? { retrieval: { kind: 'full ranking' as const, msPerUser: t.msPerUser, users: t.users } } : {};
+
   // 6. report.
   const baselines: VariantResult[] = [];
   if (sasrec && (variants.includes('SASRec') || !opts.variants))
@@ -344,8 +363,14 @@ async function main(): Promise<void> {
       variant: 'SASRec',
       metrics: sasrec.summary.test,
       trainSeconds: sasrec.summary.trainSeconds,
+      ...fullRanking(rankTiming?.summary.sasrec),
     });
-  if (sasrec) baselines.push({ variant: 'Popularity', metrics: sasrec.summary.popularity });
+  if (sasrec)
+    baselines.push({
+      variant: 'Popularity',
+      metrics: sasrec.summary.popularity,
+      ...fullRanking(rankTiming?.summary.popularity),
+    });
   // Rows on a sample of the test users (the semantic-ID baselines' beam search): every other row
   // gets its metrics on the same users from its saved per-user ranks.
   const sameUsersNotes: string[] = [];

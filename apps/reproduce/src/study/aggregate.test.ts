@@ -111,6 +111,32 @@ describe('study aggregation and claims', () => {
     );
     const c = checkClaims(noMe, 16).find((x) => x.claim.includes('SASRec < E4SRec < ME'))!;
     expect(c).toMatchObject({ status: 'not testable', evidence: 'not run: ME' });
+    // ... but the part of the chain over the methods that ran is tested (the full chain implies it).
+    const part = checkClaims(noMe, 16).find((x) => x.claim.includes('ME not run'))!;
+    expect(part.claim).toBe(
+      'NDCG@20: SASRec < E4SRec < SE-SID-MMD < MME-SID (part of the claim above: the methods run; ME not run)',
+    );
+    expect(part.status).toBe('held');
+    // Only SE-random and MME-SID of the ablation ran, with SE-random above: the part is not held.
+    const ablation = aggregate(
+      'beauty',
+      runs().map((r) => ({
+        ...r,
+        variants: r.variants
+          .filter((v) => ['SE-random', 'MME-SID'].includes(v.variant))
+          .map((v) => (v.variant === 'SE-random' ? { ...v, metrics: metrics(0.09) } : v)),
+      })),
+    );
+    const abl = checkClaims(ablation, 16).filter((x) => x.source === 'Fig. 5b');
+    expect(abl.map((x) => x.status)).toEqual(['not testable', 'not held']);
+    expect(abl[1]!.claim).toContain('SE-random < MME-SID (part of the claim above');
+    expect(abl[1]!.evidence).toContain('broken: NDCG@20: SE-random >= MME-SID');
+    // One method of a chain run: nothing to order.
+    const alone = aggregate(
+      'beauty',
+      runs().map((r) => ({ ...r, variants: r.variants.filter((v) => v.variant === 'MME-SID') })),
+    );
+    expect(checkClaims(alone, 16).filter((x) => x.source === 'Fig. 5b')).toHaveLength(1);
   });
 
   it('compares how fast the spectra decay even when the token width leaves no ceiling (Fig. 3b)', () => {
@@ -312,6 +338,45 @@ describe('study aggregation and claims', () => {
       );
       expect(md).toMatch(/### The same table on the 64 of 600 test users that TIGER-MM decode/);
       expect(md).toMatch(/\| MME-SID \| 0\.0260 ± 0\.0030 \|/);
+    } finally {
+      rmSync(dir, { recursive: true });
+    }
+  });
+  it('gives the baselines timed by the ranking-timing stage their ms per user (two decimals below 1 ms)', () => {
+    const timed = runs().map((r, i) => ({
+      ...r,
+      baselines: [
+        ...r.baselines.map((b) =>
+          b.variant === 'SASRec'
+            ? { ...b, retrieval: { kind: 'full ranking' as const, msPerUser: 1.5 + i, users: 22363 } }
+            : b,
+        ),
+        {
+          variant: 'Popularity',
+          metrics: metrics(0.01),
+          retrieval: { kind: 'full ranking' as const, msPerUser: 0.3 + 0.01 * i, users: 22363 },
+        },
+      ],
+    }));
+    const s = aggregate('beauty', timed);
+    expect(s.retrieval.SASRec!.msPerUser.values).toEqual([1.5, 2.5, 3.5]);
+    const dir = mkdtempSync(join(tmpdir(), 'study-'));
+    try {
+      const md = readFileSync(
+        writeStudy(dir, s, checkClaims(s, 16), {
+          paper: {},
+          wallSeconds: 1,
+          command: 't',
+          notes: [],
+          collabWidth: 16,
+        }),
+        'utf8',
+      );
+      expect(md).toMatch(/\| SASRec \| .* \| full ranking, 22363 users \| 2\.5 \|/);
+      expect(md).toMatch(/\| Popularity \| .* \| full ranking, 22363 users \| 0\.31 \|/);
+      // Without beam search, the note on what ms/user measures still comes, naming both timers.
+      expect(md).toMatch(/ms\/user: wall time per test user of the full-ranking evaluation/);
+      expect(md).toMatch(/ranking-timing stage/);
     } finally {
       rmSync(dir, { recursive: true });
     }

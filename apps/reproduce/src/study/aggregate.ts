@@ -183,6 +183,15 @@ export function checkClaims(s: StudyResult, collabWidth: number): Claim[] {
     const missing = order.filter((o) => !s.cells[o]);
     if (missing.length) {
       out.push({ claim, source, status: 'not testable', evidence: `not run: ${missing.join(', ')}` });
+      // The full ordering implies its restriction to the methods that ran: test that part.
+      const ran = order.filter((o) => s.cells[o]);
+      if (ran.length >= 2)
+        chain(
+          `${metrics.length === 1 ? `${metrics[0]}: ` : ''}${ran.join(' < ')} (part of the claim above: the methods run; ${missing.join(', ')} not run)`,
+          source,
+          ran,
+          metrics,
+        );
       return;
     }
     const broken: string[] = [];

@@ -11,6 +11,7 @@ import { STUDY_VARIANTS } from '../presets.js';
 import { variantOptionName } from '../variant-option.js';
 import { aggregate, checkClaims, type SeedRun } from './aggregate.js';
 import { STUDY_GENERATIVE, studyCuts } from './cuts.js';
+import { earlierInvocations, type Invocation } from './invocations.js';
 import { writeStudy } from './write.js';
 
 const HELP = `bench:study [options]
@@ -160,29 +161,53 @@ function main(): void {
         }
       ).table3[dataset] ?? {};
     const name = values.tag ? `${dataset}-${values.tag}` : dataset;
+    const invocationSeconds = (performance.now() - t0) / 1000;
+    const loadEnd = loadavg();
+    const previous = resolve(resultsDir, `study-${name}.json`);
+    const old = existsSync(previous)
+      ? (JSON.parse(readFileSync(previous, 'utf8')) as Record<string, unknown>)
+      : undefined;
+    // Earlier invocations on the same --out ran the stages this one reused: the wall time is theirs
+    // and this one's together (or counted from --started when given).
+    const invocations: Invocation[] = [
+      ...earlierInvocations(old, outRoot, REPO_ROOT),
+      {
+        startedAt: new Date(Date.now() - invocationSeconds * 1000).toISOString(),
+        seconds: invocationSeconds,
+        variants,
+        loadAverage: { start: loadStart, end: loadEnd },
+      },
+    ];
     const timing = {
-      wallSeconds: (Date.now() - t0Date) / 1000,
-      invocationSeconds: (performance.now() - t0) / 1000,
-      startedAt: new Date(t0Date).toISOString(),
+      wallSeconds:
+        started !== undefined && dataset === datasets[0]
+          ? (Date.now() - t0Date) / 1000
+          : invocations.reduce((a, v) => a + v.seconds, 0),
+      invocationSeconds,
+      startedAt:
+        started !== undefined && dataset === datasets[0]
+          ? new Date(t0Date).toISOString()
+          : invocations[0]!.startedAt,
+      invocations,
       machine: {
         cores: cpus().length,
         cpu: cpus()[0]?.model ?? '?',
-        loadAverage: { start: loadStart, end: loadavg() },
+        loadAverage: { start: loadStart, end: loadEnd },
         nativeBlas: process.env.MMESID_NATIVE_BLAS === '1',
       },
     };
-    const previous = resolve(resultsDir, `study-${name}.json`);
     let regenerated = '';
     if (values['report-only']) {
       regenerated = `Report regenerated ${new Date().toISOString()} from the finished runs (--report-only)`;
-      if (existsSync(previous)) {
-        const old = JSON.parse(readFileSync(previous, 'utf8')) as Partial<typeof timing> & {
-          command?: string;
-        };
+      if (old) {
+        timing.invocations = Array.isArray(old.invocations) ? (old.invocations as Invocation[]) : [];
         for (const k of ['wallSeconds', 'invocationSeconds', 'startedAt', 'machine'] as const)
           if (old[k] !== undefined) (timing as Record<string, unknown>)[k] = old[k];
         regenerated += `; wall time, load and machine are the original run's (${old.command ?? 'command not recorded'})`;
-      } else regenerated += "; no earlier study file: the wall time is this invocation's, not the training's";
+      } else {
+        timing.invocations = [];
+        regenerated += "; no earlier study file: the wall time is this invocation's, not the training's";
+      }
     }
     const path = writeStudy(resultsDir, study, claims, {
       paper,
@@ -198,6 +223,7 @@ function main(): void {
         d: llamaWidth(llamaDir),
       }),
       command: `bench:study ${process.argv.slice(2).join(' ')}`,
+      out: resolve(REPO_ROOT, outRoot),
       collabWidth,
       ...(values.tag ? { name } : {}),
       llm: { name: llamaLabel(llamaDir), d: llamaWidth(llamaDir) },

@@ -2,6 +2,7 @@ import { resolve } from 'node:path';
 import { writeFileAtomic } from '../cache.js';
 import { barChart, lineChart } from '../report/svg.js';
 import { type Cell, type Claim, KS, STUDY_METRICS, type StudyResult } from './aggregate.js';
+import { describeInvocations, type Invocation } from './invocations.js';
 
 const fmt = (c: Cell | undefined) =>
   !c || !Number.isFinite(c.mean) ? '–' : `${c.mean.toFixed(4)} ± ${c.std.toFixed(4)}`;
@@ -26,6 +27,10 @@ export function writeStudy(
     llm?: { name: string; d: number };
     /** This invocation's seconds, when the study ran as several (wallSeconds then counts from startedAt). */
     invocationSeconds?: number;
+    /** Every invocation on this `--out` that made the study, this one last (`earlierInvocations`). */
+    invocations?: Invocation[];
+    /** The `--out` (absolute) the runs live in. */
+    out?: string;
     startedAt?: string;
     machine?: {
       cores: number;
@@ -46,12 +51,17 @@ export function writeStudy(
   L.push(`# MME-SID study: ${s.dataset}, seeds ${s.seeds.join(', ')}`, '');
   const m = meta.machine;
   const la = (x: number[]) => x.map((v) => v.toFixed(1)).join(' / ');
+  const inv = meta.invocations ?? [];
+  const summed = inv.length > 1 && Math.abs(inv.reduce((a, v) => a + v.seconds, 0) - meta.wallSeconds) < 1;
+  const wall = summed
+    ? `Wall time ${(meta.wallSeconds / 60).toFixed(1)} min, the sum of ${inv.length} invocations on the same --out (each reusing the stages the earlier ones finished: ${describeInvocations(inv)}),`
+    : `Wall time ${(meta.wallSeconds / 60).toFixed(1)} min${meta.startedAt ? ` from ${meta.startedAt}` : ''}${
+        meta.invocationSeconds !== undefined && Math.abs(meta.invocationSeconds - meta.wallSeconds) > 60
+          ? ` (the last invocation ${(meta.invocationSeconds / 60).toFixed(1)} min; earlier ones ran the stages it reused)`
+          : ''
+      }`;
   L.push(
-    `Wall time ${(meta.wallSeconds / 60).toFixed(1)} min${meta.startedAt ? ` from ${meta.startedAt}` : ''}${
-      meta.invocationSeconds !== undefined && Math.abs(meta.invocationSeconds - meta.wallSeconds) > 60
-        ? ` (the last invocation ${(meta.invocationSeconds / 60).toFixed(1)} min; earlier ones ran the stages it reused)`
-        : ''
-    }${m ? ` on ${m.cores} cores (${m.cpu}) shared with other jobs, load average (1/5/15 min) ${la(m.loadAverage.start)} at the start of the last invocation, ${la(m.loadAverage.end)} at the end${m.nativeBlas ? '; matmuls through native OpenBLAS (MMESID_NATIVE_BLAS=1)' : ''}` : ' on this machine'}. Command: \`${meta.command}\`.`,
+    `${wall}${m ? ` on ${m.cores} cores (${m.cpu}) shared with other jobs, load average (1/5/15 min) ${la(m.loadAverage.start)} at the start of the last invocation, ${la(m.loadAverage.end)} at the end${m.nativeBlas ? '; matmuls through native OpenBLAS (MMESID_NATIVE_BLAS=1)' : ''}` : ' on this machine'}. Command: \`${meta.command}\`.`,
     '',
   );
   if (meta.stageSeconds?.length) {
@@ -88,13 +98,18 @@ export function writeStudy(
         return `${fmt(s.cells[m]![k])}${t && t.p < 0.05 && t.meanDiff > 0 ? ' *' : ''}`;
       }).join(
         ' | ',
-      )} | ${how} | ${r && Number.isFinite(r.msPerUser.mean) ? r.msPerUser.mean.toFixed(1) : '–'} |`,
+      )} | ${how} | ${r && Number.isFinite(r.msPerUser.mean) ? r.msPerUser.mean.toFixed(r.msPerUser.mean < 1 ? 2 : 1) : '–'} |`,
     );
   }
   if (Object.values(retrieval).some((r) => r.kind === 'beam search'))
     L.push(
       '',
       "ms/user: wall time per test user of the ranking: scoring every item (full ranking) or trie-constrained beam search decoding (the generative baselines; metrics exact only up to @beam width, history hidden as in full ranking). The paper's efficiency argument (Sec. 4.4). Methods evaluated on a sample of test users say so in the retrieval column; their rows are not on the same users as the others: compare them in the next table.",
+    );
+  else if (Object.keys(retrieval).length)
+    L.push(
+      '',
+      "ms/user: wall time per test user of the full-ranking evaluation (scoring every item, masking the history, ranking the target), the paper's efficiency argument (Sec. 4.4). The LLM variants are timed inside their fine-tuning stage (batches of 16 users); SASRec and popularity by the ranking-timing stage, which reloads the sasrec stage's model and evaluates it again (batches of 512, the same metrics). Each seed ran on a machine shared with other jobs: compare within a seed's load, not across studies.",
     );
   if (s.sample && s.sampleCells) {
     L.push(
@@ -194,6 +209,8 @@ export function writeStudy(
         wallSeconds: meta.wallSeconds,
         ...(meta.startedAt ? { startedAt: meta.startedAt } : {}),
         ...(meta.invocationSeconds !== undefined ? { invocationSeconds: meta.invocationSeconds } : {}),
+        ...(meta.invocations?.length ? { invocations: meta.invocations } : {}),
+        ...(meta.out ? { out: meta.out } : {}),
         ...(meta.machine ? { machine: meta.machine } : {}),
         ...(meta.stageSeconds ? { stageSeconds: meta.stageSeconds } : {}),
         ...(meta.llm ? { llm: meta.llm, collabWidth: meta.collabWidth } : {}),
