@@ -1,5 +1,6 @@
 import { FullRankingEvaluator, type RankingMetrics } from '@mmesid/metrics';
 import { MmesidError } from '@mmesid/tensor';
+import { FrozenScorer } from './inference.js';
 import type { MmeSidModel } from './model.js';
 
 /** One held-out pair: `@mmesid/datasets`' `Example` (`leaveOneOut(dataset).test`). */
@@ -10,8 +11,27 @@ export interface EvaluationPair {
 
 /** Options of {@link evaluateMmeSid}. */
 export interface EvaluateOptions {
-  /** Histories per forward pass (default 8). */
+  /** At most this many histories per forward pass (default 8). */
   batchSize?: number;
+  /**
+   * With `order: 'length'`, a batch also stops growing before its padded item tokens (users x the
+   * longest history's tokens) would pass this budget (default 512; a single user always fits). Long
+   * histories then go in smaller batches, short ones in batches of `batchSize`.
+   */
+  batchTokens?: number;
+  /**
+   * `'length'` (default): batches are cut from the users sorted by history length (stable), so a
+   * batch is padded to about its own length instead of its longest member's; `'input'`: batches of
+   * `batchSize` in input order (no token budget; the order before the frozen scorer). Ranks and
+   * metrics are reported in input order either way.
+   */
+  order?: 'length' | 'input';
+  /**
+   * `'frozen'` (default): score through a {@link FrozenScorer} (prefix keys/values, item tokens and
+   * fusion weights computed once for the whole evaluation); `'model'`: `model.score` per batch
+   * (recomputes them every batch; the reference the frozen path is tested against).
+   */
+  scorer?: 'frozen' | 'model';
   /** Cut-offs (default 5, 10, 20 as the paper). */
   ks?: number[];
   /** Called after each batch with (users done, users in total). */
@@ -44,22 +64,56 @@ export async function evaluateMmeSid(
 ): Promise<EvaluationResult> {
   if (pairs.length === 0) throw new MmesidError('evaluateMmeSid: no pairs to evaluate');
   const batchSize = opts.batchSize ?? 8;
+  const batchTokens = opts.batchTokens ?? 512;
+  for (const [name, v] of [
+    ['batchSize', batchSize],
+    ['batchTokens', batchTokens],
+  ] as const)
+    if (!Number.isInteger(v) || v < 1)
+      throw new MmesidError(`evaluateMmeSid: ${name} must be a positive integer, got ${v}`);
   const ev = new FullRankingEvaluator({ numItems: model.numItems, ...(opts.ks ? { ks: opts.ks } : {}) });
   const t0 = performance.now();
   model.eval();
-  for (let i = 0; i < pairs.length; i += batchSize) {
-    const batch = pairs.slice(i, i + batchSize);
-    const scores = model.score(batch.map((p) => p.history));
-    try {
-      await ev.update(
-        scores,
-        batch.map((p) => p.target),
-        batch.map((p) => p.history),
-      );
-    } finally {
-      scores.dispose();
+  const byLength = (opts.order ?? 'length') === 'length';
+  const order = Array.from(pairs, (_, i) => i);
+  // Array.prototype.sort is stable: equal lengths keep their input order.
+  if (byLength) order.sort((a, b) => pairs[a]!.history.length - pairs[b]!.history.length);
+  const k = model.itemTokenizer.tokensPerItem;
+  const scorer = (opts.scorer ?? 'frozen') === 'frozen' ? new FrozenScorer(model) : null;
+  const ranks = new Int32Array(pairs.length);
+  try {
+    for (let i = 0; i < pairs.length; ) {
+      let end = Math.min(i + batchSize, pairs.length);
+      if (byLength) {
+        // Sorted: the last user of a batch is its longest, so the padded size is users x its length.
+        let n = 1;
+        while (i + n < end && (n + 1) * pairs[order[i + n]!]!.history.length * k <= batchTokens) n++;
+        end = i + n;
+      }
+      const batch = order.slice(i, end).map((j) => pairs[j]!);
+      const histories = batch.map((p) => p.history);
+      const scores = scorer ? scorer.score(histories) : model.score(histories);
+      let got: Int32Array;
+      try {
+        got = await ev.update(
+          scores,
+          batch.map((p) => p.target),
+          histories,
+        );
+      } finally {
+        scores.dispose();
+      }
+      got.forEach((r, b) => {
+        ranks[order[i + b]!] = r;
+      });
+      i = end;
+      opts.onProgress?.(i, pairs.length);
     }
-    opts.onProgress?.(Math.min(i + batchSize, pairs.length), pairs.length);
+  } finally {
+    scorer?.dispose();
   }
-  return { metrics: ev.compute(), ranks: ev.ranks(), seconds: (performance.now() - t0) / 1000 };
+  // Metrics over the ranks in input order (the evaluator above saw them in batch order).
+  ev.reset();
+  ev.addRanks(ranks);
+  return { metrics: ev.compute(), ranks, seconds: (performance.now() - t0) / 1000 };
 }

@@ -40,6 +40,7 @@ export {
   evaluateMmeSid,
 } from './evaluate.js';
 export { FrequencyFusion, type FrequencyFusionOptions } from './frequency-fusion.js';
+export { FrozenScorer, type FrozenScorerOptions } from './inference.js';
 export {
   checkItemTables,
   frequencyFeature,

@@ -210,6 +210,8 @@ export class MmeSidModel extends Module {
           if (s.length) parts.push(tf.slice(tokens!, [off * k, 0], [s.length * k, d]));
           off += s.length;
           if (suf) parts.push(suf);
+          // An empty history without prefix or suffix (items at the end, shared prefix): no rows.
+          if (parts.length === 0) return tf.zeros([0, d]);
           return parts.length === 1 ? parts[0]! : tf.concat(parts, 0);
         }),
       ) as tf.Tensor3D;

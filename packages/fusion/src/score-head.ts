@@ -105,15 +105,22 @@ export class ScoreHead extends Module {
     });
   }
 
-  /** Scores of every item 0..N for each row of u: [B, N + 1]. */
-  forward(u: tf.Tensor2D, tokens: ItemTokenizer): tf.Tensor2D {
+  /**
+   * Scores of every item 0..N for each row of u: [B, N + 1]. `weights` may pass {@link weights}
+   * computed beforehand (inference over many batches with unchanged parameters computes them once);
+   * the caller keeps owning it.
+   */
+  forward(u: tf.Tensor2D, tokens: ItemTokenizer, weights?: tf.Tensor2D): tf.Tensor2D {
     return tf.tidy(() => {
       const terms = this.terms(u, tokens);
       if (this.kind === 'target') return terms[0]!;
-      const w = this.weights();
+      // Each term's weights as a contiguous row: a column Slice of [N + 1, terms] is a per-element
+      // JS loop on wasm/cpu (~8 ms per column at Beauty's size under load); Transpose + row slices
+      // copy the same numbers.
+      const wt = tf.transpose(weights ?? this.weights());
       let s: tf.Tensor | null = null;
       terms.forEach((t, j) => {
-        const wj = tf.reshape(tf.slice(w, [0, j], [-1, 1]), [1, -1]);
+        const wj = tf.slice(wt, [j, 0], [1, -1]);
         const term = tf.mul(t, wj);
         s = s ? tf.add(s, term) : term;
       });

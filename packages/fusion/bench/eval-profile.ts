@@ -1,0 +1,127 @@
+// Where MME-SID's full-ranking evaluation spends its time: a model built like apps/reproduce's study
+// builds it (MME-SID, stories260k, the default prompt, items at the end = efficient mode), scored on
+// the first --users Beauty test users in batches of --batch. Prints the time per user of the parts
+// (LLM forward incl. the shared prefix, item tokenizer, score head, evaluator count) and a tf.profile
+// of one batch (kernel count, time per kernel name). Prints only (issue 18's evaluation speed).
+// Run: pnpm --filter @mmesid/fusion exec tsx --conditions=source --import ../../tooling/scripts/tsx-hooks.mjs bench/eval-profile.ts [--users 512 --batch 16]
+import { loadavg } from 'node:os';
+import { dirname, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { rankTargets } from '@mmesid/metrics';
+import { type BackendName, initBackend, tf } from '@mmesid/tensor';
+import { createMmeSid, evaluateMmeSid } from '../src/index.js';
+import { beautySetup } from './beauty-setup.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+const { values: args } = parseArgs({
+  options: {
+    backend: { type: 'string', default: 'wasm' },
+    users: { type: 'string', default: '512' },
+    batch: { type: 'string', default: '16' },
+    data: { type: 'string', default: resolve(here, '../../../../shared/datasets/beauty') },
+    llama: { type: 'string', default: resolve(here, '../../../../shared/models/stories260k') },
+  },
+});
+await initBackend({ require: args.backend as BackendName, log: false });
+const load = () =>
+  loadavg()
+    .map((v) => v.toFixed(2))
+    .join(' ');
+console.log(`[eval-profile] load average ${load()}`);
+const { N, split, tables, semanticIds, frequency } = await beautySetup(args.data);
+const model = await createMmeSid({
+  variant: 'MME-SID',
+  config: { itemsAtEnd: true, seed: 1 },
+  numItems: N,
+  tables,
+  semanticIds,
+  frequency,
+  llama: args.llama,
+});
+model.eval();
+const users = split.test.slice(0, Number(args.users));
+const B = Number(args.batch);
+const lens = users.map((u) => u.history.length);
+console.log(
+  `[eval-profile] prompt ${model.prompt.prefix.length}+${model.prompt.suffix.length} tokens, ${users.length} users, history length mean ${(lens.reduce((a, b) => a + b, 0) / lens.length).toFixed(1)} max ${Math.max(...lens)}, batch ${B}`,
+);
+
+await evaluateMmeSid(model, users.slice(0, 2 * B), { batchSize: B }); // warm-up
+const whole = await evaluateMmeSid(model, users, { batchSize: B });
+console.log(
+  `[eval-profile] evaluateMmeSid: ${((1000 * whole.seconds) / users.length).toFixed(2)} ms/user (${(users.length / whole.seconds).toFixed(1)} users/s)`,
+);
+
+// The parts, each timed over the same batches (forced with dataSync so the time is the part's own).
+const parts = { tokens: 0, llm: 0, head: 0, count: 0 };
+const time = async (key: keyof typeof parts, f: () => tf.Tensor | Promise<unknown>) => {
+  const t0 = performance.now();
+  const r = await f();
+  if (r instanceof tf.Tensor) r.dataSync();
+  parts[key] += performance.now() - t0;
+  return r;
+};
+for (let i = 0; i < users.length; i += B) {
+  const batch = users.slice(i, i + B);
+  const hs = batch.map((p) => p.history);
+  const flat = Int32Array.from(hs.flatMap((h) => Array.from(h)));
+  const tok = (await time('tokens', () =>
+    tf.tidy(() => model.itemTokenizer.forward(tf.tensor1d(flat, 'int32'))),
+  )) as tf.Tensor;
+  tok.dispose();
+  const u = (await time('llm', () => model.userRepresentations(hs))) as tf.Tensor2D;
+  const s = (await time('head', () => model.scoreRepresentations(u))) as tf.Tensor2D;
+  await time('count', () =>
+    rankTargets(
+      s,
+      batch.map((p) => p.target),
+      hs,
+      { numItems: N },
+    ),
+  );
+  tf.dispose([u, s]);
+}
+for (const [k, ms] of Object.entries(parts))
+  console.log(`[eval-profile]   ${k.padEnd(7)} ${(ms / users.length).toFixed(2)} ms/user`);
+console.log('[eval-profile]   (llm includes the item tokenizer: tokens is the tokenizer alone)');
+
+const batch = users.slice(0, B);
+const hs = batch.map((p) => p.history);
+const show = async (label: string, f: () => tf.TensorContainer | Promise<unknown>) => {
+  const p = await tf.profile(f as () => tf.TensorContainer);
+  const names = new Map<string, { n: number; ms: number; shapes: Map<string, number> }>();
+  let ms = 0;
+  for (const k of p.kernels) {
+    const e = names.get(k.name) ?? { n: 0, ms: 0, shapes: new Map<string, number>() };
+    const t = Number(k.kernelTimeMs) || 0;
+    e.n++;
+    e.ms += t;
+    const key = k.inputShapes.map((x) => `[${x}]`).join('');
+    e.shapes.set(key, (e.shapes.get(key) ?? 0) + t);
+    names.set(k.name, e);
+    ms += t;
+  }
+  const top = [...names.entries()]
+    .sort((a, b) => b[1].ms - a[1].ms)
+    .slice(0, 14)
+    .map(([n, e]) => {
+      const sh = [...e.shapes.entries()]
+        .sort((a, b) => b[1] - a[1])
+        .slice(0, 2)
+        .map(([k, t]) => `${k} ${t.toFixed(1)}ms`);
+      return `\n    ${n} ${e.n}x ${e.ms.toFixed(1)} ms (${sh.join('; ')})`;
+    });
+  console.log(`[eval-profile] ${label}: ${p.kernels.length} kernels, ${ms.toFixed(1)} ms${top.join('')}`);
+};
+await show(`one batch of ${B}: user representations`, () => {
+  model.userRepresentations(hs).dispose();
+  return [];
+});
+await show(`one batch of ${B}: score head`, () => {
+  tf.tidy(() => model.scoreRepresentations(model.userRepresentations(hs)).dispose());
+  return [];
+});
+console.log(`[eval-profile] load average ${load()}`);
+model.dispose();
+process.exit(0);
