@@ -1,4 +1,4 @@
-import { Module, type Rng, ShapeError, tf, uniform } from '@mmesid/tensor';
+import { Module, type Rng, ShapeError, tf, uniform, weightedTermSum } from '@mmesid/tensor';
 import type { FusionConfig } from './config.js';
 import { FrequencyFusion } from './frequency-fusion.js';
 import type { ItemTokenizer } from './item-tokenizer.js';
@@ -110,14 +110,8 @@ export class ScoreHead extends Module {
     return tf.tidy(() => {
       const terms = this.terms(u, tokens);
       if (this.kind === 'target') return terms[0]!;
-      const w = this.weights();
-      let s: tf.Tensor | null = null;
-      terms.forEach((t, j) => {
-        const wj = tf.reshape(tf.slice(w, [0, j], [-1, 1]), [1, -1]);
-        const term = tf.mul(t, wj);
-        s = s ? tf.add(s, term) : term;
-      });
-      return s! as tf.Tensor2D;
+      // One kernel (and one gradient kernel) where the backend has it: sum_j w[i, j] t_j[b, i].
+      return weightedTermSum(terms, this.weights());
     });
   }
 }
