@@ -1,5 +1,5 @@
 // Where one MME-SID fine-tuning step spends its time: the fusion bench's Beauty-scale model
-// (stories260k, MME-SID, minimal prompt, efficient mode, micro-batch 4, 16 sequences per optimizer
+// (stories260k, MME-SID, minimal prompt, efficient mode, micro-batch 4 or --micro, 16 sequences per optimizer
 // step), timed over a few optimizer steps (pairs/s) and profiled with tf.profile over one step:
 // kernel count, time per kernel name. Prints only (figures for the speed work of issue 18).
 // Run: pnpm --filter @mmesid/fusion exec tsx --conditions=source --import ../../tooling/scripts/tsx-hooks.mjs bench/step-profile.ts [--steps 3]
@@ -17,6 +17,7 @@ const { values: args } = parseArgs({
     backend: { type: 'string', default: 'wasm' },
     steps: { type: 'string', default: '3' },
     rounds: { type: 'string', default: '2' },
+    micro: { type: 'string', default: '4' },
     data: { type: 'string', default: resolve(here, '../../../../shared/datasets/beauty') },
     llama: { type: 'string', default: resolve(here, '../../../../shared/models/stories260k') },
   },
@@ -33,7 +34,7 @@ const model = await beautyBenchModel(setup, args.llama);
 const common = {
   mode: 'efficient',
   epochs: 1,
-  microBatch: 4,
+  microBatch: Number(args.micro),
   effectiveBatch: 16,
   warmupSteps: 10,
   logEvery: 1000,
@@ -81,7 +82,7 @@ for (const [name, e] of [...byName.entries()].sort((a, b) => b[1].ms - a[1].ms).
   console.log(`  ${name.padEnd(28)} ${String(e.n).padStart(6)} x  ${e.ms.toFixed(1).padStart(8)} ms`);
 
 // The parts of one micro-batch of 4 sequences: forward, forward + backward, an AdamW update.
-const requests = dataset.sequences.slice(0, 4).map((seq) => {
+const requests = dataset.sequences.slice(0, Number(args.micro)).map((seq) => {
   const train = seq.subarray(0, Math.max(2, seq.length - 2));
   const items = train.subarray(0, train.length - 1);
   return {
@@ -127,7 +128,7 @@ const show = async (label: string, f: () => tf.TensorContainer) => {
     });
   console.log(`[step-profile] ${label}: ${p.kernels.length} kernels, ${ms.toFixed(0)} ms; ${top.join(', ')}`);
 };
-await show('micro-batch forward (4 sequences)', () => {
+await show(`micro-batch forward (${args.micro} sequences)`, () => {
   tf.tidy(() => lossFn().dispose());
   return [];
 });

@@ -1,7 +1,7 @@
 import { KVCache, type LlamaModel } from '@mmesid/llama';
 import { applyLora, getLora, type LoraModel, trainableSummary } from '@mmesid/lora';
 import { infoNce } from '@mmesid/rqvae';
-import { logSumExp, MmesidError, Module, Rng, ShapeError, tf } from '@mmesid/tensor';
+import { MmesidError, Module, Rng, ShapeError, softmaxCrossEntropy, tf } from '@mmesid/tensor';
 import type { FusionConfig } from './config.js';
 import type { ItemTable, SemanticIds } from './item-data.js';
 import { ItemTokenizer } from './item-tokenizer.js';
@@ -384,19 +384,19 @@ export class MmeSidModel extends Module {
       throw new ShapeError(`lossFromScores: ${scores.shape[0]} score rows for ${n} targets`);
     this.checkItems(targets, 'targets');
     return tf.tidy(() => {
-      const flat = tf.reshape(scores, [-1]);
-      const pos = tf.gather(
-        flat,
-        tf.tensor1d(
-          targets.map((t, b) => b * cols + t),
-          'int32',
-        ),
-      );
       let loss: tf.Tensor;
       if (this.config.loss.kind === 'ce') {
-        // The shift by the row maximum happens off the gradient tape, inside logSumExp.
-        loss = tf.mean(tf.sub(logSumExp(scores, 1), pos));
+        // log-sum-exp (shifted by the row maximum) minus the target's score; one kernel each way where the backend has it.
+        loss = tf.mean(softmaxCrossEntropy(scores, targets));
       } else {
+        const flat = tf.reshape(scores, [-1]);
+        const pos = tf.gather(
+          flat,
+          tf.tensor1d(
+            targets.map((t, b) => b * cols + t),
+            'int32',
+          ),
+        );
         if (!negatives || negatives.length !== n)
           throw new ShapeError('lossFromScores: BCE needs one list of negatives per target');
         const idx: number[] = [];

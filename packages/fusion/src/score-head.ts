@@ -1,4 +1,4 @@
-import { Module, type Rng, ShapeError, tf, uniform } from '@mmesid/tensor';
+import { Module, type Rng, ShapeError, tf, uniform, weightedTermSum } from '@mmesid/tensor';
 import type { FusionConfig } from './config.js';
 import { FrequencyFusion } from './frequency-fusion.js';
 import type { ItemTokenizer } from './item-tokenizer.js';
@@ -114,17 +114,8 @@ export class ScoreHead extends Module {
     return tf.tidy(() => {
       const terms = this.terms(u, tokens);
       if (this.kind === 'target') return terms[0]!;
-      // Each term's weights as a contiguous row: a column Slice of [N + 1, terms] is a per-element
-      // JS loop on wasm/cpu (~8 ms per column at Beauty's size under load); Transpose + row slices
-      // copy the same numbers.
-      const wt = tf.transpose(weights ?? this.weights());
-      let s: tf.Tensor | null = null;
-      terms.forEach((t, j) => {
-        const wj = tf.slice(wt, [j, 0], [1, -1]);
-        const term = tf.mul(t, wj);
-        s = s ? tf.add(s, term) : term;
-      });
-      return s! as tf.Tensor2D;
+      // One kernel (and one gradient kernel) where the backend has it: sum_j w[i, j] t_j[b, i].
+      return weightedTermSum(terms, weights ?? this.weights());
     });
   }
 }

@@ -9,11 +9,13 @@ import { registerNearestFromProducts } from './ops/nearest-from-products.js';
 import { registerRmsNorm } from './ops/rms-norm.js';
 import { registerRotaryHalf } from './ops/rotary.js';
 import { registerSinkhornArgMax } from './ops/sinkhorn-argmax.js';
+import { registerSoftmaxCrossEntropy } from './ops/softmax-cross-entropy.js';
 import { registerSwiglu } from './ops/swiglu.js';
 import { installSharedTapeSave } from './ops/tape-save.js';
 import { registerWasmIdentity } from './ops/wasm-identity.js';
 import { registerMissingWasmKernels } from './ops/wasm-kernels.js';
 import { registerWasmMatMul, useNativeSgemm } from './ops/wasm-matmul.js';
+import { registerWeightedTermSum } from './ops/weighted-term-sum.js';
 import { tf } from './tf.js';
 
 /**
@@ -31,6 +33,8 @@ function registerMmesidKernels(): void {
   registerNearestFromProducts();
   registerSinkhornArgMax();
   registerGaussianMmd();
+  registerWeightedTermSum();
+  registerSoftmaxCrossEntropy();
   installSharedTapeSave();
 }
 

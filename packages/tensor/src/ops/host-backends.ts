@@ -79,15 +79,71 @@ const HOSTS: Record<'cpu' | 'wasm', (backend: unknown) => Host> = {
 };
 
 /**
+ * A kernel's gradient as one gradient kernel: it runs on `{ dy, ...inputs }` (the forward's inputs
+ * named in `inputs`, saved on the tape, plus the forward's outputs named in `outputs` under those
+ * names) with the forward's attrs, and returns the gradients of `of` in that order. `grad`, when
+ * given, is the gradient kernel itself, registered with the forward (cpu and wasm). Or a tfjs
+ * gradient config (`inputsToSave`, `gradFunc`, ...) for gradients that are not one kernel. With
+ * several forward outputs only the first is differentiated (the gradient kernel gets its dy).
+ */
+export type KernelGradient<A = Record<string, unknown>> =
+  | {
+      kernel: string;
+      inputs: readonly string[];
+      /** Forward outputs the gradient kernel also reads, by output index, each under a name. */
+      outputs?: Readonly<Record<number, string>>;
+      /** The inputs the gradient kernel returns gradients for, in its outputs' order (default `inputs`). */
+      of?: readonly string[];
+      grad?: HostKernel<A>;
+    }
+  | Omit<tf.GradConfig, 'kernelName'>;
+
+/**
+ * Registers `gradient` as `kernelName`'s gradient (once; a kernel that already has one keeps it).
+ * The one-kernel form saves the inputs (and outputs) it names and runs the gradient kernel once per
+ * backward pass, handing each gradient of `of` to the tape.
+ */
+export function registerKernelGradient<A>(kernelName: string, gradient: KernelGradient<A>): void {
+  if (tf.getGradient(kernelName)) return;
+  if (!('kernel' in gradient)) {
+    tf.registerGradient({ kernelName, ...gradient });
+    return;
+  }
+  const { kernel, inputs, outputs = {}, of = inputs } = gradient;
+  const outIndex = Object.keys(outputs).map(Number);
+  const outputsToSave = outIndex.length
+    ? Array.from({ length: Math.max(...outIndex) + 1 }, (_, i) => i in outputs)
+    : undefined;
+  const savedNames = [...inputs, ...outIndex.sort((a, b) => a - b).map((i) => outputs[i]!)];
+  tf.registerGradient({
+    kernelName,
+    inputsToSave: [...inputs],
+    ...(outputsToSave ? { outputsToSave } : {}),
+    gradFunc: (dy, saved, attrs) => {
+      // A kernel of several outputs gets one dy per output: the gradient kernel reads the first's.
+      const named: Record<string, tf.Tensor> = { dy: Array.isArray(dy) ? dy[0]! : dy };
+      savedNames.forEach((n, i) => {
+        named[n] = saved[i]!;
+      });
+      const r = tf.engine().runKernel(kernel, named, attrs as unknown as tf.NamedAttrMap);
+      const grads = Array.isArray(r) ? r : [r];
+      return Object.fromEntries(of.map((n, i) => [n, () => grads[i]!]));
+    },
+  });
+}
+
+/**
  * Registers `kernel` under `kernelName` for the cpu and wasm backends (or those of `backends`),
- * skipping a backend that already has it (safe to call more than once). On WASM the outputs live on
- * the heap and are allocated before any view of it is taken.
+ * skipping a backend that already has it (safe to call more than once), and its `gradient` (and
+ * the gradient's own host kernel) when given. On WASM the outputs live on the heap and are
+ * allocated before any view of it is taken.
  */
 export function registerHostKernel<A>(
   kernelName: string,
   kernel: HostKernel<A>,
-  backends: ReadonlyArray<'cpu' | 'wasm'> = ['cpu', 'wasm'],
+  options: { backends?: ReadonlyArray<'cpu' | 'wasm'>; gradient?: KernelGradient<A> } = {},
 ): void {
+  const { backends = ['cpu', 'wasm'], gradient } = options;
   for (const backendName of backends) {
     if (tf.getKernel(kernelName, backendName)) continue;
     tf.registerKernel({
@@ -105,4 +161,7 @@ export function registerHostKernel<A>(
       },
     });
   }
+  if (!gradient) return;
+  if ('kernel' in gradient && gradient.grad) registerHostKernel(gradient.kernel, gradient.grad, { backends });
+  registerKernelGradient(kernelName, gradient);
 }

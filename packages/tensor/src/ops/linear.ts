@@ -1,4 +1,5 @@
 import { tf } from '../tf.js';
+import { registerKernelGradient } from './host-backends.js';
 
 /** tfjs kernel names of {@link linear}'s kernels (registered for cpu and wasm). */
 export const LINEAR = 'MmesidLinear';
@@ -60,19 +61,7 @@ export function registerLinear(): void {
       },
     });
   }
-  if (!tf.getGradient(LINEAR))
-    tf.registerGradient({
-      kernelName: LINEAR,
-      inputsToSave: ['x', 'w'],
-      gradFunc: (dy, saved) => {
-        const [x, w] = saved as [tf.Tensor, tf.Tensor];
-        const [dx, dw] = tf.engine().runKernel(LINEAR_GRAD, { dy: dy as tf.Tensor, x, w }) as [
-          tf.Tensor,
-          tf.Tensor,
-        ];
-        return { x: () => dx!, w: () => dw! };
-      },
-    });
+  registerKernelGradient(LINEAR, { kernel: LINEAR_GRAD, inputs: ['x', 'w'] });
 }
 
 /** The composite form of {@link linear}: reshape to rows, `matMul(x, w, false, true)`, reshape back. */

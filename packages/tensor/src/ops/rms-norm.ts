@@ -58,33 +58,27 @@ type Attrs = { eps: number };
 
 /** Registers the kernels (and the gradient) for cpu and wasm; each only once. */
 export function registerRmsNorm(): void {
-  registerHostKernel<Attrs>(RMS_NORM, {
-    outputs: ({ x }) => [{ shape: [...x!.shape], dtype: 'float32' }],
-    run: ({ x, w }, { w: wi }, { eps }, [y]) => forward(x!, w!, wi!.shape[0]!, eps, y as Float32Array),
-  });
-  registerHostKernel<Attrs>(RMS_NORM_GRAD, {
-    outputs: ({ x, w }) => [
-      { shape: [...x!.shape], dtype: 'float32' },
-      { shape: [w!.shape[0]!], dtype: 'float32' },
-    ],
-    run: ({ dy, x, w }, { w: wi }, { eps }, [dx, dw]) =>
-      backward(dy!, x!, w!, wi!.shape[0]!, eps, dx as Float32Array, dw as Float32Array),
-  });
-  if (!tf.getGradient(RMS_NORM))
-    tf.registerGradient({
-      kernelName: RMS_NORM,
-      inputsToSave: ['x', 'w'],
-      gradFunc: (dy, saved, attrs) => {
-        const [x, w] = saved as [tf.Tensor, tf.Tensor];
-        const [dx, dw] = tf
-          .engine()
-          .runKernel(RMS_NORM_GRAD, { dy: dy as tf.Tensor, x, w }, attrs as unknown as tf.NamedAttrMap) as [
-          tf.Tensor,
-          tf.Tensor,
-        ];
-        return { x: () => dx!, w: () => dw! };
+  registerHostKernel<Attrs>(
+    RMS_NORM,
+    {
+      outputs: ({ x }) => [{ shape: [...x!.shape], dtype: 'float32' }],
+      run: ({ x, w }, { w: wi }, { eps }, [y]) => forward(x!, w!, wi!.shape[0]!, eps, y as Float32Array),
+    },
+    {
+      gradient: {
+        kernel: RMS_NORM_GRAD,
+        inputs: ['x', 'w'],
+        grad: {
+          outputs: ({ x, w }) => [
+            { shape: [...x!.shape], dtype: 'float32' },
+            { shape: [w!.shape[0]!], dtype: 'float32' },
+          ],
+          run: ({ dy, x, w }, { w: wi }, { eps }, [dx, dw]) =>
+            backward(dy!, x!, w!, wi!.shape[0]!, eps, dx as Float32Array, dw as Float32Array),
+        },
       },
-    });
+    },
+  );
 }
 
 /** The composite form of {@link rmsNorm}: x * rsqrt(mean(x^2) + eps) * w, five kernels. */

@@ -48,36 +48,42 @@ type Attrs = { transposed: boolean };
 
 /** Registers the kernel (and its gradient) for cpu and wasm; each only once. */
 export function registerRotaryHalf(): void {
-  registerHostKernel<Attrs>(ROTARY_HALF, {
-    outputs: ({ x }) => [{ shape: [...x!.shape], dtype: 'float32' }],
-    run: ({ x, cos, sin }, { x: xi, cos: ci }, { transposed }, [out]) =>
-      rotate(x!, cos!, sin!, xi!.shape, ci!.shape[0]!, transposed, out as Float32Array),
-  });
-  if (!tf.getGradient(ROTARY_HALF))
-    tf.registerGradient({
-      kernelName: ROTARY_HALF,
-      inputsToSave: ['x', 'cos', 'sin'],
-      gradFunc: (dy, saved, attrs) => {
-        const [x, cos, sin] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
-        const { transposed } = attrs as unknown as Attrs;
-        const g = dy as tf.Tensor;
-        // The tables' gradients (rarely needed: they are usually constants) from the composite.
-        const tableGrad = (which: 'cos' | 'sin') => () =>
-          tf.tidy(() => {
-            if (transposed)
-              throw new RangeError('rotaryHalf: no gradient in cos/sin through the transposed rotation');
-            const other = which === 'cos' ? x : rotateHalfAny(x);
-            const per = tf.sum(tf.mul(g, other), 1); // [B, T, D]
-            return cos.shape[0] === 1 && x.shape[0] !== 1 ? tf.sum(per, 0, true) : per;
-          });
-        return {
-          x: () =>
-            tf.engine().runKernel(ROTARY_HALF, { x: g, cos, sin }, { transposed: !transposed }) as tf.Tensor,
-          cos: tableGrad('cos'),
-          sin: tableGrad('sin'),
-        };
+  registerHostKernel<Attrs>(
+    ROTARY_HALF,
+    {
+      outputs: ({ x }) => [{ shape: [...x!.shape], dtype: 'float32' }],
+      run: ({ x, cos, sin }, { x: xi, cos: ci }, { transposed }, [out]) =>
+        rotate(x!, cos!, sin!, xi!.shape, ci!.shape[0]!, transposed, out as Float32Array),
+    },
+    {
+      // The gradient in x is the transposed rotation (the same kernel); not one gradient kernel.
+      gradient: {
+        inputsToSave: ['x', 'cos', 'sin'],
+        gradFunc: (dy, saved, attrs) => {
+          const [x, cos, sin] = saved as [tf.Tensor, tf.Tensor, tf.Tensor];
+          const { transposed } = attrs as unknown as Attrs;
+          const g = dy as tf.Tensor;
+          // The tables' gradients (rarely needed: they are usually constants) from the composite.
+          const tableGrad = (which: 'cos' | 'sin') => () =>
+            tf.tidy(() => {
+              if (transposed)
+                throw new RangeError('rotaryHalf: no gradient in cos/sin through the transposed rotation');
+              const other = which === 'cos' ? x : rotateHalfAny(x);
+              const per = tf.sum(tf.mul(g, other), 1); // [B, T, D]
+              return cos.shape[0] === 1 && x.shape[0] !== 1 ? tf.sum(per, 0, true) : per;
+            });
+          return {
+            x: () =>
+              tf
+                .engine()
+                .runKernel(ROTARY_HALF, { x: g, cos, sin }, { transposed: !transposed }) as tf.Tensor,
+            cos: tableGrad('cos'),
+            sin: tableGrad('sin'),
+          };
+        },
       },
-    });
+    },
+  );
 }
 
 /** rotate_half(x) = concat(-x2, x1) over the last axis. */

@@ -34,28 +34,24 @@ function backward(
 
 /** Registers the kernels (and the gradient) for cpu and wasm; each only once. */
 export function registerSwiglu(): void {
-  registerHostKernel(SWIGLU, {
-    outputs: ({ g }) => [{ shape: [...g!.shape], dtype: 'float32' }],
-    run: ({ g, u }, _inputs, _attrs, [y]) => forward(g!, u!, y as Float32Array),
-  });
-  registerHostKernel(SWIGLU_GRAD, {
-    outputs: ({ g }) => [0, 1].map(() => ({ shape: [...g!.shape], dtype: 'float32' as const })),
-    run: ({ dy, g, u }, _inputs, _attrs, [dg, du]) =>
-      backward(dy!, g!, u!, dg as Float32Array, du as Float32Array),
-  });
-  if (!tf.getGradient(SWIGLU))
-    tf.registerGradient({
-      kernelName: SWIGLU,
-      inputsToSave: ['g', 'u'],
-      gradFunc: (dy, saved) => {
-        const [g, u] = saved as [tf.Tensor, tf.Tensor];
-        const [dg, du] = tf.engine().runKernel(SWIGLU_GRAD, { dy: dy as tf.Tensor, g, u }) as [
-          tf.Tensor,
-          tf.Tensor,
-        ];
-        return { g: () => dg!, u: () => du! };
+  registerHostKernel(
+    SWIGLU,
+    {
+      outputs: ({ g }) => [{ shape: [...g!.shape], dtype: 'float32' }],
+      run: ({ g, u }, _inputs, _attrs, [y]) => forward(g!, u!, y as Float32Array),
+    },
+    {
+      gradient: {
+        kernel: SWIGLU_GRAD,
+        inputs: ['g', 'u'],
+        grad: {
+          outputs: ({ g }) => [0, 1].map(() => ({ shape: [...g!.shape], dtype: 'float32' as const })),
+          run: ({ dy, g, u }, _inputs, _attrs, [dg, du]) =>
+            backward(dy!, g!, u!, dg as Float32Array, du as Float32Array),
+        },
       },
-    });
+    },
+  );
 }
 
 /** The composite form of {@link swiglu}: g * sigmoid(g) * u, three kernels. */

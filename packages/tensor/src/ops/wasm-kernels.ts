@@ -28,6 +28,6 @@ export function registerMissingWasmKernels(): void {
         }
       },
     },
-    ['wasm'],
+    { backends: ['wasm'] },
   );
 }

@@ -1,0 +1,130 @@
+import { tf } from '../tf.js';
+import { registerHostKernel } from './host-backends.js';
+import { logSumExp } from './log-sum-exp.js';
+
+/** tfjs kernel names of {@link softmaxCrossEntropy}'s kernels (registered for cpu and wasm). */
+export const SOFTMAX_CROSS_ENTROPY = 'MmesidSoftmaxCrossEntropy';
+export const SOFTMAX_CROSS_ENTROPY_GRAD = 'MmesidSoftmaxCrossEntropyGrad';
+
+/**
+ * Per row r of x [n, C]: lse_r = m + log(sum_i exp(x_ri - m)) with m the row maximum (float64
+ * sums), and loss_r = lse_r - x_{r, t_r}.
+ */
+function forward(
+  x: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  cols: number,
+  loss: Float32Array,
+  lse: Float32Array,
+): void {
+  for (let r = 0; r < loss.length; r++) {
+    const o = r * cols;
+    let m = Number.NEGATIVE_INFINITY;
+    for (let i = 0; i < cols; i++) if (x[o + i]! > m) m = x[o + i]!;
+    let s = 0;
+    for (let i = 0; i < cols; i++) s += Math.exp(x[o + i]! - m);
+    const l = m + Math.log(s);
+    lse[r] = l;
+    loss[r] = l - x[o + targets[r]!]!;
+  }
+}
+
+/** dx_ri = dy_r (exp(x_ri - lse_r) - [i = t_r]): the softmax minus the target's one-hot. */
+function backward(
+  dy: ArrayLike<number>,
+  x: ArrayLike<number>,
+  targets: ArrayLike<number>,
+  lse: ArrayLike<number>,
+  cols: number,
+  dx: Float32Array,
+): void {
+  for (let r = 0; r < dy.length; r++) {
+    const o = r * cols;
+    const g = dy[r]!;
+    const l = lse[r]!;
+    for (let i = 0; i < cols; i++) dx[o + i] = g * Math.exp(x[o + i]! - l);
+    dx[o + targets[r]!] = g * (Math.exp(x[o + targets[r]!]! - l) - 1);
+  }
+}
+
+/** Registers the kernels (and the gradient) for cpu and wasm; each only once. */
+export function registerSoftmaxCrossEntropy(): void {
+  registerHostKernel(
+    SOFTMAX_CROSS_ENTROPY,
+    {
+      outputs: ({ logits }) => [0, 1].map(() => ({ shape: [logits!.shape[0]!], dtype: 'float32' as const })),
+      run: ({ logits, targets }, { logits: li }, _attrs, [loss, lse]) =>
+        forward(logits!, targets!, li!.shape[1]!, loss as Float32Array, lse as Float32Array),
+    },
+    {
+      gradient: {
+        kernel: SOFTMAX_CROSS_ENTROPY_GRAD,
+        inputs: ['logits', 'targets'],
+        outputs: { 1: 'lse' },
+        of: ['logits'],
+        grad: {
+          outputs: ({ logits }) => [{ shape: [...logits!.shape], dtype: 'float32' }],
+          run: ({ dy, logits, targets, lse }, { logits: li }, _attrs, [dx]) =>
+            backward(dy!, logits!, targets!, lse!, li!.shape[1]!, dx as Float32Array),
+        },
+      },
+    },
+  );
+}
+
+/** The composite form of {@link softmaxCrossEntropy}: `logSumExp` over the row minus the gathered target logit. */
+export function softmaxCrossEntropyComposite(logits: tf.Tensor2D, targets: tf.Tensor1D): tf.Tensor1D {
+  return tf.tidy(() => {
+    const cols = logits.shape[1];
+    const at = tf.add(tf.mul(tf.range(0, logits.shape[0], 1, 'int32'), tf.scalar(cols, 'int32')), targets);
+    const pos = tf.gather(tf.reshape(logits, [-1]), at);
+    return tf.sub(logSumExp(logits, 1), pos) as tf.Tensor1D;
+  });
+}
+
+/**
+ * Softmax cross-entropy of each row of float32 logits [n, C] against its target class:
+ * loss_r = log(sum_i exp(x_ri)) - x_{r, t_r} (shifted by the row maximum), [n]. One kernel forward
+ * (which also keeps each row's log-sum-exp for the backward pass) and one backward
+ * (dy_r (softmax(x_r) - onehot(t_r))) on cpu and wasm, sums in float64; elsewhere the composite
+ * (`logSumExp` minus a gather). Equal to the composite up to float32 rounding. Differentiable in
+ * the logits.
+ *
+ * @param targets int32 class of each row, in 0..C-1 (an array or an int32 tensor [n])
+ * @returns the per-row losses [n], a new tensor the caller owns
+ * @example
+ * const loss = tf.mean(softmaxCrossEntropy(scores, [3, 0, 7]));
+ */
+export function softmaxCrossEntropy(
+  logits: tf.Tensor2D,
+  targets: tf.Tensor1D | readonly number[] | Int32Array,
+): tf.Tensor1D {
+  if (logits.rank !== 2 || logits.dtype !== 'float32')
+    throw new RangeError(
+      `softmaxCrossEntropy: expected float32 logits [n, C], got ${logits.dtype} [${logits.shape}]`,
+    );
+  const [n, C] = logits.shape;
+  const given = targets instanceof tf.Tensor;
+  if (given && (targets.rank !== 1 || targets.dtype !== 'int32'))
+    throw new RangeError(
+      `softmaxCrossEntropy: targets must be int32 [n], got ${targets.dtype} [${targets.shape}]`,
+    );
+  const t = given ? targets : tf.tensor1d(Int32Array.from(targets as ArrayLike<number>), 'int32');
+  try {
+    if (t.shape[0] !== n)
+      throw new RangeError(`softmaxCrossEntropy: ${t.shape[0]} targets for ${n} rows of logits`);
+    // The kernel reads x[r, t_r] unchecked: a target outside the row must not reach it.
+    const v = given ? t.dataSync() : (targets as ArrayLike<number>);
+    for (let r = 0; r < n; r++)
+      if (!(Number.isInteger(v[r]) && v[r]! >= 0 && v[r]! < C))
+        throw new RangeError(`softmaxCrossEntropy: target ${v[r]} of row ${r} outside 0..${C - 1}`);
+    if (tf.getKernel(SOFTMAX_CROSS_ENTROPY, tf.getBackend())) {
+      const [loss, lse] = tf.engine().runKernel(SOFTMAX_CROSS_ENTROPY, { logits, targets: t }) as tf.Tensor[];
+      lse!.dispose();
+      return loss as tf.Tensor1D;
+    }
+    return softmaxCrossEntropyComposite(logits, t);
+  } finally {
+    if (!given) t.dispose();
+  }
+}

@@ -1,0 +1,90 @@
+import { Rng } from '@mmesid/core';
+import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
+import { expect, it } from 'vitest';
+import { tf } from '../tf.js';
+import { WEIGHTED_TERM_SUM, weightedTermSum, weightedTermSumComposite } from './weighted-term-sum.js';
+
+// The one-kernel weighted term sum against the composite (Slice, Multiply, Add per term) on random
+// shapes, forward and the gradients in every term and in the weights, and against float64 sums.
+
+const randn = (rng: Rng, n: number, s: number) => rng.fillNormal(new Float32Array(n), 0, s);
+
+describeBackends(
+  'weightedTermSum (one-kernel score fusion)',
+  () => {
+    const shapes: Array<[number, number, number]> = [
+      [5, 37, 4], // B, N, J
+      [1, 12, 1],
+      [3, 101, 2],
+    ];
+
+    it('has the composite bits and the float64 sum', async () => {
+      expect(tf.getKernel(WEIGHTED_TERM_SUM, tf.getBackend())).toBeDefined();
+      const rng = new Rng(41);
+      for (const [B, N, J] of shapes) {
+        const tv = Array.from({ length: J }, () => randn(rng, B * N, 2));
+        const wv = randn(rng, N * J, 1);
+        const terms = tv.map((v) => tf.tensor2d(v, [B, N]));
+        const w = tf.tensor2d(wv, [N, J]);
+        const s = weightedTermSum(terms, w);
+        const c = weightedTermSumComposite(terms, w);
+        expect(s.shape).toEqual([B, N]);
+        const got = await s.data();
+        expect(maxAbsDiff(got, await c.data())).toBe(0);
+        const ref = Array.from({ length: B * N }, (_, k) => {
+          const i = k % N;
+          let acc = 0;
+          for (let j = 0; j < J; j++) acc += tv[j]![k]! * wv[i * J + j]!;
+          return acc;
+        });
+        expect(maxAbsDiff(got, ref)).toBeLessThanOrEqual(1e-5);
+        tf.dispose([...terms, w, s, c]);
+      }
+    });
+
+    it('has the gradients of the composite in the terms and the weights', async () => {
+      const rng = new Rng(42);
+      for (const [B, N, J] of shapes) {
+        const terms = Array.from({ length: J }, () => tf.tensor2d(randn(rng, B * N, 2), [B, N]));
+        const w = tf.tensor2d(randn(rng, N * J, 1), [N, J]);
+        const r = tf.tensor2d(randn(rng, B * N, 1), [B, N]);
+        const loss =
+          (op: typeof weightedTermSum) =>
+          (...xs: tf.Tensor[]) =>
+            tf.sum(tf.mul(op(xs.slice(1) as tf.Tensor2D[], xs[0] as tf.Tensor2D), r));
+        const got = tf.grads(loss(weightedTermSum))([w, ...terms]);
+        const want = tf.grads(loss(weightedTermSumComposite))([w, ...terms]);
+        // The terms' gradients are single products (same bits); dw sums B products.
+        for (let k = 0; k <= J; k++) {
+          expect(got[k]!.shape).toEqual(want[k]!.shape);
+          expect(maxAbsDiff(await got[k]!.data(), await want[k]!.data())).toBeLessThanOrEqual(
+            k === 0 ? 1e-5 : 0,
+          );
+        }
+        // Closed form: dw[i, j] = sum_b r[b, i] t_j[b, i].
+        const rv = await r.data();
+        const tvs = await Promise.all(terms.map((t) => t.data()));
+        const dw = Array.from({ length: N * J }, (_, k) => {
+          const i = Math.floor(k / J);
+          const j = k % J;
+          let acc = 0;
+          for (let b = 0; b < B; b++) acc += rv[b * N + i]! * tvs[j]![b * N + i]!;
+          return acc;
+        });
+        expect(maxAbsDiff(await got[0]!.data(), dw)).toBeLessThanOrEqual(1e-5);
+        tf.dispose([...terms, w, r, ...got, ...want]);
+      }
+    });
+
+    it('refuses terms and weights that do not match', () => {
+      const t = tf.zeros([2, 5]) as tf.Tensor2D;
+      const u = tf.zeros([2, 4]) as tf.Tensor2D;
+      const w = tf.zeros([5, 2]) as tf.Tensor2D;
+      expect(() => weightedTermSum([t], w)).toThrow(RangeError);
+      expect(() => weightedTermSum([t, u], w)).toThrow(RangeError);
+      expect(() => weightedTermSum([], w)).toThrow(RangeError);
+      tf.dispose([t, u, w]);
+    });
+  },
+  { only: ['cpu', 'wasm'] },
+);

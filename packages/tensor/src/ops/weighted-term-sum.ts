@@ -1,0 +1,140 @@
+import { tf } from '../tf.js';
+import { registerHostKernel } from './host-backends.js';
+
+/** tfjs kernel names of {@link weightedTermSum}'s kernels (registered for cpu and wasm). */
+export const WEIGHTED_TERM_SUM = 'MmesidWeightedTermSum';
+export const WEIGHTED_TERM_SUM_GRAD = 'MmesidWeightedTermSumGrad';
+
+const f = Math.fround;
+
+/**
+ * s[b, i] = sum_j w[i, j] t_j[b, i], summed in term order with each product and partial sum
+ * rounded to float32 (the composite's Multiply and Add kernels), so the same bits.
+ */
+function forward(w: ArrayLike<number>, terms: ArrayLike<number>[], cols: number, s: Float32Array): void {
+  const J = terms.length;
+  const rows = s.length / cols;
+  for (let b = 0; b < rows; b++) {
+    const o = b * cols;
+    for (let i = 0; i < cols; i++) {
+      const wi = i * J;
+      let acc = f(terms[0]![o + i]! * w[wi]!);
+      for (let j = 1; j < J; j++) acc = f(acc + f(terms[j]![o + i]! * w[wi + j]!));
+      s[o + i] = acc;
+    }
+  }
+}
+
+/** dt_j[b, i] = dy[b, i] w[i, j] (the composite's bits); dw[i, j] = sum_b dy[b, i] t_j[b, i] (float64 sums). */
+function backward(
+  dy: ArrayLike<number>,
+  w: ArrayLike<number>,
+  terms: ArrayLike<number>[],
+  cols: number,
+  dw: Float32Array,
+  dts: Float32Array[],
+): void {
+  const J = terms.length;
+  const rows = dy.length / cols;
+  const acc = new Float64Array(cols * J);
+  for (let b = 0; b < rows; b++) {
+    const o = b * cols;
+    for (let i = 0; i < cols; i++) {
+      const g = dy[o + i]!;
+      const wi = i * J;
+      for (let j = 0; j < J; j++) {
+        dts[j]![o + i] = g * w[wi + j]!;
+        acc[wi + j]! += g * terms[j]![o + i]!;
+      }
+    }
+  }
+  for (let k = 0; k < acc.length; k++) dw[k] = acc[k]!;
+}
+
+/** The inputs of both kernels are a list: [w, t_0, .., t_{J-1}] (forward), [dy, w, t_0, ..] (gradient). */
+const listed = (values: Record<string, ArrayLike<number>>, from: number) =>
+  Object.keys(values)
+    .map(Number)
+    .sort((a, b) => a - b)
+    .slice(from)
+    .map((k) => values[k]!);
+
+/** Registers the kernels (and the gradient) for cpu and wasm; each only once. */
+export function registerWeightedTermSum(): void {
+  registerHostKernel(
+    WEIGHTED_TERM_SUM,
+    {
+      outputs: (inputs) => [{ shape: [...inputs[1]!.shape], dtype: 'float32' }],
+      run: (values, inputs, _attrs, [s]) => {
+        const [w, ...terms] = listed(values, 0);
+        forward(w!, terms, inputs[1]!.shape[1]!, s as Float32Array);
+      },
+    },
+    {
+      gradient: {
+        saveAllInputs: true,
+        gradFunc: (dy, saved) => {
+          const grads = tf
+            .engine()
+            .runKernel(WEIGHTED_TERM_SUM_GRAD, [
+              dy as tf.Tensor,
+              ...saved,
+            ] as unknown as tf.NamedTensorMap) as tf.Tensor[];
+          return Object.fromEntries(grads.map((g, k) => [k, () => g]));
+        },
+      },
+    },
+  );
+  registerHostKernel(WEIGHTED_TERM_SUM_GRAD, {
+    outputs: (inputs) =>
+      Object.keys(inputs)
+        .slice(1)
+        .map((k) => ({ shape: [...inputs[k]!.shape], dtype: 'float32' as const })),
+    run: (values, inputs, _attrs, [dw, ...dts]) => {
+      const [dy, w, ...terms] = listed(values, 0);
+      backward(dy!, w!, terms, inputs[0]!.shape[1]!, dw as Float32Array, dts as Float32Array[]);
+    },
+  });
+}
+
+/** The composite form of {@link weightedTermSum}: per term a Slice of w's column, a Multiply and an Add. */
+export function weightedTermSumComposite(terms: readonly tf.Tensor2D[], w: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    let s: tf.Tensor | null = null;
+    terms.forEach((t, j) => {
+      const wj = tf.reshape(tf.slice(w, [0, j], [-1, 1]), [1, -1]);
+      const term = tf.mul(t, wj);
+      s = s ? tf.add(s, term) : term;
+    });
+    return s! as tf.Tensor2D;
+  });
+}
+
+/**
+ * The per-column weighted sum of J score terms: s[b, i] = sum_j w[i, j] t_j[b, i] for float32
+ * terms t_j [B, N] and weights w [N, J] (each column i of the scores mixes the terms with its own
+ * weights, e.g. MME-SID's frequency-fusion head over all items). One kernel forward and one
+ * backward (dw and every dt_j) on cpu and wasm, without the composite's per-term Slice, Multiply
+ * and Add; the composite elsewhere. The forward has the composite's bits; the gradients equal it up
+ * to float32 rounding (dw summed in float64). Differentiable in the terms and w. The caller owns
+ * the result.
+ */
+export function weightedTermSum(terms: readonly tf.Tensor2D[], w: tf.Tensor2D): tf.Tensor2D {
+  const [B, N] = (terms[0]?.shape ?? []) as number[];
+  const ok =
+    terms.length >= 1 &&
+    w.rank === 2 &&
+    w.shape[0] === N &&
+    w.shape[1] === terms.length &&
+    w.dtype === 'float32' &&
+    terms.every((t) => t.rank === 2 && t.shape[0] === B && t.shape[1] === N && t.dtype === 'float32');
+  if (!ok)
+    throw new RangeError(
+      `weightedTermSum: expected float32 terms [B, N] (all one shape) and w [N, terms], got terms ${terms.map((t) => `${t.dtype} [${t.shape}]`).join(', ')} and w ${w.dtype} [${w.shape}]`,
+    );
+  if (tf.getKernel(WEIGHTED_TERM_SUM, tf.getBackend()))
+    return tf
+      .engine()
+      .runKernel(WEIGHTED_TERM_SUM, [w, ...terms] as unknown as tf.NamedTensorMap) as tf.Tensor2D;
+  return weightedTermSumComposite(terms, w);
+}
