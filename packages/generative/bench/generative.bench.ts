@@ -5,7 +5,8 @@
 // codes, L 4, K 256 each; the cost depends on the lengths, not on the values) with every modality
 // generated. The model is untrained (LoRA at its zero init): throughput does not depend on the
 // weights. Writes benchmarks/results/generative.json.
-// Run: pnpm --filter @mmesid/generative bench [-- --backend wasm --users 64 --batches 1,16 --reorders gather,host]
+// Run: pnpm --filter @mmesid/generative bench [-- --backend wasm --users 64 --batches 1,16 --reorders gather,host
+//   --max-history 20 --out benchmarks/results/generative.json]
 import { mkdirSync, renameSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg } from 'node:os';
 import { dirname, resolve } from 'node:path';
@@ -29,8 +30,13 @@ const { values: args } = parseArgs({
     'kmeans-iters': { type: 'string', default: '10' },
     batches: { type: 'string', default: '1,16' },
     reorders: { type: 'string', default: 'gather,host' },
+    /** History items in a prompt (the paper preset's 20; the tiny presets use 10). */
+    'max-history': { type: 'string', default: '20' },
+    /** Output file, relative to the repository root. */
+    out: { type: 'string', default: 'benchmarks/results/generative.json' },
   },
 });
+const maxHistory = Number(args['max-history']);
 const users = Number(args.users);
 const beam = Number(args.beam);
 const batches = args.batches.split(',').map(Number);
@@ -88,7 +94,7 @@ const results = [];
 for (const [name, segments] of Object.entries(configs)) {
   const vocab = tigerMmVocabulary(segments);
   const lm = await fromPretrained(args.llama, { log: () => {} });
-  const gen = await GenerativeRecommender.create({ lm, vocab, prompt, seed: 0 });
+  const gen = await GenerativeRecommender.create({ lm, vocab, prompt, seed: 0, maxHistory });
   gen.eval();
   // Users in order of prompt length (as evaluateGenerative batches them), so a batch pads little.
   const users = [...test].sort((a, b) => gen.promptIds(a.history).length - gen.promptIds(b.history).length);
@@ -102,7 +108,9 @@ for (const [name, segments] of Object.entries(configs)) {
   }
   // Settings are interleaved block by block (a block = the largest batch's users), so a change of
   // load from the other processes on the machine falls on every setting alike.
-  const acc = new Map(settings.map((st) => [key(st), { seconds: 0, forwards: 0, load: [] as number[] }]));
+  const acc = new Map(
+    settings.map((st) => [key(st), { seconds: 0, prefill: 0, forwards: 0, load: [] as number[] }]),
+  );
   const block = Math.max(...batches);
   for (let s0 = 0; s0 < users.length; s0 += block) {
     const blockUsers = users.slice(s0, s0 + block);
@@ -114,8 +122,20 @@ for (const [name, segments] of Object.entries(configs)) {
       for (let s = 0; s < blockUsers.length; s += st.batch) {
         const hist = blockUsers.slice(s, s + st.batch).map((e) => e.history);
         const dec = gen.decoder(hist);
+        // The prompt's forward (prefill) timed apart from the beam steps: what sharing prompt work
+        // between users could save at most.
+        const timed = {
+          vocabSize: dec.vocabSize,
+          first: async () => {
+            const t = performance.now();
+            const lp = await dec.first();
+            a.prefill += (performance.now() - t) / 1000;
+            return lp;
+          },
+          next: (p: Int32Array, tk: Int32Array) => dec.next(p, tk),
+        };
         try {
-          await beamSearch(dec, gen.trie, hist.length, { beamWidth: beam, exclude: hist });
+          await beamSearch(timed, gen.trie, hist.length, { beamWidth: beam, exclude: hist });
         } finally {
           a.forwards += dec.forwards;
           dec.dispose();
@@ -126,7 +146,7 @@ for (const [name, segments] of Object.entries(configs)) {
   }
   const promptTokens = test.reduce((n, e) => n + gen.promptIds(e.history).length, 0) / test.length;
   for (const st of settings) {
-    const { seconds, forwards, load } = acc.get(key(st))!;
+    const { seconds, prefill, forwards, load } = acc.get(key(st))!;
     const r = {
       config: name,
       beamWidth: beam,
@@ -136,10 +156,14 @@ for (const [name, segments] of Object.entries(configs)) {
       seconds: Number(seconds.toFixed(3)),
       usersPerSecond: Number((test.length / seconds).toFixed(3)),
       msPerUser: Number(((1000 * seconds) / test.length).toFixed(2)),
+      /** Of which the prompts' forward (prefill), the rest being the beam steps and the trie. */
+      prefillMsPerUser: Number(((1000 * prefill) / test.length).toFixed(2)),
       forwardPasses: forwards,
       /** 1-minute load average when each of this batch size's blocks started (2 cores). */
       loadavg1AtBlocks: load.map((x) => Number(x.toFixed(2))),
       meanPromptTokens: Number(promptTokens.toFixed(1)),
+      /** Tokens every prompt shares at its start (the instruction prefix, BOS included). */
+      sharedPrefixTokens: prompt.prefix.length,
       targetTokens: vocab.targetLength,
       historyTokensPerItem: vocab.historyLength,
       sidVocabulary: vocab.size,
@@ -171,7 +195,8 @@ const out = {
     testUsersDecoded: test.length,
   },
   llm: 'stories260k (d 64, 5 layers, 512 text tokens), untrained LoRA r 8 on gate/up/down_proj',
-  prompt: "'History:' + the items' SID tokens (last 20 items) + ' Next:' (llama2.c tokenizer)",
+  command: `generative bench ${process.argv.slice(2).join(' ')}`,
+  prompt: `'History:' + the items' SID tokens (last ${maxHistory} items) + ' Next:' (llama2.c tokenizer)`,
   tokenizer: {
     kind: 'RQ-KMeans',
     levels: L,
@@ -182,7 +207,7 @@ const out = {
   note: 'Beam search returns only the beam (top 20); full ranking (fusion.json) scores all 12,086 items per user. Metrics at k <= beam only.',
   results,
 };
-const file = resolve(here, '../../../benchmarks/results/generative.json');
+const file = resolve(here, '../../..', args.out);
 mkdirSync(dirname(file), { recursive: true });
 writeFileSync(`${file}.tmp`, `${JSON.stringify(out, null, 2)}\n`);
 renameSync(`${file}.tmp`, file);
