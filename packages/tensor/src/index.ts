@@ -112,23 +112,24 @@ export { RMS_NORM, RMS_NORM_GRAD, rmsNorm, rmsNormComposite } from './ops/rms-no
 export { ROTARY_HALF, rotaryHalf, rotaryHalfComposite } from './ops/rotary.js';
 export { seededDropout } from './ops/seeded-dropout.js';
 export {
-  SOFTMAX_CROSS_ENTROPY,
-  SOFTMAX_CROSS_ENTROPY_GRAD,
-  softmaxCrossEntropy,
-  softmaxCrossEntropyComposite,
-} from './ops/softmax-cross-entropy.js';
-export {
   registerSinkhornArgMax,
   SINKHORN_ARGMAX,
   sinkhornArgMax,
   sinkhornArgMaxComposite,
 } from './ops/sinkhorn-argmax.js';
+export {
+  SOFTMAX_CROSS_ENTROPY,
+  SOFTMAX_CROSS_ENTROPY_GRAD,
+  softmaxCrossEntropy,
+  softmaxCrossEntropyComposite,
+} from './ops/softmax-cross-entropy.js';
 export { stopGradient } from './ops/stop-gradient.js';
 export { SWIGLU, SWIGLU_GRAD, swiglu, swigluComposite } from './ops/swiglu.js';
 export { installSharedTapeSave, uninstallSharedTapeSave } from './ops/tape-save.js';
 export { registerWasmIdentity, unregisterWasmIdentity } from './ops/wasm-identity.js';
 export { registerWasmMatMul, WASM_MATMUL_SMALL } from './ops/wasm-matmul.js';
 export {
+  registerWeightedTermSum,
   WEIGHTED_TERM_SUM,
   WEIGHTED_TERM_SUM_GRAD,
   weightedTermSum,

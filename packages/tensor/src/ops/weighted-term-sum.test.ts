@@ -2,10 +2,18 @@ import { Rng } from '@mmesid/core';
 import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
 import { tf } from '../tf.js';
-import { WEIGHTED_TERM_SUM, weightedTermSum, weightedTermSumComposite } from './weighted-term-sum.js';
+import {
+  registerWeightedTermSum,
+  WEIGHTED_TERM_SUM,
+  weightedTermSum,
+  weightedTermSumComposite,
+} from './weighted-term-sum.js';
 
 // The one-kernel weighted term sum against the composite (Slice, Multiply, Add per term) on random
 // shapes, forward and the gradients in every term and in the weights, and against float64 sums.
+// initBackend registers it for cpu only (slower than the composite on WASM); registered here for
+// wasm too so that its heap path is tested.
+registerWeightedTermSum(['cpu', 'wasm']);
 
 const randn = (rng: Rng, n: number, s: number) => rng.fillNormal(new Float32Array(n), 0, s);
 
