@@ -29,7 +29,6 @@ import {
   Rng,
   ROTARY_HALF,
   registerWasmIdentity,
-  SOFTMAX_CROSS_ENTROPY,
   SWIGLU,
   saveSafetensors,
   tf,
@@ -52,7 +51,7 @@ const THREADS = (args.get('threads') ?? '1,2').split(',').map(Number);
 // Also time mmesid with its matmuls on native OpenBLAS (@mmesid/blas-native, the BLAS torch uses here).
 const NATIVE = args.get('native') !== '0';
 // Also time mmesid without issue 18's fine-tuning speed-ups (tfjs's copying Identity/Cast and cloning
-// tape save; composite linear, RMSNorm, RoPE, SwiGLU and cross-entropy; the fused score sum has no WASM kernel).
+// tape save; composite linear, RMSNorm, RoPE and SwiGLU; the score sum and cross-entropy kernels are cpu-only).
 const BEFORE = args.get('before') !== '0';
 const beautyDir =
   args.get('beauty') ?? process.env.BEAUTY_DIR ?? join(here, '../../../../shared/datasets/beauty');
@@ -205,9 +204,7 @@ console.log(
 );
 
 /** Switches issue 18's speed-ups on or off (the ops fall back to their composites without their kernels). */
-const fusedKernels = [LINEAR, RMS_NORM, ROTARY_HALF, SWIGLU, SOFTMAX_CROSS_ENTROPY].map(
-  (k) => tf.getKernel(k, 'wasm')!,
-);
+const fusedKernels = [LINEAR, RMS_NORM, ROTARY_HALF, SWIGLU].map((k) => tf.getKernel(k, 'wasm')!);
 function speedUps(on: boolean): void {
   if (on) {
     registerWasmIdentity();
@@ -330,7 +327,7 @@ const out = {
   command: `pnpm --filter @mmesid/bench speed:finetune ${process.argv.slice(2).join(' ')}`.trim(),
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version },
-  note: 'Shared machine: compare sides within this run only. Each round runs every side once (interleaved); best is the fastest round. A ratio above 1 means torch is faster. "before": mmesid without the sharing WASM Identity, the kernel-free tape save and the one-kernel linear/RMSNorm/RoPE/SwiGLU/cross-entropy (tfjs\'s copying Identity and Cast, cloning save, composite ops).',
+  note: 'Shared machine: compare sides within this run only. Each round runs every side once (interleaved); best is the fastest round. A ratio above 1 means torch is faster. "before": mmesid without the sharing WASM Identity, the kernel-free tape save and the one-kernel linear/RMSNorm/RoPE/SwiGLU (tfjs\'s copying Identity and Cast, cloning save, composite ops).',
   loadAverage: { start: loadStart.map((x) => round(x, 2)), end: loadavg().map((x) => round(x, 2)) },
   workload: {
     model:

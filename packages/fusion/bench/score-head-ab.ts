@@ -1,7 +1,7 @@
 // A/B of the score head's one-kernel ops against their composites at the fine-tuning step's size
 // (MME-SID, Beauty: 12,088 score columns, 4 terms, 93 score rows = one micro-batch of 16 sequences):
 // CPU time of the process per forward + backward of sum_j w_j t_j followed by the mean
-// cross-entropy, with each op fused or composite. Prints only (figures for issue 18).
+// cross-entropy, each op as its composite or as its JS host kernel. Prints only (figures for issue 18).
 // Run: pnpm --filter @mmesid/fusion exec tsx --conditions=source --import ../../tooling/scripts/tsx-hooks.mjs bench/score-head-ab.ts [--backend wasm] [--rows 93]
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -9,6 +9,7 @@ import {
   type BackendName,
   initBackend,
   Rng,
+  registerSoftmaxCrossEntropy,
   registerWeightedTermSum,
   softmaxCrossEntropy,
   softmaxCrossEntropyComposite,
@@ -26,7 +27,9 @@ const { values: args } = parseArgs({
   },
 });
 await initBackend({ require: args.backend as BackendName, log: false });
-registerWeightedTermSum([args.backend as 'cpu' | 'wasm']); // initBackend leaves it off on wasm
+// initBackend registers both kernels for cpu only: register them here for the backend measured.
+registerWeightedTermSum([args.backend as 'cpu' | 'wasm']);
+registerSoftmaxCrossEntropy([args.backend as 'cpu' | 'wasm']);
 const rng = new Rng(1);
 const [B, N, J] = [Number(args.rows), 12088, 4];
 const terms = Array.from({ length: J }, () =>
@@ -35,9 +38,14 @@ const terms = Array.from({ length: J }, () =>
 const w = tf.variable(tf.tensor2d(rng.fillNormal(new Float32Array(N * J), 0, 1), [N, J]));
 const targets = Array.from({ length: B }, (_, i) => (i * 131) % N);
 const tt = tf.tensor1d(targets, 'int32');
-const step = (fusedSum: boolean, fusedCe: boolean) => {
+type Sum = 'composite' | 'kernel';
+const sums: Record<Sum, typeof weightedTermSum> = {
+  composite: weightedTermSumComposite,
+  kernel: weightedTermSum,
+};
+const step = (sum: Sum, fusedCe: boolean) => {
   const { value, grads } = tf.variableGrads(() => {
-    const s = fusedSum ? weightedTermSum(terms, w) : weightedTermSumComposite(terms, w);
+    const s = sums[sum](terms, w);
     return tf.mean(
       fusedCe ? softmaxCrossEntropy(s, targets) : softmaxCrossEntropyComposite(s, tt),
     ) as tf.Scalar;
@@ -45,11 +53,11 @@ const step = (fusedSum: boolean, fusedCe: boolean) => {
   tf.dispose([value, ...Object.values(grads)]);
 };
 console.log(`[score-head-ab] ${args.backend}, [${B}, ${N}] x ${J} terms, load ${loadavg()[0]!.toFixed(2)}`);
-const sides: Array<[string, boolean, boolean]> = [
-  ['composite sum + composite CE', false, false],
-  ['fused sum + composite CE', true, false],
-  ['composite sum + fused CE', false, true],
-  ['fused sum + fused CE', true, true],
+const sides: Array<[string, Sum, boolean]> = [
+  ['composite sum + composite CE', 'composite', false],
+  ['composite sum + CE kernel', 'composite', true],
+  ['sum kernel + composite CE', 'kernel', false],
+  ['sum kernel + CE kernel', 'kernel', true],
 ];
 const best = new Map<string, number>();
 for (let r = 0; r < Number(args.rounds); r++)

@@ -118,6 +118,7 @@ export {
   sinkhornArgMaxComposite,
 } from './ops/sinkhorn-argmax.js';
 export {
+  registerSoftmaxCrossEntropy,
   SOFTMAX_CROSS_ENTROPY,
   SOFTMAX_CROSS_ENTROPY_GRAD,
   softmaxCrossEntropy,

@@ -2,7 +2,12 @@ import { tf } from '../tf.js';
 import { registerHostKernel } from './host-backends.js';
 import { logSumExp } from './log-sum-exp.js';
 
-/** tfjs kernel names of {@link softmaxCrossEntropy}'s kernels (registered for cpu and wasm). */
+/**
+ * tfjs kernel names of {@link softmaxCrossEntropy}'s kernels. Registered for the cpu backend only:
+ * on WASM the JS loops (an exp per entry in JS) are no faster than the composite's kernels and
+ * slower beside the composite score sum (MME-SID's micro-batch 16 score head, [93, 12,088]:
+ * `@mmesid/fusion`'s `bench/score-head-ab.ts`).
+ */
 export const SOFTMAX_CROSS_ENTROPY = 'MmesidSoftmaxCrossEntropy';
 export const SOFTMAX_CROSS_ENTROPY_GRAD = 'MmesidSoftmaxCrossEntropyGrad';
 
@@ -46,8 +51,8 @@ function backward(dy: ArrayLike<number>, g: ArrayLike<number>, cols: number, dx:
   }
 }
 
-/** Registers the kernels (and the gradient) for cpu and wasm; each only once. */
-export function registerSoftmaxCrossEntropy(): void {
+/** Registers the kernels (and the gradient) for the cpu backend (see {@link SOFTMAX_CROSS_ENTROPY}); each only once. */
+export function registerSoftmaxCrossEntropy(backends: ReadonlyArray<'cpu' | 'wasm'> = ['cpu']): void {
   registerHostKernel(
     SOFTMAX_CROSS_ENTROPY,
     {
@@ -59,6 +64,7 @@ export function registerSoftmaxCrossEntropy(): void {
         forward(logits!, targets!, li!.shape[1]!, loss as Float32Array, g as Float32Array),
     },
     {
+      backends,
       gradient: {
         kernel: SOFTMAX_CROSS_ENTROPY_GRAD,
         inputs: [],
@@ -87,7 +93,7 @@ export function softmaxCrossEntropyComposite(logits: tf.Tensor2D, targets: tf.Te
  * Softmax cross-entropy of each row of float32 logits [n, C] against its target class:
  * loss_r = log(sum_i exp(x_ri)) - x_{r, t_r} (shifted by the row maximum), [n]. One kernel forward
  * (which also writes softmax(x_r) - onehot(t_r), [n, C], for the backward pass) and one backward
- * (dy_r times it) on cpu and wasm, sums in float64; elsewhere the composite
+ * (dy_r times it) on cpu, sums in float64; elsewhere (wasm: see {@link SOFTMAX_CROSS_ENTROPY}) the composite
  * (`logSumExp` minus a gather). Equal to the composite up to float32 rounding. Differentiable in
  * the logits.
  *

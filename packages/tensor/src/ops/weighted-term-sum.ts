@@ -122,7 +122,12 @@ export function registerWeightedTermSum(backends: ReadonlyArray<'cpu' | 'wasm'> 
   );
 }
 
-/** The composite form of {@link weightedTermSum}: per term a Slice of w's column, a Multiply and an Add. */
+/**
+ * The composite form of {@link weightedTermSum}: per term a Slice of w's column, a Multiply and an
+ * Add, with tfjs's gradients. (A variant with the gradient written out, dw_j = 1^T (dy t_j) as a
+ * product instead of tfjs's Sum over the rows axis and Pad, measured no faster on WASM:
+ * `@mmesid/fusion`'s `bench/score-head-ab.ts`.)
+ */
 export function weightedTermSumComposite(terms: readonly tf.Tensor2D[], w: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
     let s: tf.Tensor | null = null;
