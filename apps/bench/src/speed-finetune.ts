@@ -43,8 +43,8 @@ const MICROS = (args.get('micro') ?? '4,16').split(',').map(Number);
 const THREADS = (args.get('threads') ?? '1,2').split(',').map(Number);
 // Also time mmesid with its matmuls on native OpenBLAS (@mmesid/blas-native, the BLAS torch uses here).
 const NATIVE = args.get('native') !== '0';
-// Also time mmesid without this session's speed-ups (tfjs's copying Identity/Cast and cloning tape
-// save; composite linear, RMSNorm, RoPE, and SwiGLU).
+// Also time mmesid without issue 18's fine-tuning speed-ups (tfjs's copying Identity/Cast and cloning
+// tape save; composite linear, RMSNorm, RoPE and SwiGLU; the score sum and cross-entropy kernels are cpu-only).
 const BEFORE = args.get('before') !== '0';
 const beautyDir =
   args.get('beauty') ?? process.env.BEAUTY_DIR ?? join(here, '../../../../shared/datasets/beauty');
@@ -171,7 +171,7 @@ console.log(
   `[speed-finetune] loss check (micro-batch 0, eval): mmesid ${mmesidLoss} torch ${torchLoss} (rel ${lossRel?.toExponential(2)}); worst gradient ${worst?.name} rel-to-max ${worst?.relToMax.toExponential(2)}: ${agree ? 'agree' : 'DIFFER'}`,
 );
 
-/** Switches this session's speed-ups on or off (the ops fall back to their composites without their kernels). */
+/** Switches issue 18's speed-ups on or off (the ops fall back to their composites without their kernels). */
 const fusedKernels = [LINEAR, RMS_NORM, ROTARY_HALF, SWIGLU].map((k) => tf.getKernel(k, 'wasm')!);
 function speedUps(on: boolean): void {
   if (on) {

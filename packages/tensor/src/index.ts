@@ -118,6 +118,7 @@ export {
   sinkhornArgMaxComposite,
 } from './ops/sinkhorn-argmax.js';
 export {
+  registerSoftmaxCrossEntropy,
   SOFTMAX_CROSS_ENTROPY,
   SOFTMAX_CROSS_ENTROPY_GRAD,
   softmaxCrossEntropy,
@@ -129,6 +130,7 @@ export { installSharedTapeSave, uninstallSharedTapeSave } from './ops/tape-save.
 export { registerWasmIdentity, unregisterWasmIdentity } from './ops/wasm-identity.js';
 export { registerWasmMatMul, WASM_MATMUL_SMALL } from './ops/wasm-matmul.js';
 export {
+  registerWeightedTermSum,
   WEIGHTED_TERM_SUM,
   WEIGHTED_TERM_SUM_GRAD,
   weightedTermSum,

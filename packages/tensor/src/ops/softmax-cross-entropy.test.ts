@@ -3,10 +3,15 @@ import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
 import { tf } from '../tf.js';
 import {
+  registerSoftmaxCrossEntropy,
   SOFTMAX_CROSS_ENTROPY,
   softmaxCrossEntropy,
   softmaxCrossEntropyComposite,
 } from './softmax-cross-entropy.js';
+
+// initBackend registers the kernel for cpu only (no faster than the composite on WASM); registered
+// here for wasm too so that its heap path is tested.
+registerSoftmaxCrossEntropy(['cpu', 'wasm']);
 
 // The one-kernel softmax cross-entropy against the composite (logSumExp minus a gather) and against
 // float64 values written here (log-sum-exp; gradient softmax - onehot), forward and gradient.

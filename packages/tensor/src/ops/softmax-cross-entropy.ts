@@ -2,70 +2,77 @@ import { tf } from '../tf.js';
 import { registerHostKernel } from './host-backends.js';
 import { logSumExp } from './log-sum-exp.js';
 
-/** tfjs kernel names of {@link softmaxCrossEntropy}'s kernels (registered for cpu and wasm). */
+/**
+ * tfjs kernel names of {@link softmaxCrossEntropy}'s kernels. Registered for the cpu backend only:
+ * on WASM the JS loops (an exp per entry in JS) are no faster than the composite's kernels and
+ * slower beside the composite score sum (MME-SID's micro-batch 16 score head, [93, 12,088]:
+ * `@mmesid/fusion`'s `bench/score-head-ab.ts`).
+ */
 export const SOFTMAX_CROSS_ENTROPY = 'MmesidSoftmaxCrossEntropy';
 export const SOFTMAX_CROSS_ENTROPY_GRAD = 'MmesidSoftmaxCrossEntropyGrad';
 
 /**
  * Per row r of x [n, C]: lse_r = m + log(sum_i exp(x_ri - m)) with m the row maximum (float64
- * sums), and loss_r = lse_r - x_{r, t_r}.
+ * sums), loss_r = lse_r - x_{r, t_r}, and the softmax minus the target's one-hot,
+ * g_ri = exp(x_ri - lse_r) - [i = t_r] (the gradient per unit of loss_r, kept for the backward
+ * pass so that it does not evaluate exp again).
  */
 function forward(
   x: ArrayLike<number>,
   targets: ArrayLike<number>,
   cols: number,
   loss: Float32Array,
-  lse: Float32Array,
+  g: Float32Array,
 ): void {
   for (let r = 0; r < loss.length; r++) {
     const o = r * cols;
     let m = Number.NEGATIVE_INFINITY;
     for (let i = 0; i < cols; i++) if (x[o + i]! > m) m = x[o + i]!;
     let s = 0;
-    for (let i = 0; i < cols; i++) s += Math.exp(x[o + i]! - m);
-    const l = m + Math.log(s);
-    lse[r] = l;
-    loss[r] = l - x[o + targets[r]!]!;
+    for (let i = 0; i < cols; i++) {
+      const e = Math.exp(x[o + i]! - m);
+      g[o + i] = e;
+      s += e;
+    }
+    const inv = 1 / s;
+    for (let i = 0; i < cols; i++) g[o + i] = g[o + i]! * inv;
+    const t = o + targets[r]!;
+    g[t] = g[t]! - 1;
+    loss[r] = m + Math.log(s) - x[t]!;
   }
 }
 
-/** dx_ri = dy_r (exp(x_ri - lse_r) - [i = t_r]): the softmax minus the target's one-hot. */
-function backward(
-  dy: ArrayLike<number>,
-  x: ArrayLike<number>,
-  targets: ArrayLike<number>,
-  lse: ArrayLike<number>,
-  cols: number,
-  dx: Float32Array,
-): void {
+/** dx_ri = dy_r g_ri. */
+function backward(dy: ArrayLike<number>, g: ArrayLike<number>, cols: number, dx: Float32Array): void {
   for (let r = 0; r < dy.length; r++) {
     const o = r * cols;
-    const g = dy[r]!;
-    const l = lse[r]!;
-    for (let i = 0; i < cols; i++) dx[o + i] = g * Math.exp(x[o + i]! - l);
-    dx[o + targets[r]!] = g * (Math.exp(x[o + targets[r]!]! - l) - 1);
+    const d = dy[r]!;
+    for (let i = 0; i < cols; i++) dx[o + i] = d * g[o + i]!;
   }
 }
 
-/** Registers the kernels (and the gradient) for cpu and wasm; each only once. */
-export function registerSoftmaxCrossEntropy(): void {
+/** Registers the kernels (and the gradient) for the cpu backend (see {@link SOFTMAX_CROSS_ENTROPY}); each only once. */
+export function registerSoftmaxCrossEntropy(backends: ReadonlyArray<'cpu' | 'wasm'> = ['cpu']): void {
   registerHostKernel(
     SOFTMAX_CROSS_ENTROPY,
     {
-      outputs: ({ logits }) => [0, 1].map(() => ({ shape: [logits!.shape[0]!], dtype: 'float32' as const })),
-      run: ({ logits, targets }, { logits: li }, _attrs, [loss, lse]) =>
-        forward(logits!, targets!, li!.shape[1]!, loss as Float32Array, lse as Float32Array),
+      outputs: ({ logits }) => [
+        { shape: [logits!.shape[0]!], dtype: 'float32' },
+        { shape: [...logits!.shape], dtype: 'float32' },
+      ],
+      run: ({ logits, targets }, { logits: li }, _attrs, [loss, g]) =>
+        forward(logits!, targets!, li!.shape[1]!, loss as Float32Array, g as Float32Array),
     },
     {
+      backends,
       gradient: {
         kernel: SOFTMAX_CROSS_ENTROPY_GRAD,
-        inputs: ['logits', 'targets'],
-        outputs: { 1: 'lse' },
+        inputs: [],
+        outputs: { 1: 'g' },
         of: ['logits'],
         grad: {
-          outputs: ({ logits }) => [{ shape: [...logits!.shape], dtype: 'float32' }],
-          run: ({ dy, logits, targets, lse }, { logits: li }, _attrs, [dx]) =>
-            backward(dy!, logits!, targets!, lse!, li!.shape[1]!, dx as Float32Array),
+          outputs: ({ g }) => [{ shape: [...g!.shape], dtype: 'float32' }],
+          run: ({ dy, g }, { g: gi }, _attrs, [dx]) => backward(dy!, g!, gi!.shape[1]!, dx as Float32Array),
         },
       },
     },
@@ -85,8 +92,8 @@ export function softmaxCrossEntropyComposite(logits: tf.Tensor2D, targets: tf.Te
 /**
  * Softmax cross-entropy of each row of float32 logits [n, C] against its target class:
  * loss_r = log(sum_i exp(x_ri)) - x_{r, t_r} (shifted by the row maximum), [n]. One kernel forward
- * (which also keeps each row's log-sum-exp for the backward pass) and one backward
- * (dy_r (softmax(x_r) - onehot(t_r))) on cpu and wasm, sums in float64; elsewhere the composite
+ * (which also writes softmax(x_r) - onehot(t_r), [n, C], for the backward pass) and one backward
+ * (dy_r times it) on cpu, sums in float64; elsewhere (wasm: see {@link SOFTMAX_CROSS_ENTROPY}) the composite
  * (`logSumExp` minus a gather). Equal to the composite up to float32 rounding. Differentiable in
  * the logits.
  *
@@ -119,8 +126,8 @@ export function softmaxCrossEntropy(
       if (!(Number.isInteger(v[r]) && v[r]! >= 0 && v[r]! < C))
         throw new RangeError(`softmaxCrossEntropy: target ${v[r]} of row ${r} outside 0..${C - 1}`);
     if (tf.getKernel(SOFTMAX_CROSS_ENTROPY, tf.getBackend())) {
-      const [loss, lse] = tf.engine().runKernel(SOFTMAX_CROSS_ENTROPY, { logits, targets: t }) as tf.Tensor[];
-      lse!.dispose();
+      const [loss, g] = tf.engine().runKernel(SOFTMAX_CROSS_ENTROPY, { logits, targets: t }) as tf.Tensor[];
+      g!.dispose(); // the tape keeps its own reference when a gradient is recorded
       return loss as tf.Tensor1D;
     }
     return softmaxCrossEntropyComposite(logits, t);

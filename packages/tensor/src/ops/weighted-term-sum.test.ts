@@ -2,10 +2,31 @@ import { Rng } from '@mmesid/core';
 import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
 import { tf } from '../tf.js';
-import { WEIGHTED_TERM_SUM, weightedTermSum, weightedTermSumComposite } from './weighted-term-sum.js';
+import {
+  registerWeightedTermSum,
+  WEIGHTED_TERM_SUM,
+  weightedTermSum,
+  weightedTermSumComposite,
+} from './weighted-term-sum.js';
 
-// The one-kernel weighted term sum against the composite (Slice, Multiply, Add per term) on random
-// shapes, forward and the gradients in every term and in the weights, and against float64 sums.
+// The one-kernel weighted term sum against the composite (Slice, Multiply, Add per term, tfjs's
+// gradients; written out again here as the reference) on random shapes, forward and the gradients
+// in every term and in the weights, and against float64 sums.
+// initBackend registers it for cpu only (slower than the composite on WASM); registered here for
+// wasm too so that its heap path is tested.
+registerWeightedTermSum(['cpu', 'wasm']);
+
+/** The composite as the score head wrote it (tfjs's own gradients through Slice, Reshape, Multiply, Add): the reference. */
+function plain(terms: readonly tf.Tensor2D[], w: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => {
+    let s: tf.Tensor | null = null;
+    terms.forEach((t, j) => {
+      const term = tf.mul(t, tf.reshape(tf.slice(w, [0, j], [-1, 1]), [1, -1]));
+      s = s ? tf.add(s, term) : term;
+    });
+    return s! as tf.Tensor2D;
+  });
+}
 
 const randn = (rng: Rng, n: number, s: number) => rng.fillNormal(new Float32Array(n), 0, s);
 
@@ -28,9 +49,11 @@ describeBackends(
         const w = tf.tensor2d(wv, [N, J]);
         const s = weightedTermSum(terms, w);
         const c = weightedTermSumComposite(terms, w);
+        const p = plain(terms, w);
         expect(s.shape).toEqual([B, N]);
         const got = await s.data();
         expect(maxAbsDiff(got, await c.data())).toBe(0);
+        expect(maxAbsDiff(got, await p.data())).toBe(0);
         const ref = Array.from({ length: B * N }, (_, k) => {
           const i = k % N;
           let acc = 0;
@@ -38,11 +61,11 @@ describeBackends(
           return acc;
         });
         expect(maxAbsDiff(got, ref)).toBeLessThanOrEqual(1e-5);
-        tf.dispose([...terms, w, s, c]);
+        tf.dispose([...terms, w, s, c, p]);
       }
     });
 
-    it('has the gradients of the composite in the terms and the weights', async () => {
+    it('has the gradients of the plain composite in the terms and the weights (kernel and composite)', async () => {
       const rng = new Rng(42);
       for (const [B, N, J] of shapes) {
         const terms = Array.from({ length: J }, () => tf.tensor2d(randn(rng, B * N, 2), [B, N]));
@@ -52,15 +75,17 @@ describeBackends(
           (op: typeof weightedTermSum) =>
           (...xs: tf.Tensor[]) =>
             tf.sum(tf.mul(op(xs.slice(1) as tf.Tensor2D[], xs[0] as tf.Tensor2D), r));
+        const want = tf.grads(loss(plain))([w, ...terms]);
+        const comp = tf.grads(loss(weightedTermSumComposite))([w, ...terms]);
         const got = tf.grads(loss(weightedTermSum))([w, ...terms]);
-        const want = tf.grads(loss(weightedTermSumComposite))([w, ...terms]);
         // The terms' gradients are single products (same bits); dw sums B products.
-        for (let k = 0; k <= J; k++) {
-          expect(got[k]!.shape).toEqual(want[k]!.shape);
-          expect(maxAbsDiff(await got[k]!.data(), await want[k]!.data())).toBeLessThanOrEqual(
-            k === 0 ? 1e-5 : 0,
-          );
-        }
+        for (const g of [got, comp])
+          for (let k = 0; k <= J; k++) {
+            expect(g[k]!.shape).toEqual(want[k]!.shape);
+            expect(maxAbsDiff(await g[k]!.data(), await want[k]!.data())).toBeLessThanOrEqual(
+              k === 0 ? 1e-5 : 0,
+            );
+          }
         // Closed form: dw[i, j] = sum_b r[b, i] t_j[b, i].
         const rv = await r.data();
         const tvs = await Promise.all(terms.map((t) => t.data()));
@@ -72,7 +97,8 @@ describeBackends(
           return acc;
         });
         expect(maxAbsDiff(await got[0]!.data(), dw)).toBeLessThanOrEqual(1e-5);
-        tf.dispose([...terms, w, r, ...got, ...want]);
+        expect(maxAbsDiff(await comp[0]!.data(), dw)).toBeLessThanOrEqual(1e-5);
+        tf.dispose([...terms, w, r, ...got, ...want, ...comp]);
       }
     });
 

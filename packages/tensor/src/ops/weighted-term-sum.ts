@@ -1,26 +1,42 @@
 import { tf } from '../tf.js';
 import { registerHostKernel } from './host-backends.js';
 
-/** tfjs kernel names of {@link weightedTermSum}'s kernels (registered for cpu and wasm). */
+/**
+ * tfjs kernel names of {@link weightedTermSum}'s kernels. Registered for the cpu backend only: on
+ * WASM these JS loops lose to the composite's SIMD Multiply/Add kernels (at MME-SID's micro-batch
+ * 16 score head, [93, 12,087] x 4 terms: 45-61 ms CPU per forward + backward against 31-37 ms for
+ * the composite; on cpu 238 ms against 1,347 ms).
+ */
 export const WEIGHTED_TERM_SUM = 'MmesidWeightedTermSum';
 export const WEIGHTED_TERM_SUM_GRAD = 'MmesidWeightedTermSumGrad';
 
 const f = Math.fround;
 
+/** The columns of w [N, J] as J contiguous arrays (so each loop below streams plain arrays). */
+function columns(w: ArrayLike<number>, J: number): Float32Array[] {
+  const N = w.length / J;
+  return Array.from({ length: J }, (_, j) => {
+    const c = new Float32Array(N);
+    for (let i = 0; i < N; i++) c[i] = w[i * J + j]!;
+    return c;
+  });
+}
+
 /**
  * s[b, i] = sum_j w[i, j] t_j[b, i], summed in term order with each product and partial sum
- * rounded to float32 (the composite's Multiply and Add kernels), so the same bits.
+ * rounded to float32 (the composite's Multiply and Add kernels), so the same bits. One pass per
+ * term over its rows.
  */
 function forward(w: ArrayLike<number>, terms: ArrayLike<number>[], cols: number, s: Float32Array): void {
-  const J = terms.length;
+  const ws = columns(w, terms.length);
   const rows = s.length / cols;
-  for (let b = 0; b < rows; b++) {
-    const o = b * cols;
-    for (let i = 0; i < cols; i++) {
-      const wi = i * J;
-      let acc = f(terms[0]![o + i]! * w[wi]!);
-      for (let j = 1; j < J; j++) acc = f(acc + f(terms[j]![o + i]! * w[wi + j]!));
-      s[o + i] = acc;
+  for (let j = 0; j < terms.length; j++) {
+    const t = terms[j]!;
+    const c = ws[j]!;
+    for (let b = 0; b < rows; b++) {
+      const o = b * cols;
+      if (j === 0) for (let i = 0; i < cols; i++) s[o + i] = t[o + i]! * c[i]!;
+      else for (let i = 0; i < cols; i++) s[o + i] = s[o + i]! + f(t[o + i]! * c[i]!);
     }
   }
 }
@@ -35,20 +51,24 @@ function backward(
   dts: Float32Array[],
 ): void {
   const J = terms.length;
+  const ws = columns(w, J);
   const rows = dy.length / cols;
-  const acc = new Float64Array(cols * J);
-  for (let b = 0; b < rows; b++) {
-    const o = b * cols;
-    for (let i = 0; i < cols; i++) {
-      const g = dy[o + i]!;
-      const wi = i * J;
-      for (let j = 0; j < J; j++) {
-        dts[j]![o + i] = g * w[wi + j]!;
-        acc[wi + j]! += g * terms[j]![o + i]!;
+  const acc = new Float64Array(cols);
+  for (let j = 0; j < J; j++) {
+    const t = terms[j]!;
+    const c = ws[j]!;
+    const dt = dts[j]!;
+    acc.fill(0);
+    for (let b = 0; b < rows; b++) {
+      const o = b * cols;
+      for (let i = 0; i < cols; i++) {
+        const g = dy[o + i]!;
+        dt[o + i] = g * c[i]!;
+        acc[i]! += g * t[o + i]!;
       }
     }
+    for (let i = 0; i < cols; i++) dw[i * J + j] = acc[i]!;
   }
-  for (let k = 0; k < acc.length; k++) dw[k] = acc[k]!;
 }
 
 /** The inputs of both kernels are a list: [w, t_0, .., t_{J-1}] (forward), [dy, w, t_0, ..] (gradient). */
@@ -59,8 +79,8 @@ const listed = (values: Record<string, ArrayLike<number>>, from: number) =>
     .slice(from)
     .map((k) => values[k]!);
 
-/** Registers the kernels (and the gradient) for cpu and wasm; each only once. */
-export function registerWeightedTermSum(): void {
+/** Registers the kernels (and the gradient) for the cpu backend (see {@link WEIGHTED_TERM_SUM}); each only once. */
+export function registerWeightedTermSum(backends: ReadonlyArray<'cpu' | 'wasm'> = ['cpu']): void {
   registerHostKernel(
     WEIGHTED_TERM_SUM,
     {
@@ -71,6 +91,7 @@ export function registerWeightedTermSum(): void {
       },
     },
     {
+      backends,
       gradient: {
         saveAllInputs: true,
         gradFunc: (dy, saved) => {
@@ -85,19 +106,28 @@ export function registerWeightedTermSum(): void {
       },
     },
   );
-  registerHostKernel(WEIGHTED_TERM_SUM_GRAD, {
-    outputs: (inputs) =>
-      Object.keys(inputs)
-        .slice(1)
-        .map((k) => ({ shape: [...inputs[k]!.shape], dtype: 'float32' as const })),
-    run: (values, inputs, _attrs, [dw, ...dts]) => {
-      const [dy, w, ...terms] = listed(values, 0);
-      backward(dy!, w!, terms, inputs[0]!.shape[1]!, dw as Float32Array, dts as Float32Array[]);
+  registerHostKernel(
+    WEIGHTED_TERM_SUM_GRAD,
+    {
+      outputs: (inputs) =>
+        Object.keys(inputs)
+          .slice(1)
+          .map((k) => ({ shape: [...inputs[k]!.shape], dtype: 'float32' as const })),
+      run: (values, inputs, _attrs, [dw, ...dts]) => {
+        const [dy, w, ...terms] = listed(values, 0);
+        backward(dy!, w!, terms, inputs[0]!.shape[1]!, dw as Float32Array, dts as Float32Array[]);
+      },
     },
-  });
+    { backends },
+  );
 }
 
-/** The composite form of {@link weightedTermSum}: per term a Slice of w's column, a Multiply and an Add. */
+/**
+ * The composite form of {@link weightedTermSum}: per term a Slice of w's column, a Multiply and an
+ * Add, with tfjs's gradients. (A variant with the gradient written out, dw_j = 1^T (dy t_j) as a
+ * product instead of tfjs's Sum over the rows axis and Pad, measured no faster on WASM:
+ * `@mmesid/fusion`'s `bench/score-head-ab.ts`.)
+ */
 export function weightedTermSumComposite(terms: readonly tf.Tensor2D[], w: tf.Tensor2D): tf.Tensor2D {
   return tf.tidy(() => {
     let s: tf.Tensor | null = null;
@@ -114,8 +144,8 @@ export function weightedTermSumComposite(terms: readonly tf.Tensor2D[], w: tf.Te
  * The per-column weighted sum of J score terms: s[b, i] = sum_j w[i, j] t_j[b, i] for float32
  * terms t_j [B, N] and weights w [N, J] (each column i of the scores mixes the terms with its own
  * weights, e.g. MME-SID's frequency-fusion head over all items). One kernel forward and one
- * backward (dw and every dt_j) on cpu and wasm, without the composite's per-term Slice, Multiply
- * and Add; the composite elsewhere. The forward has the composite's bits; the gradients equal it up
+ * backward (dw and every dt_j) on cpu, without the composite's per-term Slice, Multiply
+ * and Add (see {@link WEIGHTED_TERM_SUM} for why not on wasm); the composite elsewhere. The forward has the composite's bits; the gradients equal it up
  * to float32 rounding (dw summed in float64). Differentiable in the terms and w. The caller owns
  * the result.
  */
