@@ -1,9 +1,9 @@
 import { liveTensors, tf } from '@mmesid/tensor';
 import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { tinyData, tinyModel } from './__fixtures__/tiny.js';
 import type { FusionConfigInput } from './config.js';
-import { evaluateMmeSid } from './evaluate.js';
+import { evaluateMmeSid, lengthBatches } from './evaluate.js';
 import { FrozenScorer } from './inference.js';
 import type { MmeSidModel } from './model.js';
 import { VARIANT_NAMES, VARIANTS, variantConfig } from './variants.js';
@@ -234,3 +234,14 @@ describeBackends(
     },
   },
 );
+
+describe('lengthBatches', () => {
+  it('sorts by length (stable) and cuts greedy batches under the user and token limits', () => {
+    expect(lengthBatches([3, 1, 8, 2], 2, 10)).toEqual([[1, 3], [0], [2]]);
+    // Equal lengths keep input order; a single user always fits, however long.
+    expect(lengthBatches([2, 2, 50, 2], 8, 6)).toEqual([[0, 1, 3], [2]]);
+    // Tokens per item multiply the length.
+    expect(lengthBatches([2, 2, 2], 8, 6, 3)).toEqual([[0], [1], [2]]);
+    expect(lengthBatches([], 4, 100)).toEqual([]);
+  });
+});
