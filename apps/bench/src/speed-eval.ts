@@ -163,7 +163,7 @@ const batchOf = new Map<number, number[]>();
 for (const b of plan) for (const u of b) batchOf.set(u, b);
 const scorer = new FrozenScorer(model);
 const rankDifferences = [];
-for (const u of differing.slice(0, 50)) {
+for (const u of differing.slice(0, 1000)) {
   const s0 = u - (u % 16);
   const oldBatch = users.slice(s0, s0 + 16).map((p) => p.history);
   const oldT = model.score(oldBatch);
