@@ -2,6 +2,7 @@
 @mmesid/fusion written out in PyTorch, run from mmesid's weights on mmesid's micro-batches.
 
 Usage: finetune.py check DIR            loss + gradients of micro-batch 0 in eval mode (no dropout)
+       finetune.py eval DIR THREADS        full-ranking evaluation of meta["eval"] (speed-eval.ts), no_grad
        finetune.py time DIR THREADS STEPS [MICRO]  one untimed optimiser step, then STEPS timed ones,
                                                    MICRO sequences per micro-batch (default 4)
 
@@ -41,7 +42,7 @@ import time
 from common import loaded_blas, pin_threads, read_safetensors, torch_or_reason
 
 mode, d = sys.argv[1], sys.argv[2]
-threads = int(sys.argv[3]) if mode == "time" else 1
+threads = int(sys.argv[3]) if mode in ("time", "eval") else 1
 pin_threads(threads)
 torch, why = torch_or_reason()
 if torch is None:
@@ -222,6 +223,61 @@ if mode == "check":
         if rel > worst["relToMax"]:
             worst = {"name": k, "relToMax": rel, "maxAbs": scale}
     out.update({"loss": float(loss), "mmesidLoss": meta["mmesidLoss"], "gradWorst": worst, "gradTensors": len(trainable)})
+elif mode == "eval":
+    # What @mmesid/fusion's evaluateMmeSid does with its FrozenScorer: item tokens of every id, the
+    # prefix keys/values and the fusion weights once; users sorted by history length (stable) in
+    # batches of at most batchSize users and batchTokens padded item tokens; each batch's rows left-
+    # padded after the prefix; u = the last hidden state; scores over all ids; rank = 1 + the ids
+    # other than the target and the history scoring >= the target (ties against the target).
+    ev = meta["eval"]
+    hists, targets = ev["histories"], ev["targets"]
+    U = len(targets)
+    t0, c0 = time.perf_counter(), time.process_time()
+    with torch.no_grad():
+        rows = W["head.target_table_t"].shape[1]
+        tokens = item_tokens(torch.arange(rows))
+        pre_x = W["llm.embed_tokens.weight"][torch.tensor([PREFIX], dtype=torch.long)]
+        _, kvs = llama(pre_x, torch.arange(P)[None, :], attention_bias(1, 0, P, None), None, False)
+        w = fusion_weights()
+        order = sorted(range(U), key=lambda i: len(hists[i]))
+        ranks = [0] * U
+        i = 0
+        while i < U:
+            end = min(i + ev["batchSize"], U)
+            n = 1
+            while i + n < end and (n + 1) * len(hists[order[i + n]]) <= ev["batchTokens"]:
+                n += 1
+            batch = order[i : i + n]
+            i += n
+            B = len(batch)
+            T = max(len(hists[j]) for j in batch)
+            x = torch.zeros(B, T, HID)
+            mask = torch.ones(B, P + T)
+            for b, j in enumerate(batch):
+                h = hists[j]
+                if h:
+                    x[b, T - len(h) :] = tokens[torch.tensor(h, dtype=torch.long)]
+                mask[b, P : P + T - len(h)] = 0
+            pos = torch.cumsum(mask, 1) - 1
+            pos = torch.where(mask == 0, torch.ones_like(pos), pos)[:, P:].long()
+            tiled = [(k.expand(B, -1, -1, -1), v.expand(B, -1, -1, -1)) for k, v in kvs]
+            rest, _ = llama(x, pos, attention_bias(B, P, T, mask), tiled, False)
+            u = rest[:, -1]
+            s = (u @ W["head.target_table_t"]) * w[:, 0][None, :]
+            for jm, m in enumerate(MODS, 1):
+                t = (u @ W[f"item_tokenizer.proj.{m}.weight"]) @ table_t[m]
+                t = t + u @ W[f"item_tokenizer.proj.{m}.bias"].reshape(-1, 1)
+                s = s + t * w[:, jm][None, :]
+            tg = torch.tensor([targets[j] for j in batch], dtype=torch.long)
+            ts = s[torch.arange(B), tg]
+            count = (s >= ts[:, None]).sum(1)
+            for b, j in enumerate(batch):
+                ex = sorted(set(hists[j]) - {targets[j], 0})
+                if ex:
+                    count[b] -= int((s[b, torch.tensor(ex, dtype=torch.long)] >= ts[b]).sum())
+                ranks[j] = int(count[b])
+    sec, cpu = time.perf_counter() - t0, time.process_time() - c0
+    out.update({"users": U, "seconds": sec, "cpuSeconds": cpu, "usersPerSecond": U / sec, "hits10": sum(r <= 10 for r in ranks), "ranks": ranks})
 else:
     steps = int(sys.argv[4])
     tr = meta["train"]

@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { rankTargets } from '@mmesid/metrics';
 import { type BackendName, initBackend, tf } from '@mmesid/tensor';
-import { createMmeSid, evaluateMmeSid } from '../src/index.js';
+import { createMmeSid, evaluateMmeSid, FrozenScorer } from '../src/index.js';
 import { beautySetup } from './beauty-setup.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -19,6 +19,7 @@ const { values: args } = parseArgs({
     backend: { type: 'string', default: 'wasm' },
     users: { type: 'string', default: '512' },
     batch: { type: 'string', default: '16' },
+    'frozen-batch': { type: 'string', default: '64' },
     data: { type: 'string', default: resolve(here, '../../../../shared/datasets/beauty') },
     llama: { type: 'string', default: resolve(here, '../../../../shared/models/stories260k') },
   },
@@ -48,31 +49,42 @@ console.log(
 );
 
 await evaluateMmeSid(model, users.slice(0, 2 * B), { batchSize: B }); // warm-up
-const whole = await evaluateMmeSid(model, users, { batchSize: B });
-console.log(
-  `[eval-profile] evaluateMmeSid: ${((1000 * whole.seconds) / users.length).toFixed(2)} ms/user (${(users.length / whole.seconds).toFixed(1)} users/s)`,
-);
+for (const [label, o] of [
+  ['model.score, input order', { batchSize: B, order: 'input', scorer: 'model' }],
+  ['frozen scorer, length-sorted', { batchSize: Number(args['frozen-batch']), batchTokens: 1024 }],
+] as const) {
+  const whole = await evaluateMmeSid(model, users, o);
+  console.log(
+    `[eval-profile] evaluateMmeSid (${label}, batch ${o.batchSize}): ${((1000 * whole.seconds) / users.length).toFixed(2)} ms/user (${(users.length / whole.seconds).toFixed(1)} users/s)`,
+  );
+}
 
 // The parts, each timed over the same batches (forced with dataSync so the time is the part's own).
-const parts = { tokens: 0, llm: 0, head: 0, count: 0 };
-const time = async (key: keyof typeof parts, f: () => tf.Tensor | Promise<unknown>) => {
+type Parts = Record<'tokens' | 'llm' | 'head' | 'count', number>;
+const time = async (parts: Parts, key: keyof Parts, f: () => tf.Tensor | Promise<unknown>) => {
   const t0 = performance.now();
   const r = await f();
   if (r instanceof tf.Tensor) r.dataSync();
   parts[key] += performance.now() - t0;
   return r;
 };
+const report = (label: string, parts: Parts) => {
+  console.log(`[eval-profile] ${label}:`);
+  for (const [k, ms] of Object.entries(parts))
+    console.log(`[eval-profile]   ${k.padEnd(7)} ${(ms / users.length).toFixed(2)} ms/user`);
+};
+const old: Parts = { tokens: 0, llm: 0, head: 0, count: 0 };
 for (let i = 0; i < users.length; i += B) {
   const batch = users.slice(i, i + B);
   const hs = batch.map((p) => p.history);
   const flat = Int32Array.from(hs.flatMap((h) => Array.from(h)));
-  const tok = (await time('tokens', () =>
+  const tok = (await time(old, 'tokens', () =>
     tf.tidy(() => model.itemTokenizer.forward(tf.tensor1d(flat, 'int32'))),
   )) as tf.Tensor;
   tok.dispose();
-  const u = (await time('llm', () => model.userRepresentations(hs))) as tf.Tensor2D;
-  const s = (await time('head', () => model.scoreRepresentations(u))) as tf.Tensor2D;
-  await time('count', () =>
+  const u = (await time(old, 'llm', () => model.userRepresentations(hs))) as tf.Tensor2D;
+  const s = (await time(old, 'head', () => model.scoreRepresentations(u))) as tf.Tensor2D;
+  await time(old, 'count', () =>
     rankTargets(
       s,
       batch.map((p) => p.target),
@@ -82,9 +94,41 @@ for (let i = 0; i < users.length; i += B) {
   );
   tf.dispose([u, s]);
 }
-for (const [k, ms] of Object.entries(parts))
-  console.log(`[eval-profile]   ${k.padEnd(7)} ${(ms / users.length).toFixed(2)} ms/user`);
-console.log('[eval-profile]   (llm includes the item tokenizer: tokens is the tokenizer alone)');
+report(
+  `model.score path, input order, batch ${B} (llm includes the item tokenizer; tokens is it alone)`,
+  old,
+);
+const FB = Number(args['frozen-batch']);
+const frozen: Parts = { tokens: 0, llm: 0, head: 0, count: 0 };
+const sorted = [...users].sort((a, b) => a.history.length - b.history.length);
+const tBuild = performance.now();
+const scorer = new FrozenScorer(model);
+frozen.tokens += performance.now() - tBuild;
+const weights = model.fusionWeights();
+for (let i = 0; i < sorted.length; ) {
+  let n = 1;
+  while (n < FB && i + n < sorted.length && (n + 1) * sorted[i + n]!.history.length <= 1024) n++;
+  const batch = sorted.slice(i, i + n);
+  i += n;
+  const hs = batch.map((p) => p.history);
+  const u = (await time(frozen, 'llm', () => scorer.userRepresentations(hs))) as tf.Tensor2D;
+  const s = (await time(frozen, 'head', () =>
+    model.head.forward(u, model.itemTokenizer, weights),
+  )) as tf.Tensor2D;
+  await time(frozen, 'count', () =>
+    rankTargets(
+      s,
+      batch.map((p) => p.target),
+      hs,
+      { numItems: N },
+    ),
+  );
+  tf.dispose([u, s]);
+}
+report(
+  `frozen scorer, length-sorted, batch <= ${FB}, <= 1024 tokens (tokens: building the scorer once: all item tokens, prefix, weights)`,
+  frozen,
+);
 
 const batch = users.slice(0, B);
 const hs = batch.map((p) => p.history);
@@ -122,6 +166,22 @@ await show(`one batch of ${B}: score head`, () => {
   tf.tidy(() => model.scoreRepresentations(model.userRepresentations(hs)).dispose());
   return [];
 });
+// The frozen path on the batch of median-length users (length-sorted, at most FB users).
+const mid = sorted.slice(Math.floor(sorted.length / 2) - FB / 2).slice(0, FB);
+const midLen = mid[mid.length - 1]!.history.length;
+const midHs = mid.slice(0, Math.max(1, Math.min(FB, Math.floor(1024 / midLen)))).map((p) => p.history);
+await show(`frozen scorer, ${midHs.length} users of length <= ${midLen}: user representations`, () => {
+  scorer.userRepresentations(midHs).dispose();
+  return [];
+});
+await show(`frozen scorer, ${midHs.length} users: score head`, () => {
+  tf.tidy(() =>
+    model.head.forward(scorer.userRepresentations(midHs), model.itemTokenizer, weights).dispose(),
+  );
+  return [];
+});
+scorer.dispose();
+weights.dispose();
 console.log(`[eval-profile] load average ${load()}`);
 model.dispose();
 process.exit(0);

@@ -48,6 +48,36 @@ export interface EvaluationResult {
 }
 
 /**
+ * The batches {@link evaluateMmeSid} cuts with `order: 'length'`: user indices sorted by history
+ * length (stable), then greedily grouped: at most `batchSize` users, and more than one user only
+ * while users x the longest history's item tokens (`lengths[i] x tokensPerItem`) stays within
+ * `batchTokens`. Returns each batch's user indices (into `lengths`), in scoring order.
+ *
+ * @example
+ * lengthBatches([3, 1, 8, 2], 2, 10); // [[1, 3], [0], [2]]
+ */
+export function lengthBatches(
+  lengths: ArrayLike<number>,
+  batchSize: number,
+  batchTokens: number,
+  tokensPerItem = 1,
+): number[][] {
+  const order = Array.from({ length: lengths.length }, (_, i) => i);
+  // Array.prototype.sort is stable: equal lengths keep their input order.
+  order.sort((a, b) => lengths[a]! - lengths[b]!);
+  const out: number[][] = [];
+  for (let i = 0; i < order.length; ) {
+    const end = Math.min(i + batchSize, order.length);
+    // Sorted: the last user of a batch is its longest, so the padded size is users x its length.
+    let n = 1;
+    while (i + n < end && (n + 1) * lengths[order[i + n]!]! * tokensPerItem <= batchTokens) n++;
+    out.push(order.slice(i, i + n));
+    i += n;
+  }
+  return out;
+}
+
+/**
  * Full-ranking evaluation with `@mmesid/metrics`' `FullRankingEvaluator`, the authors' protocol:
  * every item id 0..N is scored, the user's history is excluded, the held-out target is ranked against
  * everything else (ties count against it), and HR/nDCG@k are averaged over users. The model is put
@@ -74,23 +104,26 @@ export async function evaluateMmeSid(
   const ev = new FullRankingEvaluator({ numItems: model.numItems, ...(opts.ks ? { ks: opts.ks } : {}) });
   const t0 = performance.now();
   model.eval();
-  const byLength = (opts.order ?? 'length') === 'length';
-  const order = Array.from(pairs, (_, i) => i);
-  // Array.prototype.sort is stable: equal lengths keep their input order.
-  if (byLength) order.sort((a, b) => pairs[a]!.history.length - pairs[b]!.history.length);
-  const k = model.itemTokenizer.tokensPerItem;
+  const batches =
+    (opts.order ?? 'length') === 'length'
+      ? lengthBatches(
+          pairs.map((p) => p.history.length),
+          batchSize,
+          batchTokens,
+          model.itemTokenizer.tokensPerItem,
+        )
+      : Array.from({ length: Math.ceil(pairs.length / batchSize) }, (_, b) =>
+          Array.from(
+            { length: Math.min(batchSize, pairs.length - b * batchSize) },
+            (_, i) => b * batchSize + i,
+          ),
+        );
   const scorer = (opts.scorer ?? 'frozen') === 'frozen' ? new FrozenScorer(model) : null;
   const ranks = new Int32Array(pairs.length);
+  let done = 0;
   try {
-    for (let i = 0; i < pairs.length; ) {
-      let end = Math.min(i + batchSize, pairs.length);
-      if (byLength) {
-        // Sorted: the last user of a batch is its longest, so the padded size is users x its length.
-        let n = 1;
-        while (i + n < end && (n + 1) * pairs[order[i + n]!]!.history.length * k <= batchTokens) n++;
-        end = i + n;
-      }
-      const batch = order.slice(i, end).map((j) => pairs[j]!);
+    for (const idx of batches) {
+      const batch = idx.map((j) => pairs[j]!);
       const histories = batch.map((p) => p.history);
       const scores = scorer ? scorer.score(histories) : model.score(histories);
       let got: Int32Array;
@@ -104,10 +137,10 @@ export async function evaluateMmeSid(
         scores.dispose();
       }
       got.forEach((r, b) => {
-        ranks[order[i + b]!] = r;
+        ranks[idx[b]!] = r;
       });
-      i = end;
-      opts.onProgress?.(i, pairs.length);
+      done += idx.length;
+      opts.onProgress?.(done, pairs.length);
     }
   } finally {
     scorer?.dispose();

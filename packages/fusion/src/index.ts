@@ -38,6 +38,7 @@ export {
   type EvaluationPair,
   type EvaluationResult,
   evaluateMmeSid,
+  lengthBatches,
 } from './evaluate.js';
 export { FrequencyFusion, type FrequencyFusionOptions } from './frequency-fusion.js';
 export { FrozenScorer, type FrozenScorerOptions } from './inference.js';

@@ -162,7 +162,9 @@ export async function runFinetune(
           `best ${train.validation.best.toFixed(4)} at step ${train.validation.bestStep} of ${train.totalSteps}, stopped by ${train.stoppedBy} at step ${train.optimizerSteps}`,
       );
     const tEval = performance.now();
-    const evalRes = await evaluateMmeSid(model, split.test, { batchSize: 16 });
+    // Length-sorted batches through the frozen scorer (see @mmesid/fusion's evaluateMmeSid and
+    // benchmarks/results/speed-eval.json: about 4x less CPU per user than model.score in batches of 16).
+    const evalRes = await evaluateMmeSid(model, split.test, { batchSize: 64, batchTokens: 1024 });
     const msPerUser = (performance.now() - tEval) / Math.max(1, split.test.length);
     // Each user's rank, to compare this row with sampled rows on the same users (report/same-users.ts).
     saveRanks(resolve(ctx.workDir, TEST_RANKS_FILE), evalRes.ranks);
