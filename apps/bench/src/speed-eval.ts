@@ -23,18 +23,10 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { itemFrequency, leaveOneOut, loadAuthorsDataset, loadEmbedding } from '@mmesid/datasets';
-import {
-  createMmeSid,
-  type EvaluateOptions,
-  evaluateMmeSid,
-  FrozenScorer,
-  type ItemTable,
-  lengthBatches,
-  type ModalitySemanticIds,
-  randomSemanticIds,
-} from '@mmesid/fusion';
-import { initBackend, Rng, saveSafetensors, tf } from '@mmesid/tensor';
+import { type EvaluateOptions, evaluateMmeSid, FrozenScorer, lengthBatches } from '@mmesid/fusion';
+import { beautyBenchModel, beautySetup } from '@mmesid/fusion/bench-setup';
+import { initBackend } from '@mmesid/tensor';
+import { seedLoraB, writePeerModel } from './peer-model.js';
 import { writeResult } from './write-result.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -59,37 +51,14 @@ const round = (x: number, d = 3) => Math.round(x * 10 ** d) / 10 ** d;
 const loadStart = loadavg();
 
 const backend = await initBackend({ require: 'wasm', log: false, nativeBlas: false, ignoreEnv: true });
-const dataset = await loadAuthorsDataset(beautyDir);
-const N = dataset.numItems;
-const split = leaveOneOut(dataset);
-const sasrec = await loadEmbedding(`${beautyDir}/sasrec_item_emb.f32`);
-const rng = new Rng('fusion-bench');
-const standIn = (cols: number): ItemTable => ({
-  rows: N + 1,
-  cols,
-  data: rng.fillNormal(new Float32Array((N + 1) * cols), 0, 0.1),
+// The fusion bench's inputs (packages/fusion/bench/beauty-setup.ts, same seeds), the study's prompt.
+const setup = await beautySetup(beautyDir);
+const { N, split } = setup;
+const model = await beautyBenchModel(setup, llamaDir, {
+  promptStyle: 'default',
+  config: { seed: 1, fusion: { temperature: 1 } },
 });
-const tables = { collaborative: sasrec, visual: standIn(64), text: standIn(64) };
-const sids = randomSemanticIds(Object.keys(tables), N, { levels: 4, codebookSize: 256, dim: 64, seed: 1 });
-const semanticIds: Record<string, ModalitySemanticIds> = Object.fromEntries(
-  Object.entries(sids).map(([m, s]) => [
-    m,
-    { ...s, codebooks: rng.fillNormal(new Float32Array(4 * 256 * 64), 0, 0.1) },
-  ]),
-);
-const model = await createMmeSid({
-  variant: 'MME-SID',
-  config: { itemsAtEnd: true, seed: 1, fusion: { temperature: 1 } },
-  numItems: N,
-  tables,
-  semanticIds,
-  frequency: itemFrequency(split.train, N),
-  llama: llamaDir,
-});
-const noise = new Rng('speed-eval:lora_B');
-for (const [name, p] of model.trainableParameters())
-  if (name.endsWith('lora_B.weight'))
-    p.assign(tf.tensor(noise.fillNormal(new Float32Array(p.size), 0, 0.02), p.shape, 'float32'));
+seedLoraB(model, 'speed-eval:lora_B');
 model.eval();
 
 const USERS = Math.min(Number(args.get('users') ?? 2048), split.test.length);
@@ -206,28 +175,8 @@ let peer: Record<string, unknown> = {};
 if (PEER) {
   const dir = mkdtempSync(join(tmpdir(), 'mmesid-speed-eval-'));
   try {
-    const sd = model.stateDict();
-    const asF32: Record<string, tf.Tensor> = {};
-    for (const [k, t] of Object.entries(sd)) asF32[k] = t.dtype === 'float32' ? t : tf.cast(t, 'float32');
-    await saveSafetensors(join(dir, 'model.safetensors'), asF32, { metadata: { format: 'pt' } });
-    for (const [k, t] of Object.entries(asF32)) if (t !== sd[k]) t.dispose();
-    const llm = model.llm.config;
     const meta = {
-      model: {
-        hidden: llm.hidden_size,
-        layers: llm.num_hidden_layers,
-        heads: llm.num_attention_heads,
-        kvHeads: llm.num_key_value_heads,
-        headDim: llm.head_dim,
-        rmsEps: llm.rms_norm_eps,
-        ropeTheta: llm.rope_theta,
-        modalities: model.config.modalities,
-        sidLevels: 4,
-        sidCodebook: 256,
-        loraScaling: model.config.lora.alpha / model.config.lora.r,
-        loraDropout: model.config.lora.dropout,
-        fusionTemperature: model.config.fusion.temperature,
-      },
+      model: await writePeerModel(dir, model),
       trainable: [],
       prefix: [...model.prompt.prefix],
       eval: {

@@ -28,6 +28,7 @@ import {
   uninstallSharedTapeSave,
   unregisterWasmIdentity,
 } from '@mmesid/tensor';
+import { seedLoraB, writePeerModel } from './peer-model.js';
 import { writeResult } from './write-result.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -66,12 +67,7 @@ if (NATIVE) await initBackend({ require: 'wasm', log: false, nativeBlas: false, 
 const setup = await beautySetup(beautyDir);
 const { split } = setup;
 const model = await beautyBenchModel(setup, llamaDir);
-// LoRA's B starts at zero, which would leave the adapters out of the forward pass the loss check
-// compares: give every lora_B seeded N(0, 0.02^2) values (both sides load them; the cost is the same).
-const noise = new Rng('speed-finetune:lora_B');
-for (const [name, p] of model.trainableParameters())
-  if (name.endsWith('lora_B.weight'))
-    p.assign(tf.tensor(noise.fillNormal(new Float32Array(p.size), 0, 0.02), p.shape, 'float32'));
+seedLoraB(model, 'speed-finetune:lora_B');
 
 const train = {
   mode: 'efficient',
@@ -108,30 +104,10 @@ const gradMap: Record<string, tf.Tensor> = {};
 for (const [i, v] of vars.entries()) gradMap[names[i]!] = grads[v.name]!;
 
 const dir = mkdtempSync(join(tmpdir(), 'mmesid-speed-finetune-'));
-const sd = model.stateDict();
-const asF32: Record<string, tf.Tensor> = {};
-for (const [k, t] of Object.entries(sd)) asF32[k] = t.dtype === 'float32' ? t : tf.cast(t, 'float32');
-await saveSafetensors(join(dir, 'model.safetensors'), asF32, { metadata: { format: 'pt' } });
 await saveSafetensors(join(dir, 'grads.safetensors'), gradMap, { metadata: { format: 'pt' } });
-for (const [k, t] of Object.entries(asF32)) if (t !== sd[k]) t.dispose();
 tf.dispose([value, ...Object.values(grads)]);
-const llm = model.llm.config;
 const meta = {
-  model: {
-    hidden: llm.hidden_size,
-    layers: llm.num_hidden_layers,
-    heads: llm.num_attention_heads,
-    kvHeads: llm.num_key_value_heads,
-    headDim: llm.head_dim,
-    rmsEps: llm.rms_norm_eps,
-    ropeTheta: llm.rope_theta,
-    modalities: model.config.modalities,
-    sidLevels: 4,
-    sidCodebook: 256,
-    loraScaling: model.config.lora.alpha / model.config.lora.r,
-    loraDropout: model.config.lora.dropout,
-    fusionTemperature: model.config.fusion.temperature,
-  },
+  model: await writePeerModel(dir, model),
   trainable: names,
   prefix: [...model.prompt.prefix],
   sequences,

@@ -6,6 +6,7 @@ import { itemFrequency, leaveOneOut, loadAuthorsDataset, loadEmbedding } from '@
 import { Rng } from '@mmesid/tensor';
 import {
   createMmeSid,
+  type FusionConfigInput,
   type ItemTable,
   type MmeSidModel,
   type ModalitySemanticIds,
@@ -37,21 +38,23 @@ export async function beautySetup(dataDir: string) {
 
 /**
  * The benchmarks' MME-SID model on `setup`: stories260k (or `llama`), items at the end of the
- * prompt, the minimal prompt unless `promptStyle` says otherwise.
+ * prompt, the minimal prompt unless `promptStyle` names another ('default': createMmeSid's own
+ * choice), `config` merged over that.
  */
 export function beautyBenchModel(
   setup: Awaited<ReturnType<typeof beautySetup>>,
   llama: string,
-  opts: { promptStyle?: PromptStyle; itemsAtEnd?: boolean } = {},
+  opts: { promptStyle?: PromptStyle | 'default'; itemsAtEnd?: boolean; config?: FusionConfigInput } = {},
 ): Promise<MmeSidModel> {
+  const style = opts.promptStyle ?? 'minimal';
   return createMmeSid({
     variant: 'MME-SID',
-    config: { itemsAtEnd: opts.itemsAtEnd ?? true },
+    config: { itemsAtEnd: opts.itemsAtEnd ?? true, ...opts.config },
     numItems: setup.N,
     tables: setup.tables,
     semanticIds: setup.semanticIds,
     frequency: setup.frequency,
     llama,
-    promptStyle: opts.promptStyle ?? 'minimal',
+    ...(style === 'default' ? {} : { promptStyle: style }),
   });
 }
