@@ -12,6 +12,7 @@ import { rankTargets } from '@mmesid/metrics';
 import { type BackendName, initBackend, tf } from '@mmesid/tensor';
 import { createMmeSid, evaluateMmeSid, FrozenScorer } from '../src/index.js';
 import { beautySetup } from './beauty-setup.js';
+import { summarizeProfile } from './profile-summary.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -134,29 +135,8 @@ const batch = users.slice(0, B);
 const hs = batch.map((p) => p.history);
 const show = async (label: string, f: () => tf.TensorContainer | Promise<unknown>) => {
   const p = await tf.profile(f as () => tf.TensorContainer);
-  const names = new Map<string, { n: number; ms: number; shapes: Map<string, number> }>();
-  let ms = 0;
-  for (const k of p.kernels) {
-    const e = names.get(k.name) ?? { n: 0, ms: 0, shapes: new Map<string, number>() };
-    const t = Number(k.kernelTimeMs) || 0;
-    e.n++;
-    e.ms += t;
-    const key = k.inputShapes.map((x) => `[${x}]`).join('');
-    e.shapes.set(key, (e.shapes.get(key) ?? 0) + t);
-    names.set(k.name, e);
-    ms += t;
-  }
-  const top = [...names.entries()]
-    .sort((a, b) => b[1].ms - a[1].ms)
-    .slice(0, 14)
-    .map(([n, e]) => {
-      const sh = [...e.shapes.entries()]
-        .sort((a, b) => b[1] - a[1])
-        .slice(0, 2)
-        .map(([k, t]) => `${k} ${t.toFixed(1)}ms`);
-      return `\n    ${n} ${e.n}x ${e.ms.toFixed(1)} ms (${sh.join('; ')})`;
-    });
-  console.log(`[eval-profile] ${label}: ${p.kernels.length} kernels, ${ms.toFixed(1)} ms${top.join('')}`);
+  const { kernels, ms, lines } = summarizeProfile(p, 14, 1);
+  console.log(`[eval-profile] ${label}: ${kernels} kernels, ${ms.toFixed(1)} ms${lines.join('')}`);
 };
 await show(`one batch of ${B}: user representations`, () => {
   model.userRepresentations(hs).dispose();

@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { ADAMW_UPDATE, type BackendName, initBackend, tf } from '@mmesid/tensor';
 import { trainMmeSid } from '../src/index.js';
 import { beautyBenchModel, beautySetup } from './beauty-setup.js';
+import { summarizeProfile } from './profile-summary.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -104,29 +105,8 @@ const vars = model.trainableParameters();
 const show = async (label: string, f: () => tf.TensorContainer) => {
   f(); // warm-up
   const p = await tf.profile(f);
-  const names = new Map<string, { n: number; ms: number; shapes: Map<string, number> }>();
-  let ms = 0;
-  for (const k of p.kernels) {
-    const e = names.get(k.name) ?? { n: 0, ms: 0, shapes: new Map<string, number>() };
-    const t = Number(k.kernelTimeMs) || 0;
-    e.n++;
-    e.ms += t;
-    const key = k.inputShapes.map((x) => `[${x}]`).join('');
-    e.shapes.set(key, (e.shapes.get(key) ?? 0) + t);
-    names.set(k.name, e);
-    ms += t;
-  }
-  const top = [...names.entries()]
-    .sort((a, b) => b[1].ms - a[1].ms)
-    .slice(0, 10)
-    .map(([n, e]) => {
-      const sh = [...e.shapes.entries()]
-        .sort((a, b) => b[1] - a[1])
-        .slice(0, 2)
-        .map(([k, t]) => `${k} ${t.toFixed(0)}ms`);
-      return `\n    ${n} ${e.n}x ${e.ms.toFixed(0)} ms (${sh.join('; ')})`;
-    });
-  console.log(`[step-profile] ${label}: ${p.kernels.length} kernels, ${ms.toFixed(0)} ms; ${top.join(', ')}`);
+  const { kernels, ms, lines } = summarizeProfile(p, 10, 0);
+  console.log(`[step-profile] ${label}: ${kernels} kernels, ${ms.toFixed(0)} ms; ${lines.join(', ')}`);
 };
 await show(`micro-batch forward (${args.micro} sequences)`, () => {
   tf.tidy(() => lossFn().dispose());
