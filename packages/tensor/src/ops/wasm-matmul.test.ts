@@ -82,6 +82,9 @@ describeBackends('matMul kernels (the wasm override against a float64 reference)
     [[], [5], 7, 16, 11],
     [[2, 3], [3], 6, 10, 8],
     [[1], [4], 20, 33, 1],
+    // One row against a large operand (a decode step's Linear: with transposeB the original
+    // kernel's loop, not a materialised transpose).
+    [[], [], 1, 300, 700],
   ];
   for (const [bA, bB, M, K, N] of cases)
     for (const [tA, tB] of flags)
