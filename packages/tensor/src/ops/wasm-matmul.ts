@@ -14,6 +14,8 @@
 //      the fused activation exactly (relu/relu6 as XNNPACK's clamp; prelu, leakyrelu, sigmoid, elu
 //      with the backend's own kernels, which the original kernel left out for the last three),
 //   5. hands tiny unbatched-or-equal-batch products without a bias to the original kernel.
+//   6. hands an unbatched one-row product against a transposed operand (x W^T) to the original
+//      kernel, whose loop reads the operand in place: materialising the transpose costs far more.
 
 import type { NativeBlas } from '@mmesid/blas-native';
 import { tf } from '../tf.js';
