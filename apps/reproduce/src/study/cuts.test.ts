@@ -58,6 +58,21 @@ describe('studyCuts', () => {
     expect(cuts).toHaveLength(7);
   });
 
+  it('does not list the MSE twin as cut when SE-SID-MSE ran (its runs train the twin and RQ-KMeans)', () => {
+    const cuts = (variants: string[]) =>
+      studyCuts({
+        dataset: 'beauty',
+        datasets: ['beauty', 'toys'],
+        seeds: [1, 2, 3],
+        variants,
+        preset: 'tiny',
+        budget: { finetuneValidation: true, rqvaeExtras: false },
+        d: 64,
+      }).filter((c) => c.startsWith('no MSE'));
+    expect(cuts(['SASRec', 'MME-SID'])).toHaveLength(1);
+    expect(cuts(['SASRec', 'MME-SID', 'SE-SID-MSE'])).toEqual([]);
+  });
+
   it("uses the dataset's own preset (Toys fine-tunes 3 epochs) and counts seeds and dropped extras", () => {
     const cuts = studyCuts({
       dataset: 'toys',
