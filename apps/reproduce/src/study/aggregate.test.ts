@@ -377,6 +377,9 @@ describe('study aggregation and claims', () => {
       // Without beam search, the note on what ms/user measures still comes, naming both timers.
       expect(md).toMatch(/ms\/user: wall time per test user of the full-ranking evaluation/);
       expect(md).toMatch(/ranking-timing stage/);
+      // The LLM rows' timer depends on the code that ran their stage (two evaluators): both named.
+      expect(md).toMatch(/batches of 16 users before issue 18's frozen scorer/);
+      expect(md).not.toMatch(/fine-tuning stage \(batches of 16 users\)/);
     } finally {
       rmSync(dir, { recursive: true });
     }

@@ -109,7 +109,7 @@ export function writeStudy(
   else if (Object.keys(retrieval).length)
     L.push(
       '',
-      "ms/user: wall time per test user of the full-ranking evaluation (scoring every item, masking the history, ranking the target), the paper's efficiency argument (Sec. 4.4). The LLM variants are timed inside their fine-tuning stage (batches of 16 users); SASRec and popularity by the ranking-timing stage, which reloads the sasrec stage's model and evaluates it again (batches of 512, the same metrics). Each seed ran on a machine shared with other jobs: compare within a seed's load, not across studies.",
+      "ms/user: wall time per test user of the full-ranking evaluation (scoring every item, masking the history, ranking the target), the paper's efficiency argument (Sec. 4.4). The LLM variants are timed inside their fine-tuning stage, with the evaluator of the code that ran the stage: `model.score` in batches of 16 users before issue 18's frozen scorer, `evaluateMmeSid`'s frozen scorer in length-sorted batches of at most 64 users since (about 4 to 7 times less time per user), so a row cached from before it is that much slower; SASRec and popularity by the ranking-timing stage, which reloads the sasrec stage's model and evaluates it again (batches of 512, the same metrics). Each seed ran on a machine shared with other jobs: compare within a seed's load, not across studies.",
     );
   if (s.sample && s.sampleCells) {
     L.push(
