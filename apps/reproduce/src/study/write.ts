@@ -109,7 +109,7 @@ export function writeStudy(
   else if (Object.keys(retrieval).length)
     L.push(
       '',
-      "ms/user: wall time per test user of the full-ranking evaluation (scoring every item, masking the history, ranking the target), the paper's efficiency argument (Sec. 4.4). The LLM variants are timed inside their fine-tuning stage (batches of 16 users); SASRec and popularity by the ranking-timing stage, which reloads the sasrec stage's model and evaluates it again (batches of 512, the same metrics). Each seed ran on a machine shared with other jobs: compare within a seed's load, not across studies.",
+      "ms/user: wall time per test user of the full-ranking evaluation (scoring every item, masking the history, ranking the target), the paper's efficiency argument (Sec. 4.4). The LLM variants are timed inside their fine-tuning stage: through the frozen scorer in length-sorted batches of up to 64 users (1024 tokens), or, in stages that finished before it existed (issue 18), by model.score in batches of 16 users, about 4x more CPU per user (a study built over several invocations can mix both: the README says which rows); SASRec and popularity by the ranking-timing stage, which reloads the sasrec stage's model and evaluates it again (batches of 512, the same metrics). Each seed ran on a machine shared with other jobs: compare within a seed's load, not across studies.",
     );
   if (s.sample && s.sampleCells) {
     L.push(
