@@ -10,6 +10,7 @@ import {
   RANK_TOLERANCE,
   type SeedRun,
   spectrumDecay,
+  tauStatus,
 } from './aggregate.js';
 import { pairedTTest } from './stats.js';
 import { writeStudy } from './write.js';
@@ -72,6 +73,42 @@ function runs(): SeedRun[] {
   });
 }
 
+describe('tau claims over seeds', () => {
+  // The MM-RQ-VAE's collaborative tau-b of the Beauty study (seeds 1-3), MMD and its MSE twin.
+  const mmd = [0.29274171317450143, 0.331295567204306, 0.3183784167079082];
+  const mse = [0.2749110252717729, 0.3249538905320729, 0.3057863446811867];
+  // scipy.stats.ttest_rel(mmd, mse): t 3.6902347675242715, p 0.06622205100101898 (df 2).
+  const SCIPY_P = 0.06622205100101898;
+
+  it('MMD above MSE on the means with p >= 0.05 is held on the means only, with the p-value', () => {
+    const s = aggregate(
+      'beauty',
+      runs().map((r, i) => ({
+        ...r,
+        rqvae: {
+          'mm-rqvae-mmd': { collaborative: { tauQuantized: mmd[i]! } },
+          'mm-rqvae-mse': { collaborative: { tauQuantized: mse[i]! } },
+        },
+      })),
+    );
+    const c = checkClaims(s, 16).find((x) => x.claim.includes('MMD-reconstruction'))!;
+    expect(c.status).toBe('held on the means only');
+    expect(c.evidence).toContain(`p ${SCIPY_P.toFixed(3)}`);
+    expect(c.evidence).toContain('MMD 0.3141 +- 0.0196, MSE 0.3019 +- 0.0252');
+  });
+
+  it('tauStatus: significant, on the means only, not held', () => {
+    expect(tauStatus(mmd, mse)).toEqual({
+      status: 'held on the means only',
+      evidence: `; paired t-test over the seeds p ${SCIPY_P.toFixed(3)}`,
+    });
+    expect(tauStatus(mmd, [0.05, 0.04, 0.03]).status).toBe('held');
+    expect(tauStatus(mse, mmd).status).toBe('not held');
+    // One seed: no test, so not significant.
+    expect(tauStatus([0.3], [0.2]).status).toBe('held on the means only');
+  });
+});
+
 describe('study aggregation and claims', () => {
   it('mean +- std per cell, paired t-tests of MME-SID, tau tables', () => {
     const s = aggregate('beauty', runs());
@@ -95,6 +132,11 @@ describe('study aggregation and claims', () => {
     expect(by('MMD-reconstruction').status).toBe('held');
     expect(by("E4SRec's item tokens").status).toBe('held');
     expect(by("ME's item tokens").status).toBe('not held');
+    // Equal tau differences on every seed: held, as the orderings' rule says.
+    expect(by('MMD-reconstruction').evidence).toContain(
+      'paired t-test over the seeds p 0 (equal differences)',
+    );
+    expect(by('codebook-initialised SID embeddings keep tau above random init').status).toBe('held');
     // Ahead on the means but not on every seed: the ordering is held on the means only.
     const noisy = aggregate(
       'beauty',
