@@ -186,7 +186,11 @@ export function parseCli(argv: string[]): Options | 'help' {
   for (const v of opts.variants ?? [])
     if (v !== 'SASRec' && !isGenerativeVariant(v))
       try {
-        parseVariantOption(v);
+        // SE-SID-MSE reads the MSE-reconstruction twin, which only the rqvae stage's extras train.
+        if (parseVariantOption(v).variant === 'SE-SID-MSE' && opts.rqvaeExtras === false)
+          problems.push(
+            `--variants ${v} reads the MSE-reconstruction MM-RQ-VAE, which --no-rqvae-extras leaves out: drop one (note that the extras are part of the rqvae stage's cache key, so dropping --no-rqvae-extras re-runs the MM-RQ-VAE and every fine-tuning after it)`,
+          );
       } catch (e) {
         problems.push((e as Error).message);
       }
