@@ -55,6 +55,7 @@ describe('studyCuts', () => {
       /a fixed 4 epochs .* \(2 evaluations per epoch on 1000 validation users\)/,
     );
     expect(cuts.find((c) => c.startsWith('no MSE'))).toMatch(/MMD-vs-MSE tau claim is not testable/);
+    expect(cuts.find((c) => c.startsWith('no MSE'))).toMatch(/SE-SID-MSE \(Fig\. 4a\), which reads the twin, cannot run/);
     expect(cuts).toHaveLength(7);
   });
 

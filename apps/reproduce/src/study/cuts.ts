@@ -65,7 +65,7 @@ export function studyCuts(opts: {
       `MM-RQ-VAE: ${epochs(b.rqvaeEpochs)} instead of ${p.rqvae.maxEpochs} (after the same k-means initialisation)`,
     );
   if (!b.rqvaeExtras)
-    out.push('no MSE-reconstruction twin and no RQ-KMeans: the MMD-vs-MSE tau claim is not testable');
+    out.push('no MSE-reconstruction twin and no RQ-KMeans: the MMD-vs-MSE tau claim is not testable, and SE-SID-MSE (Fig. 4a), which reads the twin, cannot run');
   const f = p.finetune;
   if (b.finetuneEpochs !== undefined && b.finetuneEpochs < f.epochs)
     out.push(`fine-tuning: ${epochs(b.finetuneEpochs)} instead of ${f.epochs}`);
