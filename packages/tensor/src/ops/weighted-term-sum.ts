@@ -1,5 +1,7 @@
 import { tf } from '../tf.js';
 import { registerHostKernel } from './host-backends.js';
+import { heapModule, type WasmHeapBackend, writeOffsets } from './simd/heap-module.js';
+import { WASM_BASE64 } from './simd/weighted-term-sum.wasm.js';
 
 /**
  * tfjs kernel names of {@link weightedTermSum}'s kernels. Registered for the cpu backend only: on
@@ -79,8 +81,130 @@ const listed = (values: Record<string, ArrayLike<number>>, from: number) =>
     .slice(from)
     .map((k) => values[k]!);
 
-/** Registers the kernels (and the gradient) for the cpu backend (see {@link WEIGHTED_TERM_SUM}); each only once. */
+/** The exports of simd/weighted-term-sum.wat (offsets into the heap; see there). */
+interface SimdExports {
+  columns(w: number, J: number, n: number, out: number): void;
+  uncolumns(acc: number, J: number, n: number, dw: number): void;
+  forward(terms: number, J: number, rows: number, n: number, cols: number, s: number): void;
+  backward(
+    terms: number,
+    dts: number,
+    J: number,
+    rows: number,
+    n: number,
+    cols: number,
+    dy: number,
+    acc: number,
+  ): void;
+}
+
+/** tfjs-backend-wasm's backend as the SIMD kernels use it (also its heap views, for the JS fallback). */
+type WasmBackend = WasmHeapBackend & { typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array };
+
+/** The SIMD module on this backend's heap, or null (then the JS loops run on the heap). */
+export function weightedTermSumSimd(backend: unknown): SimdExports | null {
+  return heapModule(backend as WasmHeapBackend, WASM_BASE64) as unknown as SimdExports | null;
+}
+
+const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
+
+/**
+ * Runs `body` with `bytes` of scratch from the heap's malloc (freed after). The heap may have grown:
+ * views of it are taken inside `body`, from `memory`.
+ */
+function withScratch(
+  b: WasmBackend,
+  bytes: number,
+  body: (ptr: number, memory: WebAssembly.Memory) => void,
+): void {
+  const ptr = b.wasm._malloc(bytes);
+  try {
+    body(ptr, b.wasm.asm.memory!);
+  } finally {
+    b.wasm._free(ptr);
+  }
+}
+
+/** The forward on tfjs-backend-wasm: the SIMD module in place on the heap (inputs [w, t_0, ..]). */
+function wasmForward(b: WasmBackend, inputs: tf.TensorInfo[]): tf.TensorInfo {
+  const [w, ...terms] = inputs as [tf.TensorInfo, ...tf.TensorInfo[]];
+  const [B, N] = terms[0]!.shape as [number, number];
+  const J = terms.length;
+  const out = b.makeOutput([B, N], 'float32');
+  if (B * N === 0) return out;
+  const simd = weightedTermSumSimd(b);
+  if (!simd) {
+    forward(
+      b.typedArrayFromHeap(w),
+      terms.map((t) => b.typedArrayFromHeap(t)),
+      N,
+      b.typedArrayFromHeap(out) as Float32Array,
+    );
+    return out;
+  }
+  const off = (t: tf.TensorInfo) => b.dataIdMap.get(t.dataId).memoryOffset;
+  const ptrs = align16(J * 4);
+  withScratch(b, ptrs + J * N * 4, (p, memory) => {
+    writeOffsets(memory, p, terms.map(off));
+    simd.columns(off(w), J, N, p + ptrs);
+    simd.forward(p, J, B, N, p + ptrs, off(out));
+  });
+  return out;
+}
+
+/** The gradient kernel on tfjs-backend-wasm (inputs [dy, w, t_0, ..], outputs [dw, dt_0, ..]). */
+function wasmBackward(b: WasmBackend, inputs: tf.TensorInfo[]): tf.TensorInfo[] {
+  const [dy, w, ...terms] = inputs as [tf.TensorInfo, tf.TensorInfo, ...tf.TensorInfo[]];
+  const [B, N] = terms[0]!.shape as [number, number];
+  const J = terms.length;
+  // Every output before any view: allocating may grow the heap.
+  const dw = b.makeOutput([N, J], 'float32');
+  const dts = terms.map(() => b.makeOutput([B, N], 'float32'));
+  const simd = weightedTermSumSimd(b);
+  if (B * N === 0 || !simd) {
+    const dwv = b.typedArrayFromHeap(dw) as Float32Array;
+    dwv.fill(0);
+    const args = [dy, w, ...terms].map((t) => b.typedArrayFromHeap(t));
+    backward(
+      args[0]!,
+      args[1]!,
+      args.slice(2),
+      N,
+      dwv,
+      dts.map((t) => b.typedArrayFromHeap(t) as Float32Array),
+    );
+    return [dw, ...dts];
+  }
+  const off = (t: tf.TensorInfo) => b.dataIdMap.get(t.dataId).memoryOffset;
+  const ptrs = align16(J * 4);
+  withScratch(b, 2 * ptrs + 2 * J * N * 4, (p, memory) => {
+    const cols = p + 2 * ptrs;
+    const acc = cols + J * N * 4;
+    writeOffsets(memory, p, terms.map(off));
+    writeOffsets(memory, p + ptrs, dts.map(off));
+    new Float32Array(memory.buffer, acc, J * N).fill(0);
+    simd.columns(off(w), J, N, cols);
+    simd.backward(p, p + ptrs, J, B, N, cols, off(dy), acc);
+    simd.uncolumns(acc, J, N, off(dw));
+  });
+  return [dw, ...dts];
+}
+
+/** A kernel's inputs (named '0', '1', ..) in order. */
+const inOrder = (inputs: tf.NamedTensorInfoMap) =>
+  Object.keys(inputs)
+    .map(Number)
+    .sort((a, b) => a - b)
+    .map((k) => inputs[k]!);
+
+/**
+ * Registers the kernels (and the gradient) for `backends` (default: cpu only, see {@link
+ * WEIGHTED_TERM_SUM}); each only once. On cpu they are JS loops; on wasm the WebAssembly SIMD
+ * module of `simd/weighted-term-sum.wat`, in place on the heap (the JS loops where that module
+ * cannot run: no SIMD, or the threaded build's shared memory).
+ */
 export function registerWeightedTermSum(backends: ReadonlyArray<'cpu' | 'wasm'> = ['cpu']): void {
+  const cpu = backends.filter((x) => x === 'cpu');
   registerHostKernel(
     WEIGHTED_TERM_SUM,
     {
@@ -91,7 +215,7 @@ export function registerWeightedTermSum(backends: ReadonlyArray<'cpu' | 'wasm'> 
       },
     },
     {
-      backends,
+      backends: cpu,
       gradient: {
         saveAllInputs: true,
         gradFunc: (dy, saved) => {
@@ -118,8 +242,21 @@ export function registerWeightedTermSum(backends: ReadonlyArray<'cpu' | 'wasm'> 
         backward(dy!, w!, terms, inputs[0]!.shape[1]!, dw as Float32Array, dts as Float32Array[]);
       },
     },
-    { backends },
+    { backends: cpu },
   );
+  if (!backends.includes('wasm')) return;
+  if (!tf.getKernel(WEIGHTED_TERM_SUM, 'wasm'))
+    tf.registerKernel({
+      kernelName: WEIGHTED_TERM_SUM,
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, backend }) => wasmForward(backend as WasmBackend, inOrder(inputs)),
+    });
+  if (!tf.getKernel(WEIGHTED_TERM_SUM_GRAD, 'wasm'))
+    tf.registerKernel({
+      kernelName: WEIGHTED_TERM_SUM_GRAD,
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, backend }) => wasmBackward(backend as WasmBackend, inOrder(inputs)),
+    });
 }
 
 /**
