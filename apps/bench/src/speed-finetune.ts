@@ -22,11 +22,15 @@ import {
   Rng,
   ROTARY_HALF,
   registerWasmIdentity,
+  SOFTMAX_CROSS_ENTROPY,
+  SOFTMAX_CROSS_ENTROPY_GRAD,
   SWIGLU,
   saveSafetensors,
   tf,
   uninstallSharedTapeSave,
   unregisterWasmIdentity,
+  WEIGHTED_TERM_SUM,
+  WEIGHTED_TERM_SUM_GRAD,
 } from '@mmesid/tensor';
 import { seedLoraB, writePeerModel } from './peer-model.js';
 import { writeResult } from './write-result.js';
@@ -45,7 +49,7 @@ const THREADS = (args.get('threads') ?? '1,2').split(',').map(Number);
 // Also time mmesid with its matmuls on native OpenBLAS (@mmesid/blas-native, the BLAS torch uses here).
 const NATIVE = args.get('native') !== '0';
 // Also time mmesid without issue 18's fine-tuning speed-ups (tfjs's copying Identity/Cast and cloning
-// tape save; composite linear, RMSNorm, RoPE and SwiGLU; the score sum and cross-entropy kernels are cpu-only).
+// tape save; composite linear, RMSNorm, RoPE, SwiGLU, score sum and cross-entropy).
 const BEFORE = args.get('before') !== '0';
 const beautyDir =
   args.get('beauty') ?? process.env.BEAUTY_DIR ?? join(here, '../../../../shared/datasets/beauty');
@@ -148,7 +152,16 @@ console.log(
 );
 
 /** Switches issue 18's speed-ups on or off (the ops fall back to their composites without their kernels). */
-const fusedKernels = [LINEAR, RMS_NORM, ROTARY_HALF, SWIGLU].map((k) => tf.getKernel(k, 'wasm')!);
+const fusedKernels = [
+  LINEAR,
+  RMS_NORM,
+  ROTARY_HALF,
+  SWIGLU,
+  WEIGHTED_TERM_SUM,
+  WEIGHTED_TERM_SUM_GRAD,
+  SOFTMAX_CROSS_ENTROPY,
+  SOFTMAX_CROSS_ENTROPY_GRAD,
+].map((k) => tf.getKernel(k, 'wasm')!);
 function speedUps(on: boolean): void {
   if (on) {
     registerWasmIdentity();

@@ -5,9 +5,10 @@ import { heapModule, type WasmHeapBackend } from './simd/heap-module.js';
 import { WASM_BASE64 } from './simd/softmax-cross-entropy.wasm.js';
 
 /**
- * tfjs kernel names of {@link softmaxCrossEntropy}'s kernels. Registered for the cpu backend only:
- * on WASM the JS loops (an exp per entry in JS) are no faster than the composite's kernels and
- * slower beside the composite score sum (MME-SID's micro-batch 16 score head, [93, 12,088]:
+ * tfjs kernel names of {@link softmaxCrossEntropy}'s kernels. On cpu JS loops; on wasm a
+ * WebAssembly SIMD module (`simd/softmax-cross-entropy.wat`: f32x4 max and sums, a polynomial exp)
+ * in place on the heap: with the SIMD score sum a few ms CPU faster per forward + backward than the
+ * composite at MME-SID's micro-batch 16 score head, [93, 12,088] (the JS loops there were slower:
  * `@mmesid/fusion`'s `bench/score-head-ab.ts`).
  */
 export const SOFTMAX_CROSS_ENTROPY = 'MmesidSoftmaxCrossEntropy';
@@ -124,12 +125,12 @@ function wasmBackward(b: WasmBackend, dy: tf.TensorInfo, g: tf.TensorInfo): tf.T
 }
 
 /**
- * Registers the kernels (and the gradient) for `backends` (default: cpu only, see {@link
+ * Registers the kernels (and the gradient) for `backends` (default cpu and wasm, see {@link
  * SOFTMAX_CROSS_ENTROPY}); each only once. On cpu they are JS loops; on wasm the WebAssembly SIMD
  * module of `simd/softmax-cross-entropy.wat` (exp by a polynomial, four lanes at a time), in place
  * on the heap (the JS loops where that module cannot run).
  */
-export function registerSoftmaxCrossEntropy(backends: ReadonlyArray<'cpu' | 'wasm'> = ['cpu']): void {
+export function registerSoftmaxCrossEntropy(backends: ReadonlyArray<'cpu' | 'wasm'> = ['cpu', 'wasm']): void {
   registerHostKernel(
     SOFTMAX_CROSS_ENTROPY,
     {
@@ -185,9 +186,9 @@ export function softmaxCrossEntropyComposite(logits: tf.Tensor2D, targets: tf.Te
  * Softmax cross-entropy of each row of float32 logits [n, C] against its target class:
  * loss_r = log(sum_i exp(x_ri)) - x_{r, t_r} (shifted by the row maximum), [n]. One kernel forward
  * (which also writes softmax(x_r) - onehot(t_r), [n, C], for the backward pass) and one backward
- * (dy_r times it) on cpu, sums in float64; elsewhere (wasm: see {@link SOFTMAX_CROSS_ENTROPY}) the composite
- * (`logSumExp` minus a gather). Equal to the composite up to float32 rounding. Differentiable in
- * the logits.
+ * (dy_r times it) on cpu and wasm (WebAssembly SIMD there, exp by a polynomial of 1-2 ulp),
+ * sums in float64; elsewhere the composite (`logSumExp` minus a gather). Equal to the composite up
+ * to float32 rounding. Differentiable in the logits.
  *
  * @param targets int32 class of each row, in 0..C-1 (an array or an int32 tensor [n])
  * @returns the per-row losses [n], a new tensor the caller owns

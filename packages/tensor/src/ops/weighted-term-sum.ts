@@ -4,10 +4,11 @@ import { heapModule, type WasmHeapBackend, writeOffsets } from './simd/heap-modu
 import { WASM_BASE64 } from './simd/weighted-term-sum.wasm.js';
 
 /**
- * tfjs kernel names of {@link weightedTermSum}'s kernels. Registered for the cpu backend only: on
- * WASM these JS loops lose to the composite's SIMD Multiply/Add kernels (at MME-SID's micro-batch
- * 16 score head, [93, 12,087] x 4 terms: 45-61 ms CPU per forward + backward against 31-37 ms for
- * the composite; on cpu 238 ms against 1,347 ms).
+ * tfjs kernel names of {@link weightedTermSum}'s kernels. On cpu JS loops; on wasm a WebAssembly
+ * SIMD module (`simd/weighted-term-sum.wat`) in place on the heap. At MME-SID's micro-batch 16
+ * score head ([93, 12,088] x 4 terms) one forward + backward of the sum and the mean CE costs on
+ * WASM ~25-30 ms CPU with it against ~42-48 ms with the composite (JS loops there: 52 ms); on cpu
+ * 238 ms against 1,347 ms (`@mmesid/fusion`'s `bench/score-head-ab.ts`).
  */
 export const WEIGHTED_TERM_SUM = 'MmesidWeightedTermSum';
 export const WEIGHTED_TERM_SUM_GRAD = 'MmesidWeightedTermSumGrad';
@@ -198,12 +199,12 @@ const inOrder = (inputs: tf.NamedTensorInfoMap) =>
     .map((k) => inputs[k]!);
 
 /**
- * Registers the kernels (and the gradient) for `backends` (default: cpu only, see {@link
+ * Registers the kernels (and the gradient) for `backends` (default cpu and wasm, see {@link
  * WEIGHTED_TERM_SUM}); each only once. On cpu they are JS loops; on wasm the WebAssembly SIMD
  * module of `simd/weighted-term-sum.wat`, in place on the heap (the JS loops where that module
  * cannot run: no SIMD, or the threaded build's shared memory).
  */
-export function registerWeightedTermSum(backends: ReadonlyArray<'cpu' | 'wasm'> = ['cpu']): void {
+export function registerWeightedTermSum(backends: ReadonlyArray<'cpu' | 'wasm'> = ['cpu', 'wasm']): void {
   const cpu = backends.filter((x) => x === 'cpu');
   registerHostKernel(
     WEIGHTED_TERM_SUM,
@@ -281,10 +282,11 @@ export function weightedTermSumComposite(terms: readonly tf.Tensor2D[], w: tf.Te
  * The per-column weighted sum of J score terms: s[b, i] = sum_j w[i, j] t_j[b, i] for float32
  * terms t_j [B, N] and weights w [N, J] (each column i of the scores mixes the terms with its own
  * weights, e.g. MME-SID's frequency-fusion head over all items). One kernel forward and one
- * backward (dw and every dt_j) on cpu, without the composite's per-term Slice, Multiply
- * and Add (see {@link WEIGHTED_TERM_SUM} for why not on wasm); the composite elsewhere. The forward has the composite's bits; the gradients equal it up
- * to float32 rounding (dw summed in float64). Differentiable in the terms and w. The caller owns
- * the result.
+ * backward (dw and every dt_j) on cpu and wasm (WebAssembly SIMD there), without the composite's
+ * per-term Slice, Multiply and Add; the composite elsewhere. The forward has the composite's bits;
+ * so do the gradients on wasm (dw summed in float32 in row order, as tfjs-wasm's Sum), on cpu they
+ * equal it up to float32 rounding (dw summed in float64). Differentiable in the terms and w. The
+ * caller owns the result.
  */
 export function weightedTermSum(terms: readonly tf.Tensor2D[], w: tf.Tensor2D): tf.Tensor2D {
   const [B, N] = (terms[0]?.shape ?? []) as number[];
