@@ -8,6 +8,7 @@ import { assembleWat, SIMD_DIR, watFiles } from '../../../scripts/assemble-wat.m
 // <name>.wasm.ts (so the shipped binary is the reviewed source); rerun
 // `node packages/tensor/scripts/assemble-wat.mjs` after editing a .wat.
 const artifacts: Record<string, () => Promise<{ WASM_BASE64: string }>> = {
+  'adamw-update.wat': () => import('./adamw-update.wasm.js'),
   'softmax-cross-entropy.wat': () => import('./softmax-cross-entropy.wasm.js'),
   'weighted-term-sum.wat': () => import('./weighted-term-sum.wasm.js'),
 };
