@@ -80,17 +80,14 @@ interface SimdExports {
   ): void;
 }
 
-/** tfjs-backend-wasm's backend as this kernel uses it. */
-type WasmBackend = WasmHeapBackend & { typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array };
-
 /** The SIMD module on this backend's heap, or null (then the JS loop runs on the heap). */
 export function adamwUpdateSimd(backend: unknown): SimdExports | null {
-  return heapModule(backend as WasmHeapBackend, WASM_BASE64) as unknown as SimdExports | null;
+  return heapModule<SimdExports>(backend, WASM_BASE64);
 }
 
 /** The kernel on tfjs-backend-wasm: the SIMD module in place on the heap (same bits as the JS loop). */
 function wasmUpdate(
-  b: WasmBackend,
+  b: WasmHeapBackend,
   ins: Record<string, tf.TensorInfo>,
   a: AdamWUpdateAttrs,
 ): tf.TensorInfo[] {
@@ -153,7 +150,7 @@ export function registerAdamWUpdate(): void {
       backendName: 'wasm',
       kernelFunc: ({ inputs, backend, attrs }) =>
         wasmUpdate(
-          backend as WasmBackend,
+          backend as WasmHeapBackend,
           inputs as Record<string, tf.TensorInfo>,
           attrs as unknown as AdamWUpdateAttrs,
         ),

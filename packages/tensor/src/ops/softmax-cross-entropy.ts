@@ -60,19 +60,16 @@ interface SimdExports {
   backward(dy: number, g: number, rows: number, n: number, dx: number): void;
 }
 
-/** tfjs-backend-wasm's backend as these kernels use it. */
-type WasmBackend = WasmHeapBackend & { typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array };
-
 /** The SIMD module on this backend's heap, or null (then the JS loops run on the heap). */
 export function softmaxCrossEntropySimd(backend: unknown): SimdExports | null {
-  return heapModule(backend as WasmHeapBackend, WASM_BASE64) as unknown as SimdExports | null;
+  return heapModule<SimdExports>(backend, WASM_BASE64);
 }
 
 /**
  * The forward on tfjs-backend-wasm: the SIMD module writes each row's softmax into g and its
  * maximum and exp-sum (float64) into scratch; the rows' losses and g's one-hot are finished here.
  */
-function wasmForward(b: WasmBackend, logits: tf.TensorInfo, targets: tf.TensorInfo): tf.TensorInfo[] {
+function wasmForward(b: WasmHeapBackend, logits: tf.TensorInfo, targets: tf.TensorInfo): tf.TensorInfo[] {
   const [n, C] = logits.shape as [number, number];
   // Both outputs before any view: allocating may grow the heap.
   const loss = b.makeOutput([n], 'float32');
@@ -110,7 +107,7 @@ function wasmForward(b: WasmBackend, logits: tf.TensorInfo, targets: tf.TensorIn
 }
 
 /** The gradient kernel on tfjs-backend-wasm: dx = dy_r g (inputs dy [n], g [n, C]). */
-function wasmBackward(b: WasmBackend, dy: tf.TensorInfo, g: tf.TensorInfo): tf.TensorInfo {
+function wasmBackward(b: WasmHeapBackend, dy: tf.TensorInfo, g: tf.TensorInfo): tf.TensorInfo {
   const [n, C] = g.shape as [number, number];
   const dx = b.makeOutput([n, C], 'float32');
   const simd = softmaxCrossEntropySimd(b);
@@ -161,14 +158,18 @@ export function registerSoftmaxCrossEntropy(backends: ReadonlyArray<'cpu' | 'was
       kernelName: SOFTMAX_CROSS_ENTROPY,
       backendName: 'wasm',
       kernelFunc: ({ inputs, backend }) =>
-        wasmForward(backend as WasmBackend, inputs.logits as tf.TensorInfo, inputs.targets as tf.TensorInfo),
+        wasmForward(
+          backend as WasmHeapBackend,
+          inputs.logits as tf.TensorInfo,
+          inputs.targets as tf.TensorInfo,
+        ),
     });
   if (!tf.getKernel(SOFTMAX_CROSS_ENTROPY_GRAD, 'wasm'))
     tf.registerKernel({
       kernelName: SOFTMAX_CROSS_ENTROPY_GRAD,
       backendName: 'wasm',
       kernelFunc: ({ inputs, backend }) =>
-        wasmBackward(backend as WasmBackend, inputs.dy as tf.TensorInfo, inputs.g as tf.TensorInfo),
+        wasmBackward(backend as WasmHeapBackend, inputs.dy as tf.TensorInfo, inputs.g as tf.TensorInfo),
     });
 }
 

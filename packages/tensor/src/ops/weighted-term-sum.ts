@@ -99,12 +99,9 @@ interface SimdExports {
   ): void;
 }
 
-/** tfjs-backend-wasm's backend as the SIMD kernels use it (also its heap views, for the JS fallback). */
-type WasmBackend = WasmHeapBackend & { typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array };
-
 /** The SIMD module on this backend's heap, or null (then the JS loops run on the heap). */
 export function weightedTermSumSimd(backend: unknown): SimdExports | null {
-  return heapModule(backend as WasmHeapBackend, WASM_BASE64) as unknown as SimdExports | null;
+  return heapModule<SimdExports>(backend, WASM_BASE64);
 }
 
 const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
@@ -114,7 +111,7 @@ const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
  * views of it are taken inside `body`, from `memory`.
  */
 function withScratch(
-  b: WasmBackend,
+  b: WasmHeapBackend,
   bytes: number,
   body: (ptr: number, memory: WebAssembly.Memory) => void,
 ): void {
@@ -127,7 +124,7 @@ function withScratch(
 }
 
 /** The forward on tfjs-backend-wasm: the SIMD module in place on the heap (inputs [w, t_0, ..]). */
-function wasmForward(b: WasmBackend, inputs: tf.TensorInfo[]): tf.TensorInfo {
+function wasmForward(b: WasmHeapBackend, inputs: tf.TensorInfo[]): tf.TensorInfo {
   const [w, ...terms] = inputs as [tf.TensorInfo, ...tf.TensorInfo[]];
   const [B, N] = terms[0]!.shape as [number, number];
   const J = terms.length;
@@ -154,7 +151,7 @@ function wasmForward(b: WasmBackend, inputs: tf.TensorInfo[]): tf.TensorInfo {
 }
 
 /** The gradient kernel on tfjs-backend-wasm (inputs [dy, w, t_0, ..], outputs [dw, dt_0, ..]). */
-function wasmBackward(b: WasmBackend, inputs: tf.TensorInfo[]): tf.TensorInfo[] {
+function wasmBackward(b: WasmHeapBackend, inputs: tf.TensorInfo[]): tf.TensorInfo[] {
   const [dy, w, ...terms] = inputs as [tf.TensorInfo, tf.TensorInfo, ...tf.TensorInfo[]];
   const [B, N] = terms[0]!.shape as [number, number];
   const J = terms.length;
@@ -250,13 +247,13 @@ export function registerWeightedTermSum(backends: ReadonlyArray<'cpu' | 'wasm'> 
     tf.registerKernel({
       kernelName: WEIGHTED_TERM_SUM,
       backendName: 'wasm',
-      kernelFunc: ({ inputs, backend }) => wasmForward(backend as WasmBackend, inOrder(inputs)),
+      kernelFunc: ({ inputs, backend }) => wasmForward(backend as WasmHeapBackend, inOrder(inputs)),
     });
   if (!tf.getKernel(WEIGHTED_TERM_SUM_GRAD, 'wasm'))
     tf.registerKernel({
       kernelName: WEIGHTED_TERM_SUM_GRAD,
       backendName: 'wasm',
-      kernelFunc: ({ inputs, backend }) => wasmBackward(backend as WasmBackend, inOrder(inputs)),
+      kernelFunc: ({ inputs, backend }) => wasmBackward(backend as WasmHeapBackend, inOrder(inputs)),
     });
 }
 

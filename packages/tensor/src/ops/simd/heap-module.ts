@@ -13,6 +13,8 @@ export interface WasmHeapBackend {
   };
   dataIdMap: { get(dataId: unknown): { memoryOffset: number } };
   makeOutput(shape: number[], dtype: tf.DataType): tf.TensorInfo;
+  /** A view of a tensor's values on the heap (valid until the next allocation). */
+  typedArrayFromHeap(t: tf.TensorInfo): Float32Array | Int32Array;
 }
 
 const decoded = new Map<string, WebAssembly.Module | null>();
@@ -42,14 +44,15 @@ function compiled(base64: string): WebAssembly.Module | null {
  * declare), and the caller falls back to its JS loop. Offsets into the heap stay valid when it
  * grows; JS views of it do not (take them after every allocation).
  */
-export function heapModule(backend: WasmHeapBackend, base64: string): WebAssembly.Exports | null {
-  let byModule = instances.get(backend.wasm);
+export function heapModule<T = WebAssembly.Exports>(backend: unknown, base64: string): T | null {
+  const b = backend as WasmHeapBackend;
+  let byModule = instances.get(b.wasm);
   if (!byModule) {
     byModule = new Map();
-    instances.set(backend.wasm, byModule);
+    instances.set(b.wasm, byModule);
   }
   if (!byModule.has(base64)) {
-    const memory = backend.wasm.asm?.memory;
+    const memory = b.wasm.asm?.memory;
     const mod = compiled(base64);
     let exports: WebAssembly.Exports | null = null;
     if (
@@ -65,7 +68,7 @@ export function heapModule(backend: WasmHeapBackend, base64: string): WebAssembl
     }
     byModule.set(base64, exports);
   }
-  return byModule.get(base64)!;
+  return byModule.get(base64) as T | null;
 }
 
 /** Writes `values` as int32 at `ptr` on the heap (a view taken now, after any allocation). */
