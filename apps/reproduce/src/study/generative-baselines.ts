@@ -37,6 +37,7 @@ const HELP = `bench:generative [options]
   --motor-epochs n         MOTOR (SASRec) epochs (default 10)
   --seed n                 (default 1)
   --backend wasm|cpu       (default wasm)
+  --out file.json          where the JSON goes (default benchmarks/results/generative-baselines-<dataset>.json)
 `;
 
 async function textTable(dataset: Dataset, dir: string): Promise<Matrix> {
@@ -66,6 +67,7 @@ async function main(): Promise<void> {
       'motor-epochs': { type: 'string', default: '10' },
       seed: { type: 'string', default: '1' },
       backend: { type: 'string', default: 'wasm' },
+      out: { type: 'string' },
       help: { type: 'boolean' },
     },
     strict: true,
@@ -146,7 +148,9 @@ async function main(): Promise<void> {
         finished: done,
         results: rows,
       };
-      const file = resolve(REPO_ROOT, 'benchmarks/results', `generative-baselines-${name}.json`);
+      const file = values.out
+        ? resolve(values.out)
+        : resolve(REPO_ROOT, 'benchmarks/results', `generative-baselines-${name}.json`);
       writeFileAtomic(file, `${JSON.stringify(out, null, 2)}\n`);
       log(`wrote ${file}${done ? '' : ' (partial)'}`);
     };
