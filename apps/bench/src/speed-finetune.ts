@@ -6,7 +6,7 @@
 // trainMmeSid's first steps take). Loss check: micro-batch 0 in eval mode, loss and every gradient.
 // Timing: `--rounds` rounds, each running every side once (interleaved), `--steps` optimiser steps
 // per run after one warm-up step. Writes benchmarks/results/speed-finetune.json.
-// Run: pnpm --filter @mmesid/bench speed:finetune [--steps=3 --rounds=2 --micro=4,16 --threads=1,2 --before=0 --native=1]
+// Run: pnpm --filter @mmesid/bench speed:finetune [--steps=3 --rounds=2 --micro=4,16 --threads=1,2 --before=0 --native=1 --head=1]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -22,11 +22,15 @@ import {
   Rng,
   ROTARY_HALF,
   registerWasmIdentity,
+  SOFTMAX_CROSS_ENTROPY,
+  SOFTMAX_CROSS_ENTROPY_GRAD,
   SWIGLU,
   saveSafetensors,
   tf,
   uninstallSharedTapeSave,
   unregisterWasmIdentity,
+  WEIGHTED_TERM_SUM,
+  WEIGHTED_TERM_SUM_GRAD,
 } from '@mmesid/tensor';
 import { seedLoraB, writePeerModel } from './peer-model.js';
 import { writeResult } from './write-result.js';
@@ -45,8 +49,11 @@ const THREADS = (args.get('threads') ?? '1,2').split(',').map(Number);
 // Also time mmesid with its matmuls on native OpenBLAS (@mmesid/blas-native, the BLAS torch uses here).
 const NATIVE = args.get('native') !== '0';
 // Also time mmesid without issue 18's fine-tuning speed-ups (tfjs's copying Identity/Cast and cloning
-// tape save; composite linear, RMSNorm, RoPE and SwiGLU; the score sum and cross-entropy kernels are cpu-only).
+// tape save; composite linear, RMSNorm, RoPE, SwiGLU, score sum and cross-entropy).
 const BEFORE = args.get('before') !== '0';
+// Also time mmesid with the score sum and cross-entropy as composites (their WebAssembly SIMD
+// kernels off, everything else on): an in-process A/B of those kernels.
+const HEAD_AB = args.get('head') === '1';
 const beautyDir =
   args.get('beauty') ?? process.env.BEAUTY_DIR ?? join(here, '../../../../shared/datasets/beauty');
 const llamaDir = args.get('llama') ?? join(here, '../../../../shared/models/stories260k');
@@ -148,7 +155,22 @@ console.log(
 );
 
 /** Switches issue 18's speed-ups on or off (the ops fall back to their composites without their kernels). */
-const fusedKernels = [LINEAR, RMS_NORM, ROTARY_HALF, SWIGLU].map((k) => tf.getKernel(k, 'wasm')!);
+const fusedKernels = [
+  LINEAR,
+  RMS_NORM,
+  ROTARY_HALF,
+  SWIGLU,
+  WEIGHTED_TERM_SUM,
+  WEIGHTED_TERM_SUM_GRAD,
+  SOFTMAX_CROSS_ENTROPY,
+  SOFTMAX_CROSS_ENTROPY_GRAD,
+].map((k) => tf.getKernel(k, 'wasm')!);
+const headKernels = [
+  WEIGHTED_TERM_SUM,
+  WEIGHTED_TERM_SUM_GRAD,
+  SOFTMAX_CROSS_ENTROPY,
+  SOFTMAX_CROSS_ENTROPY_GRAD,
+];
 function speedUps(on: boolean): void {
   if (on) {
     registerWasmIdentity();
@@ -174,6 +196,7 @@ type Side = { label: string; run: () => Promise<Timing> };
 const sides: Side[] = [];
 for (const [micro, variant] of [
   ...(BEFORE ? MICROS.map((m) => [m, 'before'] as const) : []),
+  ...(HEAD_AB ? MICROS.map((m) => [m, 'composite head'] as const) : []),
   ...MICROS.map((m) => [m, ''] as const),
   ...(nativeOk ? MICROS.map((m) => [m, 'native'] as const) : []),
 ])
@@ -181,6 +204,8 @@ for (const [micro, variant] of [
     label: `mmesid micro ${micro}${variant ? ` ${variant}` : ''}`,
     run: async () => {
       speedUps(variant !== 'before');
+      if (variant === 'composite head')
+        for (const k of headKernels) if (tf.getKernel(k, 'wasm')) tf.unregisterKernel(k, 'wasm');
       if (variant === 'native')
         await initBackend({ require: 'wasm', log: false, nativeBlas: true, ignoreEnv: true });
       const cfg = { ...train, microBatch: micro };
@@ -271,7 +296,7 @@ const out = {
   command: `pnpm --filter @mmesid/bench speed:finetune ${process.argv.slice(2).join(' ')}`.trim(),
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version },
-  note: 'Shared machine: compare sides within this run only. Each round runs every side once (interleaved); best is the fastest round. A ratio above 1 means torch is faster. "before": mmesid without the sharing WASM Identity, the kernel-free tape save and the one-kernel linear/RMSNorm/RoPE/SwiGLU (tfjs\'s copying Identity and Cast, cloning save, composite ops).',
+  note: 'Shared machine: compare sides within this run only. Each round runs every side once (interleaved); best is the fastest round. A ratio above 1 means torch is faster. "before": mmesid without the sharing WASM Identity, the kernel-free tape save and the one-kernel linear/RMSNorm/RoPE/SwiGLU/score sum/cross-entropy (tfjs\'s copying Identity and Cast, cloning save, composite ops). "composite head" (--head=1): only the score sum and cross-entropy kernels off.',
   loadAverage: { start: loadStart.map((x) => round(x, 2)), end: loadavg().map((x) => round(x, 2)) },
   workload: {
     model:

@@ -96,17 +96,6 @@ describe('parseCli', () => {
     });
   });
 
-  it('refuses SE-SID-MSE without the MSE twin (--no-rqvae-extras) before any stage runs', () => {
-    expect(() => parseCli(['--variants', 'MME-SID,SE-SID-MSE', '--no-rqvae-extras'])).toThrow(
-      /SE-SID-MSE reads the MSE-reconstruction MM-RQ-VAE, which --no-rqvae-extras leaves out/,
-    );
-    expect(parseCli(['--variants', 'SE-SID-MSE'])).toMatchObject({
-      variants: ['SE-SID-MSE'],
-      rqvaeExtras: true,
-    });
-    expect(parseCli(['--variants', 'SE-SID-MMD', '--no-rqvae-extras'])).toMatchObject({ rqvaeExtras: false });
-  });
-
   it('any folder with sequences.txt is a dataset (--dataset custom), the missing optional files reported', () => {
     const dir = mkdtempSync(join(tmpdir(), 'reproduce-custom-'));
     const warn = console.warn;

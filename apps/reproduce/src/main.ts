@@ -38,8 +38,15 @@ import {
   runGenerative,
 } from './stages/generative.js';
 import { RANKING_TIMING_BATCH, type RankingTiming, runRankingTiming } from './stages/ranking-timing.js';
-import { type RqvaeSummary, runRqvae } from './stages/rqvae.js';
+import {
+  type RqvaeExtrasSummary,
+  type RqvaeStageConfig,
+  type RqvaeSummary,
+  runRqvae,
+  runRqvaeExtras,
+} from './stages/rqvae.js';
 import { runSasrec, type SasrecSummary } from './stages/sasrec.js';
+import { needsMseTwin } from './variant-option.js';
 
 function log(msg: string): void {
   const t = new Date().toISOString().slice(11, 19);
@@ -178,6 +185,13 @@ async function main(): Promise<void> {
     llama: llamaDir ?? 'random-tiny',
   };
   let rq: Awaited<ReturnType<typeof runStage<RqvaeSummary>>> | undefined;
+  // The MSE twin and RQ-KMeans (the rqvae-extras stage), when run or finished earlier.
+  let rqExtras: RqvaeExtrasSummary | undefined;
+  // The rqvae stage trains the MMD MM-RQ-VAE only (`extras: false`, see RqvaeStageConfig); the
+  // extras stage reads the same config and seed.
+  const rqCfg: RqvaeStageConfig = { ...p.rqvae, seed: opts.seed, extras: false };
+  const rqExtrasCfg = { ...p.rqvae, seed: opts.seed };
+  const wantExtras = opts.rqvaeExtras || needsMseTwin(variants);
   let textEncoder = '–';
   let visualNote = '–';
   if (needEmbeddings) {
@@ -221,7 +235,6 @@ async function main(): Promise<void> {
 
     // 4. MM-RQ-VAE semantic IDs.
     if (needRqvae) {
-      const rqCfg = { ...p.rqvae, seed: opts.seed, extras: opts.rqvaeExtras };
       const rqStage = await runStage(
         runDir,
         'rqvae',
@@ -233,6 +246,23 @@ async function main(): Promise<void> {
       );
       rq = rqStage;
       stageSeconds.rqvae = rqStage.seconds;
+      // 4b. The MSE twin (SE-SID-MSE's semantic IDs) and RQ-KMeans, keyed on the rqvae stage: adding
+      // them leaves the rqvae stage and the fine-tuning stages that read it cached.
+      let mseExportDir: string | undefined;
+      if (wantExtras) {
+        const ex = await runStage(
+          runDir,
+          'rqvae-extras',
+          rqExtrasCfg,
+          { rqvae: rqStage.hash },
+          (ctx) => runRqvaeExtras(ctx, rqExtrasCfg, dataset, tables, p.guardMinutes.rqvae, every),
+          log,
+          lockOpts,
+        );
+        stageSeconds['rqvae-extras'] = ex.seconds;
+        rqExtras = ex.summary;
+        mseExportDir = resolve(ex.dir, 'mm-rqvae-mse-export');
+      }
 
       ftInputs = { data: data.hash, sasrec: collabKey, embeddings: emb.hash, rqvae: rqStage.hash };
       // 5. fine-tuning and evaluation of every LLM variant.
@@ -279,7 +309,7 @@ async function main(): Promise<void> {
                   dataset,
                   tables,
                   rqvaeExportDir: resolve(rqStage.dir, 'mm-rqvae-mmd-export'),
-                  mseExportDir: resolve(rqStage.dir, 'mm-rqvae-mse-export'),
+                  ...(mseExportDir ? { mseExportDir } : {}),
                   llamaDir,
                 },
                 p.guardMinutes.finetune,
@@ -328,13 +358,15 @@ async function main(): Promise<void> {
     const embCfg = embeddingsConfig(opts, p.text.dim, visual !== null);
     const emb = cachedStage(runDir, 'embeddings', embCfg, { data: data.hash });
     if (!emb) return undefined;
-    const rqCfg = { ...p.rqvae, seed: opts.seed, extras: true };
     const rqs = cachedStage<RqvaeSummary>(runDir, 'rqvae', rqCfg, {
       sasrec: collabKey,
       embeddings: emb.hash,
     });
     if (!rqs) return undefined;
     rq = { ...rqs, cached: true };
+    rqExtras = cachedStage<RqvaeExtrasSummary>(runDir, 'rqvae-extras', rqExtrasCfg, {
+      rqvae: rqs.hash,
+    })?.summary;
     return { data: data.hash, sasrec: collabKey, embeddings: emb.hash, rqvae: rqs.hash };
   }
 
@@ -411,7 +443,7 @@ async function main(): Promise<void> {
     },
     variants: results,
     baselines,
-    ...(rq ? { rqvae: rq.summary.reports } : {}),
+    ...(rq ? { rqvae: { ...rq.summary.reports, ...(rqExtras?.reports ?? {}) } } : {}),
     embeddings: { text: textEncoder },
     wallSeconds: (performance.now() - t0) / 1000,
     stageSeconds,

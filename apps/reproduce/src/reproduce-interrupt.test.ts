@@ -88,7 +88,14 @@ const POINTS: KillPoint[] = [
   { name: 'embeddings: started', stage: 'embeddings', line: started('embeddings') },
   { name: 'rqvae: started', stage: 'rqvae', line: started('rqvae') },
   atCheckpoint('rqvae: MMD model after epoch 2', 'rqvae', 'rqvae', 'mm-rqvae-mmd-checkpoint', 4),
-  atCheckpoint('rqvae: MSE model after epoch 1', 'rqvae', 'rqvae', 'mm-rqvae-mse-checkpoint', 2),
+  { name: 'rqvae-extras: started', stage: 'rqvae-extras', line: started('rqvae-extras') },
+  atCheckpoint(
+    'rqvae-extras: MSE model after epoch 1',
+    'rqvae-extras',
+    'rqvae-extras',
+    'mm-rqvae-mse-checkpoint',
+    2,
+  ),
   { name: 'finetune: started', stage: 'finetune', line: started('finetune-MME-SID') },
   atCheckpoint('finetune: after step 1', 'finetune', 'finetune-MME-SID', 'checkpoint', 1),
   atCheckpoint('finetune: after step 3', 'finetune', 'finetune-MME-SID', 'checkpoint', 3),
@@ -315,7 +322,7 @@ describe('pnpm reproduce killed and resumed ends with the results of an uninterr
 
   it('two invocations on one run directory at once: each stage runs once, the other waits for it, both succeed', () => {
     const all = pair.flatMap((r) => r.lines);
-    for (const stage of ['sasrec', 'embeddings', 'rqvae', 'finetune-MME-SID'])
+    for (const stage of ['sasrec', 'embeddings', 'rqvae', 'rqvae-extras', 'finetune-MME-SID'])
       expect(all.filter((l) => started(stage).test(l)).length, `${stage} ran once`).toBe(1);
     expect(all.some((l) => /another process is running it: waiting for pid/.test(l))).toBe(true);
     // Both wrote the report (the same results: the second one's report is written from the cache).

@@ -6,6 +6,14 @@ export function variantOptionName(variant: string): string {
   return variant === 'w/o Fusion' ? 'w/o-Fusion' : variant;
 }
 
+/** Variants whose semantic IDs come from the MSE-reconstruction MM-RQ-VAE (the rqvae-extras stage). */
+const MSE_VARIANTS = new Set(['SE-SID-MSE']);
+
+/** Whether some of these `--variants` entries fine-tunes on the MSE twin's semantic IDs. */
+export function needsMseTwin(variants: readonly string[]): boolean {
+  return variants.some((v) => MSE_VARIANTS.has(v.replace(/:alt$/, '')));
+}
+
 /**
  * A `--variants` entry: a variant name (`w/o-Fusion` for `w/o Fusion`), optionally with `:alt` for
  * its alternative reading (e.g. `Concat:alt`, three tokens per item).

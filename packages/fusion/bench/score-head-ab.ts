@@ -1,7 +1,8 @@
 // A/B of the score head's one-kernel ops against their composites at the fine-tuning step's size
 // (MME-SID, Beauty: 12,088 score columns, 4 terms, 93 score rows = one micro-batch of 16 sequences):
 // CPU time of the process per forward + backward of sum_j w_j t_j followed by the mean
-// cross-entropy, each op as its composite or as its JS host kernel. Prints only (figures for issue 18).
+// cross-entropy, each op as its composite or as its kernel (JS loops on cpu, WebAssembly SIMD on
+// wasm). Prints only (figures for issue 18).
 // Run: pnpm --filter @mmesid/fusion exec tsx --conditions=source --import ../../tooling/scripts/tsx-hooks.mjs bench/score-head-ab.ts [--backend wasm] [--rows 93]
 import { loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
@@ -23,11 +24,11 @@ const { values: args } = parseArgs({
     backend: { type: 'string', default: 'wasm' },
     rows: { type: 'string', default: '93' },
     reps: { type: 'string', default: '6' },
-    rounds: { type: 'string', default: '3' },
+    rounds: { type: 'string', default: '5' },
   },
 });
 await initBackend({ require: args.backend as BackendName, log: false });
-// initBackend registers both kernels for cpu only: register them here for the backend measured.
+// initBackend registers both kernels for cpu and wasm; again here in case that changes.
 registerWeightedTermSum([args.backend as 'cpu' | 'wasm']);
 registerSoftmaxCrossEntropy([args.backend as 'cpu' | 'wasm']);
 const rng = new Rng(1);

@@ -16,7 +16,7 @@ import { Rng } from '@mmesid/tensor';
 import type { StageContext } from '../cache.js';
 import type { TauReading, VariantResult } from '../report/report.js';
 import { saveRanks, TEST_RANKS_FILE } from '../report/same-users.js';
-import { parseVariantOption } from '../variant-option.js';
+import { needsMseTwin, parseVariantOption } from '../variant-option.js';
 import { StageGuardError } from './guard.js';
 import { RANDOM_TINY_PROMPT, randomTinyLlamaConfig } from './random-llama.js';
 
@@ -43,12 +43,10 @@ export interface FinetuneInputs {
   dataset: Dataset;
   tables: Record<string, Matrix>;
   rqvaeExportDir: string;
-  mseExportDir: string;
+  /** The MSE twin's export (`rqvae-extras` stage); needed by SE-SID-MSE only. */
+  mseExportDir?: string;
   llamaDir: string | undefined;
 }
-
-/** Variants whose semantic IDs come from the MSE-reconstruction RQ-VAE. */
-const MSE_VARIANTS = new Set(['SE-SID-MSE']);
 
 /**
  * A seeded random tiny Llama (stories260k's shape) and a fixed id prompt, for machines without
@@ -81,8 +79,10 @@ export async function runFinetune(
   const { dataset } = inputs;
   const split = leaveOneOut(dataset);
   const frequency = itemFrequency(split.train, dataset.numItems);
+  if (needsMseTwin([variant]) && !inputs.mseExportDir)
+    throw new Error(`${variant} reads the MSE twin's semantic IDs, but the rqvae-extras stage did not run`);
   const semanticIds = await loadExport(
-    MSE_VARIANTS.has(variant) ? inputs.mseExportDir : inputs.rqvaeExportDir,
+    needsMseTwin([variant]) ? inputs.mseExportDir! : inputs.rqvaeExportDir,
   );
   const random = inputs.llamaDir ? null : randomTinyLlama(cfg.seed);
   const model = await createMmeSid({

@@ -3,7 +3,15 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import type { VariantResult } from '../report/report.js';
-import { aggregate, checkClaims, type SeedRun, spectrumDecay } from './aggregate.js';
+import {
+  aggregate,
+  checkClaims,
+  numericalRank,
+  RANK_TOLERANCE,
+  type SeedRun,
+  spectrumDecay,
+  tauStatus,
+} from './aggregate.js';
 import { pairedTTest } from './stats.js';
 import { writeStudy } from './write.js';
 
@@ -65,6 +73,42 @@ function runs(): SeedRun[] {
   });
 }
 
+describe('tau claims over seeds', () => {
+  // The MM-RQ-VAE's collaborative tau-b of the Beauty study (seeds 1-3), MMD and its MSE twin.
+  const mmd = [0.29274171317450143, 0.331295567204306, 0.3183784167079082];
+  const mse = [0.2749110252717729, 0.3249538905320729, 0.3057863446811867];
+  // scipy.stats.ttest_rel(mmd, mse): t 3.6902347675242715, p 0.06622205100101898 (df 2).
+  const SCIPY_P = 0.06622205100101898;
+
+  it('MMD above MSE on the means with p >= 0.05 is held on the means only, with the p-value', () => {
+    const s = aggregate(
+      'beauty',
+      runs().map((r, i) => ({
+        ...r,
+        rqvae: {
+          'mm-rqvae-mmd': { collaborative: { tauQuantized: mmd[i]! } },
+          'mm-rqvae-mse': { collaborative: { tauQuantized: mse[i]! } },
+        },
+      })),
+    );
+    const c = checkClaims(s, 16).find((x) => x.claim.includes('MMD-reconstruction'))!;
+    expect(c.status).toBe('held on the means only');
+    expect(c.evidence).toContain(`p ${SCIPY_P.toFixed(3)}`);
+    expect(c.evidence).toContain('MMD 0.3141 +- 0.0196, MSE 0.3019 +- 0.0252');
+  });
+
+  it('tauStatus: significant, on the means only, not held', () => {
+    expect(tauStatus(mmd, mse)).toEqual({
+      status: 'held on the means only',
+      evidence: `; paired t-test over the seeds p ${SCIPY_P.toFixed(3)}`,
+    });
+    expect(tauStatus(mmd, [0.05, 0.04, 0.03]).status).toBe('held');
+    expect(tauStatus(mse, mmd).status).toBe('not held');
+    // One seed: no test, so not significant.
+    expect(tauStatus([0.3], [0.2]).status).toBe('held on the means only');
+  });
+});
+
 describe('study aggregation and claims', () => {
   it('mean +- std per cell, paired t-tests of MME-SID, tau tables', () => {
     const s = aggregate('beauty', runs());
@@ -88,6 +132,11 @@ describe('study aggregation and claims', () => {
     expect(by('MMD-reconstruction').status).toBe('held');
     expect(by("E4SRec's item tokens").status).toBe('held');
     expect(by("ME's item tokens").status).toBe('not held');
+    // Equal tau differences on every seed: held, as the orderings' rule says.
+    expect(by('MMD-reconstruction').evidence).toContain(
+      'paired t-test over the seeds p 0 (equal differences)',
+    );
+    expect(by('codebook-initialised SID embeddings keep tau above random init').status).toBe('held');
     // Ahead on the means but not on every seed: the ordering is held on the means only.
     const noisy = aggregate(
       'beauty',
@@ -137,6 +186,49 @@ describe('study aggregation and claims', () => {
       runs().map((r) => ({ ...r, variants: r.variants.filter((v) => v.variant === 'MME-SID') })),
     );
     expect(checkClaims(alone, 16).filter((x) => x.source === 'Fig. 5b')).toHaveLength(1);
+  });
+
+  it('reads the rank ceiling as the numerical rank: a steep but full spectrum escapes it (Fig. 3b)', () => {
+    // Closed form: ranks of normalised and unnormalised spectra, the tolerance exclusive.
+    expect(numericalRank([1, 0.5, 2e-5, 1e-5, 1e-8, 0])).toBe(3);
+    expect(numericalRank([4, 2, 8e-5, 4e-6])).toBe(3);
+    expect(numericalRank([0, 0])).toBe(0);
+    expect(RANK_TOLERANCE).toBe(1e-5);
+    // 128-wide tokens, collaborative width 16. E4SRec: rank 17 then float32 noise (Beauty's 2e-8);
+    // ME: rank 33; MME-SID: sigma_18 / sigma_1 = 5e-4 (below the 1e-3 that once separated the two
+    // readings) but 43 directions above the tolerance, as on Beauty with babyllama128.
+    const spectrum = (rank: number, at: (i: number) => number) =>
+      Array.from({ length: 128 }, (_, i) => (i === 0 ? 1 : i < rank ? at(i) : 2e-8));
+    const base = aggregate('beauty', runs());
+    const study = (mme: number[], e4 = spectrum(17, () => 0.03)) => ({
+      ...base,
+      spectra: { E4SRec: e4, ME: spectrum(33, () => 0.1), 'MME-SID': mme },
+    });
+    const steep = spectrum(43, (i) => (i < 17 ? 1e-3 : 5e-4));
+    const claims = checkClaims(study(steep), 16);
+    const by = (start: string) => claims.find((c) => c.claim.startsWith(start))!;
+    expect(by("E4SRec's item tokens collapse beyond rank 17")).toMatchObject({ status: 'held' });
+    expect(by("E4SRec's item tokens").evidence).toContain('sigma_18 / sigma_1 = 2.00e-8; numerical rank 17');
+    expect(by("ME's item tokens collapse beyond rank 33")).toMatchObject({ status: 'held' });
+    expect(by("MME-SID's tokens escape").status).toBe('held');
+    expect(by("MME-SID's tokens escape").evidence).toContain(
+      'MME-SID 43 of 128; E4SRec 17 (ceiling 17), ME 33 (ceiling 33); sigma_18 / sigma_1 = 5.00e-4',
+    );
+    // MME-SID's tokens stopping at rank 17 too: not escaped, however large its first 17 values.
+    expect(
+      checkClaims(study(spectrum(17, () => 0.5)), 16).find((c) =>
+        c.claim.startsWith("MME-SID's tokens escape"),
+      )!.status,
+    ).toBe('not held');
+    // E4SRec's tokens with a small but real 18th direction (5e-4 > 1e-5): no collapse at 17.
+    const leaky = checkClaims(
+      study(
+        steep,
+        spectrum(18, (i) => (i < 17 ? 0.03 : 5e-4)),
+      ),
+      16,
+    );
+    expect(leaky.find((c) => c.claim.startsWith("E4SRec's item tokens collapse"))!.status).toBe('not held');
   });
 
   it('compares how fast the spectra decay even when the token width leaves no ceiling (Fig. 3b)', () => {
@@ -218,6 +310,11 @@ describe('study aggregation and claims', () => {
       expect(md).toMatch(/\| E4SRec \| 0\.0400 ± 0\.0010 \*/);
       expect(md).toMatch(/\| MME-SID \| 0\.0675 \|/);
       expect(readFileSync(join(dir, 'study-beauty-spectra.svg'), 'utf8')).toMatch(/<svg/);
+      // The spectra table ends with each method's numerical rank: E4SRec's fixture stops after 17
+      // values (then 1e-7), MME-SID's 1 / (1 + i) keeps all 64 above 1e-5.
+      expect(md).toContain('| rank (σi/σ1 > 1e-5) |');
+      expect(md).toMatch(/\n\| E4SRec \| 5\.00e-1 \|[^\n]*\| 17 \|\n/);
+      expect(md).toMatch(/\n\| MME-SID \| 5\.00e-1 \|[^\n]*\| 64 \|\n/);
       expect(JSON.parse(readFileSync(join(dir, 'study-beauty.json'), 'utf8')).claims.length).toBeGreaterThan(
         5,
       );

@@ -2,7 +2,7 @@
 // every variant of @mmesid/fusion and the semantic-ID-only baselines, three seeds, the tiny preset's
 // `--bench` budgets on real data, fine-tuning trained to validation convergence within them).
 import { preset, STUDY_VARIANTS } from '../presets.js';
-import { variantOptionName } from '../variant-option.js';
+import { needsMseTwin, variantOptionName } from '../variant-option.js';
 
 /** The study's own method list (beside SASRec and the fusion variants). */
 export const STUDY_GENERATIVE = ['TIGER-MM', 'MOTOR', 'LETTER'] as const;
@@ -64,8 +64,9 @@ export function studyCuts(opts: {
     out.push(
       `MM-RQ-VAE: ${epochs(b.rqvaeEpochs)} instead of ${p.rqvae.maxEpochs} (after the same k-means initialisation)`,
     );
-  if (!b.rqvaeExtras)
-    out.push('no MSE-reconstruction twin and no RQ-KMeans: the MMD-vs-MSE tau claim is not testable, and SE-SID-MSE (Fig. 4a), which reads the twin, cannot run');
+  // SE-SID-MSE needs the MSE twin: its runs train it (and RQ-KMeans) even with --no-rqvae-extras.
+  if (!b.rqvaeExtras && !needsMseTwin(opts.variants))
+    out.push('no MSE-reconstruction twin and no RQ-KMeans: the MMD-vs-MSE tau claim is not testable');
   const f = p.finetune;
   if (b.finetuneEpochs !== undefined && b.finetuneEpochs < f.epochs)
     out.push(`fine-tuning: ${epochs(b.finetuneEpochs)} instead of ${f.epochs}`);

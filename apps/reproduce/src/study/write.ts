@@ -1,7 +1,15 @@
 import { resolve } from 'node:path';
 import { writeFileAtomic } from '../cache.js';
 import { barChart, lineChart } from '../report/svg.js';
-import { type Cell, type Claim, KS, STUDY_METRICS, type StudyResult } from './aggregate.js';
+import {
+  type Cell,
+  type Claim,
+  KS,
+  numericalRank,
+  RANK_TOLERANCE,
+  STUDY_METRICS,
+  type StudyResult,
+} from './aggregate.js';
 import { describeInvocations, type Invocation } from './invocations.js';
 
 const fmt = (c: Cell | undefined) =>
@@ -190,11 +198,11 @@ export function writeStudy(
       '',
       `Item-token singular values sigma_i / sigma_1 (seed ${s.seeds[0]}; collaborative width w = ${w}, token width ${width}):`,
       '',
-      `| method | ${at.map((i) => `σ${i}`).join(' | ')} |`,
-      `|---|${at.map(() => '---:').join('|')}|`,
+      `| method | ${at.map((i) => `σ${i}`).join(' | ')} | rank (σi/σ1 > ${RANK_TOLERANCE.toExponential(0)}) |`,
+      `|---|${at.map(() => '---:').join('|')}|---:|`,
       ...spectra.map(
         (c) =>
-          `| ${c.name} | ${at.map((i) => (c.values[i - 1] ?? Number.NaN).toExponential(2)).join(' | ')} |`,
+          `| ${c.name} | ${at.map((i) => (c.values[i - 1] ?? Number.NaN).toExponential(2)).join(' | ')} | ${numericalRank(c.values)} |`,
       ),
     );
   }

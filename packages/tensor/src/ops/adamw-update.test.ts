@@ -2,7 +2,13 @@ import { Rng } from '@mmesid/core';
 import { describeBackends } from '@mmesid/test-utils';
 import { expect, it } from 'vitest';
 import { tf } from '../tf.js';
-import { ADAMW_UPDATE, type AdamWUpdateAttrs, adamwUpdate, adamwUpdateComposite } from './adamw-update.js';
+import {
+  ADAMW_UPDATE,
+  type AdamWUpdateAttrs,
+  adamwUpdate,
+  adamwUpdateComposite,
+  adamwUpdateSimd,
+} from './adamw-update.js';
 
 /** The update in float64 (PyTorch's formula), for an independent check of both ways. */
 function reference(
@@ -62,7 +68,8 @@ describeBackends('adamwUpdate', ({ backend }) => {
     }
   });
 
-  it('runs as one kernel on cpu and wasm', async () => {
+  it('runs as one kernel on cpu and wasm (the SIMD module on wasm)', async () => {
+    if (backend === 'wasm') expect(adamwUpdateSimd(tf.backend())).not.toBeNull();
     const p = tf.zeros([4, 4]);
     const attrs = { beta1: 0.9, beta2: 0.999, eps: 1e-8, lrDecay: 0, stepSize: 0.01, sqrtBc2: 0.5 };
     const prof = await tf.profile(() => {

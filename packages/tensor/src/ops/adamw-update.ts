@@ -1,5 +1,7 @@
 import { tf } from '../tf.js';
 import { registerHostKernel } from './host-backends.js';
+import { WASM_BASE64 } from './simd/adamw-update.wasm.js';
+import { heapModule, type WasmHeapBackend } from './simd/heap-module.js';
 
 /** tfjs kernel name of {@link adamwUpdate}'s one-pass kernel (registered for cpu and wasm). */
 export const ADAMW_UPDATE = 'MmesidAdamWUpdate';
@@ -55,18 +57,104 @@ function update(
   }
 }
 
+/** The export of simd/adamw-update.wat (offsets into the heap, then the update's float32 scalars). */
+interface SimdExports {
+  update(
+    p: number,
+    m: number,
+    v: number,
+    g: number,
+    n: number,
+    po: number,
+    mo: number,
+    vo: number,
+    b1: number,
+    c1: number,
+    b2: number,
+    c2: number,
+    decay: number,
+    step: number,
+    q: number,
+    eps: number,
+    hasDecay: number,
+  ): void;
+}
+
+/** The SIMD module on this backend's heap, or null (then the JS loop runs on the heap). */
+export function adamwUpdateSimd(backend: unknown): SimdExports | null {
+  return heapModule<SimdExports>(backend, WASM_BASE64);
+}
+
+/** The kernel on tfjs-backend-wasm: the SIMD module in place on the heap (same bits as the JS loop). */
+function wasmUpdate(
+  b: WasmHeapBackend,
+  ins: Record<string, tf.TensorInfo>,
+  a: AdamWUpdateAttrs,
+): tf.TensorInfo[] {
+  const { p, m, v, g } = ins as Record<'p' | 'm' | 'v' | 'g', tf.TensorInfo>;
+  // Every output before any view: allocating may grow the heap.
+  const outs = [0, 1, 2].map(() => b.makeOutput([...p.shape], 'float32'));
+  const n = p.shape.reduce((x, y) => x * y, 1);
+  const simd = adamwUpdateSimd(b);
+  if (n === 0) return outs;
+  if (!simd) {
+    const [po, mo, vo] = outs.map((o) => b.typedArrayFromHeap(o) as Float32Array);
+    const [pv, mv, vv, gv] = [p, m, v, g].map((t) => b.typedArrayFromHeap(t));
+    update(pv!, mv!, vv!, gv!, a, po!, mo!, vo!);
+    return outs;
+  }
+  const off = (t: tf.TensorInfo) => b.dataIdMap.get(t.dataId).memoryOffset;
+  simd.update(
+    off(p),
+    off(m),
+    off(v),
+    off(g),
+    n,
+    off(outs[0]!),
+    off(outs[1]!),
+    off(outs[2]!),
+    f(a.beta1),
+    f(1 - a.beta1),
+    f(a.beta2),
+    f(1 - a.beta2),
+    f(1 - a.lrDecay),
+    f(a.stepSize),
+    f(a.sqrtBc2),
+    f(a.eps),
+    a.lrDecay ? 1 : 0,
+  );
+  return outs;
+}
+
 /**
- * Registers the one-pass kernel of {@link adamwUpdate} for the cpu and wasm backends (a JS loop over
- * the backend's own buffers). Called by `initBackend`; safe to call more than once.
+ * Registers the one-pass kernel of {@link adamwUpdate} for the cpu backend (a JS loop over its
+ * buffers) and the wasm backend (the WebAssembly SIMD module of `simd/adamw-update.wat`, in place
+ * on the heap; the JS loop where that module cannot run). Called by `initBackend`; safe to call
+ * more than once.
  */
 export function registerAdamWUpdate(): void {
-  registerHostKernel<AdamWUpdateAttrs>(ADAMW_UPDATE, {
-    outputs: ({ p }) => [0, 1, 2].map(() => ({ shape: p!.shape, dtype: 'float32' as const })),
-    run: ({ p, m, v, g }, _inputs, attrs, outs) => {
-      const [po, mo, vo] = outs as [Float32Array, Float32Array, Float32Array];
-      update(p!, m!, v!, g!, attrs, po, mo, vo);
+  registerHostKernel<AdamWUpdateAttrs>(
+    ADAMW_UPDATE,
+    {
+      outputs: ({ p }) => [0, 1, 2].map(() => ({ shape: p!.shape, dtype: 'float32' as const })),
+      run: ({ p, m, v, g }, _inputs, attrs, outs) => {
+        const [po, mo, vo] = outs as [Float32Array, Float32Array, Float32Array];
+        update(p!, m!, v!, g!, attrs, po, mo, vo);
+      },
     },
-  });
+    { backends: ['cpu'] },
+  );
+  if (!tf.getKernel(ADAMW_UPDATE, 'wasm'))
+    tf.registerKernel({
+      kernelName: ADAMW_UPDATE,
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, backend, attrs }) =>
+        wasmUpdate(
+          backend as WasmHeapBackend,
+          inputs as Record<string, tf.TensorInfo>,
+          attrs as unknown as AdamWUpdateAttrs,
+        ),
+    });
 }
 
 /**

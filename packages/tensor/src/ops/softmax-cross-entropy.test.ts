@@ -7,10 +7,11 @@ import {
   SOFTMAX_CROSS_ENTROPY,
   softmaxCrossEntropy,
   softmaxCrossEntropyComposite,
+  softmaxCrossEntropySimd,
 } from './softmax-cross-entropy.js';
 
-// initBackend registers the kernel for cpu only (no faster than the composite on WASM); registered
-// here for wasm too so that its heap path is tested.
+// On wasm the kernels are the WebAssembly SIMD module (simd/softmax-cross-entropy.wat, a polynomial
+// exp) working on the heap; the test registers them for wasm whatever initBackend does.
 registerSoftmaxCrossEntropy(['cpu', 'wasm']);
 
 // The one-kernel softmax cross-entropy against the composite (logSumExp minus a gather) and against
@@ -39,7 +40,33 @@ describeBackends(
       [7, 301],
       [1, 5],
       [4, 2000],
+      [3, 64], // whole f32x4 blocks only
     ];
+
+    it('runs the SIMD module on wasm', () => {
+      if (tf.getBackend() === 'wasm') expect(softmaxCrossEntropySimd(tf.backend())).not.toBeNull();
+    });
+
+    it('has the float64 softmax to a few float32 ulps over the whole exp range', async () => {
+      // One row: 0 (the maximum) and 4,001 values spread over [-90, 0], so exp(x - m) runs over
+      // every exponent down to below the smallest normal float (-87.3: there 0, as the reference
+      // rounds to within 1e-38). The gradient of loss_0 is softmax - onehot; checked relatively.
+      const C = 4002;
+      const xv = Float32Array.from({ length: C }, (_, i) =>
+        i === 0 ? 0 : (-90 * ((i * 2654435761) % 4001)) / 4000,
+      );
+      const x = tf.tensor2d(xv, [1, C]);
+      const gt = tf.grad((a: tf.Tensor) => tf.sum(softmaxCrossEntropy(a as tf.Tensor2D, [0])))(x);
+      const got = await gt.data();
+      const want = reference(xv, 1, C, [0], [1]).grad;
+      let worst = 0;
+      for (let i = 1; i < C; i++)
+        if (want[i]! > 1.2e-38) worst = Math.max(worst, Math.abs(got[i]! - want[i]!) / want[i]!);
+        else expect(Math.abs(got[i]!)).toBeLessThanOrEqual(1.2e-38);
+      expect(worst).toBeLessThanOrEqual(4e-7); // ~3 ulp (measured: wasm 1.6e-7, cpu 1.0e-7)
+      expect(Math.abs(got[0]! - want[0]!)).toBeLessThanOrEqual(1e-6);
+      tf.dispose([x, gt]);
+    });
 
     it('equals float64 values and the composite', async () => {
       expect(tf.getKernel(SOFTMAX_CROSS_ENTROPY, tf.getBackend())).toBeDefined();

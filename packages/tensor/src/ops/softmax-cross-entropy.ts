@@ -1,11 +1,14 @@
 import { tf } from '../tf.js';
 import { registerHostKernel } from './host-backends.js';
 import { logSumExp } from './log-sum-exp.js';
+import { heapModule, type WasmHeapBackend } from './simd/heap-module.js';
+import { WASM_BASE64 } from './simd/softmax-cross-entropy.wasm.js';
 
 /**
- * tfjs kernel names of {@link softmaxCrossEntropy}'s kernels. Registered for the cpu backend only:
- * on WASM the JS loops (an exp per entry in JS) are no faster than the composite's kernels and
- * slower beside the composite score sum (MME-SID's micro-batch 16 score head, [93, 12,088]:
+ * tfjs kernel names of {@link softmaxCrossEntropy}'s kernels. On cpu JS loops; on wasm a
+ * WebAssembly SIMD module (`simd/softmax-cross-entropy.wat`: f32x4 max and sums, a polynomial exp)
+ * in place on the heap: with the SIMD score sum a few ms CPU faster per forward + backward than the
+ * composite at MME-SID's micro-batch 16 score head, [93, 12,088] (the JS loops there were slower:
  * `@mmesid/fusion`'s `bench/score-head-ab.ts`).
  */
 export const SOFTMAX_CROSS_ENTROPY = 'MmesidSoftmaxCrossEntropy';
@@ -51,8 +54,80 @@ function backward(dy: ArrayLike<number>, g: ArrayLike<number>, cols: number, dx:
   }
 }
 
-/** Registers the kernels (and the gradient) for the cpu backend (see {@link SOFTMAX_CROSS_ENTROPY}); each only once. */
-export function registerSoftmaxCrossEntropy(backends: ReadonlyArray<'cpu' | 'wasm'> = ['cpu']): void {
+/** The exports of simd/softmax-cross-entropy.wat (offsets into the heap; see there). */
+interface SimdExports {
+  forward(x: number, rows: number, n: number, g: number, stats: number): void;
+  backward(dy: number, g: number, rows: number, n: number, dx: number): void;
+}
+
+/** The SIMD module on this backend's heap, or null (then the JS loops run on the heap). */
+export function softmaxCrossEntropySimd(backend: unknown): SimdExports | null {
+  return heapModule<SimdExports>(backend, WASM_BASE64);
+}
+
+/**
+ * The forward on tfjs-backend-wasm: the SIMD module writes each row's softmax into g and its
+ * maximum and exp-sum (float64) into scratch; the rows' losses and g's one-hot are finished here.
+ */
+function wasmForward(b: WasmHeapBackend, logits: tf.TensorInfo, targets: tf.TensorInfo): tf.TensorInfo[] {
+  const [n, C] = logits.shape as [number, number];
+  // Both outputs before any view: allocating may grow the heap.
+  const loss = b.makeOutput([n], 'float32');
+  const g = b.makeOutput([n, C], 'float32');
+  const simd = softmaxCrossEntropySimd(b);
+  if (n * C === 0 || !simd) {
+    forward(
+      b.typedArrayFromHeap(logits),
+      b.typedArrayFromHeap(targets),
+      C,
+      b.typedArrayFromHeap(loss) as Float32Array,
+      b.typedArrayFromHeap(g) as Float32Array,
+    );
+    return [loss, g];
+  }
+  const off = (t: tf.TensorInfo) => b.dataIdMap.get(t.dataId).memoryOffset;
+  const ptr = b.wasm._malloc(16 * n);
+  try {
+    simd.forward(off(logits), n, C, off(g), ptr);
+    const buf = b.wasm.asm.memory!.buffer;
+    const stats = new Float64Array(buf, ptr, 2 * n);
+    const x = new Float32Array(buf, off(logits), n * C);
+    const t = new Int32Array(buf, off(targets), n);
+    const gv = new Float32Array(buf, off(g), n * C);
+    const lv = new Float32Array(buf, off(loss), n);
+    for (let r = 0; r < n; r++) {
+      const at = r * C + t[r]!;
+      lv[r] = stats[2 * r]! + Math.log(stats[2 * r + 1]!) - x[at]!;
+      gv[at] = gv[at]! - 1;
+    }
+  } finally {
+    b.wasm._free(ptr);
+  }
+  return [loss, g];
+}
+
+/** The gradient kernel on tfjs-backend-wasm: dx = dy_r g (inputs dy [n], g [n, C]). */
+function wasmBackward(b: WasmHeapBackend, dy: tf.TensorInfo, g: tf.TensorInfo): tf.TensorInfo {
+  const [n, C] = g.shape as [number, number];
+  const dx = b.makeOutput([n, C], 'float32');
+  const simd = softmaxCrossEntropySimd(b);
+  if (n * C === 0) return dx;
+  if (!simd)
+    backward(b.typedArrayFromHeap(dy), b.typedArrayFromHeap(g), C, b.typedArrayFromHeap(dx) as Float32Array);
+  else {
+    const off = (t: tf.TensorInfo) => b.dataIdMap.get(t.dataId).memoryOffset;
+    simd.backward(off(dy), off(g), n, C, off(dx));
+  }
+  return dx;
+}
+
+/**
+ * Registers the kernels (and the gradient) for `backends` (default cpu and wasm, see {@link
+ * SOFTMAX_CROSS_ENTROPY}); each only once. On cpu they are JS loops; on wasm the WebAssembly SIMD
+ * module of `simd/softmax-cross-entropy.wat` (exp by a polynomial, four lanes at a time), in place
+ * on the heap (the JS loops where that module cannot run).
+ */
+export function registerSoftmaxCrossEntropy(backends: ReadonlyArray<'cpu' | 'wasm'> = ['cpu', 'wasm']): void {
   registerHostKernel(
     SOFTMAX_CROSS_ENTROPY,
     {
@@ -64,7 +139,7 @@ export function registerSoftmaxCrossEntropy(backends: ReadonlyArray<'cpu' | 'was
         forward(logits!, targets!, li!.shape[1]!, loss as Float32Array, g as Float32Array),
     },
     {
-      backends,
+      backends: backends.filter((x) => x === 'cpu'),
       gradient: {
         kernel: SOFTMAX_CROSS_ENTROPY_GRAD,
         inputs: [],
@@ -77,6 +152,25 @@ export function registerSoftmaxCrossEntropy(backends: ReadonlyArray<'cpu' | 'was
       },
     },
   );
+  if (!backends.includes('wasm')) return;
+  if (!tf.getKernel(SOFTMAX_CROSS_ENTROPY, 'wasm'))
+    tf.registerKernel({
+      kernelName: SOFTMAX_CROSS_ENTROPY,
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, backend }) =>
+        wasmForward(
+          backend as WasmHeapBackend,
+          inputs.logits as tf.TensorInfo,
+          inputs.targets as tf.TensorInfo,
+        ),
+    });
+  if (!tf.getKernel(SOFTMAX_CROSS_ENTROPY_GRAD, 'wasm'))
+    tf.registerKernel({
+      kernelName: SOFTMAX_CROSS_ENTROPY_GRAD,
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, backend }) =>
+        wasmBackward(backend as WasmHeapBackend, inputs.dy as tf.TensorInfo, inputs.g as tf.TensorInfo),
+    });
 }
 
 /** The composite form of {@link softmaxCrossEntropy}: `logSumExp` over the row minus the gathered target logit. */
@@ -93,9 +187,9 @@ export function softmaxCrossEntropyComposite(logits: tf.Tensor2D, targets: tf.Te
  * Softmax cross-entropy of each row of float32 logits [n, C] against its target class:
  * loss_r = log(sum_i exp(x_ri)) - x_{r, t_r} (shifted by the row maximum), [n]. One kernel forward
  * (which also writes softmax(x_r) - onehot(t_r), [n, C], for the backward pass) and one backward
- * (dy_r times it) on cpu, sums in float64; elsewhere (wasm: see {@link SOFTMAX_CROSS_ENTROPY}) the composite
- * (`logSumExp` minus a gather). Equal to the composite up to float32 rounding. Differentiable in
- * the logits.
+ * (dy_r times it) on cpu and wasm (WebAssembly SIMD there, exp by a polynomial of 1-2 ulp),
+ * sums in float64; elsewhere the composite (`logSumExp` minus a gather). Equal to the composite up
+ * to float32 rounding. Differentiable in the logits.
  *
  * @param targets int32 class of each row, in 0..C-1 (an array or an int32 tensor [n])
  * @returns the per-row losses [n], a new tensor the caller owns

@@ -7,13 +7,14 @@ import {
   WEIGHTED_TERM_SUM,
   weightedTermSum,
   weightedTermSumComposite,
+  weightedTermSumSimd,
 } from './weighted-term-sum.js';
 
 // The one-kernel weighted term sum against the composite (Slice, Multiply, Add per term, tfjs's
 // gradients; written out again here as the reference) on random shapes, forward and the gradients
 // in every term and in the weights, and against float64 sums.
-// initBackend registers it for cpu only (slower than the composite on WASM); registered here for
-// wasm too so that its heap path is tested.
+// On wasm the kernels are the WebAssembly SIMD module (simd/weighted-term-sum.wat) working on the
+// heap; the test registers them for wasm whatever initBackend does.
 registerWeightedTermSum(['cpu', 'wasm']);
 
 /** The composite as the score head wrote it (tfjs's own gradients through Slice, Reshape, Multiply, Add): the reference. */
@@ -37,7 +38,13 @@ describeBackends(
       [5, 37, 4], // B, N, J
       [1, 12, 1],
       [3, 101, 2],
+      [6, 64, 4], // whole f32x4 blocks only
+      [4, 259, 3],
     ];
+
+    it('runs the SIMD module on wasm', () => {
+      if (tf.getBackend() === 'wasm') expect(weightedTermSumSimd(tf.backend())).not.toBeNull();
+    });
 
     it('has the composite bits and the float64 sum', async () => {
       expect(tf.getKernel(WEIGHTED_TERM_SUM, tf.getBackend())).toBeDefined();
@@ -86,6 +93,9 @@ describeBackends(
               k === 0 ? 1e-5 : 0,
             );
           }
+        // The SIMD kernel sums dw in float32 in row order, as tfjs-wasm's Sum does: the same bits.
+        if (tf.getBackend() === 'wasm')
+          expect(maxAbsDiff(await got[0]!.data(), await want[0]!.data())).toBe(0);
         // Closed form: dw[i, j] = sum_b r[b, i] t_j[b, i].
         const rv = await r.data();
         const tvs = await Promise.all(terms.map((t) => t.data()));

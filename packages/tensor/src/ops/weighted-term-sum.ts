@@ -1,11 +1,14 @@
 import { tf } from '../tf.js';
 import { registerHostKernel } from './host-backends.js';
+import { heapModule, type WasmHeapBackend, writeOffsets } from './simd/heap-module.js';
+import { WASM_BASE64 } from './simd/weighted-term-sum.wasm.js';
 
 /**
- * tfjs kernel names of {@link weightedTermSum}'s kernels. Registered for the cpu backend only: on
- * WASM these JS loops lose to the composite's SIMD Multiply/Add kernels (at MME-SID's micro-batch
- * 16 score head, [93, 12,087] x 4 terms: 45-61 ms CPU per forward + backward against 31-37 ms for
- * the composite; on cpu 238 ms against 1,347 ms).
+ * tfjs kernel names of {@link weightedTermSum}'s kernels. On cpu JS loops; on wasm a WebAssembly
+ * SIMD module (`simd/weighted-term-sum.wat`) in place on the heap. At MME-SID's micro-batch 16
+ * score head ([93, 12,088] x 4 terms) one forward + backward of the sum and the mean CE costs on
+ * WASM ~25-30 ms CPU with it against ~42-48 ms with the composite (JS loops there: 52 ms); on cpu
+ * 238 ms against 1,347 ms (`@mmesid/fusion`'s `bench/score-head-ab.ts`).
  */
 export const WEIGHTED_TERM_SUM = 'MmesidWeightedTermSum';
 export const WEIGHTED_TERM_SUM_GRAD = 'MmesidWeightedTermSumGrad';
@@ -79,8 +82,127 @@ const listed = (values: Record<string, ArrayLike<number>>, from: number) =>
     .slice(from)
     .map((k) => values[k]!);
 
-/** Registers the kernels (and the gradient) for the cpu backend (see {@link WEIGHTED_TERM_SUM}); each only once. */
-export function registerWeightedTermSum(backends: ReadonlyArray<'cpu' | 'wasm'> = ['cpu']): void {
+/** The exports of simd/weighted-term-sum.wat (offsets into the heap; see there). */
+interface SimdExports {
+  columns(w: number, J: number, n: number, out: number): void;
+  uncolumns(acc: number, J: number, n: number, dw: number): void;
+  forward(terms: number, J: number, rows: number, n: number, cols: number, s: number): void;
+  backward(
+    terms: number,
+    dts: number,
+    J: number,
+    rows: number,
+    n: number,
+    cols: number,
+    dy: number,
+    acc: number,
+  ): void;
+}
+
+/** The SIMD module on this backend's heap, or null (then the JS loops run on the heap). */
+export function weightedTermSumSimd(backend: unknown): SimdExports | null {
+  return heapModule<SimdExports>(backend, WASM_BASE64);
+}
+
+const align16 = (bytes: number) => Math.ceil(bytes / 16) * 16;
+
+/**
+ * Runs `body` with `bytes` of scratch from the heap's malloc (freed after). The heap may have grown:
+ * views of it are taken inside `body`, from `memory`.
+ */
+function withScratch(
+  b: WasmHeapBackend,
+  bytes: number,
+  body: (ptr: number, memory: WebAssembly.Memory) => void,
+): void {
+  const ptr = b.wasm._malloc(bytes);
+  try {
+    body(ptr, b.wasm.asm.memory!);
+  } finally {
+    b.wasm._free(ptr);
+  }
+}
+
+/** The forward on tfjs-backend-wasm: the SIMD module in place on the heap (inputs [w, t_0, ..]). */
+function wasmForward(b: WasmHeapBackend, inputs: tf.TensorInfo[]): tf.TensorInfo {
+  const [w, ...terms] = inputs as [tf.TensorInfo, ...tf.TensorInfo[]];
+  const [B, N] = terms[0]!.shape as [number, number];
+  const J = terms.length;
+  const out = b.makeOutput([B, N], 'float32');
+  if (B * N === 0) return out;
+  const simd = weightedTermSumSimd(b);
+  if (!simd) {
+    forward(
+      b.typedArrayFromHeap(w),
+      terms.map((t) => b.typedArrayFromHeap(t)),
+      N,
+      b.typedArrayFromHeap(out) as Float32Array,
+    );
+    return out;
+  }
+  const off = (t: tf.TensorInfo) => b.dataIdMap.get(t.dataId).memoryOffset;
+  const ptrs = align16(J * 4);
+  withScratch(b, ptrs + J * N * 4, (p, memory) => {
+    writeOffsets(memory, p, terms.map(off));
+    simd.columns(off(w), J, N, p + ptrs);
+    simd.forward(p, J, B, N, p + ptrs, off(out));
+  });
+  return out;
+}
+
+/** The gradient kernel on tfjs-backend-wasm (inputs [dy, w, t_0, ..], outputs [dw, dt_0, ..]). */
+function wasmBackward(b: WasmHeapBackend, inputs: tf.TensorInfo[]): tf.TensorInfo[] {
+  const [dy, w, ...terms] = inputs as [tf.TensorInfo, tf.TensorInfo, ...tf.TensorInfo[]];
+  const [B, N] = terms[0]!.shape as [number, number];
+  const J = terms.length;
+  // Every output before any view: allocating may grow the heap.
+  const dw = b.makeOutput([N, J], 'float32');
+  const dts = terms.map(() => b.makeOutput([B, N], 'float32'));
+  const simd = weightedTermSumSimd(b);
+  if (B * N === 0 || !simd) {
+    const dwv = b.typedArrayFromHeap(dw) as Float32Array;
+    dwv.fill(0);
+    const args = [dy, w, ...terms].map((t) => b.typedArrayFromHeap(t));
+    backward(
+      args[0]!,
+      args[1]!,
+      args.slice(2),
+      N,
+      dwv,
+      dts.map((t) => b.typedArrayFromHeap(t) as Float32Array),
+    );
+    return [dw, ...dts];
+  }
+  const off = (t: tf.TensorInfo) => b.dataIdMap.get(t.dataId).memoryOffset;
+  const ptrs = align16(J * 4);
+  withScratch(b, 2 * ptrs + 2 * J * N * 4, (p, memory) => {
+    const cols = p + 2 * ptrs;
+    const acc = cols + J * N * 4;
+    writeOffsets(memory, p, terms.map(off));
+    writeOffsets(memory, p + ptrs, dts.map(off));
+    new Float32Array(memory.buffer, acc, J * N).fill(0);
+    simd.columns(off(w), J, N, cols);
+    simd.backward(p, p + ptrs, J, B, N, cols, off(dy), acc);
+    simd.uncolumns(acc, J, N, off(dw));
+  });
+  return [dw, ...dts];
+}
+
+/** A kernel's inputs (named '0', '1', ..) in order. */
+const inOrder = (inputs: tf.NamedTensorInfoMap) =>
+  Object.keys(inputs)
+    .map(Number)
+    .sort((a, b) => a - b)
+    .map((k) => inputs[k]!);
+
+/**
+ * Registers the kernels (and the gradient) for `backends` (default cpu and wasm, see {@link
+ * WEIGHTED_TERM_SUM}); each only once. On cpu they are JS loops; on wasm the WebAssembly SIMD
+ * module of `simd/weighted-term-sum.wat`, in place on the heap (the JS loops where that module
+ * cannot run: no SIMD, or the threaded build's shared memory).
+ */
+export function registerWeightedTermSum(backends: ReadonlyArray<'cpu' | 'wasm'> = ['cpu', 'wasm']): void {
+  const cpu = backends.filter((x) => x === 'cpu');
   registerHostKernel(
     WEIGHTED_TERM_SUM,
     {
@@ -91,7 +213,7 @@ export function registerWeightedTermSum(backends: ReadonlyArray<'cpu' | 'wasm'> 
       },
     },
     {
-      backends,
+      backends: cpu,
       gradient: {
         saveAllInputs: true,
         gradFunc: (dy, saved) => {
@@ -118,8 +240,21 @@ export function registerWeightedTermSum(backends: ReadonlyArray<'cpu' | 'wasm'> 
         backward(dy!, w!, terms, inputs[0]!.shape[1]!, dw as Float32Array, dts as Float32Array[]);
       },
     },
-    { backends },
+    { backends: cpu },
   );
+  if (!backends.includes('wasm')) return;
+  if (!tf.getKernel(WEIGHTED_TERM_SUM, 'wasm'))
+    tf.registerKernel({
+      kernelName: WEIGHTED_TERM_SUM,
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, backend }) => wasmForward(backend as WasmHeapBackend, inOrder(inputs)),
+    });
+  if (!tf.getKernel(WEIGHTED_TERM_SUM_GRAD, 'wasm'))
+    tf.registerKernel({
+      kernelName: WEIGHTED_TERM_SUM_GRAD,
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, backend }) => wasmBackward(backend as WasmHeapBackend, inOrder(inputs)),
+    });
 }
 
 /**
@@ -144,10 +279,11 @@ export function weightedTermSumComposite(terms: readonly tf.Tensor2D[], w: tf.Te
  * The per-column weighted sum of J score terms: s[b, i] = sum_j w[i, j] t_j[b, i] for float32
  * terms t_j [B, N] and weights w [N, J] (each column i of the scores mixes the terms with its own
  * weights, e.g. MME-SID's frequency-fusion head over all items). One kernel forward and one
- * backward (dw and every dt_j) on cpu, without the composite's per-term Slice, Multiply
- * and Add (see {@link WEIGHTED_TERM_SUM} for why not on wasm); the composite elsewhere. The forward has the composite's bits; the gradients equal it up
- * to float32 rounding (dw summed in float64). Differentiable in the terms and w. The caller owns
- * the result.
+ * backward (dw and every dt_j) on cpu and wasm (WebAssembly SIMD there), without the composite's
+ * per-term Slice, Multiply and Add; the composite elsewhere. The forward has the composite's bits;
+ * so do the gradients on wasm (dw summed in float32 in row order, as tfjs-wasm's Sum), on cpu they
+ * equal it up to float32 rounding (dw summed in float64). Differentiable in the terms and w. The
+ * caller owns the result.
  */
 export function weightedTermSum(terms: readonly tf.Tensor2D[], w: tf.Tensor2D): tf.Tensor2D {
   const [B, N] = (terms[0]?.shape ?? []) as number[];
