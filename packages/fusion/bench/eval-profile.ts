@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { rankTargets } from '@mmesid/metrics';
 import { type BackendName, initBackend, tf } from '@mmesid/tensor';
-import { createMmeSid, evaluateMmeSid, FrozenScorer } from '../src/index.js';
+import { createMmeSid, evaluateMmeSid, FrozenScorer, lengthBatches } from '../src/index.js';
 import { beautySetup } from './beauty-setup.js';
 import { summarizeProfile } from './profile-summary.js';
 
@@ -69,6 +69,14 @@ const time = async (parts: Parts, key: keyof Parts, f: () => tf.Tensor | Promise
   parts[key] += performance.now() - t0;
   return r;
 };
+/** The evaluator's count for one batch: each target's rank among all items, its history masked. */
+const count = (s: tf.Tensor2D, batch: typeof users) =>
+  rankTargets(
+    s,
+    batch.map((p) => p.target),
+    batch.map((p) => p.history),
+    { numItems: N },
+  );
 const report = (label: string, parts: Parts) => {
   console.log(`[eval-profile] ${label}:`);
   for (const [k, ms] of Object.entries(parts))
@@ -85,14 +93,7 @@ for (let i = 0; i < users.length; i += B) {
   tok.dispose();
   const u = (await time(old, 'llm', () => model.userRepresentations(hs))) as tf.Tensor2D;
   const s = (await time(old, 'head', () => model.scoreRepresentations(u))) as tf.Tensor2D;
-  await time(old, 'count', () =>
-    rankTargets(
-      s,
-      batch.map((p) => p.target),
-      hs,
-      { numItems: N },
-    ),
-  );
+  await time(old, 'count', () => count(s, batch));
   tf.dispose([u, s]);
 }
 report(
@@ -101,29 +102,22 @@ report(
 );
 const FB = Number(args['frozen-batch']);
 const frozen: Parts = { tokens: 0, llm: 0, head: 0, count: 0 };
-const sorted = [...users].sort((a, b) => a.history.length - b.history.length);
 const tBuild = performance.now();
 const scorer = new FrozenScorer(model);
 frozen.tokens += performance.now() - tBuild;
 const weights = model.fusionWeights();
-for (let i = 0; i < sorted.length; ) {
-  let n = 1;
-  while (n < FB && i + n < sorted.length && (n + 1) * sorted[i + n]!.history.length <= 1024) n++;
-  const batch = sorted.slice(i, i + n);
-  i += n;
+for (const idx of lengthBatches(
+  users.map((p) => p.history.length),
+  FB,
+  1024,
+)) {
+  const batch = idx.map((i) => users[i]!);
   const hs = batch.map((p) => p.history);
   const u = (await time(frozen, 'llm', () => scorer.userRepresentations(hs))) as tf.Tensor2D;
   const s = (await time(frozen, 'head', () =>
     model.head.forward(u, model.itemTokenizer, weights),
   )) as tf.Tensor2D;
-  await time(frozen, 'count', () =>
-    rankTargets(
-      s,
-      batch.map((p) => p.target),
-      hs,
-      { numItems: N },
-    ),
-  );
+  await time(frozen, 'count', () => count(s, batch));
   tf.dispose([u, s]);
 }
 report(
@@ -147,6 +141,7 @@ await show(`one batch of ${B}: score head`, () => {
   return [];
 });
 // The frozen path on the batch of median-length users (length-sorted, at most FB users).
+const sorted = [...users].sort((a, b) => a.history.length - b.history.length);
 const mid = sorted.slice(Math.floor(sorted.length / 2) - FB / 2).slice(0, FB);
 const midLen = mid[mid.length - 1]!.history.length;
 const midHs = mid.slice(0, Math.max(1, Math.min(FB, Math.floor(1024 / midLen)))).map((p) => p.history);

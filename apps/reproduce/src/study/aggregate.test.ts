@@ -15,6 +15,12 @@ import {
 import { pairedTTest } from './stats.js';
 import { writeStudy } from './write.js';
 
+/** The study's markdown report as writeStudy writes it into `dir` (claims at collaborative width 16). */
+function studyMarkdown(dir: string, s: ReturnType<typeof aggregate>): string {
+  const opts = { paper: {}, wallSeconds: 1, command: 't', notes: [], collabWidth: 16 };
+  return readFileSync(writeStudy(dir, s, checkClaims(s, 16), opts), 'utf8');
+}
+
 const metrics = (base: number): Record<string, number> => ({
   'HR@5': base,
   'HR@10': base * 1.5,
@@ -350,16 +356,7 @@ describe('study aggregation and claims', () => {
     expect(s.retrieval['E4SRec']).toBeUndefined();
     const dir = mkdtempSync(join(tmpdir(), 'study-'));
     try {
-      const md = readFileSync(
-        writeStudy(dir, s, checkClaims(s, 16), {
-          paper: {},
-          wallSeconds: 1,
-          command: 't',
-          notes: [],
-          collabWidth: 16,
-        }),
-        'utf8',
-      );
+      const md = studyMarkdown(dir, s);
       expect(md).toMatch(/\| TIGER-MM \| .* \| beam search \(20\), 500 users \| 330\.0 \|/);
       expect(md).toMatch(/\| MME-SID \| .* \| full ranking, 22363 users \| 3\.0 \|/);
       expect(md).toMatch(/\| E4SRec \| .* \| – \| – \|/);
@@ -423,16 +420,7 @@ describe('study aggregation and claims', () => {
     expect(c.evidence).toMatch(/not compared \(no MME-SID figures on their 64 sampled users\): TIGER-MM/);
     const dir = mkdtempSync(join(tmpdir(), 'study-'));
     try {
-      const md = readFileSync(
-        writeStudy(dir, s, checkClaims(s, 16), {
-          paper: {},
-          wallSeconds: 1,
-          command: 't',
-          notes: [],
-          collabWidth: 16,
-        }),
-        'utf8',
-      );
+      const md = studyMarkdown(dir, s);
       expect(md).toMatch(/### The same table on the 64 of 600 test users that TIGER-MM decode/);
       expect(md).toMatch(/\| MME-SID \| 0\.0260 ± 0\.0030 \|/);
     } finally {
@@ -459,16 +447,7 @@ describe('study aggregation and claims', () => {
     expect(s.retrieval.SASRec!.msPerUser.values).toEqual([1.5, 2.5, 3.5]);
     const dir = mkdtempSync(join(tmpdir(), 'study-'));
     try {
-      const md = readFileSync(
-        writeStudy(dir, s, checkClaims(s, 16), {
-          paper: {},
-          wallSeconds: 1,
-          command: 't',
-          notes: [],
-          collabWidth: 16,
-        }),
-        'utf8',
-      );
+      const md = studyMarkdown(dir, s);
       expect(md).toMatch(/\| SASRec \| .* \| full ranking, 22363 users \| 2\.5 \|/);
       expect(md).toMatch(/\| Popularity \| .* \| full ranking, 22363 users \| 0\.31 \|/);
       // Without beam search, the note on what ms/user measures still comes, naming both timers.
