@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { writeFileAtomic } from '../cache.js';
+import type { RanksBackfill } from '../stages/ranks.js';
 import { barChart, lineChart } from './svg.js';
 
 /** Kendall's tau of the distance order on one reading of the behavioural-target pairs. */
@@ -54,6 +55,12 @@ export interface VariantResult {
    * every comparison with a sampled row is on the same users (report/same-users.ts).
    */
   onSample?: { users: number; of: number; metrics: Record<string, number> };
+  /**
+   * Set when this row's per-user ranks come from a backfill stage (src/stages/ranks.ts): its model
+   * evaluated again because its stage finished before ranks were saved, with how the new ranks'
+   * metrics compare with the stored ones (`metrics` stays the stored figures).
+   */
+  ranksBackfill?: RanksBackfill;
   /**
    * The semantic-ID baselines' tokenizers (src/stages/generative.ts): colliding items of each
    * modality's SIDs alone (TIGER-MM); LETTER's per-epoch loss terms and colliding items, the epoch

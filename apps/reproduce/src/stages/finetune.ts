@@ -39,6 +39,12 @@ export interface FinetuneConfig {
   llama: string;
 }
 
+/**
+ * The test evaluation's batching (users per batch, padded tokens per batch). Not part of the stage's
+ * key: it changes the order of float32 sums only. The ranks backfill (ranks.ts) evaluates the same way.
+ */
+export const FINETUNE_EVAL = { batchSize: 64, batchTokens: 1024 } as const;
+
 export interface FinetuneInputs {
   dataset: Dataset;
   tables: Record<string, Matrix>;
@@ -164,7 +170,7 @@ export async function runFinetune(
     const tEval = performance.now();
     // Length-sorted batches through the frozen scorer (see @mmesid/fusion's evaluateMmeSid and
     // benchmarks/results/speed-eval.json: about 4x less CPU per user than model.score in batches of 16).
-    const evalRes = await evaluateMmeSid(model, split.test, { batchSize: 64, batchTokens: 1024 });
+    const evalRes = await evaluateMmeSid(model, split.test, FINETUNE_EVAL);
     const msPerUser = (performance.now() - tEval) / Math.max(1, split.test.length);
     // Each user's rank, to compare this row with sampled rows on the same users (report/same-users.ts).
     saveRanks(resolve(ctx.workDir, TEST_RANKS_FILE), evalRes.ranks);

@@ -1,4 +1,5 @@
 import type { TauReading, VariantResult } from '../report/report.js';
+import type { RanksCheck } from '../stages/ranks.js';
 import { mean, type PairedTTest, pairedTTest, std } from './stats.js';
 
 /** What one seed's run left in its `results.json` (the fields the study reads). */
@@ -53,6 +54,11 @@ export interface StudyResult {
    * test user of that (scoring or decoding), over the seeds, and how many users each seed evaluated.
    */
   retrieval: Record<string, { kind: string; msPerUser: Cell; users: number[]; beamWidth?: number }>;
+  /**
+   * Methods whose per-user ranks came from a backfill stage (src/stages/ranks.ts), per seed: how the
+   * re-evaluated ranks' metrics compare with the stored ones over all test users.
+   */
+  ranksBackfill?: Record<string, ({ seed: number } & RanksCheck)[]>;
 }
 
 function cell(values: number[]): Cell {
@@ -141,6 +147,13 @@ export function aggregate(dataset: string, runs: readonly SeedRun[]): StudyResul
       ...(first.beamWidth !== undefined ? { beamWidth: first.beamWidth } : {}),
     };
   }
+  const ranksBackfill: NonNullable<StudyResult['ranksBackfill']> = {};
+  for (const r of runs)
+    for (const v of rows(r))
+      if (v.ranksBackfill) {
+        const { users, hits, delta, maxAbsDelta } = v.ranksBackfill;
+        (ranksBackfill[v.variant] ??= []).push({ seed: r.seed, users, hits, delta, maxAbsDelta });
+      }
   return {
     dataset,
     seeds,
@@ -151,6 +164,7 @@ export function aggregate(dataset: string, runs: readonly SeedRun[]): StudyResul
     tokenizerTau,
     spectra,
     retrieval,
+    ...(Object.keys(ranksBackfill).length ? { ranksBackfill } : {}),
   };
 }
 

@@ -132,6 +132,24 @@ export function writeStudy(
     for (const [m, cs] of Object.entries(s.sampleCells))
       L.push(`| ${m} | ${STUDY_METRICS.map((k) => fmt(cs[k])).join(' | ')} |`);
   }
+  if (s.ranksBackfill) {
+    L.push(
+      '',
+      '### Per-user ranks evaluated again (stages that finished before ranks were saved)',
+      '',
+      "These methods' stages saved no per-user ranks; a `ranks-*` stage reloaded each one's saved model and evaluated every test user again (fine-tuned variants: today's frozen-scorer `evaluateMmeSid`; SASRec and popularity: as the sasrec stage did), and the table above uses those ranks. The tables' all-user figures stay the stored ones. The check, over all test users: users with the target in the top k as stored (HR@k x users) and from the new ranks, and the largest |difference| of any stored metric (HR, nDCG, MRR, precision, recall, MAP @5/10/20); they differ only where the two evaluations break float32 ties differently.",
+      '',
+      '| method | seed | users | HR@5 hits stored / new | HR@10 | HR@20 | max abs. difference | nDCG@20 difference | mean rank difference |',
+      '|---|---:|---:|---:|---:|---:|---:|---:|---:|',
+    );
+    const signed = (x: number | undefined, digits: number) =>
+      x === undefined || !Number.isFinite(x) ? '–' : `${x >= 0 ? '+' : ''}${x.toExponential(digits)}`;
+    for (const [m, per] of Object.entries(s.ranksBackfill))
+      for (const c of per)
+        L.push(
+          `| ${m} | ${c.seed} | ${c.users} | ${['@5', '@10', '@20'].map((k) => (c.hits[k] ? `${c.hits[k]!.stored} / ${c.hits[k]!.recomputed}` : '–')).join(' | ')} | ${c.maxAbsDelta.toExponential(2)} | ${signed(c.delta['NDCG@20'], 2)} | ${signed(c.delta.meanRank, 2)} |`,
+        );
+  }
   L.push('', "## The paper's Table 3 (Llama3-8B-instruct)", '');
   const paperRows = Object.keys(meta.paper);
   if (!paperRows.length) L.push('The paper has no figures for this dataset.');
