@@ -152,7 +152,9 @@ export function aggregate(dataset: string, runs: readonly SeedRun[]): StudyResul
     for (const v of rows(r))
       if (v.ranksBackfill) {
         const { users, hits, delta, maxAbsDelta } = v.ranksBackfill;
-        (ranksBackfill[v.variant] ??= []).push({ seed: r.seed, users, hits, delta, maxAbsDelta });
+        const per = ranksBackfill[v.variant] ?? [];
+        per.push({ seed: r.seed, users, hits, delta, maxAbsDelta });
+        ranksBackfill[v.variant] = per;
       }
   return {
     dataset,
