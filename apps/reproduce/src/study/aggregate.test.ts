@@ -376,6 +376,20 @@ describe('study aggregation and claims', () => {
           variant: 'SASRec',
           metrics: metrics(0.03 + seed * 0.001),
           onSample: { users: 64, of: 600, metrics: metrics(0.01 + seed * 0.002) },
+          // Its ranks came from a backfill stage (one tie moved a user past rank 10 on seed 2).
+          ranksBackfill: {
+            source: `seed-${seed}/sasrec/x`,
+            file: 'test-ranks.i32',
+            evaluation: 'evaluateRanking',
+            users: 600,
+            hits: {
+              '@5': { stored: 3, recomputed: 3 },
+              '@10': { stored: 5, recomputed: seed === 2 ? 4 : 5 },
+              '@20': { stored: 9, recomputed: 9 },
+            },
+            delta: { 'NDCG@20': seed === 2 ? -1e-4 : 0, meanRank: seed === 2 ? 1 / 600 : 0 },
+            maxAbsDelta: seed === 2 ? 1 / 600 : 0,
+          },
         },
       ],
       variants: [
@@ -405,6 +419,13 @@ describe('study aggregation and claims', () => {
       pairedTTest(s.cells['MME-SID']!['HR@10']!.values, s.cells.SASRec!['HR@10']!.values),
     );
     const table3 = checkClaims(s, 16).find((c) => c.source === 'Table 3')!;
+    // The semantic-ID-only claim, on the same users: MME-SID below TIGER-MM there.
+    const sidOnly = checkClaims(s, 16).find((c) => c.source === 'Table 3 (semantic-ID-only rows)')!;
+    expect(sidOnly.status).toBe('not held');
+    expect(sidOnly.evidence).toMatch(/not above: TIGER-MM HR@5,/);
+    expect(sidOnly.evidence).toMatch(
+      /TIGER-MM \(the same 64 of 600 test users\): HR@5 0\.0260 vs 0\.0410 \(p /,
+    );
     expect(table3.status).toBe('not held');
     expect(table3.evidence).toMatch(/TIGER-MM HR@5 \(on the same 64 users\)/);
     expect(table3.evidence).not.toMatch(/SASRec HR@5/);
@@ -418,10 +439,34 @@ describe('study aggregation and claims', () => {
     const c = checkClaims(u, 16).find((x) => x.source === 'Table 3')!;
     expect(c.status).toBe('not testable');
     expect(c.evidence).toMatch(/not compared \(no MME-SID figures on their 64 sampled users\): TIGER-MM/);
+    expect(checkClaims(u, 16).find((x) => x.source === 'Table 3 (semantic-ID-only rows)')!.status).toBe(
+      'not testable',
+    );
+    // MME-SID above TIGER-MM on the sample on every seed by a varying margin: held with the p-values
+    // of the paired test (scipy.stats.ttest_rel([0.05, 0.053, 0.058], [0.0405, 0.041, 0.0415]): p 0.0252).
+    const above = seeds.map((r) => ({
+      ...r,
+      variants: r.variants.map((v) =>
+        v.variant === 'MME-SID'
+          ? { ...v, onSample: { users: 64, of: 600, metrics: metrics([0.05, 0.053, 0.058][r.seed - 1]!) } }
+          : v,
+      ),
+    }));
+    const h = checkClaims(aggregate('beauty', above), 16).find(
+      (x) => x.source === 'Table 3 (semantic-ID-only rows)',
+    )!;
+    expect(h.claim).toMatch(/\(TIGER-MM\)/);
+    expect(h.status).toBe('held');
+    expect(h.evidence).toMatch(
+      /TIGER-MM \(the same 64 of 600 test users\): HR@5 0\.0537 vs 0\.0410 \(p 0\.025\)/,
+    );
     const dir = mkdtempSync(join(tmpdir(), 'study-'));
     try {
       const md = studyMarkdown(dir, s);
       expect(md).toMatch(/### The same table on the 64 of 600 test users that TIGER-MM decode/);
+      expect(s.ranksBackfill?.SASRec?.map((c) => c.seed)).toEqual([1, 2, 3]);
+      expect(md).toMatch(/### Per-user ranks evaluated again/);
+      expect(md).toContain('| SASRec | 2 | 600 | 3 / 3 | 5 / 4 | 9 / 9 | 1.67e-3 | -1.00e-4 | +1.67e-3 |');
       expect(md).toMatch(/\| MME-SID \| 0\.0260 ± 0\.0030 \|/);
     } finally {
       rmSync(dir, { recursive: true });

@@ -1,5 +1,6 @@
 import type { TauReading, VariantResult } from '../report/report.js';
 import type { RanksCheck } from '../stages/ranks.js';
+import { STUDY_GENERATIVE } from './cuts.js';
 import { mean, type PairedTTest, pairedTTest, std } from './stats.js';
 
 /** What one seed's run left in its `results.json` (the fields the study reads). */
@@ -280,6 +281,53 @@ export function checkClaims(s: StudyResult, collabWidth: number): Claim[] {
           ? `; ${s.sample.methods.join(', ')} against MME-SID on the same ${s.sample.users} of ${s.sample.of} test users`
           : ''
       }`,
+    });
+  }
+  // The paper's second finding: the semantic-ID-only methods below MME-SID. Each against MME-SID on
+  // the users it was evaluated on (a sampled method: the same users), with the paired t-test.
+  const sidOnly = STUDY_GENERATIVE.filter((g) => s.cells[g]);
+  if (sidOnly.length && s.cells['MME-SID']) {
+    const below: string[] = [];
+    const unpaired: string[] = [];
+    const ev: string[] = [];
+    let weak = false;
+    for (const o of sidOnly) {
+      const onSample = s.sample?.methods.includes(o) ?? false;
+      const parts: string[] = [];
+      for (const k of STUDY_METRICS) {
+        const mine = onSample ? s.sampleCells?.['MME-SID']?.[k]?.mean : m('MME-SID', k);
+        const theirs = m(o, k)!;
+        if (mine === undefined || !Number.isFinite(mine)) {
+          unpaired.push(o);
+          break;
+        }
+        const t = s.tTests[o]?.[k];
+        if (!(mine > theirs)) below.push(`${o} ${k}`);
+        else if (!(t && t.p < 0.05)) weak = true;
+        parts.push(
+          `${k} ${f4(mine)} vs ${f4(theirs)} (p ${t && Number.isFinite(t.p) ? t.p.toFixed(3) : 'n/a'})`,
+        );
+      }
+      if (parts.length === STUDY_METRICS.length)
+        ev.push(
+          `${o} (${onSample ? `the same ${s.sample!.users} of ${s.sample!.of} test users` : 'all test users'}): ${parts.join(', ')}`,
+        );
+    }
+    out.push({
+      claim: `MME-SID above the semantic-ID-only baselines (${sidOnly.join(', ')}) on HR@5/10/20 and nDCG@5/10/20`,
+      source: 'Table 3 (semantic-ID-only rows)',
+      status: below.length
+        ? 'not held'
+        : unpaired.length
+          ? 'not testable'
+          : weak
+            ? 'held on the means only'
+            : 'held',
+      evidence: `${below.length ? `not above: ${below.join(', ')}; ` : ''}${
+        unpaired.length
+          ? `not compared (no MME-SID figures on their ${s.sample?.users} sampled users): ${unpaired.join(', ')}; `
+          : ''
+      }MME-SID vs each, paired t-test over the seeds: ${ev.join('; ') || '–'}`,
     });
   }
   chain(
