@@ -460,6 +460,23 @@ describe('study aggregation and claims', () => {
     expect(h.evidence).toMatch(
       /TIGER-MM \(the same 64 of 600 test users\): HR@5 0\.0537 vs 0\.0410 \(p 0\.025\)/,
     );
+    // The same margin on every seed (no spread, p undefined) counts as significant, as in the orderings.
+    // (Dyadic values, so that HR@5's differences are exactly equal.)
+    const steady = seeds.map((r) => ({
+      ...r,
+      variants: r.variants.map((v) =>
+        v.variant === 'MME-SID'
+          ? { ...v, onSample: { users: 64, of: 600, metrics: metrics(0.5 + r.seed * 0.125) } }
+          : v.variant === 'TIGER-MM'
+            ? { ...v, metrics: metrics(r.seed * 0.125) }
+            : v,
+      ),
+    }));
+    const e = checkClaims(aggregate('beauty', steady), 16).find(
+      (x) => x.source === 'Table 3 (semantic-ID-only rows)',
+    )!;
+    expect(e.status).toBe('held');
+    expect(e.evidence).toMatch(/HR@5 0\.7500 vs 0\.2500 \(p 0 \(equal differences\)\)/);
     const dir = mkdtempSync(join(tmpdir(), 'study-'));
     try {
       const md = studyMarkdown(dir, s);

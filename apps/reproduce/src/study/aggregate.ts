@@ -302,10 +302,13 @@ export function checkClaims(s: StudyResult, collabWidth: number): Claim[] {
           break;
         }
         const t = s.tTests[o]?.[k];
+        // Equal differences on every seed (no spread) are significant when they all point up (as in
+        // the orderings above).
+        const steady = t !== undefined && t.df >= 1 && Number.isNaN(t.p) && t.meanDiff > 0;
         if (!(mine > theirs)) below.push(`${o} ${k}`);
-        else if (!(t && t.p < 0.05)) weak = true;
+        else if (!(t && t.p < 0.05) && !steady) weak = true;
         parts.push(
-          `${k} ${f4(mine)} vs ${f4(theirs)} (p ${t && Number.isFinite(t.p) ? t.p.toFixed(3) : 'n/a'})`,
+          `${k} ${f4(mine)} vs ${f4(theirs)} (p ${steady ? '0 (equal differences)' : t && Number.isFinite(t.p) ? t.p.toFixed(3) : 'n/a'})`,
         );
       }
       if (parts.length === STUDY_METRICS.length)
