@@ -302,6 +302,7 @@ async function main(): Promise<void> {
               lockOpts,
             );
             stageSeconds[`generative ${variant}`] = gen.seconds;
+            stageDirs.set(variant, gen.dir); // MOTOR saves per-user ranks (the decoding rows are sampled)
             results.push(gen.summary);
             continue;
           }

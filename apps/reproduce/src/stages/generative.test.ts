@@ -39,5 +39,14 @@ describe('generative stage settings', () => {
     expect(generativeStageConfig('LETTER', opts).letterLr).toBe(1e-4);
     expect(generativeStageConfig('LETTER', { ...opts, bench: false, paper: true }).letterLr).toBe(1e-3);
     expect(generativeStageConfig('TIGER-MM', opts).rqvae).toEqual(rqvae);
+    // MOTOR ranks every test user with length-bucketed batches; the others' keys carry neither field.
+    const motor = generativeStageConfig('MOTOR', opts);
+    expect(motor.maxEvalUsers).toBeUndefined();
+    expect(motor.motorBucketBatches).toBe(50);
+    expect(motor.motorEpochs).toBe(30);
+    for (const v of ['TIGER-MM', 'LETTER'] as const) {
+      expect(generativeStageConfig(v, opts).maxEvalUsers).toBe(1000);
+      expect('motorBucketBatches' in generativeStageConfig(v, opts)).toBe(false);
+    }
   });
 });

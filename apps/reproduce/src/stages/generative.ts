@@ -31,6 +31,7 @@ import {
 import { ConfigError, Rng, tf } from '@mmesid/tensor';
 import type { StageContext } from '../cache.js';
 import type { VariantResult } from '../report/report.js';
+import { saveRanks, TEST_RANKS_FILE } from '../report/same-users.js';
 import { RANDOM_TINY_PROMPT, randomTinyLlamaConfig } from './random-llama.js';
 
 /** The generative variants this stage runs. */
@@ -65,6 +66,11 @@ export interface GenerativeStageConfig {
   letterLr: number;
   /** MOTOR (SASRec) epochs. */
   motorEpochs: number;
+  /**
+   * MOTOR only: `trainMotor`'s length bucketing (`bucketBatches`, as `trainSasrec`'s default 50).
+   * Absent on the other variants so that their stage keys are unchanged.
+   */
+  motorBucketBatches?: number;
   /**
    * TIGER-MM's tokenizer: `'per-modality'` (default, the issue's definition) trains one RQ-VAE per
    * modality (MSE reconstruction, no cross-modal alignment, TIGER's RQ-VAE) with the pipeline's
@@ -145,7 +151,9 @@ export function generativeStageConfig(
     ...(opts.paper ? {} : { maxTrainExamples: opts.bench ? 20000 : 480 }),
     beamWidth: 20,
     evalBatchSize: opts.paper ? 16 : 1,
-    ...(opts.paper ? {} : { maxEvalUsers: opts.bench ? 1000 : 64 }),
+    // MOTOR ranks the whole catalogue like SASRec (milliseconds a user), so it scores every test user;
+    // beam search is slow on a CPU, so the decoding variants score a fixed seeded sample.
+    ...(opts.paper || variant === 'MOTOR' ? {} : { maxEvalUsers: opts.bench ? 1000 : 64 }),
     maxHistory: opts.paper ? 20 : 10,
     letterEpochs: opts.paper ? 200 : 5,
     // LETTER's released train_tokenizer.sh uses lr 1e-3 (kept for the paper preset). On our short
@@ -155,6 +163,7 @@ export function generativeStageConfig(
     // (packages/generative README, "Limits"; apps/reproduce README for the reruns).
     letterLr: opts.paper ? 1e-3 : 1e-4,
     motorEpochs: opts.paper ? 200 : opts.bench ? 30 : 10,
+    ...(variant === 'MOTOR' ? { motorBucketBatches: 50 } : {}),
     seed: opts.seed,
     llama: opts.llama,
     tigerTokenizer: variant === 'TIGER-MM-joint' ? 'joint' : 'per-modality',
@@ -316,24 +325,40 @@ export async function runGenerative(
         batchSize: 128,
         lr: cfg.lr,
         seed: cfg.seed,
+        bucketBatches: cfg.motorBucketBatches ?? 0,
         onEpoch: (e) => ctx.log(`MOTOR epoch ${e.epoch + 1}: loss ${e.loss.toFixed(4)}`),
       });
       const trainSeconds = (performance.now() - t0) / 1000;
       model.eval();
       const ev = new FullRankingEvaluator({ numItems: N });
       const t1 = performance.now();
-      for (let s = 0; s < test.length; s += 128) {
-        const batch = test.slice(s, s + 128);
-        const scores = model.scores(batch.map((e) => e.history));
-        await ev.update(
-          scores,
-          batch.map((e) => e.target),
-          batch.map((e) => e.history),
-        );
-        scores.dispose();
+      const table = model.itemTable(); // built once: the weights are fixed from here on
+      const ranks = new Int32Array(test.length);
+      try {
+        for (let s = 0; s < test.length; s += 128) {
+          const batch = test.slice(s, s + 128);
+          const scores = model.scores(
+            batch.map((e) => e.history),
+            table,
+          );
+          ranks.set(
+            await ev.update(
+              scores,
+              batch.map((e) => e.target),
+              batch.map((e) => e.history),
+            ),
+            s,
+          );
+          scores.dispose();
+        }
+      } finally {
+        table.dispose();
       }
       const metrics: RankingMetrics = ev.compute();
       const msPerUser = (performance.now() - t1) / test.length;
+      // Each user's rank (when every test user was ranked), for the same-users table beside the
+      // sampled rows (report/same-users.ts).
+      if (test.length === split.test.length) saveRanks(resolve(ctx.workDir, TEST_RANKS_FILE), ranks);
       return {
         variant: 'MOTOR',
         metrics: flattenRankingMetrics(metrics),
@@ -341,7 +366,7 @@ export async function runGenerative(
         trainableParameters: [...model.trainableParameters().values()].reduce((n, v) => n + v.size, 0),
         retrieval: { kind: 'full ranking', msPerUser, users: test.length },
         ...sample,
-        note: `SASRec over summed ${Object.keys(segments).join('+')} SID token embeddings (codebook init; ${exported ? "the pipeline's MM-RQ-VAE" : 'one RQ-VAE per modality'}), ${losses.length} epochs; full ranking, ${msPerUser.toFixed(2)} ms/user scoring; ${evalNote}`,
+        note: `SASRec over summed ${Object.keys(segments).join('+')} SID token embeddings (codebook init; ${exported ? "the pipeline's MM-RQ-VAE" : 'one RQ-VAE per modality'}), ${losses.length} epochs${cfg.motorBucketBatches ? ` (length-bucketed batches, windows of ${cfg.motorBucketBatches})` : ''}; full ranking, ${msPerUser.toFixed(2)} ms/user scoring; ${evalNote}`,
       };
     } finally {
       model.dispose();
