@@ -49,6 +49,7 @@ every variant -> evaluation -> report. With no options: the synthetic dataset, t
   --rqvae-epochs n        MM-RQ-VAE epochs (60), fine-tuning epochs (Beauty's 4); a changed budget
   --finetune-epochs n     is another stage result (another cache key)
   --finetune-users n      fine-tune on the sequences of n users (seeded, every position; --bench: 3000)
+  --motor-epochs n        MOTOR's SASRec epochs (default 10, --bench 30, paper 200)
   --no-finetune-validation  fine-tune the fixed epoch budget, without validation early stopping
                           (the authors' setup; the tiny preset validates)
   --no-bench-record       with --bench, leave benchmarks/results/reproduce-<dataset>.* alone
@@ -81,6 +82,7 @@ export const PASS_THROUGH_OPTIONS = {
   'rqvae-epochs': { type: 'string' },
   'finetune-epochs': { type: 'string' },
   'finetune-users': { type: 'string' },
+  'motor-epochs': { type: 'string' },
   'no-finetune-validation': { type: 'boolean' },
   'no-rqvae-extras': { type: 'boolean' },
 } as const;
@@ -159,6 +161,7 @@ export function parseCli(argv: string[]): Options | 'help' {
     rqvaeEpochs: num('rqvae-epochs'),
     finetuneEpochs: num('finetune-epochs'),
     finetuneUsers: num('finetune-users'),
+    motorEpochs: num('motor-epochs'),
     finetuneValidation: values['no-finetune-validation'] ? false : undefined,
     rqvaeExtras: values['no-rqvae-extras'] ? false : undefined,
     benchRecord: values['no-bench-record'] ? false : undefined,

@@ -117,6 +117,10 @@ async function main(): Promise<void> {
     override('fine-tuning', p.finetune.epochs, epochs(opts.finetuneEpochs));
     p.finetune.epochs = opts.finetuneEpochs;
   }
+  if (opts.motorEpochs !== undefined)
+    p.notes.push(
+      `budget override: MOTOR ${epochs(opts.motorEpochs)} of its SASRec (stage config; preset: 10, --bench 30, paper 200)`,
+    );
   if (opts.finetuneUsers !== undefined) {
     override(
       'fine-tuning on the sequences of',
@@ -286,6 +290,7 @@ async function main(): Promise<void> {
               paper: opts.preset === 'paper',
               rqvae: p.rqvae,
             });
+            if (variant === 'MOTOR' && opts.motorEpochs !== undefined) genCfg.motorEpochs = opts.motorEpochs;
             const gen = await runStage(
               runDir,
               `generative-${variant}`,

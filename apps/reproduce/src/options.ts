@@ -43,6 +43,8 @@ export const OptionsSchema = z.object({
   sasrecEpochs: z.number().int().positive().optional(),
   rqvaeEpochs: z.number().int().positive().optional(),
   finetuneEpochs: z.number().int().positive().optional(),
+  /** MOTOR's SASRec epochs (preset: 10, `--bench` 30, paper 200); the study gives it the SASRec row's budget. */
+  motorEpochs: z.number().int().positive().optional(),
   /** Fine-tuning on the sequences of this many users (seeded), every position; overrides the preset's. */
   finetuneUsers: z.number().int().positive().optional(),
   /**

@@ -90,6 +90,35 @@ describe('studyCuts', () => {
       expect.stringMatching(/^fine-tuning without validation early stopping: a fixed 1 epoch \(/),
     ]);
   });
+
+  it("names MOTOR's budget against its --bench preset (30 epochs) only when MOTOR runs", () => {
+    const cuts = (variants: string[], motorEpochs: number, sasrecEpochs?: number) =>
+      studyCuts({
+        dataset: 'beauty',
+        datasets: ['beauty', 'toys'],
+        seeds: [1, 2, 3],
+        variants,
+        preset: 'tiny',
+        budget: {
+          finetuneValidation: true,
+          rqvaeExtras: true,
+          motorEpochs,
+          ...(sasrecEpochs ? { sasrecEpochs } : {}),
+        },
+        d: 64,
+      }).filter((c) => c.startsWith('MOTOR'));
+    expect(cuts(every, 4, 4)).toEqual([
+      "MOTOR: 4 epochs of its SASRec instead of 30 (no early stopping), the SASRec row's budget",
+    ]);
+    expect(cuts(every, 4)).toEqual(['MOTOR: 4 epochs of its SASRec instead of 30 (no early stopping)']);
+    expect(cuts(every, 30)).toEqual([]);
+    expect(
+      cuts(
+        every.filter((v) => v !== 'MOTOR'),
+        4,
+      ),
+    ).toEqual([]);
+  });
 });
 
 describe('collaborativeTableLabel', () => {

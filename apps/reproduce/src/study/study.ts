@@ -111,6 +111,7 @@ function main(): void {
     ...(opts.rqvaeEpochs !== undefined ? { rqvaeEpochs: opts.rqvaeEpochs } : {}),
     ...(opts.finetuneEpochs !== undefined ? { finetuneEpochs: opts.finetuneEpochs } : {}),
     ...(opts.finetuneUsers !== undefined ? { finetuneUsers: opts.finetuneUsers } : {}),
+    ...(opts.motorEpochs !== undefined ? { motorEpochs: opts.motorEpochs } : {}),
     ...(opts.maxTrainExamples !== undefined ? { maxTrainExamples: opts.maxTrainExamples } : {}),
     finetuneValidation: opts.finetuneValidation,
     rqvaeExtras: opts.rqvaeExtras,
