@@ -9,8 +9,9 @@
 ;; Every C element is summed in k order, one float32 multiply and one float32 add per term (f32x4
 ;; lanes or scalar, the same IEEE operations; no FMA), starting from 0 or from C: the same bits on
 ;; every machine, for any blocking of m, n or k, and the order of XNNPACK's f32 GEMM microkernels.
-;; Register tiles: 5 rows x 8 columns (8 f32x4 accumulators), then 1 x 8 for the last rows,
-;; 1 x 4 and 1 x 1 for the last columns.
+;; Register tiles: 5 rows x 8 columns (10 f32x4 accumulators), then 1 x 8 for the last rows,
+;; 1 x 4 and 1 x 1 for the last columns. Also `transpose` (4 x 4 shuffle blocks): a transposed B is
+;; materialised with it before the product.
 (module
   (import "env" "memory" (memory 0))
 
@@ -223,4 +224,70 @@
             (br $i1)))
         (local.set $j (i32.add (local.get $j) (i32.const 1)))
         (br $j1))))
+
+  ;; dst[j, i] = src[i, j] for src [rows, cols] (row-major, both contiguous): 4 x 4 blocks by two
+  ;; rounds of shuffles, then the last columns and rows one element at a time. Exact (a copy).
+  (func (export "transpose") (param $src i32) (param $rows i32) (param $cols i32) (param $dst i32)
+    (local $i i32) (local $j i32) (local $s i32) (local $d i32) (local $ls i32) (local $ld i32)
+    (local $r0 v128) (local $r1 v128) (local $r2 v128) (local $r3 v128)
+    (local $t0 v128) (local $t1 v128) (local $t2 v128) (local $t3 v128)
+    (local.set $ls (i32.shl (local.get $cols) (i32.const 2)))
+    (local.set $ld (i32.shl (local.get $rows) (i32.const 2)))
+    (block $i_done
+      (loop $i_loop
+        (br_if $i_done (i32.gt_s (i32.add (local.get $i) (i32.const 4)) (local.get $rows)))
+        (local.set $j (i32.const 0))
+        (block $j_done
+          (loop $j_loop
+            (br_if $j_done (i32.gt_s (i32.add (local.get $j) (i32.const 4)) (local.get $cols)))
+            ;; $s: src[i, j]; $d: dst[j, i]
+            (local.set $s (i32.add (local.get $src) (i32.add (i32.mul (local.get $i) (local.get $ls)) (i32.shl (local.get $j) (i32.const 2)))))
+            (local.set $d (i32.add (local.get $dst) (i32.add (i32.mul (local.get $j) (local.get $ld)) (i32.shl (local.get $i) (i32.const 2)))))
+            (local.set $r0 (v128.load (local.get $s)))
+            (local.set $r1 (v128.load (i32.add (local.get $s) (local.get $ls))))
+            (local.set $r2 (v128.load (i32.add (local.get $s) (i32.shl (local.get $ls) (i32.const 1)))))
+            (local.set $r3 (v128.load (i32.add (local.get $s) (i32.mul (local.get $ls) (i32.const 3)))))
+            (local.set $t0 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r0) (local.get $r1)))
+            (local.set $t1 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r0) (local.get $r1)))
+            (local.set $t2 (i8x16.shuffle 0 1 2 3 16 17 18 19 4 5 6 7 20 21 22 23 (local.get $r2) (local.get $r3)))
+            (local.set $t3 (i8x16.shuffle 8 9 10 11 24 25 26 27 12 13 14 15 28 29 30 31 (local.get $r2) (local.get $r3)))
+            (v128.store (local.get $d) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t0) (local.get $t2)))
+            (v128.store (i32.add (local.get $d) (local.get $ld)) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t0) (local.get $t2)))
+            (v128.store (i32.add (local.get $d) (i32.shl (local.get $ld) (i32.const 1))) (i8x16.shuffle 0 1 2 3 4 5 6 7 16 17 18 19 20 21 22 23 (local.get $t1) (local.get $t3)))
+            (v128.store (i32.add (local.get $d) (i32.mul (local.get $ld) (i32.const 3))) (i8x16.shuffle 8 9 10 11 12 13 14 15 24 25 26 27 28 29 30 31 (local.get $t1) (local.get $t3)))
+            (local.set $j (i32.add (local.get $j) (i32.const 4)))
+            (br $j_loop)))
+        ;; the last cols % 4 columns of these four rows
+        (block $jt_done
+          (loop $jt
+            (br_if $jt_done (i32.ge_s (local.get $j) (local.get $cols)))
+            (call $copy_column (local.get $src) (local.get $ls) (local.get $dst) (local.get $ld) (local.get $i) (local.get $j) (i32.const 4))
+            (local.set $j (i32.add (local.get $j) (i32.const 1)))
+            (br $jt)))
+        (local.set $i (i32.add (local.get $i) (i32.const 4)))
+        (br $i_loop)))
+    ;; the last rows % 4 rows, every column
+    (local.set $j (i32.const 0))
+    (block $tail_done
+      (loop $tail
+        (br_if $tail_done (i32.ge_s (local.get $j) (local.get $cols)))
+        (call $copy_column (local.get $src) (local.get $ls) (local.get $dst) (local.get $ld) (local.get $i) (local.get $j)
+          (i32.sub (local.get $rows) (local.get $i)))
+        (local.set $j (i32.add (local.get $j) (i32.const 1)))
+        (br $tail))))
+
+  ;; dst[j, i0 + r] = src[i0 + r, j] for r < n ($ls, $ld: the row strides in bytes)
+  (func $copy_column (param $src i32) (param $ls i32) (param $dst i32) (param $ld i32) (param $i0 i32)
+    (param $j i32) (param $n i32)
+    (local $s i32) (local $d i32)
+    (local.set $s (i32.add (local.get $src) (i32.add (i32.mul (local.get $i0) (local.get $ls)) (i32.shl (local.get $j) (i32.const 2)))))
+    (local.set $d (i32.add (local.get $dst) (i32.add (i32.mul (local.get $j) (local.get $ld)) (i32.shl (local.get $i0) (i32.const 2)))))
+    (block $done
+      (loop $r
+        (br_if $done (i32.le_s (local.get $n) (i32.const 0)))
+        (f32.store (local.get $d) (f32.load (local.get $s)))
+        (local.set $s (i32.add (local.get $s) (local.get $ls)))
+        (local.set $d (i32.add (local.get $d) (i32.const 4)))
+        (local.set $n (i32.sub (local.get $n) (i32.const 1)))
+        (br $r))))
 )
