@@ -7,7 +7,8 @@ hist.i32 [U, H] (distinct, non-zero, never the target), meta.json {U, N, d, H}.
 For every user: scores over all N + 1 ids (u . item, or the item's count), the rank is the number of
 ids scoring >= the target's score (ties count against the target, id 0 included, as
 @mmesid/metrics' rankTargets) minus the history items that do. Prints the minimum seconds of 2
-runs and the number of users with rank <= 10 (must equal mmesid's).
+runs (wall, and CPU time of the process as *_cpu_s) and the number of users with rank <= 10 (must
+equal mmesid's).
 """
 import json
 import os
@@ -66,23 +67,29 @@ def run_torch(torch):
     return hits
 
 
-def best(f):
-    times, result = [], None
+cpu_times = {}
+
+
+def best(f, name):
+    times, cpus, result = [], [], None
     for _ in range(2):
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         result = f()
         times.append(time.perf_counter() - t0)
+        cpus.append(time.process_time() - c0)
+    cpu_times[name] = min(cpus)
     return min(times), result
 
 
 out = {"threads": threads, "numpy": np.__version__}
-out["numpy_s"], out["numpy_hits10"] = best(run_numpy)
+out["numpy_s"], out["numpy_hits10"] = best(run_numpy, "numpy_cpu_s")
 torch, reason = torch_or_reason()
 if torch is None:
     out["torch_skipped"] = reason
 else:
     torch.set_num_threads(threads)
     out["torch"] = torch.__version__
-    out["torch_s"], out["torch_hits10"] = best(lambda: run_torch(torch))
+    out["torch_s"], out["torch_hits10"] = best(lambda: run_torch(torch), "torch_cpu_s")
+out.update(cpu_times)
 out["blas"] = loaded_blas()
 print(json.dumps(out))

@@ -6,7 +6,7 @@
 // trainMmeSid's first steps take). Loss check: micro-batch 0 in eval mode, loss and every gradient.
 // Timing: `--rounds` rounds, each running every side once (interleaved), `--steps` optimiser steps
 // per run after one warm-up step. Writes benchmarks/results/speed-finetune.json.
-// Run: pnpm --filter @mmesid/bench speed:finetune [--steps=3 --rounds=2 --micro=4,16 --threads=1,2 --before=0 --native=1 --head=1]
+// Run: pnpm --filter @mmesid/bench speed:finetune [--steps=3 --rounds=2 --micro=4,16 --threads=1,2 --before=0 --native=1 --head=1 --xnnpack=1]
 import { execFileSync } from 'node:child_process';
 import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir } from 'node:os';
@@ -26,6 +26,7 @@ import {
   SOFTMAX_CROSS_ENTROPY_GRAD,
   SWIGLU,
   saveSafetensors,
+  setWasmMatMulRoute,
   tf,
   uninstallSharedTapeSave,
   unregisterWasmIdentity,
@@ -54,6 +55,9 @@ const BEFORE = args.get('before') !== '0';
 // Also time mmesid with the score sum and cross-entropy as composites (their WebAssembly SIMD
 // kernels off, everything else on): an in-process A/B of those kernels.
 const HEAD_AB = args.get('head') === '1';
+// Also time mmesid with every WASM matmul through XNNPACK (the SIMD GEMM off, everything else on):
+// an in-process A/B of @mmesid/tensor's WebAssembly GEMM.
+const XNNPACK_AB = args.get('xnnpack') === '1';
 const beautyDir =
   args.get('beauty') ?? process.env.BEAUTY_DIR ?? join(here, '../../../../shared/datasets/beauty');
 const llamaDir = args.get('llama') ?? join(here, '../../../../shared/models/stories260k');
@@ -197,6 +201,7 @@ const sides: Side[] = [];
 for (const [micro, variant] of [
   ...(BEFORE ? MICROS.map((m) => [m, 'before'] as const) : []),
   ...(HEAD_AB ? MICROS.map((m) => [m, 'composite head'] as const) : []),
+  ...(XNNPACK_AB ? MICROS.map((m) => [m, 'xnnpack'] as const) : []),
   ...MICROS.map((m) => [m, ''] as const),
   ...(nativeOk ? MICROS.map((m) => [m, 'native'] as const) : []),
 ])
@@ -208,6 +213,8 @@ for (const [micro, variant] of [
         for (const k of headKernels) if (tf.getKernel(k, 'wasm')) tf.unregisterKernel(k, 'wasm');
       if (variant === 'native')
         await initBackend({ require: 'wasm', log: false, nativeBlas: true, ignoreEnv: true });
+      // "before" predates the SIMD GEMM too.
+      setWasmMatMulRoute(variant === 'xnnpack' || variant === 'before' ? 'xnnpack' : 'auto');
       const cfg = { ...train, microBatch: micro };
       await trainMmeSid(model, split.train, { ...cfg, maxSteps: 1 }, { log: () => {} });
       const c0 = process.cpuUsage();
@@ -215,6 +222,7 @@ for (const [micro, variant] of [
       const c = process.cpuUsage(c0);
       if (variant === 'native')
         await initBackend({ require: 'wasm', log: false, nativeBlas: false, ignoreEnv: true });
+      setWasmMatMulRoute('auto');
       const cpuSeconds = (c.user + c.system) / 1e6;
       return {
         pairsPerSecond: r.examplesSeen / r.seconds,
@@ -283,9 +291,29 @@ function summary(metric: 'pairsPerSecond' | 'pairsPerCpuSecond') {
       );
       speedUp[`mmesid micro ${m} / micro ${MICROS[0]} before`] = round(best[`mmesid micro ${m}`]! / first, 2);
     }
+  // Each round's torch rate over the same round's mmesid rate (the sides of a round ran minutes
+  // apart at most, so they share the machine's load more than best-against-best does).
+  const sameRound: Record<string, { perRound: number[]; median: number }> = {};
+  for (const k of Object.keys(runs)) {
+    const m = /^torch .* micro (\d+)$/.exec(k);
+    if (!m) continue;
+    for (const side of [
+      `mmesid micro ${m[1]}`,
+      `mmesid micro ${m[1]} xnnpack`,
+      `mmesid micro ${m[1]} native`,
+    ]) {
+      if (!runs[side]) continue;
+      const perRound = runs[k]!.map((t, i) => round(t[metric] / runs[side]![i]![metric], 2));
+      const sorted = [...perRound].sort((a, b) => a - b);
+      const mid = sorted.length >> 1;
+      const median = sorted.length % 2 ? sorted[mid]! : round((sorted[mid - 1]! + sorted[mid]!) / 2, 2);
+      sameRound[`${k} / ${side}`] = { perRound, median };
+    }
+  }
   return {
     best: Object.fromEntries(Object.entries(best).map(([k, v]) => [k, round(v, 2)])),
     ratios,
+    sameRoundRatios: sameRound,
     speedUp,
   };
 }
@@ -296,7 +324,7 @@ const out = {
   command: `pnpm --filter @mmesid/bench speed:finetune ${process.argv.slice(2).join(' ')}`.trim(),
   date: new Date().toISOString(),
   machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version },
-  note: 'Shared machine: compare sides within this run only. Each round runs every side once (interleaved); best is the fastest round. A ratio above 1 means torch is faster. "before": mmesid without the sharing WASM Identity, the kernel-free tape save and the one-kernel linear/RMSNorm/RoPE/SwiGLU/score sum/cross-entropy (tfjs\'s copying Identity and Cast, cloning save, composite ops). "composite head" (--head=1): only the score sum and cross-entropy kernels off.',
+  note: 'Shared machine: compare sides within this run only. Each round runs every side once (interleaved); best is the fastest round. A ratio above 1 means torch is faster. "before": mmesid without the sharing WASM Identity, the kernel-free tape save and the one-kernel linear/RMSNorm/RoPE/SwiGLU/score sum/cross-entropy (tfjs\'s copying Identity and Cast, cloning save, composite ops). "composite head" (--head=1): only the score sum and cross-entropy kernels off. "xnnpack" (--xnnpack=1): every WASM matmul through XNNPACK, the SIMD GEMM off (before also). sameRoundRatios: torch / mmesid per round and their median.',
   loadAverage: { start: loadStart.map((x) => round(x, 2)), end: loadavg().map((x) => round(x, 2)) },
   workload: {
     model:

@@ -7,7 +7,8 @@
 // equal HR@10 counts. The peers are apps/bench/peers/*.py. A peer that cannot run is reported as
 // skipped with the reason, never replaced by a stored number.
 //
-// Options: --users=N (ranking users, default 4096), --python=PATH (else MMESID_PEER_PYTHON, then the
+// Options: --users=N (ranking users, default 4096), --rows=matmul,ranking,sasrec,rqvae (a subset is
+// written to speed-<rows>.json), --ranking-rounds=R (default 1), --python=PATH (else MMESID_PEER_PYTHON, then the
 // first of python3, /usr/bin/python3 that imports torch, then one that imports numpy).
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
@@ -17,7 +18,7 @@ import { fileURLToPath } from 'node:url';
 import { loadAuthorsDataset, loadEmbedding } from '@mmesid/datasets';
 import { rankTargets, rankTargetsShared } from '@mmesid/metrics';
 import { popularityScorer } from '@mmesid/sasrec';
-import { initBackend, Rng, tf } from '@mmesid/tensor';
+import { initBackend, Rng, setWasmMatMulRoute, tf } from '@mmesid/tensor';
 import { rqvaeRows, sasrecRow } from './speed-training.js';
 import { writeResult } from './write-result.js';
 
@@ -30,6 +31,8 @@ const args = new Map(
   }),
 );
 const USERS = Number(args.get('users') ?? 4096);
+// Ranking rows are measured this many times (each round: mmesid, then its peers), one row per round.
+const RANKING_ROUNDS = Number(args.get('ranking-rounds') ?? 1);
 const ALL_ROWS = ['matmul', 'ranking', 'sasrec', 'rqvae'] as const;
 const rowsWanted = new Set((args.get('rows') ?? ALL_ROWS.join(',')).split(','));
 const want = (r: (typeof ALL_ROWS)[number]) => rowsWanted.has(r);
@@ -260,57 +263,101 @@ async function evaluate(mode: 'model' | 'popularity'): Promise<number> {
 
 const rankingRows: Record<string, unknown>[] = [];
 for (const mode of want('ranking') ? (['model', 'popularity'] as const) : []) {
-  let hits = 0;
-  const times: number[] = [];
-  for (let r = 0; r < 2; r++) {
-    const t0 = performance.now();
-    hits = await evaluate(mode);
-    times.push((performance.now() - t0) / 1000);
-  }
-  const mmesid = Math.min(...times);
-  // The score product through the optional native BLAS (the same evaluator, ranks checked equal).
-  let nativeS: number | undefined;
-  if (mode === 'model') {
-    const c = await initBackend({ require: 'wasm', nativeBlas: true, log: false, ignoreEnv: true });
-    if (c.nativeBlas && !c.nativeBlas.startsWith('not used')) {
-      const nt: number[] = [];
-      for (let r = 0; r < 2; r++) {
-        const t0 = performance.now();
-        const h = await evaluate(mode);
-        nt.push((performance.now() - t0) / 1000);
-        if (h !== hits) throw new Error(`ranking through native BLAS: HR@10 count ${h}, WASM ${hits}`);
-      }
-      nativeS = Math.min(...nt);
+  for (let rr = 0; rr < RANKING_ROUNDS; rr++) {
+    let hits = 0;
+    const times: number[] = [];
+    const cpuTimes: number[] = [];
+    for (let r = 0; r < 2; r++) {
+      const t0 = performance.now();
+      const c0 = process.cpuUsage();
+      hits = await evaluate(mode);
+      const c = process.cpuUsage(c0);
+      times.push((performance.now() - t0) / 1000);
+      cpuTimes.push((c.user + c.system) / 1e6);
     }
-    await initBackend({ require: 'wasm', nativeBlas: false, log: false, ignoreEnv: true });
-  }
-  const p1 = peer('ranking.py', ['1', dir, mode, String(BATCH)]);
-  const p2 = peer('ranking.py', ['2', dir, mode, String(BATCH)]);
-  const agree = [p1.numpy_hits10, p1.torch_hits10].filter((h) => h !== undefined).every((h) => h === hits);
-  const row = {
-    workload: `full ranking, ${mode === 'model' ? 'dot-product scores' : 'popularity'}: ${USERS} users x ${ITEMS + 1} ids, ${HIST} history items masked, batch ${BATCH}`,
-    mmesidWasmSeconds: round(mmesid),
-    hits10: hits,
-    peersAgree: agree,
-    numpy1ThreadSeconds: p1.numpy_s === undefined ? null : round(p1.numpy_s as number),
-    torch1ThreadSeconds: p1.torch_s === undefined ? null : round(p1.torch_s as number),
-    numpy2ThreadsSeconds: p2.numpy_s === undefined ? null : round(p2.numpy_s as number),
-    torch2ThreadsSeconds: p2.torch_s === undefined ? null : round(p2.torch_s as number),
-    ratioToNumpy1Thread: p1.numpy_s ? round(mmesid / (p1.numpy_s as number), 2) : null,
-    ratioToTorch1Thread: p1.torch_s ? round(mmesid / (p1.torch_s as number), 2) : null,
-    ...(nativeS !== undefined
-      ? {
-          mmesidNativeBlasSeconds: round(nativeS),
-          nativeBlasRatioToNumpy1Thread: p1.numpy_s ? round(nativeS / (p1.numpy_s as number), 2) : null,
+    const mmesid = Math.min(...times);
+    const mmesidCpu = Math.min(...cpuTimes);
+    // The same with the score product through XNNPACK (the wasm kernel before its SIMD GEMM).
+    let xnnpackS: number | undefined;
+    let xnnpackCpu: number | undefined;
+    if (mode === 'model') {
+      setWasmMatMulRoute('xnnpack');
+      const xt: number[] = [];
+      const xc: number[] = [];
+      try {
+        for (let r = 0; r < 2; r++) {
+          const t0 = performance.now();
+          const c0 = process.cpuUsage();
+          const h = await evaluate(mode);
+          const c = process.cpuUsage(c0);
+          xt.push((performance.now() - t0) / 1000);
+          xc.push((c.user + c.system) / 1e6);
+          if (h !== hits) throw new Error(`ranking through XNNPACK: HR@10 count ${h}, SIMD GEMM ${hits}`);
         }
-      : {}),
-    ...(p1.skipped ? { peerSkipped: p1.skipped } : {}),
-    ...(p1.torch_skipped ? { torchSkipped: p1.torch_skipped } : {}),
-  };
-  if (!agree)
-    console.warn(`[speed] ${mode}: HR@10 counts differ: mmesid ${hits}, peer ${JSON.stringify(p1)}`);
-  console.log(`[speed] ${JSON.stringify(row)}`);
-  rankingRows.push(row);
+      } finally {
+        setWasmMatMulRoute('auto');
+      }
+      xnnpackS = Math.min(...xt);
+      xnnpackCpu = Math.min(...xc);
+    }
+    // The score product through the optional native BLAS (the same evaluator, ranks checked equal).
+    let nativeS: number | undefined;
+    if (mode === 'model') {
+      const c = await initBackend({ require: 'wasm', nativeBlas: true, log: false, ignoreEnv: true });
+      if (c.nativeBlas && !c.nativeBlas.startsWith('not used')) {
+        const nt: number[] = [];
+        for (let r = 0; r < 2; r++) {
+          const t0 = performance.now();
+          const h = await evaluate(mode);
+          nt.push((performance.now() - t0) / 1000);
+          if (h !== hits) throw new Error(`ranking through native BLAS: HR@10 count ${h}, WASM ${hits}`);
+        }
+        nativeS = Math.min(...nt);
+      }
+      await initBackend({ require: 'wasm', nativeBlas: false, log: false, ignoreEnv: true });
+    }
+    const p1 = peer('ranking.py', ['1', dir, mode, String(BATCH)]);
+    const p2 = peer('ranking.py', ['2', dir, mode, String(BATCH)]);
+    const agree = [p1.numpy_hits10, p1.torch_hits10].filter((h) => h !== undefined).every((h) => h === hits);
+    const row = {
+      workload: `full ranking, ${mode === 'model' ? 'dot-product scores' : 'popularity'}: ${USERS} users x ${ITEMS + 1} ids, ${HIST} history items masked, batch ${BATCH}`,
+      mmesidWasmSeconds: round(mmesid),
+      hits10: hits,
+      peersAgree: agree,
+      numpy1ThreadSeconds: p1.numpy_s === undefined ? null : round(p1.numpy_s as number),
+      torch1ThreadSeconds: p1.torch_s === undefined ? null : round(p1.torch_s as number),
+      numpy2ThreadsSeconds: p2.numpy_s === undefined ? null : round(p2.numpy_s as number),
+      torch2ThreadsSeconds: p2.torch_s === undefined ? null : round(p2.torch_s as number),
+      ratioToNumpy1Thread: p1.numpy_s ? round(mmesid / (p1.numpy_s as number), 2) : null,
+      ratioToTorch1Thread: p1.torch_s ? round(mmesid / (p1.torch_s as number), 2) : null,
+      ...(RANKING_ROUNDS > 1 ? { round: rr + 1 } : {}),
+      mmesidWasmCpuSeconds: round(mmesidCpu),
+      numpy1ThreadCpuSeconds: p1.numpy_cpu_s === undefined ? null : round(p1.numpy_cpu_s as number),
+      cpuRatioToNumpy1Thread: p1.numpy_cpu_s ? round(mmesidCpu / (p1.numpy_cpu_s as number), 2) : null,
+      ...(xnnpackS !== undefined && xnnpackCpu !== undefined
+        ? {
+            mmesidWasmXnnpackSeconds: round(xnnpackS),
+            mmesidWasmXnnpackCpuSeconds: round(xnnpackCpu),
+            xnnpackRatioToNumpy1Thread: p1.numpy_s ? round(xnnpackS / (p1.numpy_s as number), 2) : null,
+            xnnpackCpuRatioToNumpy1Thread: p1.numpy_cpu_s
+              ? round(xnnpackCpu / (p1.numpy_cpu_s as number), 2)
+              : null,
+          }
+        : {}),
+      ...(nativeS !== undefined
+        ? {
+            mmesidNativeBlasSeconds: round(nativeS),
+            nativeBlasRatioToNumpy1Thread: p1.numpy_s ? round(nativeS / (p1.numpy_s as number), 2) : null,
+          }
+        : {}),
+      ...(p1.skipped ? { peerSkipped: p1.skipped } : {}),
+      ...(p1.torch_skipped ? { torchSkipped: p1.torch_skipped } : {}),
+    };
+    if (!agree)
+      console.warn(`[speed] ${mode}: HR@10 counts differ: mmesid ${hits}, peer ${JSON.stringify(p1)}`);
+    console.log(`[speed] ${JSON.stringify(row)}`);
+    rankingRows.push(row);
+  }
 }
 tf.dispose([itemT, userT]);
 pop.dispose();
@@ -341,9 +388,17 @@ if (want('sasrec') || want('rqvae')) {
   }
 }
 if (ALL_ROWS.some((r) => !want(r))) {
-  console.log(
-    `[speed] only ${[...rowsWanted].join(', ')} measured: speed.json not written (it holds whole runs)`,
-  );
+  // A partial run (--rows=...) goes to its own file: speed.json holds whole runs.
+  const partial = writeResult(`speed-${[...rowsWanted].sort().join('-')}`, {
+    date: new Date().toISOString(),
+    machine: { cpus: cpus().length, cpuModel: cpus()[0]?.model, node: process.version },
+    note: 'A partial run of apps/bench/src/speed.ts (--rows); shared, loaded machine: compare each row with its peer measured in the same run. loadAverage is os.loadavg() at start and end.',
+    loadAverage: { start: loadStart.map((x) => round(x, 2)), end: loadavg().map((x) => round(x, 2)) },
+    matmul: matmulRows,
+    ranking: rankingRows,
+    training: trainingRows,
+  });
+  console.log(`[speed] only ${[...rowsWanted].join(', ')} measured: wrote ${partial}, not speed.json`);
   process.exit(0);
 }
 

@@ -128,7 +128,12 @@ export { stopGradient } from './ops/stop-gradient.js';
 export { SWIGLU, SWIGLU_GRAD, swiglu, swigluComposite } from './ops/swiglu.js';
 export { installSharedTapeSave, uninstallSharedTapeSave } from './ops/tape-save.js';
 export { registerWasmIdentity, unregisterWasmIdentity } from './ops/wasm-identity.js';
-export { registerWasmMatMul, WASM_MATMUL_SMALL } from './ops/wasm-matmul.js';
+export {
+  registerWasmMatMul,
+  setWasmMatMulRoute,
+  WASM_MATMUL_SMALL,
+  type WasmMatMulRoute,
+} from './ops/wasm-matmul.js';
 export {
   registerWeightedTermSum,
   WEIGHTED_TERM_SUM,

@@ -1,5 +1,7 @@
 import { tf } from '../tf.js';
 import { registerHostKernel } from './host-backends.js';
+import { WASM_BASE64 } from './simd/count-at-least.wasm.js';
+import { heapModule, type WasmHeapBackend } from './simd/heap-module.js';
 
 /** tfjs kernel name of {@link countAtLeast}'s one-pass kernel (registered for cpu and wasm). */
 export const COUNT_AT_LEAST = 'MmesidCountAtLeast';
@@ -21,18 +23,60 @@ function count(
   }
 }
 
+/** The export of simd/count-at-least.wat (byte offsets into the heap). */
+interface SimdExports {
+  count(x: number, t: number, rows: number, cols: number, out: number): void;
+}
+
+/** The SIMD module on this backend's heap, or null (then the JS loop runs on the heap). */
+export function countAtLeastSimd(backend: unknown): SimdExports | null {
+  return heapModule<SimdExports>(backend, WASM_BASE64);
+}
+
 /**
- * Registers the one-pass kernel of {@link countAtLeast} for the cpu and wasm backends (JS loops
- * over the backend's own buffers, no copies). Called by `initBackend`; safe to call more than once.
+ * Registers the one-pass kernel of {@link countAtLeast} for the cpu backend (a JS loop over its
+ * buffers) and the wasm backend (the WebAssembly SIMD module of `simd/count-at-least.wat` in place
+ * on the heap: [1,024, 12,088] in ~1.8 ms CPU against ~13 ms for the JS loop; the JS loop where that module cannot run). Called by
+ * `initBackend`; safe to call more than once.
  */
 export function registerCountAtLeast(): void {
-  registerHostKernel(COUNT_AT_LEAST, {
-    outputs: ({ x }) => [{ shape: [x!.shape[0]!], dtype: 'int32' }],
-    run: ({ x, t }, { x: xi }, _attrs, [out]) => {
-      const [rows, cols] = xi!.shape as [number, number];
-      count(x!, t!, rows, cols, out as Int32Array);
+  registerHostKernel(
+    COUNT_AT_LEAST,
+    {
+      outputs: ({ x }) => [{ shape: [x!.shape[0]!], dtype: 'int32' }],
+      run: ({ x, t }, { x: xi }, _attrs, [out]) => {
+        const [rows, cols] = xi!.shape as [number, number];
+        count(x!, t!, rows, cols, out as Int32Array);
+      },
     },
-  });
+    { backends: ['cpu'] },
+  );
+  if (!tf.getKernel(COUNT_AT_LEAST, 'wasm'))
+    tf.registerKernel({
+      kernelName: COUNT_AT_LEAST,
+      backendName: 'wasm',
+      kernelFunc: ({ inputs, backend }) => {
+        const b = backend as WasmHeapBackend;
+        const { x, t } = inputs as { x: tf.TensorInfo; t: tf.TensorInfo };
+        const [rows, cols] = x.shape as [number, number];
+        const out = b.makeOutput([rows], 'int32'); // before any view: allocating may grow the heap
+        if (rows === 0) return out;
+        const simd = countAtLeastSimd(b);
+        if (!simd) {
+          count(
+            b.typedArrayFromHeap(x),
+            b.typedArrayFromHeap(t),
+            rows,
+            cols,
+            b.typedArrayFromHeap(out) as Int32Array,
+          );
+          return out;
+        }
+        const off = (v: tf.TensorInfo) => b.dataIdMap.get(v.dataId).memoryOffset;
+        simd.count(off(x), off(t), rows, cols, off(out));
+        return out;
+      },
+    });
 }
 
 /**

@@ -3,7 +3,7 @@ import { Rng } from '@mmesid/core';
 import { describeBackends, maxAbsDiff } from '@mmesid/test-utils';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { tf } from '../tf.js';
-import { useNativeSgemm } from './wasm-matmul.js';
+import { setWasmMatMulRoute, useNativeSgemm, wasmGemm } from './wasm-matmul.js';
 
 // The products are checked against a float64 triple loop in plain JS (independent of every
 // backend), on each backend the harness runs; on wasm they go through the kernel override of
@@ -238,6 +238,119 @@ describeBackends(
       });
     });
     void backend;
+  },
+  { only: ['wasm'] },
+);
+
+/**
+ * The product summed as the SIMD GEMM promises: per element, k in order from 0, each product and
+ * each partial sum rounded to float32 (Math.fround), i.e. what a plain float32 triple loop gives.
+ */
+function sequentialF32(
+  a: { v: Float64Array; shape: number[] },
+  b: { v: Float64Array; shape: number[] },
+  tA: boolean,
+  tB: boolean,
+): Float32Array {
+  const f = Math.fround;
+  const ra = a.shape.length;
+  const rb = b.shape.length;
+  const M = tA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+  const K = tA ? a.shape[ra - 2]! : a.shape[ra - 1]!;
+  const N = tB ? b.shape[rb - 2]! : b.shape[rb - 1]!;
+  const nA = a.shape.slice(0, -2).reduce((p, d) => p * d, 1);
+  const nB = b.shape.slice(0, -2).reduce((p, d) => p * d, 1);
+  const nOut = Math.max(nA, nB);
+  const out = new Float32Array(nOut * M * N);
+  for (let o = 0; o < nOut; o++)
+    for (let i = 0; i < M; i++)
+      for (let j = 0; j < N; j++) {
+        let s = 0;
+        for (let k = 0; k < K; k++) {
+          const av = a.v[(o % nA) * M * K + (tA ? k * M + i : i * K + k)]!;
+          const bv = b.v[(o % nB) * K * N + (tB ? j * K + k : k * N + j)]!;
+          s = f(s + f(av * bv));
+        }
+        out[o * M * N + i * N + j] = s;
+      }
+  return out;
+}
+
+// The WebAssembly SIMD GEMM (simd/gemm.wat) that the wasm kernel uses for most products: forced on
+// for every product here, on shapes that are not multiples of its 5 x 8 register tile, of its 256
+// k-block or of its row block, with transposes and batches. It must give exactly the bits of the
+// sequential float32 sum (the same on every machine), and the XNNPACK route the same values.
+describeBackends(
+  'matMul through the SIMD GEMM (wasm)',
+  () => {
+    beforeAll(() => setWasmMatMulRoute('simd'));
+    afterAll(() => setWasmMatMulRoute('auto'));
+    it('the module runs on this heap', () => {
+      expect(wasmGemm(tf.backend())).not.toBeNull();
+    });
+    // [batchA, batchB, M, K, N]
+    const cases: [number[], number[], number, number, number][] = [
+      [[], [], 1, 1, 1],
+      [[], [], 5, 7, 8],
+      [[], [], 11, 300, 23], // two k-blocks; 23 columns = 8 + 8 + 4 + 3
+      [[], [], 89, 64, 301], // the score head's rows
+      [[], [], 6, 0, 9], // K = 0: zeros
+      [[3], [3], 13, 24, 17],
+      [[4], [], 9, 31, 12], // shared right operand: batches folded into rows
+      [[], [5], 7, 16, 11],
+      [[2, 3], [3], 6, 10, 8],
+      [[], [], 700, 3, 9], // rows past one row block
+    ];
+    for (const [bA, bB, M, K, N] of cases)
+      for (const [tA, tB] of [
+        [false, false],
+        [false, true],
+        [true, false],
+      ] as [boolean, boolean][])
+        it(`[${bA}]x${M}x${K} @ [${bB}]x${K}x${N}, transposeA=${tA}, transposeB=${tB}: the sequential float32 bits`, async () => {
+          const rng = new Rng(`gemm${bA}${bB}${M}${K}${N}${tA}${tB}`);
+          const a = randn(rng, operandShape(bA, M, K, tA));
+          const b = randn(rng, operandShape(bB, K, N, tB));
+          const y = tf.matMul(a.t, b.t, tA, tB);
+          const want = sequentialF32(a, b, tA, tB);
+          const got = (await y.data()) as Float32Array;
+          expect(y.shape).toEqual(reference(a, b, tA, tB).shape);
+          expect(got.length).toBe(want.length);
+          let same = 0;
+          for (let i = 0; i < want.length; i++) if (Object.is(got[i], want[i]) || got[i] === want[i]) same++;
+          expect(same).toBe(want.length);
+          expect(maxAbsDiff(got, reference(a, b, tA, tB).v)).toBeLessThan(1e-4);
+          tf.dispose([a.t, b.t, y]);
+        });
+    it('both transposed: the XNNPACK route, still right', async () => {
+      const rng = new Rng('gemm-tt');
+      const a = randn(rng, [2, 19, 7]);
+      const b = randn(rng, [2, 11, 19]);
+      const y = tf.matMul(a.t, b.t, true, true);
+      expect(maxAbsDiff(await y.data(), reference(a, b, true, true).v)).toBeLessThan(1e-4);
+      tf.dispose([a.t, b.t, y]);
+    });
+    it('gradients through it equal the reference products', async () => {
+      const rng = new Rng(8);
+      const a = randn(rng, [3, 12, 20]);
+      const b = randn(rng, [3, 15, 20]);
+      const dy = randn(rng, [3, 12, 15]);
+      const [ga, gb] = tf.grads((x: tf.Tensor, w: tf.Tensor) =>
+        tf.sum(tf.mul(tf.matMul(x, w, false, true), dy.t)),
+      )([a.t, b.t]);
+      expect(maxAbsDiff(await ga!.data(), reference(dy, b, false, false).v)).toBeLessThan(1e-4);
+      expect(maxAbsDiff(await gb!.data(), reference(dy, a, true, false).v)).toBeLessThan(1e-4);
+      tf.dispose([a.t, b.t, dy.t, ga!, gb!]);
+    });
+    it('leaves no backend buffers behind', () => {
+      const rng = new Rng(4);
+      const a = randn(rng, [4, 16, 24]);
+      const b = randn(rng, [4, 30, 24]);
+      const before = tf.backend().numDataIds();
+      for (let i = 0; i < 3; i++) tf.matMul(a.t, b.t, false, true).dispose();
+      expect(tf.backend().numDataIds()).toBe(before);
+      tf.dispose([a.t, b.t]);
+    });
   },
   { only: ['wasm'] },
 );

@@ -16,9 +16,18 @@
 //   5. hands tiny unbatched-or-equal-batch products without a bias to the original kernel.
 //   6. hands an unbatched one-row product against a transposed operand (x W^T) to the original
 //      kernel, whose loop reads the operand in place: materialising the transpose costs far more.
+// Bias-free float32 products (every matMul of training: the Linear kernels, attention, the MME-SID
+// score head and its gradients) go instead to a WebAssembly SIMD GEMM (simd/gemm.wat) unless both
+// K and N are >= 512: it reads a transposed a through strides, needs no XNNPACK operator or packed
+// weights (XNNPACK repacks a new b on every call: every trained weight, every transposed copy, every
+// batch view), and sums each element in k order like XNNPACK's kernels, so the same bits. The score
+// head's dU = dS E^T ran at ~18-20 GFLOP/s through XNNPACK and ~35-38 through the GEMM; batched
+// attention products at 2-3 against 9-21 (packages/tensor/bench/matmul-shapes.ts).
 
 import type { NativeBlas } from '@mmesid/blas-native';
 import { tf } from '../tf.js';
+import { WASM_BASE64 as GEMM_BASE64 } from './simd/gemm.wasm.js';
+import { heapModule } from './simd/heap-module.js';
 
 interface WasmModule {
   HEAPU8: Uint8Array;
@@ -151,6 +160,149 @@ function batchIndexer(
     }
     return [ia, ib];
   };
+}
+
+/** The exports of simd/gemm.wat (see there): C (+)= A B with byte offsets and byte strides. */
+interface GemmExports {
+  gemm(
+    a: number,
+    sai: number,
+    sak: number,
+    b: number,
+    ldb: number,
+    c: number,
+    ldc: number,
+    m: number,
+    n: number,
+    k: number,
+    acc: number,
+  ): void;
+  transpose(src: number, rows: number, cols: number, dst: number): void;
+}
+
+/** Which kernel takes the float32 products without bias or activation: the rule below, or one of them always (benchmarks, tests). */
+export type WasmMatMulRoute = 'auto' | 'xnnpack' | 'simd';
+let route: WasmMatMulRoute = 'auto';
+
+/** Sets {@link WasmMatMulRoute} (internal: for benchmarks and tests); returns the previous one. */
+export function setWasmMatMulRoute(r: WasmMatMulRoute): WasmMatMulRoute {
+  const prev = route;
+  route = r;
+  return prev;
+}
+
+/** The SIMD GEMM module on this backend's heap, or null (no WebAssembly SIMD, shared memory). */
+export function wasmGemm(backend: unknown): GemmExports | null {
+  return heapModule<GemmExports>(backend, GEMM_BASE64);
+}
+
+/** k and m block sizes of the SIMD GEMM's outer loops (an A block of MC x KC floats stays in L2). */
+const KC = 256;
+const MC_BYTES = 128 * 1024;
+
+/** C[M, N] = A(M, K) B[K, N] in blocks of k (added in order, so the same bits as one block) and of rows. */
+function gemmBlocked(
+  g: GemmExports,
+  a: number,
+  sai: number,
+  sak: number,
+  b: number,
+  ldb: number,
+  c: number,
+  ldc: number,
+  M: number,
+  N: number,
+  K: number,
+): void {
+  if (K === 0) {
+    g.gemm(a, sai, sak, b, ldb, c, ldc, M, N, 0, 0);
+    return;
+  }
+  const MC = Math.max(16, Math.floor(MC_BYTES / (4 * Math.min(K, KC))));
+  for (let p = 0; p < K; p += KC)
+    for (let i = 0; i < M; i += MC)
+      g.gemm(
+        a + i * sai + p * sak,
+        sai,
+        sak,
+        b + p * ldb,
+        ldb,
+        c + i * ldc,
+        ldc,
+        Math.min(MC, M - i),
+        N,
+        Math.min(KC, K - p),
+        p > 0 ? 1 : 0,
+      );
+}
+
+/**
+ * out[o] = op(a[o % nA]) op(b[o % nB]) per output batch with the SIMD GEMM, in place on the heap:
+ * a transposed a is read through its strides, a transposed b is materialised once (the module's
+ * transpose into a temporary backend buffer).
+ */
+function simdProduct(
+  backend: WasmBackend,
+  g: GemmExports,
+  c: { a: tf.TensorInfo; b: tf.TensorInfo; transposeA: boolean; transposeB: boolean },
+  dims: { M: number; K: number; N: number; nA: number; nB: number; outBatch: number[]; modulo: boolean },
+): tf.TensorInfo {
+  const { M, K, N, nA, nB, outBatch } = dims;
+  const out = backend.makeOutput([...outBatch, M, N], 'float32');
+  const nOut = sizeOf(outBatch);
+  if (nOut === 0 || M === 0 || N === 0) return out;
+  // A transposed b [..., N, K] becomes [..., K, N] with the module's own transpose (a tfjs
+  // Transpose kernel costs ~0.1 ms per call on small weights, ~1.7 ms on a [64, 12,087] table).
+  const b2 = c.transposeB ? backend.makeOutput([...c.b.shape.slice(0, -2), K, N], 'float32') : c.b;
+  try {
+    // Offsets only after every allocation (makeOutput may grow the heap; offsets stay valid).
+    const aOff = backend.dataIdMap.get(c.a.dataId).memoryOffset;
+    const bOff = backend.dataIdMap.get(b2.dataId).memoryOffset;
+    const oOff = backend.dataIdMap.get(out.dataId).memoryOffset;
+    if (c.transposeB) {
+      const src = backend.dataIdMap.get(c.b.dataId).memoryOffset;
+      for (let ib = 0; ib < nB; ib++) g.transpose(src + 4 * ib * N * K, N, K, bOff + 4 * ib * K * N);
+    }
+    const sai = c.transposeA ? 4 : 4 * K;
+    const sak = c.transposeA ? 4 * M : 4;
+    if (nB === 1 && nA === nOut && !c.transposeA) {
+      // A shared right operand: all of a's batches are rows of one product.
+      gemmBlocked(g, aOff, sai, sak, bOff, 4 * N, oOff, 4 * N, nA * M, N, K);
+      return out;
+    }
+    const idx = batchIndexer(c.a.shape.slice(0, -2), b2.shape.slice(0, -2), outBatch, dims.modulo);
+    for (let o = 0; o < nOut; o++) {
+      const [ia, ib] = idx(o);
+      gemmBlocked(
+        g,
+        aOff + 4 * ia * M * K,
+        sai,
+        sak,
+        bOff + 4 * ib * K * N,
+        4 * N,
+        oOff + 4 * o * M * N,
+        4 * N,
+        M,
+        N,
+        K,
+      );
+    }
+    return out;
+  } finally {
+    if (b2 !== c.b) backend.disposeData(b2.dataId);
+  }
+}
+
+/** Whether the SIMD GEMM takes this product (float32, no bias or activation, not both transposed). */
+function simdWillDo(c: MatMulCall, K: number, N: number): boolean {
+  if (route === 'xnnpack') return false;
+  if (c.bias || c.preluActivationWeights || (c.activation ?? 'linear') !== 'linear') return false;
+  if (c.transposeA && c.transposeB) return false;
+  if (route === 'simd') return true;
+  // Large products in both K and N: XNNPACK's packed weight panels beat the GEMM's strided reads of
+  // B there (1024^2: ~38 against ~30 GFLOP/s, bench/matmul-shapes.ts); everywhere else the GEMM is
+  // as fast or faster, and it never packs weights, transposes a, or creates an operator per call.
+  return !(K >= 512 && N >= 512);
 }
 
 let fused: ((...args: unknown[]) => void) | null = null;
@@ -326,9 +478,12 @@ function matMulFast(backend: WasmBackend, c: MatMulCall): tf.TensorInfo {
   const temps: tf.TensorInfo[] = [];
   try {
     let out: tf.TensorInfo;
+    const M = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
+    const gemm = blas ? null : wasmGemm(backend);
     if (blas) {
-      const M = transposeA ? a.shape[ra - 1]! : a.shape[ra - 2]!;
       out = nativeProduct(backend, blas, c, { M, K, N, nA, nB, outBatch, modulo });
+    } else if (gemm && simdWillDo(c, K, N)) {
+      out = simdProduct(backend, gemm, c, { M, K, N, nA, nB, outBatch, modulo });
     } else {
       const a2 = transposeA ? swapLast(a, backend) : a;
       if (a2 !== a) temps.push(a2);
@@ -388,8 +543,8 @@ function matMulFast(backend: WasmBackend, c: MatMulCall): tf.TensorInfo {
 }
 
 /** Whether the original kernel is both exact and as fast for this product (tiny, no bias, no broadcast). */
-function originalWillDo(c: MatMulCall): boolean {
-  if (native) return false;
+function originalWillDo(c: MatMulCall, gemmReady: boolean): boolean {
+  if (native || route === 'simd') return false;
   if (c.bias || c.preluActivationWeights || (c.activation ?? 'linear') !== 'linear') return false;
   const batchA = c.a.shape.slice(0, -2);
   const batchB = c.b.shape.slice(0, -2);
@@ -400,7 +555,8 @@ function originalWillDo(c: MatMulCall): boolean {
   const M = c.transposeA ? c.a.shape[ra - 1]! : c.a.shape[ra - 2]!;
   const K = c.transposeA ? c.a.shape[ra - 2]! : c.a.shape[ra - 1]!;
   const N = c.transposeB ? c.b.shape[rb - 2]! : c.b.shape[rb - 1]!;
-  if (nA === 1 && !c.transposeA && !c.transposeB) return true; // already XNNPACK
+  // Already XNNPACK, unless the SIMD GEMM takes it (it needs no packed weights per new b).
+  if (nA === 1 && !c.transposeA && !c.transposeB) return !(gemmReady && simdWillDo(c, K, N));
   // One row against a transposed right operand (a decode step's Linear: x [1, K] W^T with W
   // [N, K]): the original loop reads W's rows in place, where the fast path would first copy all
   // of W into its transpose (~9 ns an element on WASM: 106 ms for a 2048 x 5632 weight, against
@@ -413,7 +569,7 @@ function batchMatMulKernel(args: KernelArgs): tf.TensorInfo {
   const { a, b } = args.inputs as { a: tf.TensorInfo; b: tf.TensorInfo };
   const { transposeA, transposeB } = args.attrs as unknown as { transposeA: boolean; transposeB: boolean };
   const call: MatMulCall = { a, b, transposeA, transposeB };
-  if (a.dtype !== 'float32' || b.dtype !== 'float32' || originalWillDo(call))
+  if (a.dtype !== 'float32' || b.dtype !== 'float32' || originalWillDo(call, wasmGemm(args.backend) !== null))
     return originalBatchMatMul!.kernelFunc(args as Parameters<tf.KernelFunc>[0]) as tf.TensorInfo;
   return matMulFast(args.backend as WasmBackend, call);
 }

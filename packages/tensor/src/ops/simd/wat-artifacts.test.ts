@@ -9,6 +9,8 @@ import { assembleWat, SIMD_DIR, watFiles } from '../../../scripts/assemble-wat.m
 // `node packages/tensor/scripts/assemble-wat.mjs` after editing a .wat.
 const artifacts: Record<string, () => Promise<{ WASM_BASE64: string }>> = {
   'adamw-update.wat': () => import('./adamw-update.wasm.js'),
+  'count-at-least.wat': () => import('./count-at-least.wasm.js'),
+  'gemm.wat': () => import('./gemm.wasm.js'),
   'softmax-cross-entropy.wat': () => import('./softmax-cross-entropy.wasm.js'),
   'weighted-term-sum.wat': () => import('./weighted-term-sum.wasm.js'),
 };
