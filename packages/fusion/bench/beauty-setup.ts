@@ -58,3 +58,19 @@ export function beautyBenchModel(
     ...(style === 'default' ? {} : { promptStyle: style }),
   });
 }
+
+/**
+ * The benchmarks' training options: one epoch in micro-batches of `microBatch`, effective batch 16,
+ * 10 warm-up steps, seed 1 (each script runs one step with them before it times anything).
+ */
+export function benchTrainOptions(microBatch: number, mode: 'efficient' | 'paper' = 'efficient') {
+  return {
+    mode,
+    epochs: 1,
+    microBatch,
+    effectiveBatch: 16,
+    warmupSteps: 10,
+    logEvery: 1000,
+    seed: 1,
+  } as const;
+}

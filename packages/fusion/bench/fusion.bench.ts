@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { type BackendName, initBackend, tf } from '@mmesid/tensor';
 import { evaluateMmeSid, type MmeSidModel, type PromptStyle, trainMmeSid } from '../src/index.js';
-import { beautyBenchModel, beautySetup } from './beauty-setup.js';
+import { beautyBenchModel, beautySetup, benchTrainOptions } from './beauty-setup.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -46,15 +46,7 @@ for (const [style, mode, microBatch] of [
   const model = await build(style, mode === 'efficient');
   const prompt = { prefix: model.prompt.prefix.length, suffix: model.prompt.suffix.length };
   // One warm-up step outside the timing, then `steps` optimizer steps (micro 4, effective 16), timed.
-  const common = {
-    mode,
-    epochs: 1,
-    microBatch,
-    effectiveBatch: 16,
-    warmupSteps: 10,
-    logEvery: 1000,
-    seed: 1,
-  } as const;
+  const common = benchTrainOptions(microBatch, mode);
   await trainMmeSid(model, split.train, { ...common, maxSteps: 1 }, { log: () => {} });
   const r = await trainMmeSid(model, split.train, { ...common, maxSteps: steps }, { log: () => {} });
   const pairsPerSecond = r.examplesSeen / r.seconds;

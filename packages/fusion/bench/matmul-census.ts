@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { initBackend, setWasmMatMulRoute, tf } from '@mmesid/tensor';
 import { trainMmeSid } from '../src/index.js';
-import { beautyBenchModel, beautySetup } from './beauty-setup.js';
+import { beautyBenchModel, beautySetup, benchTrainOptions } from './beauty-setup.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const { values: args } = parseArgs({
@@ -29,15 +29,7 @@ console.log(
 );
 const setup = await beautySetup(args.data);
 const model = await beautyBenchModel(setup, args.llama);
-const common = {
-  mode: 'efficient',
-  epochs: 1,
-  microBatch: Number(args.micro),
-  effectiveBatch: 16,
-  warmupSteps: 10,
-  logEvery: 1000,
-  seed: 1,
-} as const;
+const common = benchTrainOptions(Number(args.micro));
 await trainMmeSid(model, setup.split.train, { ...common, maxSteps: 1 }, { log: () => {} });
 
 let groups = new Map<string, { n: number; ms: number; flops: number }>();

@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ADAMW_UPDATE, type BackendName, initBackend, tf } from '@mmesid/tensor';
 import { trainMmeSid } from '../src/index.js';
-import { beautyBenchModel, beautySetup } from './beauty-setup.js';
+import { beautyBenchModel, beautySetup, benchTrainOptions } from './beauty-setup.js';
 import { summarizeProfile } from './profile-summary.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -32,15 +32,7 @@ console.log(
 const setup = await beautySetup(args.data);
 const { dataset, split } = setup;
 const model = await beautyBenchModel(setup, args.llama);
-const common = {
-  mode: 'efficient',
-  epochs: 1,
-  microBatch: Number(args.micro),
-  effectiveBatch: 16,
-  warmupSteps: 10,
-  logEvery: 1000,
-  seed: 1,
-} as const;
+const common = benchTrainOptions(Number(args.micro));
 await trainMmeSid(model, split.train, { ...common, maxSteps: 1 }, { log: () => {} });
 const steps = Number(args.steps);
 // Each lever switched off and on in alternation, same model and machine (the load changes by the minute).

@@ -59,6 +59,10 @@ const codes = (seed: string): SidSegmentCodes => {
   for (let i = L; i < ids.length; i++) ids[i] = rng.int(K);
   return { ids, levels: L, codebookSize: K };
 };
+
+/** Epoch 0's batches as `trainMotor` builds them (batch 128, maxLen 50, one negative, seed 1). */
+const benchBatches = (bucketBatches: number) =>
+  epochBatches(training, { batchSize: 128, maxLen: 50, negatives: 1, seed: 1, epoch: 0, bucketBatches });
 const segments = { text: codes('motor-bench/text'), visual: codes('motor-bench/visual') };
 const model = () =>
   new MotorModel({ sasrec: { numItems: N, hiddenUnits: 64, maxLen: 50 }, segments, seed: 1 });
@@ -72,14 +76,7 @@ for (const name of names) {
   m.train();
   const opt = new AdamW(m.trainableParameters(), { lr: 1e-3, weightDecay: 0 });
   const trainer = new Trainer({ optimizer: opt });
-  const batches = epochBatches(training, {
-    batchSize: 128,
-    maxLen: 50,
-    negatives: 1,
-    seed: 1,
-    epoch: 0,
-    bucketBatches: s.bucketBatches,
-  });
+  const batches = benchBatches(s.bucketBatches);
   await trainer.step(() => m.loss(batches[0]!, 'bce', { table: s.table }));
   const byKernel = new Map<string, number>();
   let wall = 0;
@@ -121,14 +118,7 @@ for (const name of names) {
   const [loss] = await trainMotor(m, training, { epochs: 1, batchSize: 128, lr: 1e-3, seed: 1, ...s });
   const seconds = (performance.now() - t0) / 1000;
   m.dispose();
-  const batches = epochBatches(training, {
-    batchSize: 128,
-    maxLen: 50,
-    negatives: 1,
-    seed: 1,
-    epoch: 0,
-    bucketBatches: s.bucketBatches,
-  });
+  const batches = benchBatches(s.bucketBatches);
   epochs[name] = {
     ...s,
     seconds: Number(seconds.toFixed(1)),

@@ -77,12 +77,30 @@ export function useNativeSgemm(blas: NativeSgemm | null): void {
   native = blas;
 }
 
+/** The operands of one (batched) product, as the kernel received them. */
+interface ProductOperands {
+  a: tf.TensorInfo;
+  b: tf.TensorInfo;
+  transposeA: boolean;
+  transposeB: boolean;
+}
+/** Its sizes: op(a) [M, K], op(b) [K, N]; nA / nB batches of each, broadcast to `outBatch`. */
+interface ProductDims {
+  M: number;
+  K: number;
+  N: number;
+  nA: number;
+  nB: number;
+  outBatch: number[];
+  modulo: boolean;
+}
+
 /** out[o] = op(a[o % nA]) op(b[o % nB]) per output batch, straight on the heap with the native sgemm. */
 function nativeProduct(
   backend: WasmBackend,
   blas: NativeSgemm,
-  c: { a: tf.TensorInfo; b: tf.TensorInfo; transposeA: boolean; transposeB: boolean },
-  dims: { M: number; K: number; N: number; nA: number; nB: number; outBatch: number[]; modulo: boolean },
+  c: ProductOperands,
+  dims: ProductDims,
 ): tf.TensorInfo {
   const { M, K, N, nA, nB, outBatch } = dims;
   const out = backend.makeOutput([...outBatch, M, N], 'float32');
@@ -244,8 +262,8 @@ function gemmBlocked(
 function simdProduct(
   backend: WasmBackend,
   g: GemmExports,
-  c: { a: tf.TensorInfo; b: tf.TensorInfo; transposeA: boolean; transposeB: boolean },
-  dims: { M: number; K: number; N: number; nA: number; nB: number; outBatch: number[]; modulo: boolean },
+  c: ProductOperands,
+  dims: ProductDims,
 ): tf.TensorInfo {
   const { M, K, N, nA, nB, outBatch } = dims;
   const out = backend.makeOutput([...outBatch, M, N], 'float32');
