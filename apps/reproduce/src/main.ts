@@ -35,6 +35,7 @@ import {
   evalUserIndices,
   generativeStageConfig,
   isGenerativeVariant,
+  motorEpochsPreset,
   runGenerative,
 } from './stages/generative.js';
 import { RANKING_TIMING_BATCH, type RankingTiming, runRankingTiming } from './stages/ranking-timing.js';
@@ -119,7 +120,7 @@ async function main(): Promise<void> {
   }
   if (opts.motorEpochs !== undefined)
     p.notes.push(
-      `budget override: MOTOR ${epochs(opts.motorEpochs)} of its SASRec (stage config; preset: 10, --bench 30, paper 200)`,
+      `budget override: MOTOR ${epochs(opts.motorEpochs)} of its SASRec (preset: ${motorEpochsPreset({ bench: opts.bench, paper: opts.preset === 'paper' })})`,
     );
   if (opts.finetuneUsers !== undefined) {
     override(
@@ -289,8 +290,8 @@ async function main(): Promise<void> {
               bench: opts.bench,
               paper: opts.preset === 'paper',
               rqvae: p.rqvae,
+              ...(opts.motorEpochs !== undefined ? { motorEpochs: opts.motorEpochs } : {}),
             });
-            if (variant === 'MOTOR' && opts.motorEpochs !== undefined) genCfg.motorEpochs = opts.motorEpochs;
             const gen = await runStage(
               runDir,
               `generative-${variant}`,

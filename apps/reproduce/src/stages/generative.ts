@@ -131,7 +131,16 @@ export function evalUserIndices(n: number, max: number | undefined): number[] {
     .sort((a, b) => a - b);
 }
 
-/** Preset values of the generative variants (tiny: minutes on 2 cores). */
+/** MOTOR's SASRec epochs in a preset: paper 200, the tiny preset's `--bench` 30, else 10. */
+export function motorEpochsPreset(opts: { bench: boolean; paper: boolean }): number {
+  return opts.paper ? 200 : opts.bench ? 30 : 10;
+}
+
+/**
+ * Preset values of the generative variants (tiny: minutes on 2 cores). `motorEpochs` overrides
+ * MOTOR's epochs (`--motor-epochs`); the other variants keep the preset value, so their stage keys
+ * do not move with it.
+ */
 export function generativeStageConfig(
   variant: GenerativeVariant,
   opts: {
@@ -141,6 +150,7 @@ export function generativeStageConfig(
     paper: boolean;
     rqvae: TigerRqvaeConfig;
     rankingTemperature?: number;
+    motorEpochs?: number;
   },
 ): GenerativeStageConfig {
   return {
@@ -162,7 +172,7 @@ export function generativeStageConfig(
     // 1e-4 (ours) lowers the loss every epoch, quantisation 0.011 -> 0.014, 603-682 colliding
     // (packages/generative README, "Limits"; apps/reproduce README for the reruns).
     letterLr: opts.paper ? 1e-3 : 1e-4,
-    motorEpochs: opts.paper ? 200 : opts.bench ? 30 : 10,
+    motorEpochs: (variant === 'MOTOR' ? opts.motorEpochs : undefined) ?? motorEpochsPreset(opts),
     ...(variant === 'MOTOR' ? { motorBucketBatches: 50 } : {}),
     seed: opts.seed,
     llama: opts.llama,

@@ -2,7 +2,7 @@
 // every variant of @mmesid/fusion and the semantic-ID-only baselines, three seeds, the tiny preset's
 // `--bench` budgets on real data, fine-tuning trained to validation convergence within them).
 import { preset, STUDY_VARIANTS } from '../presets.js';
-import { generativeStageConfig } from '../stages/generative.js';
+import { motorEpochsPreset } from '../stages/generative.js';
 import { needsMseTwin, variantOptionName } from '../variant-option.js';
 
 /** The study's own method list (beside SASRec and the fusion variants). */
@@ -82,14 +82,10 @@ export function studyCuts(opts: {
     out.push(
       `fine-tuning without validation early stopping: a fixed ${epochs(b.finetuneEpochs ?? f.epochs)} (as the authors train) instead of "trained to validation convergence" (${f.validation.perEpoch} evaluations per epoch on ${f.validation.maxUsers ?? 'all'} validation users)`,
     );
-  // MOTOR's budget lives in its stage config (generativeStageConfig), not in the preset object.
-  const motorPreset = generativeStageConfig('MOTOR', {
-    seed: 1,
-    llama: '',
+  const motorPreset = motorEpochsPreset({
     bench: opts.preset === 'tiny' && real,
     paper: opts.preset === 'paper',
-    rqvae: p.rqvae,
-  }).motorEpochs;
+  });
   if (ran.has('MOTOR') && b.motorEpochs !== undefined && b.motorEpochs < motorPreset)
     out.push(
       `MOTOR: ${epochs(b.motorEpochs)} of its SASRec instead of ${motorPreset} (no early stopping)${b.sasrecEpochs === b.motorEpochs ? ", the SASRec row's budget" : ''}`,
