@@ -44,7 +44,6 @@ describe('generative stage settings', () => {
     expect(motor.maxEvalUsers).toBeUndefined();
     expect(motor.motorBucketBatches).toBe(50);
     // --motor-epochs moves MOTOR's budget only: every other variant's config (its stage key) is unchanged.
-    expect(motor.motorEpochs).toBe(30);
     expect(generativeStageConfig('MOTOR', { ...opts, motorEpochs: 4 }).motorEpochs).toBe(4);
     for (const v of ['TIGER-MM', 'TIGER-MM-joint', 'LETTER'] as const)
       expect(generativeStageConfig(v, { ...opts, motorEpochs: 4 })).toEqual(generativeStageConfig(v, opts));
